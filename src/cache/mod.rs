@@ -1,0 +1,80 @@
+//! The object cache interface: where the compile path asks for an object
+//! before compiling a module, and reports each object it compiled.
+
+use std::ffi::c_void;
+use std::sync::Arc;
+
+use crate::module::Module;
+
+/// Opaque handle to a byte buffer holding an object file
+/// (`JitcoreObjectBufferRef`).
+pub struct JitcoreOpaqueObjectBuffer {
+    pub bytes: Vec<u8>,
+}
+
+/// Handle to a jitcore module (`JitcoreModuleRef`).
+pub type JitcoreModuleRef = *mut crate::ffi::module::JitcoreOpaqueModule;
+/// Handle to an object buffer.
+pub type JitcoreObjectBufferRef = *mut JitcoreOpaqueObjectBuffer;
+
+/// Called once with each freshly compiled object of module `M`. `Object` is
+/// borrowed for the duration of the call only.
+pub type JitcoreObjectCacheNotifyFunction =
+    Option<unsafe extern "C" fn(Ctx: *mut c_void, M: JitcoreModuleRef, Object: *const u8, Len: usize)>;
+
+/// Called before module `M` is compiled. Returns NULL to compile normally,
+/// or a buffer (ownership passes to jitcore) holding the object to use
+/// instead of compiling.
+pub type JitcoreObjectCacheGetBufferFunction =
+    Option<unsafe extern "C" fn(Ctx: *mut c_void, M: JitcoreModuleRef) -> JitcoreObjectBufferRef>;
+
+/// A source and sink of compiled objects, keyed by module.
+pub trait ObjectCache: Send + Sync {
+    /// An object previously compiled from `module`, if the cache has one.
+    fn lookup(&self, module: &Module) -> Option<Vec<u8>>;
+    /// Records the object just compiled from `module`.
+    fn store(&self, module: &Module, object: &[u8]);
+}
+
+/// The host's notify/getbuffer callbacks (llvmlite's `set_object_cache`).
+pub struct HostCallbacks {
+    pub notify: JitcoreObjectCacheNotifyFunction,
+    pub get_buffer: JitcoreObjectCacheGetBufferFunction,
+    pub ctx: usize,
+}
+
+impl HostCallbacks {
+    pub fn new(
+        notify: JitcoreObjectCacheNotifyFunction,
+        get_buffer: JitcoreObjectCacheGetBufferFunction,
+        ctx: *mut c_void,
+    ) -> Option<Arc<dyn ObjectCache>> {
+        if notify.is_none() && get_buffer.is_none() {
+            return None;
+        }
+        Some(Arc::new(HostCallbacks { notify, get_buffer, ctx: ctx as usize }))
+    }
+}
+
+impl ObjectCache for HostCallbacks {
+    fn lookup(&self, module: &Module) -> Option<Vec<u8>> {
+        let f = self.get_buffer?;
+        // SAFETY: the host promised `f` is callable with its Ctx from any
+        // thread jitcore compiles on; M is a live handle for the call.
+        let buf = unsafe { f(self.ctx as *mut c_void, module.handle() as JitcoreModuleRef) };
+        if buf.is_null() {
+            return None;
+        }
+        // SAFETY: a non-NULL result is a buffer made by
+        // JitcoreCreateObjectBufferCopy whose ownership passes to us.
+        let buf = unsafe { Box::from_raw(buf) };
+        Some(buf.bytes)
+    }
+
+    fn store(&self, module: &Module, object: &[u8]) {
+        if let Some(f) = self.notify {
+            // SAFETY: as in lookup; the bytes are borrowed for the call.
+            unsafe { f(self.ctx as *mut c_void, module.handle() as JitcoreModuleRef, object.as_ptr(), object.len()) }
+        }
+    }
+}

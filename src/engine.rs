@@ -1,0 +1,214 @@
+//! The llvmlite-style execution engine: a thin facade over a session, its
+//! main JITDylib and a registry of the modules added to it.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::cache::ObjectCache;
+use crate::error::{Error, Result};
+use crate::llvm::orc::Tracker;
+use crate::llvm::target_machine::TargetSpec;
+use crate::module::{Module, OwnerId};
+use crate::session::stats::JitcoreStatistics;
+use crate::session::{AddedUnit, LookupFailure, Session};
+use crate::target::TargetDataInfo;
+
+static NEXT_OWNER: AtomicU64 = AtomicU64::new(1);
+
+/// A fresh owner id for an engine or JITDylib (never 0, never reused).
+pub fn new_owner_id() -> OwnerId {
+    NEXT_OWNER.fetch_add(1, Ordering::Relaxed)
+}
+
+struct Added {
+    module: Arc<Module>,
+    unit: AddedUnit,
+    ctors_ran: bool,
+    dtors_ran: bool,
+}
+
+#[derive(Default)]
+struct State {
+    modules: Vec<Added>,
+    /// Objects: they live as long as the engine.
+    objects: Vec<Tracker>,
+}
+
+/// An execution engine. Every method may be called from several threads at once.
+pub struct Engine {
+    id: OwnerId,
+    // `state` holds trackers of `session`, so it is declared (dropped) first.
+    state: Mutex<State>,
+    session: Session,
+    target_data: TargetDataInfo,
+}
+
+impl Engine {
+    pub fn new(spec: TargetSpec) -> Result<Engine> {
+        let target_data = TargetDataInfo::new(spec.create()?.data_layout());
+        let session = Session::new(spec)?;
+        Ok(Engine { id: new_owner_id(), state: Mutex::new(State::default()), session, target_data })
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    pub fn target_data(&self) -> &TargetDataInfo {
+        &self.target_data
+    }
+
+    pub fn statistics(&self) -> JitcoreStatistics {
+        self.session.statistics()
+    }
+
+    pub fn set_cache(&self, cache: Option<Arc<dyn ObjectCache>>) {
+        self.session.set_cache(cache);
+    }
+
+    /// The modules added, in the order they were added.
+    pub fn modules(&self) -> Vec<Arc<Module>> {
+        self.state().modules.iter().map(|a| a.module.clone()).collect()
+    }
+
+    /// Adds `module`; it compiles when something looks up one of its symbols
+    /// or at `finalize`.
+    pub fn add_module(&self, module: &Arc<Module>) -> Result<()> {
+        module.claim(self.id)?;
+        let mut state = self.state();
+        match self.session.add_module(self.session.main_dylib(), module) {
+            Ok(unit) => {
+                state.modules.push(Added { module: module.clone(), unit, ctors_ran: false, dtors_ran: false });
+                Ok(())
+            }
+            Err(e) => {
+                module.release();
+                Err(e)
+            }
+        }
+    }
+
+    /// Removes `module`, freeing its code and data; the host owns it again.
+    pub fn remove_module(&self, module: &Arc<Module>) -> Result<()> {
+        let mut state = self.state();
+        let pos = state
+            .modules
+            .iter()
+            .position(|a| Arc::ptr_eq(&a.module, module))
+            .ok_or_else(|| Error::module_not_found(format!("module '{}' is not added to this engine", module.name())))?;
+        let added = state.modules.remove(pos);
+        let removed = self.session.remove_unit(&added.unit);
+        module.release();
+        removed.map_err(|e| e.context(format!("removing module '{}'", module.name())))
+    }
+
+    /// Compiles every module not compiled yet. The first failure is returned
+    /// (naming the module); the other modules are still compiled.
+    pub fn finalize(&self) -> Result<()> {
+        let pending: Vec<Arc<Module>> = self.modules();
+        let mut first_error = None;
+        for module in pending {
+            let Some(sym) = module.symbols().iter().find(|s| !s.weak).or(module.symbols().first()) else {
+                continue;
+            };
+            if let Err(e) = self.lookup(&sym.name) {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// The address of `name`, compiling whatever it needs first.
+    pub fn lookup(&self, name: &str) -> Result<u64> {
+        self.session.lookup(&[self.session.main_dylib()], name).map_err(|f| self.recover(f))
+    }
+
+    /// After a failed materialization ORC keeps the module's symbols in an
+    /// error state; put those modules back as not yet compiled, so that a
+    /// retry (after the host supplies what was missing) can succeed.
+    fn recover(&self, failure: LookupFailure) -> Error {
+        if failure.failed_modules.is_empty() {
+            return failure.error;
+        }
+        let mut state = self.state();
+        for added in state.modules.iter_mut() {
+            if !failure.failed_modules.contains(&added.module.content_hash()) {
+                continue;
+            }
+            let _ = self.session.remove_unit(&added.unit);
+            match self.session.add_module(self.session.main_dylib(), &added.module) {
+                Ok(unit) => added.unit = unit,
+                Err(e) => {
+                    let msg = format!("{} (and module '{}' could not be reset: {})", failure.error.message, added.module.name(), e.message);
+                    return Error { code: failure.error.code, message: msg };
+                }
+            }
+        }
+        failure.error
+    }
+
+    /// Adds a relocatable object file's bytes; `name` appears in messages.
+    pub fn add_object(&self, bytes: &[u8], name: &str) -> Result<()> {
+        let tracker = self.session.add_object(self.session.main_dylib(), bytes, name)?;
+        self.state().objects.push(tracker);
+        Ok(())
+    }
+
+    /// Makes `name` resolve to `address` (llvmlite's add_global_mapping).
+    pub fn add_global_mapping(&self, name: &str, address: u64) -> Result<()> {
+        self.session.define_absolute(self.session.main_dylib(), &[(name.to_string(), address)])
+    }
+
+    /// Runs the constructors of every module whose constructors have not run
+    /// yet: lowest priority number first, then in the order modules were added.
+    pub fn run_static_constructors(&self) -> Result<()> {
+        let mut todo = Vec::new();
+        {
+            let mut state = self.state();
+            for (order, added) in state.modules.iter_mut().enumerate() {
+                if !added.ctors_ran {
+                    added.ctors_ran = true;
+                    todo.extend(added.module.ctors().iter().map(|c| (c.priority, order, c.function.clone())));
+                }
+            }
+        }
+        todo.sort_by_key(|(prio, order, _)| (*prio, *order));
+        self.call_all(todo.into_iter().map(|t| t.2))
+    }
+
+    /// Runs the destructors of every module whose destructors have not run
+    /// yet: highest priority number first, then later-added modules first.
+    pub fn run_static_destructors(&self) -> Result<()> {
+        let mut todo = Vec::new();
+        {
+            let mut state = self.state();
+            for (order, added) in state.modules.iter_mut().enumerate() {
+                if !added.dtors_ran {
+                    added.dtors_ran = true;
+                    todo.extend(added.module.dtors().iter().map(|d| (d.priority, order, d.function.clone())));
+                }
+            }
+        }
+        todo.sort_by_key(|(prio, order, _)| std::cmp::Reverse((*prio, *order)));
+        self.call_all(todo.into_iter().map(|t| t.2))
+    }
+
+    fn call_all(&self, functions: impl Iterator<Item = String>) -> Result<()> {
+        for f in functions {
+            let addr = self.lookup(&f)?;
+            // SAFETY: the address is a jitted `void()` function named in
+            // llvm.global_ctors/dtors, which LLVM's verifier checked has that type.
+            let func: extern "C" fn() = unsafe { std::mem::transmute(addr as usize) };
+            func();
+        }
+        Ok(())
+    }
+
+    pub fn id(&self) -> OwnerId {
+        self.id
+    }
+}

@@ -1,0 +1,292 @@
+//! The execution engine (llvmlite's `ExecutionEngine`, made safe).
+//!
+//! Threads: every engine function may be called from several threads at
+//! once on the same engine, except `JitcoreDisposeEngine`, which must not
+//! race any other use of the engine.
+
+use std::ffi::{c_char, c_void};
+
+use super::error::JitcoreErrorRef;
+use super::module::{self, JitcoreModuleRef};
+use super::target::{JitcoreOpaqueTargetData, JitcoreTargetDataRef, JitcoreTargetMachineRef};
+use super::{boundary, boundary_or, bytes_arg, non_null, str_arg, write_out};
+use crate::cache::{HostCallbacks, JitcoreObjectCacheGetBufferFunction, JitcoreObjectCacheNotifyFunction};
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::session::report::JitcoreErrorReporterFunction;
+use crate::session::stats::JitcoreStatistics;
+
+/// An execution engine (`JitcoreEngineRef`).
+pub struct JitcoreOpaqueEngine {
+    engine: Engine,
+}
+
+/// An execution engine: modules in, callable addresses out.
+pub type JitcoreEngineRef = *mut JitcoreOpaqueEngine;
+
+/// Borrows the engine behind a handle.
+///
+/// # Safety
+/// `ee` must be NULL or a live engine handle.
+unsafe fn engine<'a>(ee: JitcoreEngineRef) -> Result<&'a Engine> {
+    non_null(ee, "engine")?;
+    Ok(&(*ee).engine)
+}
+
+/// Creates an execution engine for the machine `TM` describes (the engine
+/// copies what it needs; the caller keeps `TM`), built on ORC's LLJIT, with
+/// host-process symbols (libc's `printf`, `malloc`, ...) resolvable. If `M`
+/// is not NULL it is added as by `JitcoreEngineAddModule`, and on success the
+/// engine owns it. On success the caller owns `*Result` (dispose with
+/// `JitcoreDisposeEngine`); on failure nothing changes hands. Errors:
+/// `INVALID_ARGUMENT` for a NULL `Result` or `TM`, and those of
+/// `JitcoreEngineAddModule`. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn JitcoreCreateMCJITCompiler(
+    Result: *mut JitcoreEngineRef,
+    M: JitcoreModuleRef,
+    TM: JitcoreTargetMachineRef,
+) -> JitcoreErrorRef {
+    boundary(|| {
+        non_null(Result, "Result")?;
+        non_null(TM, "TM")?;
+        // SAFETY: TM is a live target machine handle.
+        let spec = unsafe { (*TM).tm.spec.clone() };
+        let engine = Engine::new(spec)?;
+        if !M.is_null() {
+            engine.add_module(&module::get(M)?)?;
+        }
+        let handle = Box::into_raw(Box::new(JitcoreOpaqueEngine { engine }));
+        // SAFETY: Result was checked non-NULL.
+        unsafe { write_out(Result, handle) };
+        Ok(())
+    })
+}
+
+/// Disposes of an engine: frees all its jitted code and data and every
+/// module still added to it (their handles become dead and
+/// `JitcoreDisposeModule` ignores them). Static destructors are not run; call
+/// `JitcoreEngineRunStaticDestructors` first if they should. NULL is ignored.
+/// Must not race any other call on the engine.
+#[no_mangle]
+pub unsafe extern "C" fn JitcoreDisposeEngine(EE: JitcoreEngineRef) {
+    boundary_or((), || {
+        if EE.is_null() {
+            return;
+        }
+        // SAFETY: EE came from JitcoreCreateMCJITCompiler and is disposed once.
+        let handle = unsafe { Box::from_raw(EE) };
+        let modules = handle.engine.modules();
+        drop(handle);
+        module::unregister(&modules);
+    })
+}
+
+/// Adds module `M` to the engine; it is compiled when one of its symbols is
+/// looked up, or by `JitcoreEngineFinalizeObject`. On success the engine owns
+/// `M`; on failure the caller still does. Errors: `INVALID_ARGUMENT` for NULL
+/// or a dead handle, `MODULE_ALREADY_ADDED` if `M` is added to an engine
+/// already, `DUPLICATE_DEFINITION` naming the symbol if another module
+/// defines one of `M`'s external symbols, `UNSUPPORTED` if `M` targets
+/// another architecture. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn JitcoreEngineAddModule(EE: JitcoreEngineRef, M: JitcoreModuleRef) -> JitcoreErrorRef {
+    boundary(|| unsafe { engine(EE) }?.add_module(&module::get(M)?))
+}
+
+/// Removes module `M` from the engine, freeing its jitted code and data
+/// (addresses obtained from it become invalid) and its symbols, which are no
+/// longer found. On success the caller owns `M` again and may add it again,
+/// here or elsewhere. Errors: `INVALID_ARGUMENT` for NULL, `MODULE_NOT_FOUND`
+/// if `M` is not added to this engine. Thread-safe, but the caller must not
+/// run `M`'s code while removing it.
+#[no_mangle]
+pub unsafe extern "C" fn JitcoreEngineRemoveModule(EE: JitcoreEngineRef, M: JitcoreModuleRef) -> JitcoreErrorRef {
+    boundary(|| unsafe { engine(EE) }?.remove_module(&module::get(M)?))
+}
+
+/// Compiles and links every module not compiled yet. Every module is tried;
+/// the first failure is returned, naming its module: `UNRESOLVED_SYMBOL`
+/// naming the external nobody provides, `COMPILE`, `LINK`. A module that
+/// failed stays added, uncompiled, and is compiled again on the next lookup
+/// (so providing the missing symbol and retrying works). Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn JitcoreEngineFinalizeObject(EE: JitcoreEngineRef) -> JitcoreErrorRef {
+    boundary(|| unsafe { engine(EE) }?.finalize())
+}
+
+fn lookup_into(EE: JitcoreEngineRef, Result: *mut u64, Name: *const c_char) -> Result<()> {
+    // SAFETY: EE is a live engine handle and Name a NUL-terminated string.
+    let engine = unsafe { engine(EE)? };
+    non_null(Result, "Result")?;
+    let name = unsafe { str_arg(Name, "Name")? };
+    let addr = engine.lookup(name)?;
+    // SAFETY: Result was checked non-NULL.
+    unsafe { write_out(Result, addr) };
+    Ok(())
+}
+
+/// Writes the address of function `Name`, compiling its module (and what
+/// it needs) first. Errors: `SYMBOL_NOT_FOUND` if no module defines `Name`;
+/// `UNRESOLVED_SYMBOL`, `COMPILE` or `LINK` naming the module and symbol if
+/// its module cannot be compiled and linked. `*Result` is untouched on
+/// error, and the engine stays usable. Thread-safe; concurrent lookups of
+/// the same symbol compile it once and get the same address.
+#[no_mangle]
+pub unsafe extern "C" fn JitcoreEngineGetFunctionAddress(
+    EE: JitcoreEngineRef,
+    Result: *mut u64,
+    Name: *const c_char,
+) -> JitcoreErrorRef {
+    boundary(|| lookup_into(EE, Result, Name))
+}
+
+/// Writes the address of global variable (or function) `Name`, as
+/// `JitcoreEngineGetFunctionAddress` does. Same errors. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn JitcoreEngineGetGlobalValueAddress(
+    EE: JitcoreEngineRef,
+    Result: *mut u64,
+    Name: *const c_char,
+) -> JitcoreErrorRef {
+    boundary(|| lookup_into(EE, Result, Name))
+}
+
+/// Adds the relocatable object file at `Path` (ELF, for the host) to the
+/// engine; its symbols resolve for modules and lookups. The file is read
+/// during the call. Errors: `INVALID_ARGUMENT` for NULL, `IO` naming the path
+/// if it cannot be read, `INVALID_OBJECT` if it is not a relocatable object
+/// for this host (garbage, truncated), `DUPLICATE_DEFINITION` naming the
+/// symbol. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn JitcoreEngineAddObjectFile(EE: JitcoreEngineRef, Path: *const c_char) -> JitcoreErrorRef {
+    boundary(|| {
+        // SAFETY: EE is a live engine handle and Path a NUL-terminated string.
+        let engine = unsafe { engine(EE)? };
+        let path = unsafe { str_arg(Path, "Path")? };
+        let bytes = std::fs::read(path).map_err(|e| Error::io(format!("cannot read object file '{path}': {e}")))?;
+        engine.add_object(&bytes, path)
+    })
+}
+
+/// Adds a relocatable object file held in memory (`Len` bytes at `Data`,
+/// copied during the call). Errors as for `JitcoreEngineAddObjectFile`.
+/// Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn JitcoreEngineAddObjectBuffer(
+    EE: JitcoreEngineRef,
+    Data: *const u8,
+    Len: usize,
+) -> JitcoreErrorRef {
+    boundary(|| {
+        // SAFETY: EE is a live engine handle; Data has Len readable bytes.
+        let engine = unsafe { engine(EE)? };
+        let bytes = unsafe { bytes_arg(Data, Len, "Data")? };
+        engine.add_object(bytes, "<object buffer>")
+    })
+}
+
+/// Makes symbol `Name` resolve to `Address` for every module of the engine
+/// (a host function or variable the jitted code may call or use).
+/// Errors: `INVALID_ARGUMENT` for NULL, `DUPLICATE_DEFINITION` if the engine
+/// already has a definition of `Name`. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn JitcoreEngineAddGlobalMapping(
+    EE: JitcoreEngineRef,
+    Name: *const c_char,
+    Address: u64,
+) -> JitcoreErrorRef {
+    boundary(|| {
+        // SAFETY: EE is a live engine handle and Name a NUL-terminated string.
+        let engine = unsafe { engine(EE)? };
+        engine.add_global_mapping(unsafe { str_arg(Name, "Name")? }, Address)
+    })
+}
+
+/// Runs the static constructors (`llvm.global_ctors`) of every module whose
+/// constructors have not run yet, compiling them as needed: lowest priority
+/// number first, then in the order the modules were added. Errors are those
+/// of a lookup (the constructor's module could not be compiled); the
+/// constructors before it have run. Thread-safe, but constructors run on the
+/// calling thread.
+#[no_mangle]
+pub unsafe extern "C" fn JitcoreEngineRunStaticConstructors(EE: JitcoreEngineRef) -> JitcoreErrorRef {
+    boundary(|| unsafe { engine(EE) }?.run_static_constructors())
+}
+
+/// Runs the static destructors (`llvm.global_dtors`) of every module whose
+/// destructors have not run yet: highest priority number first, then the
+/// most recently added module first. Errors as for constructors.
+#[no_mangle]
+pub unsafe extern "C" fn JitcoreEngineRunStaticDestructors(EE: JitcoreEngineRef) -> JitcoreErrorRef {
+    boundary(|| unsafe { engine(EE) }?.run_static_destructors())
+}
+
+/// The engine's target data: borrowed, valid until the engine is disposed
+/// of (do not dispose of it). NULL for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn JitcoreEngineGetTargetData(EE: JitcoreEngineRef) -> JitcoreTargetDataRef {
+    boundary_or(std::ptr::null_mut(), || match unsafe { engine(EE) } {
+        // JitcoreOpaqueTargetData is repr(transparent) over TargetDataInfo.
+        Ok(e) => e.target_data() as *const _ as *mut JitcoreOpaqueTargetData,
+        Err(_) => std::ptr::null_mut(),
+    })
+}
+
+/// Sets the engine's object cache (llvmlite's `set_object_cache`); both
+/// callbacks NULL removes it. Before compiling a module the engine calls
+/// `GetBuffer(Ctx, M)`: NULL means compile; a buffer (owned by jitcore from
+/// then on) holding a valid object for `M` is used instead of compiling, and
+/// `Notify` is not called for it. A buffer that is not a valid object for
+/// `M` is ignored: the module is compiled, the statistics count a rejected
+/// entry, and the error reporter hears of it. `Notify(Ctx, M, Object, Len)`
+/// runs exactly once for each module compiled, with its ELF bytes (borrowed
+/// for the call). Callbacks run on the thread that compiles, which may be any
+/// thread that looks symbols up; they must not call back into this engine.
+#[no_mangle]
+pub unsafe extern "C" fn JitcoreEngineSetObjectCache(
+    EE: JitcoreEngineRef,
+    Notify: JitcoreObjectCacheNotifyFunction,
+    GetBuffer: JitcoreObjectCacheGetBufferFunction,
+    Ctx: *mut c_void,
+) {
+    boundary_or((), || {
+        if let Ok(engine) = unsafe { engine(EE) } {
+            engine.set_cache(HostCallbacks::new(Notify, GetBuffer, Ctx));
+        }
+    })
+}
+
+/// Sets the function that hears of errors no call can return (a cached
+/// object that was rejected, a failure while compiling on behalf of a
+/// lookup). `Message` is borrowed for the call. NULL removes it. The
+/// reporter may be called from any thread and must not call into the engine.
+#[no_mangle]
+pub unsafe extern "C" fn JitcoreEngineSetErrorReporter(
+    EE: JitcoreEngineRef,
+    Reporter: JitcoreErrorReporterFunction,
+    Ctx: *mut c_void,
+) {
+    boundary_or((), || {
+        if let Ok(engine) = unsafe { engine(EE) } {
+            engine.session().env().log.set_host_reporter(Reporter, Ctx);
+        }
+    })
+}
+
+/// Writes the engine's statistics (modules compiled, cache hits, ...).
+/// Errors: `INVALID_ARGUMENT` for NULL. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn JitcoreEngineGetStatistics(
+    EE: JitcoreEngineRef,
+    Result: *mut JitcoreStatistics,
+) -> JitcoreErrorRef {
+    boundary(|| {
+        // SAFETY: EE is a live engine handle.
+        let engine = unsafe { engine(EE)? };
+        non_null(Result, "Result")?;
+        // SAFETY: Result was checked non-NULL.
+        unsafe { write_out(Result, engine.statistics()) };
+        Ok(())
+    })
+}

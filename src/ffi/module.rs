@@ -1,0 +1,145 @@
+//! Module handles.
+//!
+//! A `JitcoreModuleRef` is a registry id, not a pointer: a handle that was
+//! disposed of, or freed with the engine that owned it, is recognized and
+//! ignored instead of being freed twice. That is what lets hosts dispose of
+//! modules and engines in either order.
+
+use std::collections::HashMap;
+use std::ffi::c_char;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use once_cell::sync::Lazy;
+
+use super::error::JitcoreErrorRef;
+use super::{boundary, boundary_or, bytes_arg, non_null, str_arg, write_out};
+use crate::error::{Error, Result};
+use crate::module::Module;
+
+/// A module (`JitcoreModuleRef`).
+pub struct JitcoreOpaqueModule {
+    _private: [u8; 0],
+}
+
+/// A parsed, verified module in its own LLVM context.
+pub type JitcoreModuleRef = *mut JitcoreOpaqueModule;
+
+/// LLVM-C's module type (`LLVMModuleRef` is `struct LLVMOpaqueModule *`).
+pub struct LLVMOpaqueModule {
+    _private: [u8; 0],
+}
+
+static MODULES: Lazy<Mutex<HashMap<u64, Arc<Module>>>> = Lazy::new(|| Mutex::new(HashMap::new()));
+static NEXT_HANDLE: AtomicU64 = AtomicU64::new(1);
+
+fn registry() -> std::sync::MutexGuard<'static, HashMap<u64, Arc<Module>>> {
+    MODULES.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Registers a module and returns its handle.
+pub(crate) fn register(module: Arc<Module>) -> JitcoreModuleRef {
+    let id = NEXT_HANDLE.fetch_add(1, Ordering::Relaxed) << 4;
+    module.set_handle(id);
+    registry().insert(id, module);
+    id as JitcoreModuleRef
+}
+
+/// The module behind a handle.
+pub(crate) fn get(m: JitcoreModuleRef) -> Result<Arc<Module>> {
+    non_null(m, "module")?;
+    registry()
+        .get(&(m as u64))
+        .cloned()
+        .ok_or_else(|| Error::invalid_argument(format!("{m:p} is not a live module handle")))
+}
+
+/// Forgets handles whose modules were freed with their owner.
+pub(crate) fn unregister(modules: &[Arc<Module>]) {
+    let mut reg = registry();
+    for m in modules {
+        reg.remove(&m.handle());
+    }
+}
+
+/// Parses `Data` (`Len` bytes of textual IR or bitcode, detected by its
+/// magic number) into a new module named `Name`, in its own LLVM context,
+/// and verifies it. `Data` need not be NUL-terminated; both arguments are
+/// borrowed for the call. On success `*Result` is a module the caller owns
+/// (dispose with `JitcoreDisposeModule`, or hand to an engine). Errors:
+/// `INVALID_ARGUMENT` for NULL arguments, `INVALID_IR` with the module name,
+/// line and column for IR that does not parse or verify. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn JitcoreCreateModuleFromIR(
+    Result: *mut JitcoreModuleRef,
+    Name: *const c_char,
+    Data: *const c_char,
+    Len: usize,
+) -> JitcoreErrorRef {
+    boundary(|| {
+        non_null(Result, "Result")?;
+        // SAFETY: the host passes a NUL-terminated name and Len readable bytes.
+        let name = unsafe { str_arg(Name, "Name")? };
+        let data = unsafe { bytes_arg(Data.cast(), Len, "Data")? };
+        if data.is_empty() {
+            return Err(Error::invalid_ir(format!("module '{name}' is empty")));
+        }
+        let module = Module::from_ir(name, data)?;
+        // SAFETY: Result was checked non-NULL.
+        unsafe { write_out(Result, register(module)) };
+        Ok(())
+    })
+}
+
+/// Copies `M`, a module a host built with LLVM-C against the same
+/// libLLVM-22, into a new jitcore module (through bitcode, into a context of
+/// its own). The host keeps `M` and may go on using it; nothing else may use
+/// `M` during the call. On success `*Result` is owned by the caller. Errors:
+/// `INVALID_ARGUMENT` for NULL, `INVALID_IR` when `M` does not verify.
+#[no_mangle]
+pub unsafe extern "C" fn JitcoreCreateModuleFromLLVMModule(
+    Result: *mut JitcoreModuleRef,
+    M: *mut LLVMOpaqueModule,
+) -> JitcoreErrorRef {
+    boundary(|| {
+        non_null(Result, "Result")?;
+        non_null(M, "M")?;
+        // SAFETY: M is a live LLVM-C module per the contract.
+        let module = unsafe { Module::from_llvm(M.cast())? };
+        // SAFETY: Result was checked non-NULL.
+        unsafe { write_out(Result, register(module)) };
+        Ok(())
+    })
+}
+
+/// Disposes of a module the caller owns. NULL is ignored. A module that is
+/// currently added to an engine belongs to the engine, and a handle already
+/// freed (by this function or with the engine that owned it) is no longer a
+/// module: in both cases this does nothing, so modules and engines may be
+/// disposed of in either order. Not thread-safe against other uses of `M`.
+#[no_mangle]
+pub unsafe extern "C" fn JitcoreDisposeModule(M: JitcoreModuleRef) {
+    boundary_or((), || {
+        if M.is_null() {
+            return;
+        }
+        let mut reg = registry();
+        if let Some(module) = reg.get(&(M as u64)) {
+            if module.owner() == 0 {
+                reg.remove(&(M as u64));
+            }
+        }
+    })
+}
+
+/// The module's name: borrowed, valid until the module is disposed of (or
+/// freed with its engine). NULL for NULL or a handle that is not live.
+/// Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn JitcoreModuleGetName(M: JitcoreModuleRef) -> *const c_char {
+    boundary_or(std::ptr::null(), || match get(M) {
+        // The registry holds another reference, so the string outlives this Arc.
+        Ok(m) => m.c_name().as_ptr(),
+        Err(_) => std::ptr::null(),
+    })
+}

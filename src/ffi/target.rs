@@ -1,0 +1,148 @@
+//! Target machines and target data.
+
+use std::ffi::{c_char, c_uint};
+
+use super::error::JitcoreErrorRef;
+use super::{boundary, boundary_or, non_null, str_arg, write_out};
+use crate::error::{Error, Result};
+use crate::target::{TargetDataInfo, TargetMachine};
+
+/// Optimization levels: the IR pipeline (`default<On>`) and codegen both follow it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JitcoreOptLevel {
+    JITCORE_OPT_LEVEL_O0 = 0,
+    JITCORE_OPT_LEVEL_O1 = 1,
+    JITCORE_OPT_LEVEL_O2 = 2,
+    JITCORE_OPT_LEVEL_O3 = 3,
+}
+
+/// How a `JitcoreOptLevel` argument arrives: C may pass any `unsigned`
+/// value in an enum, so it is read as a number and checked (spelled
+/// `JitcoreOptLevel` in the header).
+#[repr(transparent)]
+#[derive(Clone, Copy, Debug)]
+pub struct JitcoreOptLevelArg(pub c_uint);
+
+impl JitcoreOptLevelArg {
+    pub(crate) fn level(self) -> Result<u32> {
+        if self.0 <= 3 {
+            Ok(self.0)
+        } else {
+            Err(Error::invalid_argument(format!("{} is not a JitcoreOptLevel (0..3)", self.0)))
+        }
+    }
+}
+
+/// A target machine description (`JitcoreTargetMachineRef`).
+pub struct JitcoreOpaqueTargetMachine {
+    pub(crate) tm: TargetMachine,
+}
+
+/// A description of the machine to generate code for.
+pub type JitcoreTargetMachineRef = *mut JitcoreOpaqueTargetMachine;
+
+/// Target data of an engine (`JitcoreTargetDataRef`).
+#[repr(transparent)]
+pub struct JitcoreOpaqueTargetData {
+    pub(crate) td: TargetDataInfo,
+}
+
+/// The data layout of an engine's target: sizes and alignments of IR types.
+pub type JitcoreTargetDataRef = *mut JitcoreOpaqueTargetData;
+
+/// Creates a description of the host machine (its triple, CPU and CPU
+/// features; position-independent code, small code model) at `OptLevel`.
+/// On success the caller owns `*Result` (dispose with
+/// `JitcoreDisposeTargetMachine`). Errors: `INVALID_ARGUMENT` for NULL or an
+/// opt level outside 0..3; `UNSUPPORTED` if LLVM has no target for the host.
+/// Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn JitcoreCreateHostTargetMachine(
+    Result: *mut JitcoreTargetMachineRef,
+    OptLevel: JitcoreOptLevelArg,
+) -> JitcoreErrorRef {
+    boundary(|| {
+        non_null(Result, "Result")?;
+        let tm = TargetMachine::host(OptLevel.level()?)?;
+        // SAFETY: Result was checked non-NULL.
+        unsafe { write_out(Result, Box::into_raw(Box::new(JitcoreOpaqueTargetMachine { tm }))) };
+        Ok(())
+    })
+}
+
+/// Disposes of a target machine. Engines made from it keep their own copy.
+/// NULL is ignored.
+#[no_mangle]
+pub unsafe extern "C" fn JitcoreDisposeTargetMachine(TM: JitcoreTargetMachineRef) {
+    boundary_or((), || {
+        if !TM.is_null() {
+            // SAFETY: TM came from JitcoreCreateHostTargetMachine and is disposed once.
+            drop(unsafe { Box::from_raw(TM) });
+        }
+    })
+}
+
+/// The target triple of `TM` (`x86_64-pc-linux-gnu`): borrowed, valid until
+/// `TM` is disposed of. NULL for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn JitcoreTargetMachineGetTriple(TM: JitcoreTargetMachineRef) -> *const c_char {
+    boundary_or(std::ptr::null(), || {
+        if TM.is_null() {
+            return std::ptr::null();
+        }
+        // SAFETY: TM is a live target machine; the spec's triple lives as long.
+        unsafe { (*TM).tm.c_triple().as_ptr() }
+    })
+}
+
+/// The size of a pointer in bytes (8 on 64-bit hosts); 0 for NULL.
+/// Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn JitcoreTargetDataGetPointerSize(TD: JitcoreTargetDataRef) -> c_uint {
+    boundary_or(0, || {
+        if TD.is_null() {
+            return 0;
+        }
+        // SAFETY: TD is borrowed from a live engine.
+        unsafe { (*TD).td.pointer_size() }
+    })
+}
+
+/// Writes the ABI size in bytes of `IRType`, an LLVM IR type written as
+/// text (`"i32"`, `"{i64, [2 x i64]}"`, `"<4 x float>"`, `"ptr"`).
+/// Errors: `INVALID_ARGUMENT` for NULL, or naming a string that is not a
+/// sized IR type (`*Result` is then untouched). Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn JitcoreTargetDataGetABISize(
+    TD: JitcoreTargetDataRef,
+    Result: *mut u64,
+    IRType: *const c_char,
+) -> JitcoreErrorRef {
+    boundary(|| {
+        non_null(TD, "TD")?;
+        non_null(Result, "Result")?;
+        // SAFETY: TD is borrowed from a live engine; IRType is NUL-terminated.
+        let size = unsafe { (*TD).td.abi_size(str_arg(IRType, "IRType")?)? };
+        unsafe { write_out(Result, size) };
+        Ok(())
+    })
+}
+
+/// Writes the ABI alignment in bytes of `IRType` (see
+/// `JitcoreTargetDataGetABISize`). Same errors. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn JitcoreTargetDataGetABIAlignment(
+    TD: JitcoreTargetDataRef,
+    Result: *mut u64,
+    IRType: *const c_char,
+) -> JitcoreErrorRef {
+    boundary(|| {
+        non_null(TD, "TD")?;
+        non_null(Result, "Result")?;
+        // SAFETY: as in JitcoreTargetDataGetABISize.
+        let align = unsafe { (*TD).td.abi_alignment(str_arg(IRType, "IRType")?)? };
+        unsafe { write_out(Result, align) };
+        Ok(())
+    })
+}

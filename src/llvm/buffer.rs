@@ -1,0 +1,68 @@
+//! An owned `LLVMMemoryBufferRef`.
+
+use llvm_sys::core::{
+    LLVMCreateMemoryBufferWithMemoryRangeCopy, LLVMDisposeMemoryBuffer, LLVMGetBufferSize,
+    LLVMGetBufferStart,
+};
+use llvm_sys::prelude::LLVMMemoryBufferRef;
+
+use super::cstring;
+
+/// Owns an LLVM memory buffer; disposes it on drop unless released.
+pub struct MemoryBuffer(LLVMMemoryBufferRef);
+
+// SAFETY: a MemoryBuffer is immutable after creation and owned by one value;
+// LLVM memory buffers carry no thread affinity.
+unsafe impl Send for MemoryBuffer {}
+
+impl MemoryBuffer {
+    /// A buffer holding a copy of `data` (NUL-terminated after the end, as
+    /// LLVM's text parsers expect), identified by `name` in diagnostics.
+    pub fn copy_of(data: &[u8], name: &str) -> MemoryBuffer {
+        let name = cstring(name);
+        // SAFETY: data is a valid slice for its length; LLVM copies it and the
+        // name before returning.
+        let raw = unsafe {
+            LLVMCreateMemoryBufferWithMemoryRangeCopy(data.as_ptr().cast(), data.len(), name.as_ptr())
+        };
+        MemoryBuffer(raw)
+    }
+
+    /// Takes ownership of a buffer LLVM handed out.
+    ///
+    /// # Safety
+    /// `raw` must be a live buffer that nobody else will dispose.
+    pub unsafe fn from_raw(raw: LLVMMemoryBufferRef) -> MemoryBuffer {
+        MemoryBuffer(raw)
+    }
+
+    pub fn as_raw(&self) -> LLVMMemoryBufferRef {
+        self.0
+    }
+
+    /// Gives up ownership (to an LLVM function that takes it).
+    pub fn into_raw(self) -> LLVMMemoryBufferRef {
+        let raw = self.0;
+        std::mem::forget(self);
+        raw
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        // SAFETY: the buffer is live while self is; start/size describe its
+        // contents, which LLVM never mutates.
+        unsafe {
+            let len = LLVMGetBufferSize(self.0);
+            if len == 0 {
+                return &[];
+            }
+            std::slice::from_raw_parts(LLVMGetBufferStart(self.0).cast(), len)
+        }
+    }
+}
+
+impl Drop for MemoryBuffer {
+    fn drop(&mut self) {
+        // SAFETY: we own the buffer and dispose it exactly once.
+        unsafe { LLVMDisposeMemoryBuffer(self.0) }
+    }
+}

@@ -1,0 +1,372 @@
+//! An LLVM module that owns its own `LLVMContext`.
+//!
+//! Each jitcore module lives in a private context, so two modules can be
+//! compiled on two threads at once. A context is not thread-safe: every
+//! `IrModule` is used by one thread at a time (callers keep it behind a lock).
+
+use std::ffi::CStr;
+use std::marker::PhantomData;
+use std::ops::{Deref, DerefMut};
+use std::ptr;
+
+use llvm_sys::analysis::{LLVMVerifierFailureAction, LLVMVerifyModule};
+use llvm_sys::bit_writer::LLVMWriteBitcodeToMemoryBuffer;
+use llvm_sys::core::*;
+use llvm_sys::ir_reader::LLVMParseIRInContext2;
+use llvm_sys::prelude::*;
+use llvm_sys::{LLVMLinkage, LLVMVisibility};
+
+use super::buffer::MemoryBuffer;
+use super::{cstring, take_message};
+use crate::error::{Error, Result};
+
+/// Owns an LLVM context and one module in it.
+pub struct IrModule {
+    ctx: LLVMContextRef,
+    module: LLVMModuleRef,
+}
+
+// SAFETY: the context and module are owned exclusively by this value and are
+// only touched through &mut self or &self by one thread at a time (callers
+// hold IrModule behind a Mutex); LLVM contexts have no thread affinity.
+unsafe impl Send for IrModule {}
+
+/// A copy of a module in its parent's context, borrowed from the parent.
+pub struct ModuleClone<'a> {
+    inner: IrModule,
+    _parent: PhantomData<&'a mut IrModule>,
+}
+
+impl Deref for ModuleClone<'_> {
+    type Target = IrModule;
+    fn deref(&self) -> &IrModule {
+        &self.inner
+    }
+}
+
+impl DerefMut for ModuleClone<'_> {
+    fn deref_mut(&mut self) -> &mut IrModule {
+        &mut self.inner
+    }
+}
+
+/// What kind of definition a module symbol is, as ORC needs to know it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModuleSymbol {
+    pub name: String,
+    pub exported: bool,
+    pub callable: bool,
+    pub weak: bool,
+}
+
+/// One entry of `llvm.global_ctors` / `llvm.global_dtors`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Structor {
+    pub priority: u32,
+    pub function: String,
+}
+
+fn is_local(linkage: LLVMLinkage) -> bool {
+    matches!(linkage, LLVMLinkage::LLVMInternalLinkage | LLVMLinkage::LLVMPrivateLinkage)
+}
+
+fn is_weak(linkage: LLVMLinkage) -> bool {
+    matches!(
+        linkage,
+        LLVMLinkage::LLVMLinkOnceAnyLinkage
+            | LLVMLinkage::LLVMLinkOnceODRLinkage
+            | LLVMLinkage::LLVMWeakAnyLinkage
+            | LLVMLinkage::LLVMWeakODRLinkage
+            | LLVMLinkage::LLVMCommonLinkage
+    )
+}
+
+/// The name of a global value (empty for unnamed values).
+///
+/// # Safety
+/// `v` must be a live global value.
+unsafe fn value_name(v: LLVMValueRef) -> String {
+    let mut len = 0usize;
+    let p = LLVMGetValueName2(v, &mut len);
+    if p.is_null() || len == 0 {
+        return String::new();
+    }
+    String::from_utf8_lossy(std::slice::from_raw_parts(p.cast::<u8>(), len)).into_owned()
+}
+
+/// Calls `f` on every global value of `m`: functions, variables, aliases, ifuncs.
+///
+/// # Safety
+/// `m` must be a live module; `f` must not delete the value it is given.
+unsafe fn for_each_global(m: LLVMModuleRef, mut f: impl FnMut(LLVMValueRef, bool)) {
+    let mut v = LLVMGetFirstFunction(m);
+    while !v.is_null() {
+        f(v, true);
+        v = LLVMGetNextFunction(v);
+    }
+    let mut v = LLVMGetFirstGlobal(m);
+    while !v.is_null() {
+        f(v, false);
+        v = LLVMGetNextGlobal(v);
+    }
+    let mut v = LLVMGetFirstGlobalAlias(m);
+    while !v.is_null() {
+        let callable =
+            LLVMGetTypeKind(LLVMGlobalGetValueType(v)) == llvm_sys::LLVMTypeKind::LLVMFunctionTypeKind;
+        f(v, callable);
+        v = LLVMGetNextGlobalAlias(v);
+    }
+    let mut v = LLVMGetFirstGlobalIFunc(m);
+    while !v.is_null() {
+        f(v, true);
+        v = LLVMGetNextGlobalIFunc(v);
+    }
+}
+
+impl IrModule {
+    /// Parses textual IR or bitcode (LLVM detects which) into a new context.
+    /// `name` identifies the buffer in diagnostics ("name:line:col: error: ...").
+    pub fn parse(name: &str, data: &[u8]) -> Result<IrModule> {
+        // SAFETY: LLVMContextCreate returns a fresh context we own.
+        let ctx = unsafe { LLVMContextCreate() };
+        let buf = MemoryBuffer::copy_of(data, name);
+        let mut module = ptr::null_mut();
+        let mut msg = ptr::null_mut();
+        // SAFETY: ctx and buf are live; the buffer stays ours (the parser
+        // copies what it needs, the module keeps no reference), and on failure
+        // LLVM hands us a message to dispose.
+        let failed = unsafe { LLVMParseIRInContext2(ctx, buf.as_raw(), &mut module, &mut msg) };
+        drop(buf);
+        if failed != 0 || module.is_null() {
+            // SAFETY: msg is NULL or an LLVM-owned message; ctx is ours.
+            let text = unsafe { take_message(msg) };
+            unsafe { LLVMContextDispose(ctx) };
+            return Err(Error::invalid_ir(format!("cannot parse module '{name}': {text}")));
+        }
+        let m = IrModule { ctx, module };
+        // SAFETY: the module is live; the name is copied by LLVM.
+        unsafe {
+            let cname = cstring(name);
+            LLVMSetModuleIdentifier(m.module, cname.as_ptr(), cname.as_bytes().len());
+        }
+        m.verify(name)?;
+        Ok(m)
+    }
+
+    /// Copies a module that lives in some other context (a host's), through
+    /// bitcode, into a new context of our own. The host keeps `src`.
+    ///
+    /// # Safety
+    /// `src` must be a live module that no other thread mutates during the call.
+    pub unsafe fn copy_from(src: LLVMModuleRef) -> Result<IrModule> {
+        let mut len = 0usize;
+        let id = LLVMGetModuleIdentifier(src, &mut len);
+        let name = if id.is_null() {
+            String::new()
+        } else {
+            String::from_utf8_lossy(std::slice::from_raw_parts(id.cast::<u8>(), len)).into_owned()
+        };
+        let bc = MemoryBuffer::from_raw(LLVMWriteBitcodeToMemoryBuffer(src));
+        IrModule::parse(&name, bc.bytes())
+    }
+
+    /// Runs the IR verifier; the message names the module and the problem.
+    pub fn verify(&self, name: &str) -> Result<()> {
+        let mut msg = ptr::null_mut();
+        // SAFETY: the module is live; on failure LLVM returns a message we dispose.
+        let broken = unsafe {
+            LLVMVerifyModule(self.module, LLVMVerifierFailureAction::LLVMReturnStatusAction, &mut msg)
+        };
+        let text = unsafe { take_message(msg) };
+        if broken != 0 {
+            return Err(Error::invalid_ir(format!(
+                "module '{name}' does not verify: {}",
+                text.trim_end()
+            )));
+        }
+        Ok(())
+    }
+
+    pub fn as_raw(&self) -> LLVMModuleRef {
+        self.module
+    }
+
+    /// A deep copy in the same context. The borrow keeps the parent (and so
+    /// the context) alive and unshared for as long as the copy exists.
+    pub fn clone_in_context(&mut self) -> ModuleClone<'_> {
+        // SAFETY: cloning a live module; the clone is a new module in ctx,
+        // which does not own the context (null ctx, see Drop).
+        let module = unsafe { LLVMCloneModule(self.module) };
+        ModuleClone { inner: IrModule { ctx: ptr::null_mut(), module }, _parent: PhantomData }
+    }
+
+    /// The module's bitcode (the content the cache key is computed over).
+    pub fn bitcode(&self) -> Vec<u8> {
+        // SAFETY: the module is live; the buffer is ours and dropped here.
+        let buf = unsafe { MemoryBuffer::from_raw(LLVMWriteBitcodeToMemoryBuffer(self.module)) };
+        buf.bytes().to_vec()
+    }
+
+    pub fn target_triple(&self) -> String {
+        // SAFETY: LLVMGetTarget returns a borrowed NUL-terminated string.
+        unsafe { CStr::from_ptr(LLVMGetTarget(self.module)).to_string_lossy().into_owned() }
+    }
+
+    /// Sets the triple and data layout the module is compiled for.
+    pub fn set_target(&mut self, triple: &str, data_layout: &str) {
+        let t = cstring(triple);
+        let dl = cstring(data_layout);
+        // SAFETY: the module is live; LLVM copies both strings.
+        unsafe {
+            LLVMSetTarget(self.module, t.as_ptr());
+            LLVMSetDataLayout(self.module, dl.as_ptr());
+        }
+    }
+
+    /// The external definitions of the module, as ORC symbol flags need them.
+    /// `llvm.*` values, declarations, local and available_externally values
+    /// are not definitions another module can see.
+    pub fn defined_symbols(&self) -> Vec<ModuleSymbol> {
+        let mut out = Vec::new();
+        // SAFETY: the module is live and not mutated while we iterate.
+        unsafe {
+            for_each_global(self.module, |v, callable| {
+                if LLVMIsDeclaration(v) != 0 {
+                    return;
+                }
+                let linkage = LLVMGetLinkage(v);
+                if is_local(linkage) || linkage == LLVMLinkage::LLVMAvailableExternallyLinkage {
+                    return;
+                }
+                let name = value_name(v);
+                if name.is_empty() || name.starts_with("llvm.") {
+                    return;
+                }
+                let name = name.strip_prefix('\u{1}').map(str::to_string).unwrap_or(name);
+                out.push(ModuleSymbol {
+                    name,
+                    exported: LLVMGetVisibility(v) != LLVMVisibility::LLVMHiddenVisibility,
+                    callable,
+                    weak: is_weak(linkage),
+                });
+            });
+        }
+        out
+    }
+
+    /// Names of the external functions and variables the module uses but
+    /// does not define (what the linker will have to find elsewhere).
+    pub fn undefined_symbols(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        // SAFETY: the module is live and not mutated while we iterate.
+        unsafe {
+            for_each_global(self.module, |v, _| {
+                if LLVMIsDeclaration(v) == 0 {
+                    return;
+                }
+                let name = value_name(v);
+                if name.is_empty() || name.starts_with("llvm.") || LLVMGetFirstUse(v).is_null() {
+                    return;
+                }
+                out.push(name);
+            });
+        }
+        out
+    }
+
+    /// Linkonce definitions may be deleted by the optimizer when unused, but
+    /// ORC was promised them: make them weak so they are kept (the semantics
+    /// for a linker are the same).
+    pub fn keep_linkonce_definitions(&mut self) {
+        // SAFETY: the module is live and we hold it exclusively (&mut self);
+        // changing linkage does not invalidate the iteration.
+        unsafe {
+            for_each_global(self.module, |v, _| match LLVMGetLinkage(v) {
+                LLVMLinkage::LLVMLinkOnceAnyLinkage => LLVMSetLinkage(v, LLVMLinkage::LLVMWeakAnyLinkage),
+                LLVMLinkage::LLVMLinkOnceODRLinkage => LLVMSetLinkage(v, LLVMLinkage::LLVMWeakODRLinkage),
+                _ => {}
+            });
+        }
+    }
+
+    /// Reads and removes `llvm.global_ctors` or `llvm.global_dtors`
+    /// (`which` is the global's name). Local functions they name are renamed
+    /// to `<prefix>.<n>` with hidden visibility and external linkage, so the
+    /// engine can look them up and run them itself.
+    pub fn take_structors(&mut self, which: &str, prefix: &str) -> Result<Vec<Structor>> {
+        let cname = cstring(which);
+        let mut out = Vec::new();
+        // SAFETY: the module is live and held exclusively; we read operands
+        // of the global's initializer (checked to be constants of the
+        // expected shape) and delete the global only after we are done.
+        unsafe {
+            let g = LLVMGetNamedGlobal(self.module, cname.as_ptr());
+            if g.is_null() {
+                return Ok(out);
+            }
+            let init = LLVMGetInitializer(g);
+            if !init.is_null() && !LLVMIsAConstantArray(init).is_null() {
+                let n = LLVMGetNumOperands(init);
+                for i in 0..n {
+                    let entry = LLVMGetOperand(init, i as u32);
+                    if LLVMGetNumOperands(entry) < 2 {
+                        continue;
+                    }
+                    let prio = LLVMGetOperand(entry, 0);
+                    let func = LLVMGetOperand(entry, 1);
+                    if LLVMIsAConstantInt(prio).is_null() || LLVMIsAFunction(func).is_null() {
+                        // A null entry (zeroinitializer) or something we cannot run.
+                        continue;
+                    }
+                    let priority = LLVMConstIntGetZExtValue(prio) as u32;
+                    if is_local(LLVMGetLinkage(func)) || value_name(func).is_empty() {
+                        let new_name = cstring(&format!("{prefix}.{i}"));
+                        LLVMSetValueName2(func, new_name.as_ptr(), new_name.as_bytes().len());
+                        LLVMSetLinkage(func, LLVMLinkage::LLVMExternalLinkage);
+                        LLVMSetVisibility(func, LLVMVisibility::LLVMHiddenVisibility);
+                    }
+                    out.push(Structor { priority, function: value_name(func) });
+                }
+            } else if !init.is_null() && LLVMIsAConstantAggregateZero(init).is_null() {
+                return Err(Error::invalid_ir(format!("{which} has an initializer of an unexpected shape")));
+            }
+            LLVMDeleteGlobal(g);
+        }
+        Ok(out)
+    }
+}
+
+impl Drop for IrModule {
+    fn drop(&mut self) {
+        // SAFETY: we own the module; a clone (null ctx) lives in its parent's
+        // context, which outlives it because ModuleClone borrows the parent.
+        unsafe {
+            LLVMDisposeModule(self.module);
+            if !self.ctx.is_null() {
+                LLVMContextDispose(self.ctx);
+            }
+        }
+    }
+}
+
+/// Parses an IR type written as text (`i32`, `{i64, [2 x i64]}`, `ptr`) in a
+/// scratch context and calls `f` with it. Errors name the text.
+pub fn with_parsed_type<T>(text: &str, f: impl FnOnce(LLVMTypeRef) -> Result<T>) -> Result<T> {
+    let source = format!("@jitcore.type.probe = external global {text}\n");
+    let m = IrModule::parse("<type>", source.as_bytes())
+        .map_err(|e| Error::invalid_argument(format!("not an IR type: '{text}' ({})", e.message)))?;
+    let g = cstring("jitcore.type.probe");
+    // SAFETY: the module is live; the global exists because parsing succeeded.
+    let ty = unsafe {
+        let v = LLVMGetNamedGlobal(m.as_raw(), g.as_ptr());
+        if v.is_null() {
+            return Err(Error::invalid_argument(format!("not an IR type: '{text}'")));
+        }
+        LLVMGlobalGetValueType(v)
+    };
+    // SAFETY: LLVMTypeIsSized only inspects the type, which lives in m's context.
+    if unsafe { LLVMTypeIsSized(ty) } == 0 {
+        return Err(Error::invalid_argument(format!("IR type '{text}' has no size")));
+    }
+    f(ty)
+}

@@ -1,0 +1,157 @@
+//! Checks that bytes are a relocatable object file for this host before any
+//! of them reach the linker: ORC trusts its input, jitcore does not.
+
+use std::ptr;
+
+use llvm_sys::object::*;
+
+use super::buffer::MemoryBuffer;
+use super::take_message;
+use crate::error::{Error, Result};
+
+const ELF_MAGIC: &[u8; 4] = b"\x7fELF";
+const ET_REL: u16 = 1;
+
+/// The ELF machine number of the host architecture.
+fn host_elf_machine() -> Option<u16> {
+    if cfg!(target_arch = "x86_64") {
+        Some(62)
+    } else if cfg!(target_arch = "aarch64") {
+        Some(183)
+    } else if cfg!(target_arch = "riscv64") {
+        Some(243)
+    } else {
+        None
+    }
+}
+
+/// What a checked object file defines.
+#[derive(Debug, Default)]
+pub struct ObjectSummary {
+    /// Global (non-local) symbols the object defines.
+    pub defined: Vec<String>,
+}
+
+/// Validates `data` (named `name` in messages) as a relocatable ELF object
+/// for the host, fully parsed by LLVM's object reader, and lists what it
+/// defines. Errors have code `INVALID_OBJECT`.
+pub fn check_object(data: &[u8], name: &str) -> Result<ObjectSummary> {
+    let bad = |why: &str| Error::invalid_object(format!("'{name}' is not a usable object file: {why}"));
+    if data.len() < 64 {
+        return Err(bad(&format!("{} bytes is too short for an ELF header", data.len())));
+    }
+    if &data[0..4] != ELF_MAGIC {
+        return Err(bad("no ELF magic number"));
+    }
+    if data[4] != 2 || data[5] != 1 {
+        return Err(bad("not a 64-bit little-endian ELF file"));
+    }
+    let e_type = u16::from_le_bytes([data[16], data[17]]);
+    if e_type != ET_REL {
+        return Err(bad(&format!("ELF type {e_type} is not a relocatable object (ET_REL)")));
+    }
+    let machine = u16::from_le_bytes([data[18], data[19]]);
+    if Some(machine) != host_elf_machine() {
+        return Err(bad(&format!("ELF machine {machine} is not this host's architecture")));
+    }
+    let buf = MemoryBuffer::copy_of(data, name);
+    let mut msg = ptr::null_mut();
+    // SAFETY: buf is live for the call (LLVMCreateBinary does not take it) and
+    // the binary, which borrows buf, is disposed before buf is dropped. Only
+    // creation is used: LLVM-C's symbol accessors call report_fatal_error on
+    // malformed input, so the symbol table is read by `read_symbols` instead.
+    unsafe {
+        let bin = LLVMCreateBinary(buf.as_raw(), ptr::null_mut(), &mut msg);
+        if bin.is_null() {
+            return Err(bad(&take_message(msg)));
+        }
+        LLVMDisposeBinary(bin);
+    }
+    read_symbols(data).map_err(|why| bad(&why))
+}
+
+fn u16_at(d: &[u8], off: usize) -> std::result::Result<u16, String> {
+    d.get(off..off + 2).map(|b| u16::from_le_bytes([b[0], b[1]])).ok_or_else(|| "truncated".to_string())
+}
+
+fn u32_at(d: &[u8], off: usize) -> std::result::Result<u32, String> {
+    d.get(off..off + 4)
+        .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
+        .ok_or_else(|| "truncated".to_string())
+}
+
+fn u64_at(d: &[u8], off: usize) -> std::result::Result<u64, String> {
+    d.get(off..off + 8)
+        .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
+        .ok_or_else(|| "truncated".to_string())
+}
+
+struct Section {
+    kind: u32,
+    offset: usize,
+    size: usize,
+    link: u32,
+    entsize: usize,
+}
+
+const SHT_SYMTAB: u32 = 2;
+const SHT_NOBITS: u32 = 8;
+
+/// Reads the section headers and the symbol table of an ELF64 LE file with
+/// every offset bounds-checked, returning the defined global symbols.
+fn read_symbols(d: &[u8]) -> std::result::Result<ObjectSummary, String> {
+    let shoff = u64_at(d, 0x28)? as usize;
+    let shentsize = u16_at(d, 0x3a)? as usize;
+    let shnum = u16_at(d, 0x3c)? as usize;
+    if shnum == 0 {
+        return Err("no section headers".into());
+    }
+    if shentsize < 64 {
+        return Err(format!("section header size {shentsize} is too small"));
+    }
+    let table_end = shnum.checked_mul(shentsize).and_then(|n| n.checked_add(shoff));
+    if table_end.is_none_or(|end| end > d.len()) {
+        return Err("section header table lies outside the file (truncated?)".into());
+    }
+    let mut sections = Vec::with_capacity(shnum);
+    for i in 0..shnum {
+        let h = shoff + i * shentsize;
+        let s = Section {
+            kind: u32_at(d, h + 4)?,
+            offset: u64_at(d, h + 0x18)? as usize,
+            size: u64_at(d, h + 0x20)? as usize,
+            link: u32_at(d, h + 0x28)?,
+            entsize: u64_at(d, h + 0x38)? as usize,
+        };
+        if s.kind != SHT_NOBITS && s.offset.checked_add(s.size).is_none_or(|end| end > d.len()) {
+            return Err(format!("section {i} lies outside the file (truncated?)"));
+        }
+        sections.push(s);
+    }
+    let mut out = ObjectSummary::default();
+    for symtab in sections.iter().filter(|s| s.kind == SHT_SYMTAB) {
+        if symtab.entsize != 24 {
+            return Err(format!("symbol table entry size {} is not 24", symtab.entsize));
+        }
+        let strtab = sections.get(symtab.link as usize).ok_or("symbol table names no string table")?;
+        let strings = &d[strtab.offset..strtab.offset + strtab.size];
+        for e in (symtab.offset..symtab.offset + symtab.size).step_by(24).skip(1) {
+            let name_off = u32_at(d, e)? as usize;
+            let info = d[e + 4];
+            let shndx = u16_at(d, e + 6)?;
+            if shndx != 0 && shndx < 0xff00 && shndx as usize >= sections.len() {
+                return Err(format!("a symbol names section {shndx}, which does not exist"));
+            }
+            let bind = info >> 4;
+            if shndx == 0 || !matches!(bind, 1 | 2 | 10) {
+                continue;
+            }
+            let rest = strings.get(name_off..).ok_or("a symbol name lies outside the string table")?;
+            let len = rest.iter().position(|&b| b == 0).ok_or("a symbol name is not terminated")?;
+            if len > 0 {
+                out.defined.push(String::from_utf8_lossy(&rest[..len]).into_owned());
+            }
+        }
+    }
+    Ok(out)
+}

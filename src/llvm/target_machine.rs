@@ -1,0 +1,166 @@
+//! Owned `LLVMTargetMachineRef` and `LLVMTargetDataRef`.
+
+use std::ptr;
+
+use llvm_sys::target::{LLVMCopyStringRepOfTargetData, LLVMDisposeTargetData, LLVMTargetDataRef};
+use llvm_sys::target_machine::*;
+
+use super::{cstring, take_message};
+use crate::error::{Error, Result};
+
+/// Everything needed to make a target machine: a plain value that can be
+/// copied between engines and threads (a TargetMachine itself cannot be
+/// shared by two compiling threads).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TargetSpec {
+    pub triple: String,
+    pub cpu: String,
+    pub features: String,
+    /// 0..=3, drives both the IR pipeline and codegen.
+    pub opt_level: u32,
+    pub reloc: LLVMRelocMode,
+    pub code_model: LLVMCodeModel,
+}
+
+impl TargetSpec {
+    /// The host: its normalized triple, CPU name and CPU features, PIC and
+    /// the small code model (what JITLink expects on x86-64 and AArch64).
+    pub fn host(opt_level: u32) -> TargetSpec {
+        // SAFETY: these functions return LLVM-allocated strings we dispose.
+        unsafe {
+            let raw = LLVMGetDefaultTargetTriple();
+            let norm = LLVMNormalizeTargetTriple(raw);
+            let triple = take_message(norm);
+            take_message(raw);
+            TargetSpec {
+                triple,
+                cpu: take_message(LLVMGetHostCPUName()),
+                features: take_message(LLVMGetHostCPUFeatures()),
+                opt_level,
+                reloc: LLVMRelocMode::LLVMRelocPIC,
+                code_model: LLVMCodeModel::LLVMCodeModelSmall,
+            }
+        }
+    }
+
+    /// The architecture part of the triple (`x86_64`).
+    pub fn arch(&self) -> &str {
+        self.triple.split('-').next().unwrap_or("")
+    }
+
+    /// Makes a new target machine for this spec.
+    pub fn create(&self) -> Result<TargetMachine> {
+        let triple = cstring(&self.triple);
+        let cpu = cstring(&self.cpu);
+        let features = cstring(&self.features);
+        let level = match self.opt_level {
+            0 => LLVMCodeGenOptLevel::LLVMCodeGenLevelNone,
+            1 => LLVMCodeGenOptLevel::LLVMCodeGenLevelLess,
+            2 => LLVMCodeGenOptLevel::LLVMCodeGenLevelDefault,
+            _ => LLVMCodeGenOptLevel::LLVMCodeGenLevelAggressive,
+        };
+        // SAFETY: all strings are live for the calls; LLVM copies them. A
+        // NULL target means the triple is unknown, reported as an error.
+        unsafe {
+            let mut target = ptr::null_mut();
+            let mut msg = ptr::null_mut();
+            if LLVMGetTargetFromTriple(triple.as_ptr(), &mut target, &mut msg) != 0 {
+                return Err(Error::unsupported(format!(
+                    "no LLVM target for triple '{}': {}",
+                    self.triple,
+                    take_message(msg)
+                )));
+            }
+            let tm = LLVMCreateTargetMachine(
+                target,
+                triple.as_ptr(),
+                cpu.as_ptr(),
+                features.as_ptr(),
+                level,
+                self.reloc,
+                self.code_model,
+            );
+            if tm.is_null() {
+                return Err(Error::unsupported(format!(
+                    "cannot create a target machine for '{}' (cpu '{}')",
+                    self.triple, self.cpu
+                )));
+            }
+            Ok(TargetMachine(tm))
+        }
+    }
+}
+
+/// Owns an `LLVMTargetMachineRef`.
+pub struct TargetMachine(LLVMTargetMachineRef);
+
+// SAFETY: a TargetMachine is owned by one value and used by one thread at a
+// time (compile jobs take one out of a pool); LLVM target machines have no
+// thread affinity.
+unsafe impl Send for TargetMachine {}
+
+impl TargetMachine {
+    pub fn as_raw(&self) -> LLVMTargetMachineRef {
+        self.0
+    }
+
+    /// Gives up ownership (to an LLVM function that consumes it).
+    pub fn into_raw(self) -> LLVMTargetMachineRef {
+        let raw = self.0;
+        std::mem::forget(self);
+        raw
+    }
+
+    /// The target's data layout.
+    pub fn data_layout(&self) -> TargetData {
+        // SAFETY: the machine is live; the returned data layout is ours.
+        TargetData(unsafe { LLVMCreateTargetDataLayout(self.0) })
+    }
+}
+
+impl Drop for TargetMachine {
+    fn drop(&mut self) {
+        // SAFETY: owned and disposed once.
+        unsafe { LLVMDisposeTargetMachine(self.0) }
+    }
+}
+
+/// Owns an `LLVMTargetDataRef`.
+pub struct TargetData(LLVMTargetDataRef);
+
+// SAFETY: target data is immutable after creation; LLVM's queries on it are
+// read-only (the layout cache behind them is internally synchronized).
+unsafe impl Send for TargetData {}
+// SAFETY: as above; only read-only queries are made through &self.
+unsafe impl Sync for TargetData {}
+
+impl TargetData {
+    pub fn as_raw(&self) -> LLVMTargetDataRef {
+        self.0
+    }
+
+    /// The layout string (`e-m:e-p270:32:32-...`).
+    pub fn layout_string(&self) -> String {
+        // SAFETY: returns an LLVM-allocated string we dispose.
+        unsafe { take_message(LLVMCopyStringRepOfTargetData(self.0)) }
+    }
+
+    pub fn pointer_size(&self) -> u32 {
+        // SAFETY: read-only query on live target data.
+        unsafe { llvm_sys::target::LLVMPointerSize(self.0) }
+    }
+}
+
+impl Drop for TargetData {
+    fn drop(&mut self) {
+        // SAFETY: owned and disposed once.
+        unsafe { LLVMDisposeTargetData(self.0) }
+    }
+}
+
+/// The name of the host CPU, for messages.
+pub fn describe(tm: &TargetMachine) -> String {
+    // SAFETY: LLVMGetTargetMachineTriple returns an LLVM-allocated string.
+    unsafe { take_message(LLVMGetTargetMachineTriple(tm.as_raw())) }
+}
+

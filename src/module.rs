@@ -1,0 +1,217 @@
+//! Modules as hosts see them: IR parsed and verified into a private context,
+//! with what the JIT needs to know about them computed once, up front.
+
+use std::ffi::CString;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::error::{Error, Result};
+use crate::llvm::ir::{IrModule, ModuleSymbol, Structor};
+use llvm_sys::prelude::LLVMModuleRef;
+
+/// Who holds a module: the host (0) or the owner with this id.
+pub type OwnerId = u64;
+
+/// A verified module and the facts about it that do not change.
+pub struct Module {
+    name: CString,
+    ir: Mutex<IrModule>,
+    /// Definitions other modules can see, after structors were made visible.
+    symbols: Vec<ModuleSymbol>,
+    /// External names the module references without defining.
+    undefined: Vec<String>,
+    ctors: Vec<Structor>,
+    dtors: Vec<Structor>,
+    /// The module's target triple as written ("" when it names none).
+    triple: String,
+    /// A content hash (FNV-1a over name and bitcode), stable across runs.
+    content_hash: u64,
+    /// 0 while the host owns the module, else the id of the engine or
+    /// JITDylib it was added to.
+    owner: AtomicU64,
+    /// The C handle value the FFI registry gave this module (0: none).
+    handle: AtomicU64,
+}
+
+fn fnv1a(parts: &[&[u8]]) -> u64 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for part in parts {
+        for &b in *part {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x100000001b3);
+        }
+        h ^= 0xff;
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    h
+}
+
+impl Module {
+    /// Parses IR text or bitcode named `name`.
+    pub fn from_ir(name: &str, data: &[u8]) -> Result<Arc<Module>> {
+        crate::llvm::initialize()?;
+        Module::prepare(name, IrModule::parse(name, data)?)
+    }
+
+    /// Copies a host's LLVM-C module (it stays the host's).
+    ///
+    /// # Safety
+    /// `m` must be a live module that no other thread uses during the call.
+    pub unsafe fn from_llvm(m: LLVMModuleRef) -> Result<Arc<Module>> {
+        crate::llvm::initialize()?;
+        let ir = IrModule::copy_from(m)?;
+        let name = String::from_utf8_lossy(ir_name(&ir).as_bytes()).into_owned();
+        Module::prepare(&name, ir)
+    }
+
+    fn prepare(name: &str, mut ir: IrModule) -> Result<Arc<Module>> {
+        if name.contains('\0') {
+            return Err(Error::invalid_argument("a module name must not contain NUL bytes"));
+        }
+        let content_hash = fnv1a(&[name.as_bytes(), &ir.bitcode()]);
+        let ctors = ir.take_structors("llvm.global_ctors", &format!("__jitcore.ctor.{content_hash:016x}"))?;
+        let dtors = ir.take_structors("llvm.global_dtors", &format!("__jitcore.dtor.{content_hash:016x}"))?;
+        let symbols = ir.defined_symbols();
+        let undefined = ir.undefined_symbols();
+        let triple = ir.target_triple();
+        Ok(Arc::new(Module {
+            name: CString::new(name).expect("checked for NUL above"),
+            ir: Mutex::new(ir),
+            symbols,
+            undefined,
+            ctors,
+            dtors,
+            triple,
+            content_hash,
+            owner: AtomicU64::new(0),
+            handle: AtomicU64::new(0),
+        }))
+    }
+
+    pub fn name(&self) -> &str {
+        self.name.to_str().unwrap_or("<module>")
+    }
+
+    /// The name as a C string, valid while the module lives.
+    pub fn c_name(&self) -> &CString {
+        &self.name
+    }
+
+    pub fn symbols(&self) -> &[ModuleSymbol] {
+        &self.symbols
+    }
+
+    pub fn undefined_symbols(&self) -> &[String] {
+        &self.undefined
+    }
+
+    pub fn ctors(&self) -> &[Structor] {
+        &self.ctors
+    }
+
+    pub fn dtors(&self) -> &[Structor] {
+        &self.dtors
+    }
+
+    pub fn triple(&self) -> &str {
+        &self.triple
+    }
+
+    pub fn content_hash(&self) -> u64 {
+        self.content_hash
+    }
+
+    /// Number of function definitions (for statistics).
+    pub fn function_count(&self) -> usize {
+        self.symbols.iter().filter(|s| s.callable).count()
+    }
+
+    /// Locks the IR for compiling (one compile of a module at a time).
+    pub fn lock_ir(&self) -> MutexGuard<'_, IrModule> {
+        self.ir.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Claims the module for `owner`; fails if someone else already holds it.
+    pub fn claim(&self, owner: OwnerId) -> Result<()> {
+        match self.owner.compare_exchange(0, owner, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => Ok(()),
+            Err(_) => Err(Error::module_already_added(format!(
+                "module '{}' is already added to an engine or JITDylib",
+                self.name()
+            ))),
+        }
+    }
+
+    /// Gives the module back to the host.
+    pub fn release(&self) {
+        self.owner.store(0, Ordering::Release);
+    }
+
+    pub fn owner(&self) -> OwnerId {
+        self.owner.load(Ordering::Acquire)
+    }
+
+    pub fn handle(&self) -> u64 {
+        self.handle.load(Ordering::Acquire)
+    }
+
+    pub fn set_handle(&self, h: u64) {
+        self.handle.store(h, Ordering::Release);
+    }
+}
+
+fn ir_name(ir: &IrModule) -> String {
+    let mut len = 0usize;
+    // SAFETY: the module is live; the identifier is a borrowed string of len bytes.
+    unsafe {
+        let p = llvm_sys::core::LLVMGetModuleIdentifier(ir.as_raw(), &mut len);
+        if p.is_null() {
+            return String::new();
+        }
+        String::from_utf8_lossy(std::slice::from_raw_parts(p.cast::<u8>(), len)).into_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SUM: &str = "define i32 @sum(i32 %a, i32 %b) {\n  %r = add i32 %a, %b\n  ret i32 %r\n}\n";
+
+    #[test]
+    fn parses_and_lists_symbols() {
+        let m = Module::from_ir("sum", SUM.as_bytes()).unwrap();
+        assert_eq!(m.name(), "sum");
+        assert_eq!(m.symbols().len(), 1);
+        assert_eq!(m.symbols()[0].name, "sum");
+        assert!(m.symbols()[0].callable && m.symbols()[0].exported);
+    }
+
+    #[test]
+    fn bad_ir_names_module_and_line() {
+        let e = Module::from_ir("broken", b"define i32 @f( {\n").err().unwrap();
+        assert_eq!(e.code, crate::error::JitcoreErrorCode::JITCORE_ERROR_INVALID_IR);
+        assert!(e.message.contains("broken:1:"), "{}", e.message);
+    }
+
+    #[test]
+    fn ctors_are_extracted_and_made_visible() {
+        let ir = "@llvm.global_ctors = appending global [2 x { i32, ptr, ptr }] [{ i32, ptr, ptr } { i32 200, ptr @b, ptr null }, { i32, ptr, ptr } { i32 100, ptr @a, ptr null }]\n\
+                  define internal void @a() { ret void }\ndefine void @b() { ret void }\n";
+        let m = Module::from_ir("c", ir.as_bytes()).unwrap();
+        assert_eq!(m.ctors().len(), 2);
+        assert_eq!(m.ctors()[0].priority, 200);
+        assert_eq!(m.ctors()[0].function, "b");
+        assert!(m.ctors()[1].function.starts_with("__jitcore.ctor."));
+        assert!(m.symbols().iter().any(|s| s.name == m.ctors()[1].function && !s.exported));
+    }
+
+    #[test]
+    fn claims_are_exclusive() {
+        let m = Module::from_ir("sum", SUM.as_bytes()).unwrap();
+        m.claim(7).unwrap();
+        assert!(m.claim(8).is_err());
+        m.release();
+        m.claim(8).unwrap();
+    }
+}

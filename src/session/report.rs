@@ -1,0 +1,104 @@
+//! Errors that have no caller: a failed materialization, a rejected cache
+//! entry. They are kept in a short log so the lookup that triggered them can
+//! return the real cause, and forwarded to the host's reporter, if any.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::ffi::{c_char, c_void, CString};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, RwLock};
+
+use crate::error::{Error, JitcoreErrorCode};
+
+/// Receives errors that no call can return. `Message` is borrowed for the
+/// duration of the call only.
+pub type JitcoreErrorReporterFunction =
+    Option<unsafe extern "C" fn(Ctx: *mut c_void, Code: JitcoreErrorCode, Message: *const c_char)>;
+
+/// One reported error, with the module whose materialization it belongs to.
+#[derive(Clone, Debug)]
+pub struct Reported {
+    pub seq: u64,
+    pub error: Error,
+    /// Content hash of the module being materialized when it was reported.
+    pub module: Option<u64>,
+    /// Whether it failed a materialization (rather than being a warning).
+    pub fatal: bool,
+}
+
+const KEEP: usize = 256;
+
+#[derive(Default)]
+pub struct ErrorLog {
+    next: AtomicU64,
+    entries: Mutex<VecDeque<Reported>>,
+    host: RwLock<Option<(JitcoreErrorReporterFunction, usize)>>,
+}
+
+thread_local! {
+    /// The module this thread is materializing: (content hash, name).
+    static CURRENT: RefCell<Option<(u64, String)>> = const { RefCell::new(None) };
+}
+
+/// Marks the current thread as materializing module `hash`/`name` while `f` runs.
+pub fn with_current_module<T>(hash: u64, name: &str, f: impl FnOnce() -> T) -> T {
+    let prev = CURRENT.with(|c| c.replace(Some((hash, name.to_string()))));
+    let out = f();
+    CURRENT.with(|c| *c.borrow_mut() = prev);
+    out
+}
+
+impl ErrorLog {
+    /// The sequence number the next report will get.
+    pub fn mark(&self) -> u64 {
+        self.next.load(Ordering::Acquire)
+    }
+
+    /// Records an error. `fatal` errors failed a materialization. An error
+    /// reported while this thread materializes a module is tied to it, and
+    /// its message names it.
+    pub fn report(&self, mut error: Error, fatal: bool) {
+        let current = CURRENT.with(|c| c.borrow().clone());
+        if let Some((_, name)) = &current {
+            if !error.message.contains(&format!("'{name}'")) {
+                error = error.context(format!("module '{name}'"));
+            }
+        }
+        let seq = self.next.fetch_add(1, Ordering::AcqRel);
+        {
+            let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+            if entries.len() == KEEP {
+                entries.pop_front();
+            }
+            entries.push_back(Reported { seq, error: error.clone(), module: current.map(|c| c.0), fatal });
+        }
+        let host = *self.host.read().unwrap_or_else(|p| p.into_inner());
+        if let Some((Some(f), ctx)) = host {
+            let msg = crate::llvm::cstring(&error.message);
+            // SAFETY: the host's reporter is callable from any thread with its
+            // Ctx (documented); the message is borrowed for the call.
+            unsafe { f(ctx as *mut c_void, error.code, msg.as_ptr()) };
+            drop::<CString>(msg);
+        }
+    }
+
+    /// Reports an error that came from ORC (through the session's reporter).
+    pub fn report_orc(&self, message: String) {
+        let error = if let Some(rest) = message.strip_prefix("Symbols not found: ") {
+            Error::unresolved_symbol(format!("unresolved external symbol(s) {rest}"))
+        } else {
+            Error::from_orc_message(message, JitcoreErrorCode::JITCORE_ERROR_LINK)
+        };
+        self.report(error, true);
+    }
+
+    /// The fatal errors reported since `mark`.
+    pub fn since(&self, mark: u64) -> Vec<Reported> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.iter().filter(|r| r.seq >= mark && r.fatal).cloned().collect()
+    }
+
+    pub fn set_host_reporter(&self, f: JitcoreErrorReporterFunction, ctx: *mut c_void) {
+        *self.host.write().unwrap_or_else(|p| p.into_inner()) = f.map(|f| (Some(f), ctx as usize));
+    }
+}

@@ -1,0 +1,283 @@
+//! The jitcore materialization unit: the one compile path every module takes.
+//!
+//! Installing a unit. LLVM-C can only define a custom unit into a JITDylib's
+//! default resource tracker, and moving definitions out of the default
+//! tracker makes it defunct. So a module is first added as a *placeholder*
+//! (a tiny IR module of empty definitions with the module's symbol names and
+//! flags) through `LLVMOrcLLJITAddLLVMIRModuleWithRT`, which does take a
+//! tracker. When a lookup first needs one of its symbols, LLJIT's IR transform
+//! layer calls `transform`, which replaces the placeholder's responsibility
+//! with the real unit (`LLVMOrcMaterializationResponsibilityReplace`); the
+//! real unit inherits the tracker and is materialized at once. The
+//! placeholder is never compiled: `transform` ends its (now empty)
+//! materialization with an error the session's reporter knows to ignore.
+//!
+//! Materializing. ORC calls `materialize`, which
+//! asks the object cache for the module's object, compiles it when the cache
+//! has none (or a bad one), tells the cache about fresh objects, and emits the
+//! object into LLJIT's object linking layer.
+
+use std::ffi::c_void;
+use std::sync::Arc;
+
+use llvm_sys::core::*;
+use llvm_sys::error::LLVMErrorRef;
+use llvm_sys::orc2::*;
+use llvm_sys::prelude::LLVMModuleRef;
+use llvm_sys::{LLVMLinkage, LLVMVisibility};
+
+use super::report::with_current_module;
+use super::stats::Stats;
+use super::SessionEnv;
+use crate::error::{Error, Result};
+use crate::llvm::buffer::MemoryBuffer;
+use crate::llvm::cstring;
+use crate::llvm::object::check_object;
+use crate::llvm::orc::SymbolName;
+use crate::module::Module;
+
+/// What a unit carries until it is materialized or destroyed.
+struct Unit {
+    env: Arc<SessionEnv>,
+    module: Arc<Module>,
+}
+
+/// The message with which `transform` ends a placeholder's materialization.
+pub const PLACEHOLDER_DONE: &str = "jitcore: placeholder replaced by its unit";
+
+const PLACEHOLDER_PREFIX: &str = "jitcore.unit.";
+
+/// Builds the placeholder IR module for `module`, named after `unit_id`,
+/// with one empty definition per symbol of the module (same name, kind,
+/// weakness and visibility, so ORC derives the same symbol flags).
+pub fn placeholder(module: &Module, unit_id: u64, data_layout: &str) -> LLVMOrcThreadSafeModuleRef {
+    let ident = cstring(&format!("{PLACEHOLDER_PREFIX}{unit_id}"));
+    let dl = cstring(data_layout);
+    // SAFETY: everything is created here in a fresh context; the module and
+    // context are handed to ORC (ThreadSafeModule) at the end, which owns them.
+    unsafe {
+        let ctx = LLVMContextCreate();
+        let m = LLVMModuleCreateWithNameInContext(ident.as_ptr(), ctx);
+        LLVMSetDataLayout(m, dl.as_ptr());
+        let void_fn = LLVMFunctionType(LLVMVoidTypeInContext(ctx), std::ptr::null_mut(), 0, 0);
+        let i8t = LLVMInt8TypeInContext(ctx);
+        let builder = LLVMCreateBuilderInContext(ctx);
+        for sym in module.symbols() {
+            let name = cstring(&sym.name);
+            let v = if sym.callable {
+                let f = LLVMAddFunction(m, name.as_ptr(), void_fn);
+                let bb = LLVMAppendBasicBlockInContext(ctx, f, c"entry".as_ptr());
+                LLVMPositionBuilderAtEnd(builder, bb);
+                LLVMBuildRetVoid(builder);
+                f
+            } else {
+                let g = LLVMAddGlobal(m, i8t, name.as_ptr());
+                LLVMSetInitializer(g, LLVMConstInt(i8t, 0, 0));
+                g
+            };
+            if sym.weak {
+                LLVMSetLinkage(v, LLVMLinkage::LLVMWeakAnyLinkage);
+            }
+            if !sym.exported {
+                LLVMSetVisibility(v, LLVMVisibility::LLVMHiddenVisibility);
+            }
+        }
+        LLVMDisposeBuilder(builder);
+        let tsc = LLVMOrcCreateNewThreadSafeContextFromLLVMContext(ctx);
+        let tsm = LLVMOrcCreateNewThreadSafeModule(m, tsc);
+        LLVMOrcDisposeThreadSafeContext(tsc);
+        tsm
+    }
+}
+
+extern "C" fn read_unit_id(ctx: *mut c_void, m: LLVMModuleRef) -> LLVMErrorRef {
+    // SAFETY: ctx points to the Option<u64> in `transform`'s frame; m is the
+    // live placeholder module ORC lends us for the call.
+    unsafe {
+        let mut len = 0usize;
+        let p = LLVMGetModuleIdentifier(m, &mut len);
+        let ident = std::slice::from_raw_parts(p.cast::<u8>(), len);
+        let id = std::str::from_utf8(ident)
+            .ok()
+            .and_then(|s| s.strip_prefix(PLACEHOLDER_PREFIX))
+            .and_then(|s| s.parse::<u64>().ok());
+        *(ctx as *mut Option<u64>) = id;
+    }
+    std::ptr::null_mut()
+}
+
+/// LLJIT's IR transform: swaps a placeholder for its real unit.
+pub extern "C" fn transform(
+    ctx: *mut c_void,
+    tsm: *mut LLVMOrcThreadSafeModuleRef,
+    mr: LLVMOrcMaterializationResponsibilityRef,
+) -> LLVMErrorRef {
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // SAFETY: ctx is the session's SessionEnv, alive while its LLJIT is.
+        let env = unsafe { &*(ctx as *const SessionEnv) };
+        let mut id: Option<u64> = None;
+        // SAFETY: tsm is the live module ORC is materializing; read_unit_id
+        // only reads its identifier.
+        let err = unsafe { LLVMOrcThreadSafeModuleWithModuleDo(*tsm, read_unit_id, (&mut id as *mut Option<u64>).cast()) };
+        if !err.is_null() {
+            return err;
+        }
+        let Some(module) = id.and_then(|id| env.take_pending(id)) else {
+            return string_error("jitcore: an IR module that is not a jitcore unit reached the JIT");
+        };
+        // The real unit defines exactly what this responsibility covers (a
+        // weak definition may have been dropped in favour of another).
+        let mut n = 0usize;
+        // SAFETY: mr is live for the call; the pairs array is ours to dispose,
+        // and each name we keep is retained by us.
+        let symbols: Vec<(SymbolName, LLVMJITSymbolFlags)> = unsafe {
+            let pairs = LLVMOrcMaterializationResponsibilityGetSymbols(mr, &mut n);
+            let v = (0..n).map(|i| { let p = &*pairs.add(i); (SymbolName::retain(p.Name), LLVMJITSymbolFlags { GenericFlags: p.Flags.GenericFlags, TargetFlags: p.Flags.TargetFlags }) }).collect();
+            LLVMOrcDisposeCSymbolFlagsMap(pairs);
+            v
+        };
+        let mu = create(env, &module, symbols);
+        // SAFETY: mr is live; Replace takes the unit whatever the outcome.
+        let err = unsafe { LLVMOrcMaterializationResponsibilityReplace(mr, mu) };
+        if !err.is_null() {
+            return err;
+        }
+        string_error(PLACEHOLDER_DONE)
+    }));
+    outcome.unwrap_or_else(|_| string_error("jitcore: panic while installing a unit"))
+}
+
+fn string_error(msg: &str) -> LLVMErrorRef {
+    let c = cstring(msg);
+    // SAFETY: LLVMCreateStringError copies the message.
+    unsafe { llvm_sys::error::LLVMCreateStringError(c.as_ptr()) }
+}
+
+/// Makes the ORC materialization unit for `module`, defining `symbols`.
+fn create(
+    env: &SessionEnv,
+    module: &Arc<Module>,
+    symbols: Vec<(SymbolName, LLVMJITSymbolFlags)>,
+) -> LLVMOrcMaterializationUnitRef {
+    let mut pairs: Vec<LLVMOrcCSymbolFlagsMapPair> = symbols
+        .into_iter()
+        .map(|(name, flags)| LLVMOrcCSymbolFlagsMapPair { Name: name.into_raw(), Flags: flags })
+        .collect();
+    let env = env.self_ref();
+    let ctx = Box::into_raw(Box::new(Unit { env, module: module.clone() }));
+    let name = cstring(module.name());
+    // SAFETY: ORC takes the retained names and copies the unit name; ctx is
+    // a Box that exactly one of materialize/destroy takes back.
+    unsafe {
+        LLVMOrcCreateCustomMaterializationUnit(
+            name.as_ptr(),
+            ctx.cast(),
+            pairs.as_mut_ptr(),
+            pairs.len(),
+            std::ptr::null_mut(),
+            materialize,
+            discard,
+            destroy,
+        )
+    }
+}
+
+extern "C" fn materialize(ctx: *mut c_void, mr: LLVMOrcMaterializationResponsibilityRef) {
+    // SAFETY: ctx is the Box made in `create`; ORC calls materialize at most
+    // once and then never calls destroy, so we take it back exactly once.
+    let unit = unsafe { Box::from_raw(ctx.cast::<Unit>()) };
+    let env = unit.env.clone();
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        with_current_module(unit.module.content_hash(), unit.module.name(), || run(&unit, mr))
+    }));
+    let error = match outcome {
+        Ok(Ok(())) => return,
+        Ok(Err(e)) => e,
+        Err(_) => Error::internal(format!("panic while materializing module '{}'", unit.module.name())),
+    };
+    Stats::bump(&env.stats.failures, 1);
+    with_current_module(unit.module.content_hash(), unit.module.name(), || env.log.report(error, true));
+    // SAFETY: `run` failed before handing mr to the object layer (it only
+    // returns Err before the emit call), so we still own it.
+    unsafe {
+        LLVMOrcMaterializationResponsibilityFailMaterialization(mr);
+        LLVMOrcDisposeMaterializationResponsibility(mr);
+    }
+}
+
+/// The compile path. Returns Err only while `mr` is still ours.
+fn run(unit: &Unit, mr: LLVMOrcMaterializationResponsibilityRef) -> Result<()> {
+    let env = &unit.env;
+    let module = &unit.module;
+    let cache = env.cache();
+    if let Some(cache) = &cache {
+        match cache.lookup(module) {
+            Some(bytes) => match usable_cached_object(&bytes, module, mr) {
+                Ok(()) => {
+                    Stats::bump(&env.stats.cache_hits, 1);
+                    emit(env, mr, MemoryBuffer::copy_of(&bytes, module.name()));
+                    return Ok(());
+                }
+                Err(why) => {
+                    Stats::bump(&env.stats.cache_rejected, 1);
+                    env.log.report(
+                        Error::cache(format!("cached object ignored, compiling instead: {}", why.message)),
+                        false,
+                    );
+                }
+            },
+            None => Stats::bump(&env.stats.cache_misses, 1),
+        }
+    }
+    let tm = env.take_target_machine()?;
+    let compiled = crate::compile::compile(module, &env.spec, &tm, &env.data_layout);
+    env.return_target_machine(tm);
+    let object = compiled?;
+    Stats::bump(&env.stats.modules_compiled, 1);
+    Stats::bump(&env.stats.functions_compiled, module.function_count() as u64);
+    if let Some(cache) = &cache {
+        cache.store(module, object.bytes());
+    }
+    emit(env, mr, object);
+    Ok(())
+}
+
+/// Whether a cached object may stand in for the module: a valid relocatable
+/// object for this host that defines every symbol ORC expects of it.
+fn usable_cached_object(bytes: &[u8], module: &Module, mr: LLVMOrcMaterializationResponsibilityRef) -> Result<()> {
+    let summary = check_object(bytes, module.name())?;
+    let mut n = 0usize;
+    // SAFETY: mr is live and ours; the returned array is ours to dispose and
+    // its names are borrowed from it.
+    let wanted: Vec<String> = unsafe {
+        let pairs = LLVMOrcMaterializationResponsibilityGetSymbols(mr, &mut n);
+        let names = (0..n).map(|i| SymbolName::retain((*pairs.add(i)).Name).as_str()).collect();
+        LLVMOrcDisposeCSymbolFlagsMap(pairs);
+        names
+    };
+    if let Some(missing) = wanted.iter().find(|w| !summary.defined.contains(w)) {
+        return Err(Error::invalid_object(format!("it does not define '{missing}'")));
+    }
+    Ok(())
+}
+
+fn emit(env: &SessionEnv, mr: LLVMOrcMaterializationResponsibilityRef, object: MemoryBuffer) {
+    Stats::bump(&env.stats.objects_loaded, 1);
+    Stats::bump(&env.stats.object_bytes, object.bytes().len() as u64);
+    // SAFETY: the object layer lives as long as the LLJIT, which outlives every
+    // materialization; ownership of mr and the buffer passes to the layer,
+    // which reports link failures through the session's error reporter.
+    unsafe { LLVMOrcObjectLayerEmit(env.object_layer(), mr, object.into_raw()) }
+}
+
+extern "C" fn discard(_ctx: *mut c_void, _jd: LLVMOrcJITDylibRef, _symbol: LLVMOrcSymbolStringPoolEntryRef) {
+    // A weak definition of this unit was overridden by another definition.
+    // Nothing to do: the linker drops a weak definition that ORC did not
+    // assign to the unit, and binds references to the winning one.
+}
+
+extern "C" fn destroy(ctx: *mut c_void) {
+    // SAFETY: ctx is the Box made in `create`, and ORC calls destroy only for a
+    // unit that was never materialized, once.
+    drop(unsafe { Box::from_raw(ctx.cast::<Unit>()) });
+}

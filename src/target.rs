@@ -1,0 +1,84 @@
+//! Target machines and target data as hosts see them.
+
+use crate::error::{Error, Result};
+use crate::llvm::ir::with_parsed_type;
+use crate::llvm::target_machine::{TargetData, TargetSpec};
+
+/// A host-facing target machine: the description engines copy from.
+pub struct TargetMachine {
+    pub spec: TargetSpec,
+    c_triple: std::ffi::CString,
+}
+
+impl TargetMachine {
+    /// The host machine at `opt_level` (0..=3); checks that LLVM can make a
+    /// target machine for it.
+    pub fn host(opt_level: u32) -> Result<TargetMachine> {
+        crate::llvm::initialize()?;
+        if opt_level > 3 {
+            return Err(Error::invalid_argument(format!("opt level {opt_level} is not 0, 1, 2 or 3")));
+        }
+        let spec = TargetSpec::host(opt_level);
+        spec.create()?;
+        let c_triple = crate::llvm::cstring(&spec.triple);
+        Ok(TargetMachine { spec, c_triple })
+    }
+
+    /// The triple as a C string, valid while `self` lives.
+    pub fn c_triple(&self) -> &std::ffi::CStr {
+        &self.c_triple
+    }
+}
+
+/// Size and alignment queries on a target's data layout.
+pub struct TargetDataInfo {
+    td: TargetData,
+}
+
+impl TargetDataInfo {
+    pub fn new(td: TargetData) -> TargetDataInfo {
+        TargetDataInfo { td }
+    }
+
+    pub fn pointer_size(&self) -> u32 {
+        self.td.pointer_size()
+    }
+
+    pub fn layout_string(&self) -> String {
+        self.td.layout_string()
+    }
+
+    /// ABI size in bytes of the IR type written as `ir_type` (`{i64, [2 x i64]}`).
+    pub fn abi_size(&self, ir_type: &str) -> Result<u64> {
+        // SAFETY: the type lives in the scratch context for the closure's
+        // duration; LLVMABISizeOfType only reads it and the target data.
+        with_parsed_type(ir_type, |ty| Ok(unsafe { llvm_sys::target::LLVMABISizeOfType(self.td.as_raw(), ty) }))
+    }
+
+    /// ABI alignment in bytes of the IR type written as `ir_type`.
+    pub fn abi_alignment(&self, ir_type: &str) -> Result<u64> {
+        // SAFETY: as in abi_size.
+        with_parsed_type(ir_type, |ty| {
+            Ok(unsafe { llvm_sys::target::LLVMABIAlignmentOfType(self.td.as_raw(), ty) } as u64)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_of_host_types() {
+        let tm = TargetMachine::host(2).unwrap();
+        let td = TargetDataInfo::new(tm.spec.create().unwrap().data_layout());
+        assert_eq!(td.pointer_size(), 8);
+        assert_eq!(td.abi_size("i32").unwrap(), 4);
+        assert_eq!(td.abi_alignment("i32").unwrap(), 4);
+        assert_eq!(td.abi_size("i8").unwrap(), 1);
+        assert_eq!(td.abi_size("{i64, [2 x i64]}").unwrap(), 24);
+        let e = td.abi_size("not a type").unwrap_err();
+        assert!(e.message.contains("not a type"), "{}", e.message);
+        assert!(td.abi_size("void").is_err());
+    }
+}
