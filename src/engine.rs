@@ -40,12 +40,12 @@ pub struct Engine {
     // `state` holds trackers of `session`, so it is declared (dropped) first.
     state: Mutex<State>,
     session: Session,
-    target_data: TargetDataInfo,
+    target_data: Arc<TargetDataInfo>,
 }
 
 impl Engine {
     pub fn new(spec: TargetSpec) -> Result<Engine> {
-        let target_data = TargetDataInfo::new(spec.create()?.data_layout());
+        let target_data = Arc::new(TargetDataInfo::new(spec.create()?.data_layout()));
         let session = Session::new(spec)?;
         Ok(Engine { id: new_owner_id(), state: Mutex::new(State::default()), session, target_data })
     }
@@ -58,7 +58,7 @@ impl Engine {
         &self.session
     }
 
-    pub fn target_data(&self) -> &TargetDataInfo {
+    pub fn target_data(&self) -> &Arc<TargetDataInfo> {
         &self.target_data
     }
 

@@ -12,8 +12,7 @@ pub struct JitcoreOpaqueObjectBuffer {
     pub bytes: Vec<u8>,
 }
 
-/// Handle to a jitcore module (`JitcoreModuleRef`).
-pub type JitcoreModuleRef = *mut crate::ffi::module::JitcoreOpaqueModule;
+use crate::ffi::module::JitcoreModuleRef;
 /// Handle to an object buffer.
 pub type JitcoreObjectBufferRef = *mut JitcoreOpaqueObjectBuffer;
 

@@ -19,6 +19,7 @@ use crate::session::stats::JitcoreStatistics;
 /// An execution engine (`JitcoreEngineRef`).
 pub struct JitcoreOpaqueEngine {
     engine: Engine,
+    target_data: JitcoreOpaqueTargetData,
 }
 
 /// An execution engine: modules in, callable addresses out.
@@ -56,7 +57,8 @@ pub unsafe extern "C" fn JitcoreCreateMCJITCompiler(
         if !M.is_null() {
             engine.add_module(&module::get(M)?)?;
         }
-        let handle = Box::into_raw(Box::new(JitcoreOpaqueEngine { engine }));
+        let target_data = JitcoreOpaqueTargetData { td: engine.target_data().clone() };
+        let handle = Box::into_raw(Box::new(JitcoreOpaqueEngine { engine, target_data }));
         // SAFETY: Result was checked non-NULL.
         unsafe { write_out(Result, handle) };
         Ok(())
@@ -226,10 +228,12 @@ pub unsafe extern "C" fn JitcoreEngineRunStaticDestructors(EE: JitcoreEngineRef)
 /// of (do not dispose of it). NULL for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreEngineGetTargetData(EE: JitcoreEngineRef) -> JitcoreTargetDataRef {
-    boundary_or(std::ptr::null_mut(), || match unsafe { engine(EE) } {
-        // JitcoreOpaqueTargetData is repr(transparent) over TargetDataInfo.
-        Ok(e) => e.target_data() as *const _ as *mut JitcoreOpaqueTargetData,
-        Err(_) => std::ptr::null_mut(),
+    boundary_or(std::ptr::null_mut(), || {
+        if EE.is_null() {
+            return std::ptr::null_mut();
+        }
+        // SAFETY: EE is a live engine handle; the target data lives inside it.
+        unsafe { &(*EE).target_data as *const JitcoreOpaqueTargetData as *mut JitcoreOpaqueTargetData }
     })
 }
 

@@ -43,9 +43,8 @@ pub struct JitcoreOpaqueTargetMachine {
 pub type JitcoreTargetMachineRef = *mut JitcoreOpaqueTargetMachine;
 
 /// Target data of an engine (`JitcoreTargetDataRef`).
-#[repr(transparent)]
 pub struct JitcoreOpaqueTargetData {
-    pub(crate) td: TargetDataInfo,
+    pub(crate) td: std::sync::Arc<TargetDataInfo>,
 }
 
 /// The data layout of an engine's target: sizes and alignments of IR types.
