@@ -1,0 +1,54 @@
+# The two commands of the README:
+#   make demo   builds libjitcore and runs the C example host
+#   make test   runs every test: Rust unit/integration tests, the C suite
+#               (cargo harness and CMake/ctest), the header check, packaging,
+#               and the C suite under valgrind's leak checker.
+# Both install missing system packages first (scripts/install-deps.sh).
+
+CARGO ?= cargo
+export LLVM_SYS_221_PREFIX ?= /usr/lib/llvm-22
+RELEASE_DIR := target/release
+CFLAGS_STRICT := -std=c11 -Wall -Wextra -Werror -pedantic
+
+.PHONY: all deps build demo test test-rust test-ctest test-packaging test-leaks header clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+# cargo writes libjitcore.so; programs linked to it ask for its SONAME.
+build: deps
+	$(CARGO) build --release
+	ln -sf libjitcore.so $(RELEASE_DIR)/libjitcore.so.0
+
+demo: build
+	$(CC) $(CFLAGS_STRICT) -Iinclude examples/c/hello.c -o $(RELEASE_DIR)/hello \
+	    -L$(RELEASE_DIR) -Wl,-rpath,$(CURDIR)/$(RELEASE_DIR) -ljitcore
+	$(RELEASE_DIR)/hello
+
+# Regenerates include/jitcore.h from src/ (commit the result).
+header:
+	$(CARGO) build --release
+	cp "$$(ls -t $(RELEASE_DIR)/build/jitcore-*/out/jitcore.h | head -n1)" include/jitcore.h
+
+test: deps test-rust test-ctest test-packaging test-leaks
+	@echo "make test: all suites passed"
+
+test-rust:
+	$(CARGO) test --release
+
+test-ctest:
+	cmake -S . -B build/ctest -DJITCORE_CARGO_TARGET_DIR=$(CURDIR)/target >/dev/null
+	cmake --build build/ctest
+	cd build/ctest && ctest --output-on-failure
+
+test-packaging:
+	JITCORE_CARGO_TARGET_DIR=$(CURDIR)/target bash scripts/test-packaging.sh
+
+test-leaks:
+	JITCORE_VALGRIND=1 $(CARGO) test --release --test c_suite
+
+clean:
+	$(CARGO) clean
+	rm -rf build
