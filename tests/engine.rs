@@ -119,3 +119,47 @@ fn global_mapping_and_objects() {
     assert_eq!(e.code, Code::JITCORE_ERROR_INVALID_OBJECT, "{e:?}");
     assert!(e.message.contains("junk.o"));
 }
+
+#[test]
+fn cxx_runtime_symbols_resolve() {
+    // C++ code references __dso_handle and registers destructors with
+    // __cxa_atexit; LLJIT's platform support provides both.
+    let ee = engine();
+    let ir = "@__dso_handle = external hidden global i8\ndeclare i32 @__cxa_atexit(ptr, ptr, ptr)\n\
+              define void @h(ptr %p) { ret void }\n\
+              define i32 @reg() {\n %r = call i32 @__cxa_atexit(ptr @h, ptr null, ptr @__dso_handle)\n ret i32 %r\n}\n";
+    ee.add_module(&Module::from_ir("cxx", ir.as_bytes()).unwrap()).unwrap();
+    let f: extern "C" fn() -> i32 = unsafe { std::mem::transmute(ee.lookup("reg").unwrap() as usize) };
+    assert_eq!(f(), 0);
+}
+
+fn resident_kib() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+    let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+    pages * 4
+}
+
+#[test]
+fn add_remove_cycles_do_not_grow() {
+    let ee = engine();
+    let cycle = |i: usize| {
+        let ir = format!("define i32 @f{i}(i32 %x) {{\n %r = add i32 %x, {i}\n ret i32 %r\n}}\n");
+        let m = Module::from_ir(&format!("m{i}"), ir.as_bytes()).unwrap();
+        ee.add_module(&m).unwrap();
+        let f: extern "C" fn(i32) -> i32 = unsafe { std::mem::transmute(ee.lookup(&format!("f{i}")).unwrap() as usize) };
+        assert_eq!(f(1), 1 + i as i32);
+        ee.remove_module(&m).unwrap();
+    };
+    for i in 0..500 {
+        cycle(i);
+    }
+    let before = resident_kib();
+    for i in 500..3000 {
+        cycle(i);
+    }
+    let after = resident_kib();
+    println!("resident memory: {before} KiB after 500 cycles, {after} KiB after 3000");
+    // Generous bound: a leak of the code, IR or symbols of each module would
+    // be well over 2 KiB per cycle (5 MiB over 2500 cycles).
+    assert!(after < before + 5 * 1024, "grew from {before} KiB to {after} KiB");
+}

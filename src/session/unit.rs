@@ -106,7 +106,8 @@ extern "C" fn read_unit_id(ctx: *mut c_void, m: LLVMModuleRef) -> LLVMErrorRef {
     std::ptr::null_mut()
 }
 
-/// LLJIT's IR transform: swaps a placeholder for its real unit.
+/// LLJIT's IR transform: swaps a placeholder for its real unit, and leaves
+/// every other IR module (LLJIT's platform support) alone.
 pub extern "C" fn transform(
     ctx: *mut c_void,
     tsm: *mut LLVMOrcThreadSafeModuleRef,
@@ -122,8 +123,13 @@ pub extern "C" fn transform(
         if !err.is_null() {
             return err;
         }
-        let Some(module) = id.and_then(|id| env.take_pending(id)) else {
-            return string_error("jitcore: an IR module that is not a jitcore unit reached the JIT");
+        let Some(id) = id else {
+            // Not a placeholder: LLJIT's own platform module (it defines
+            // __dso_handle and friends). Let LLJIT compile it as it is.
+            return std::ptr::null_mut();
+        };
+        let Some(module) = env.take_pending(id) else {
+            return string_error("jitcore: a unit was materialized after it was removed");
         };
         // The real unit defines exactly what this responsibility covers (a
         // weak definition may have been dropped in favour of another).
@@ -144,7 +150,17 @@ pub extern "C" fn transform(
         }
         string_error(PLACEHOLDER_DONE)
     }));
-    outcome.unwrap_or_else(|_| string_error("jitcore: panic while installing a unit"))
+    let err = outcome.unwrap_or_else(|_| string_error("jitcore: panic while installing a unit"));
+    if !err.is_null() {
+        // LLVM-C's contract: a transform that fails disposes of the module
+        // and clears *ModInOut (the placeholder and its context are freed).
+        // SAFETY: *tsm is the live module ORC handed us and nobody else frees it.
+        unsafe {
+            LLVMOrcDisposeThreadSafeModule(*tsm);
+            *tsm = std::ptr::null_mut();
+        }
+    }
+    err
 }
 
 fn string_error(msg: &str) -> LLVMErrorRef {
