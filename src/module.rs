@@ -191,7 +191,7 @@ mod tests {
     fn bad_ir_names_module_and_line() {
         let e = Module::from_ir("broken", b"define i32 @f( {\n").err().unwrap();
         assert_eq!(e.code, crate::error::JitcoreErrorCode::JITCORE_ERROR_INVALID_IR);
-        assert!(e.message.contains("broken:1:"), "{}", e.message);
+        assert!(e.message.contains("broken:2:1: error"), "{}", e.message);
     }
 
     #[test]

@@ -155,3 +155,43 @@ fn read_symbols(d: &[u8]) -> std::result::Result<ObjectSummary, String> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::llvm::target_machine::TargetSpec;
+    use crate::module::Module;
+
+    fn real_object() -> Vec<u8> {
+        crate::llvm::initialize().unwrap();
+        let spec = TargetSpec::host(1);
+        let tm = spec.create().unwrap();
+        let ir = "@g = global i32 7\ndefine i32 @sum(i32 %a, i32 %b) {\n %r = add i32 %a, %b\n ret i32 %r\n}\n";
+        let m = Module::from_ir("obj", ir.as_bytes()).unwrap();
+        let dl = tm.data_layout().layout_string();
+        crate::compile::compile(&m, &spec, &tm, &dl).unwrap().bytes().to_vec()
+    }
+
+    #[test]
+    fn lists_defined_globals() {
+        let s = check_object(&real_object(), "obj").unwrap();
+        assert!(s.defined.contains(&"sum".to_string()) && s.defined.contains(&"g".to_string()), "{:?}", s.defined);
+    }
+
+    #[test]
+    fn truncations_and_flips_never_panic() {
+        let obj = real_object();
+        for len in (0..obj.len()).step_by(7) {
+            assert!(check_object(&obj[..len], "cut").is_err() || len > 64, "accepted {len} bytes");
+        }
+        // Flip every byte of the header and section table, one at a time:
+        // each result is either an error or a summary, never a panic/abort.
+        for i in 0..obj.len() {
+            let mut bad = obj.clone();
+            bad[i] ^= 0xff;
+            let _ = check_object(&bad, "flipped");
+        }
+        let e = check_object(b"\x7fELF garbage", "junk").unwrap_err();
+        assert!(e.message.contains("junk"));
+    }
+}
