@@ -33,34 +33,44 @@ impl TargetMachine {
 /// Size and alignment queries on a target's data layout.
 pub struct TargetDataInfo {
     td: TargetData,
+    layout: String,
 }
 
 impl TargetDataInfo {
     pub fn new(td: TargetData) -> TargetDataInfo {
-        TargetDataInfo { td }
+        let layout = td.layout_string();
+        TargetDataInfo { td, layout }
+    }
+
+    /// Runs `f` with the parsed type and a target data made for this query.
+    /// LLVM caches struct layouts by type address inside a TargetData, and
+    /// each query parses its type in a scratch context that is freed after:
+    /// a long-lived TargetData could see a new type at a freed type's address
+    /// and answer with the old layout. A fresh TargetData per query cannot.
+    fn query(&self, ir_type: &str, f: impl FnOnce(&TargetData, llvm_sys::prelude::LLVMTypeRef) -> u64) -> Result<u64> {
+        let td = TargetData::from_layout(&self.layout);
+        with_parsed_type(ir_type, |ty| Ok(f(&td, ty)))
     }
 
     pub fn pointer_size(&self) -> u32 {
         self.td.pointer_size()
     }
 
-    pub fn layout_string(&self) -> String {
-        self.td.layout_string()
+    pub fn layout_string(&self) -> &str {
+        &self.layout
     }
 
     /// ABI size in bytes of the IR type written as `ir_type` (`{i64, [2 x i64]}`).
     pub fn abi_size(&self, ir_type: &str) -> Result<u64> {
         // SAFETY: the type lives in the scratch context for the closure's
         // duration; LLVMABISizeOfType only reads it and the target data.
-        with_parsed_type(ir_type, |ty| Ok(unsafe { llvm_sys::target::LLVMABISizeOfType(self.td.as_raw(), ty) }))
+        self.query(ir_type, |td, ty| unsafe { llvm_sys::target::LLVMABISizeOfType(td.as_raw(), ty) })
     }
 
     /// ABI alignment in bytes of the IR type written as `ir_type`.
     pub fn abi_alignment(&self, ir_type: &str) -> Result<u64> {
         // SAFETY: as in abi_size.
-        with_parsed_type(ir_type, |ty| {
-            Ok(unsafe { llvm_sys::target::LLVMABIAlignmentOfType(self.td.as_raw(), ty) } as u64)
-        })
+        self.query(ir_type, |td, ty| unsafe { llvm_sys::target::LLVMABIAlignmentOfType(td.as_raw(), ty) } as u64)
     }
 }
 
@@ -80,5 +90,13 @@ mod tests {
         let e = td.abi_size("not a type").unwrap_err();
         assert!(e.message.contains("not a type"), "{}", e.message);
         assert!(td.abi_size("void").is_err());
+        // Struct layouts must not leak between queries (LLVM caches them by
+        // type address, and scratch types are freed after each query).
+        for _ in 0..50 {
+            assert_eq!(td.abi_size("{i8, i32}").unwrap(), 8);
+            assert_eq!(td.abi_size("{i8, double, i16}").unwrap(), 24);
+            assert_eq!(td.abi_alignment("{i8, double, i16}").unwrap(), 8);
+            assert_eq!(td.abi_size("<{i8, i32}>").unwrap(), 5);
+        }
     }
 }

@@ -135,6 +135,13 @@ unsafe impl Send for TargetData {}
 unsafe impl Sync for TargetData {}
 
 impl TargetData {
+    /// Target data for a layout string (`e-m:e-...`).
+    pub fn from_layout(layout: &str) -> TargetData {
+        let c = cstring(layout);
+        // SAFETY: LLVM copies the string; the result is ours to dispose.
+        TargetData(unsafe { llvm_sys::target::LLVMCreateTargetData(c.as_ptr()) })
+    }
+
     pub fn as_raw(&self) -> LLVMTargetDataRef {
         self.0
     }

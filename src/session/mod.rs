@@ -117,6 +117,8 @@ extern "C" fn report_orc_error(ctx: *mut c_void, err: LLVMErrorRef) {
         let env = unsafe { &*(ctx as *const SessionEnv) };
         if let Some(msg) = crate::llvm::take_error(err) {
             if msg != unit::PLACEHOLDER_DONE {
+                // ORC reports what fails a materialization (link errors).
+                Stats::bump(&env.stats.failures, 1);
                 env.log.report_orc(msg);
             }
         }
