@@ -108,7 +108,8 @@ fn c_test_programs_pass() {
                             Err(format!("{name} failed ({}):\n{text}", out.status))
                         }
                     };
-                    (name, run())
+                    let result = run();
+                    (name, result)
                 })
             })
             .collect();

@@ -1,0 +1,348 @@
+/*
+ * test_object_cache.c: JitcoreEngineSetObjectCache (llvmlite's set_object_cache).
+ *
+ *  - Notify runs exactly once per compiled module, with ELF bytes and the
+ *    module itself (JitcoreModuleGetName gives its name)
+ *  - a second engine whose GetBuffer returns a copy of the saved object runs
+ *    the function without compiling: Notify not called, CacheHits == 1,
+ *    ModulesCompiled == 0
+ *  - GetBuffer returning garbage, a truncated object, an object of another
+ *    module or an empty buffer: the module is compiled anyway and works,
+ *    CacheRejected == 1, and the error reporter hears JITCORE_ERROR_CACHE
+ *  - removing the cache (both callbacks NULL)
+ */
+#define _POSIX_C_SOURCE 200809L /* before any system header: see test_util.h */
+#include "test_util.h"
+
+#define MAX_ENTRIES 8
+
+struct cache_entry {
+    char name[128];
+    unsigned char *bytes;
+    size_t len;
+};
+
+enum getbuffer_mode {
+    GB_NONE,      /* always NULL: compile */
+    GB_SAVED,     /* a copy of the entry saved under the module's name */
+    GB_GARBAGE,   /* bytes that are no object at all */
+    GB_TRUNCATED, /* the first half of the saved entry */
+    GB_FOREIGN,   /* the saved entry of another module ("other_module") */
+    GB_EMPTY,     /* an empty buffer */
+};
+
+struct cache {
+    struct cache_entry entries[MAX_ENTRIES];
+    int n_entries;
+    enum getbuffer_mode mode;
+    atomic_int notify_calls;
+    atomic_int getbuffer_calls;
+    atomic_int notify_bad; /* calls whose arguments broke the contract */
+    atomic_int getbuffer_bad;
+    char last_getbuffer_name[128];
+    JitcoreModuleRef last_notify_module;
+    JitcoreModuleRef last_getbuffer_module;
+};
+
+static struct cache_entry *find_entry(struct cache *c, const char *name)
+{
+    for (int i = 0; i < c->n_entries; i++)
+        if (strcmp(c->entries[i].name, name) == 0)
+            return &c->entries[i];
+    return NULL;
+}
+
+static void notify(void *ctx, JitcoreModuleRef m, const uint8_t *object, size_t len)
+{
+    struct cache *c = ctx;
+    atomic_fetch_add(&c->notify_calls, 1);
+    c->last_notify_module = m;
+    const char *name = JitcoreModuleGetName(m);
+    if (!name || !object || len < 64 || memcmp(object, "\x7f" "ELF", 4) != 0) {
+        atomic_fetch_add(&c->notify_bad, 1);
+        return;
+    }
+    struct cache_entry *e = find_entry(c, name);
+    if (!e && c->n_entries < MAX_ENTRIES) {
+        e = &c->entries[c->n_entries++];
+        snprintf(e->name, sizeof e->name, "%s", name);
+    }
+    if (!e)
+        return;
+    free(e->bytes);
+    e->bytes = malloc(len);
+    memcpy(e->bytes, object, len); /* borrowed for the call only */
+    e->len = len;
+}
+
+static JitcoreObjectBufferRef getbuffer(void *ctx, JitcoreModuleRef m)
+{
+    struct cache *c = ctx;
+    atomic_fetch_add(&c->getbuffer_calls, 1);
+    c->last_getbuffer_module = m;
+    const char *name = JitcoreModuleGetName(m);
+    if (!name) {
+        atomic_fetch_add(&c->getbuffer_bad, 1);
+        return NULL;
+    }
+    snprintf(c->last_getbuffer_name, sizeof c->last_getbuffer_name, "%s", name);
+    struct cache_entry *e = find_entry(c, name);
+    switch (c->mode) {
+    case GB_NONE:
+        return NULL;
+    case GB_SAVED:
+        return e ? JitcoreCreateObjectBufferCopy(e->bytes, e->len) : NULL;
+    case GB_GARBAGE: {
+        uint8_t junk[256];
+        for (size_t i = 0; i < sizeof junk; i++)
+            junk[i] = (uint8_t)(i * 131 + 7);
+        return JitcoreCreateObjectBufferCopy(junk, sizeof junk);
+    }
+    case GB_TRUNCATED:
+        return e ? JitcoreCreateObjectBufferCopy(e->bytes, e->len / 2) : NULL;
+    case GB_FOREIGN: {
+        struct cache_entry *o = find_entry(c, "other_module");
+        return o ? JitcoreCreateObjectBufferCopy(o->bytes, o->len) : NULL;
+    }
+    case GB_EMPTY:
+        return JitcoreCreateObjectBufferCopy(NULL, 0);
+    }
+    return NULL;
+}
+
+static void cache_reset_counts(struct cache *c, enum getbuffer_mode mode)
+{
+    c->mode = mode;
+    atomic_store(&c->notify_calls, 0);
+    atomic_store(&c->getbuffer_calls, 0);
+    atomic_store(&c->notify_bad, 0);
+    atomic_store(&c->getbuffer_bad, 0);
+    c->last_getbuffer_name[0] = 0;
+    c->last_notify_module = NULL;
+    c->last_getbuffer_module = NULL;
+}
+
+static void cache_free(struct cache *c)
+{
+    for (int i = 0; i < c->n_entries; i++)
+        free(c->entries[i].bytes);
+    c->n_entries = 0;
+}
+
+struct reports {
+    atomic_int count;
+    atomic_int cache_count;
+    char last_message[1024];
+    JitcoreErrorCode last_code;
+};
+
+static void reporter(void *ctx, JitcoreErrorCode code, const char *message)
+{
+    struct reports *r = ctx;
+    atomic_fetch_add(&r->count, 1);
+    if (code == JITCORE_ERROR_CACHE)
+        atomic_fetch_add(&r->cache_count, 1);
+    r->last_code = code;
+    snprintf(r->last_message, sizeof r->last_message, "%s", message ? message : "(null)");
+}
+
+static const char OTHER_IR[] = "define i32 @other_fn() {\n  ret i32 99\n}\n";
+
+/* Engine 1: compile with the cache attached, save the objects. */
+static void fill_cache(struct cache *c)
+{
+    cache_reset_counts(c, GB_NONE);
+    JitcoreEngineRef ee = MAKE_ENGINE(NULL);
+    if (!ee)
+        return;
+    JitcoreEngineSetObjectCache(ee, notify, getbuffer, c);
+    JitcoreModuleRef m = MAKE_MODULE("cached_sum", SUM_IR);
+    JitcoreModuleRef o = MAKE_MODULE("other_module", OTHER_IR);
+    CHECK_OK(JitcoreEngineAddModule(ee, m));
+    CHECK_OK(JitcoreEngineAddModule(ee, o));
+    CHECK_EQ_INT(atomic_load(&c->notify_calls), 0); /* nothing compiled yet */
+
+    CHECK_SUM_WORKS(ee);
+    CHECK_EQ_INT(atomic_load(&c->notify_calls), 1);
+    CHECK_EQ_INT(atomic_load(&c->getbuffer_calls), 1);
+    CHECK_STR_EQ(c->last_getbuffer_name, "cached_sum");
+    /* the M the callbacks get is the module that was added */
+    CHECK(c->last_notify_module == m);
+    CHECK(c->last_getbuffer_module == m);
+    CHECK_SUM_WORKS(ee); /* a second lookup compiles nothing */
+    CHECK_EQ_INT(atomic_load(&c->notify_calls), 1);
+
+    uint64_t of = LOOKUP(ee, "other_fn");
+    if (of)
+        CHECK_EQ_INT(FN(int (*)(void), of)(), 99);
+    CHECK(c->last_notify_module == o);
+    CHECK_OK(JitcoreEngineFinalizeObject(ee));
+    CHECK_EQ_INT(atomic_load(&c->notify_calls), 2); /* exactly once per module */
+    CHECK_EQ_INT(atomic_load(&c->notify_bad), 0);
+    CHECK_EQ_INT(atomic_load(&c->getbuffer_bad), 0);
+
+    struct cache_entry *e = find_entry(c, "cached_sum");
+    CHECK_MSG(e != NULL, "expected Notify to be called with module 'cached_sum'");
+    if (e) {
+        CHECK(e->len > 64);
+        CHECK(memcmp(e->bytes, "\x7f" "ELF", 4) == 0);
+        CHECK_EQ_INT(e->bytes[16], 1); /* ET_REL (little-endian e_type) */
+    }
+    CHECK(find_entry(c, "other_module") != NULL);
+
+    JitcoreStatistics st = GET_STATS(ee);
+    CHECK_EQ_U64(st.ModulesCompiled, 2);
+    CHECK_EQ_U64(st.CacheHits, 0);
+    CHECK_EQ_U64(st.CacheMisses, 2);
+    CHECK_EQ_U64(st.CacheRejected, 0);
+    CHECK_EQ_U64(st.ObjectsLoaded, 2);
+    if (e && find_entry(c, "other_module"))
+        CHECK_EQ_U64(st.ObjectBytesEmitted, e->len + find_entry(c, "other_module")->len);
+    tu_print_stats("fill", &st);
+    JitcoreDisposeEngine(ee);
+}
+
+/* Engine 2: GetBuffer returns the saved object: no compile. */
+static void use_cache(struct cache *c)
+{
+    cache_reset_counts(c, GB_SAVED);
+    JitcoreEngineRef ee = MAKE_ENGINE(NULL);
+    if (!ee)
+        return;
+    struct reports r;
+    memset(&r, 0, sizeof r);
+    JitcoreEngineSetErrorReporter(ee, reporter, &r);
+    JitcoreEngineSetObjectCache(ee, notify, getbuffer, c);
+    JitcoreModuleRef m = MAKE_MODULE("cached_sum", SUM_IR);
+    CHECK_OK(JitcoreEngineAddModule(ee, m));
+    CHECK_SUM_WORKS(ee);
+    CHECK_EQ_INT(atomic_load(&c->getbuffer_calls), 1);
+    CHECK_STR_EQ(c->last_getbuffer_name, "cached_sum");
+    CHECK(c->last_getbuffer_module == m);
+    CHECK_EQ_INT(atomic_load(&c->notify_calls), 0);
+    JitcoreStatistics st = GET_STATS(ee);
+    CHECK_EQ_U64(st.CacheHits, 1);
+    CHECK_EQ_U64(st.ModulesCompiled, 0);
+    CHECK_EQ_U64(st.CacheRejected, 0);
+    CHECK_EQ_U64(st.ObjectsLoaded, 1);
+    CHECK_EQ_INT(atomic_load(&r.count), 0);
+    tu_print_stats("hit", &st);
+    /* the cached code is the real thing */
+    uint64_t a = LOOKUP(ee, "sum");
+    if (a) {
+        CHECK_EQ_INT(FN(tu_sum_fn, a)(1000, 234), 1234);
+        CHECK_EQ_INT(FN(tu_sum_fn, a)(-1, -1), -2);
+    }
+    JitcoreDisposeEngine(ee);
+}
+
+/* Engines 3..: GetBuffer returns something unusable. */
+static void rejected_entry(struct cache *c, enum getbuffer_mode mode, const char *label)
+{
+    tu_note("  rejected cache entry: %s", label);
+    cache_reset_counts(c, mode);
+    JitcoreEngineRef ee = MAKE_ENGINE(NULL);
+    if (!ee)
+        return;
+    struct reports r;
+    memset(&r, 0, sizeof r);
+    JitcoreEngineSetErrorReporter(ee, reporter, &r);
+    JitcoreEngineSetObjectCache(ee, notify, getbuffer, c);
+    /* Notify re-saves "cached_sum" when it is compiled here: the entry stays
+       a valid object of the same module for the next scenario */
+    const char *name = "cached_sum";
+    CHECK_OK(JitcoreEngineAddModule(ee, MAKE_MODULE(name, SUM_IR)));
+    CHECK_SUM_WORKS(ee);
+    CHECK_EQ_INT(atomic_load(&c->getbuffer_calls), 1);
+    /* compiled instead, so Notify ran for it */
+    CHECK_EQ_INT(atomic_load(&c->notify_calls), 1);
+    CHECK_EQ_INT(atomic_load(&c->notify_bad), 0);
+    JitcoreStatistics st = GET_STATS(ee);
+    CHECK_EQ_U64(st.CacheRejected, 1);
+    CHECK_EQ_U64(st.CacheHits, 0);
+    CHECK_EQ_U64(st.ModulesCompiled, 1);
+    CHECK_MSG(atomic_load(&r.cache_count) == 1,
+              "expected exactly one JITCORE_ERROR_CACHE report for %s, got %d (of %d reports; last: %s: %s)", label,
+              atomic_load(&r.cache_count), atomic_load(&r.count), tu_code_name(r.last_code), r.last_message);
+    if (atomic_load(&r.cache_count) == 1) {
+        CHECK_EQ_INT(r.last_code, JITCORE_ERROR_CACHE);
+        CHECK_CONTAINS(r.last_message, name);
+    }
+    if (getenv("TU_VERBOSE"))
+        tu_note("  reporter: [%s] %s", tu_code_name(r.last_code), r.last_message);
+    JitcoreDisposeEngine(ee);
+}
+
+static void test_multiple_modules_and_removal(struct cache *c)
+{
+    /* with the cache set, a module removed and re-added is compiled again
+       (or taken from the cache), and Notify stays once per compile */
+    cache_reset_counts(c, GB_NONE);
+    JitcoreEngineRef ee = MAKE_ENGINE(NULL);
+    if (!ee)
+        return;
+    JitcoreEngineSetObjectCache(ee, notify, getbuffer, c);
+    JitcoreModuleRef m = MAKE_MODULE("cached_sum", SUM_IR);
+    CHECK_OK(JitcoreEngineAddModule(ee, m));
+    CHECK_SUM_WORKS(ee);
+    CHECK_EQ_INT(atomic_load(&c->notify_calls), 1);
+    CHECK_OK(JitcoreEngineRemoveModule(ee, m));
+    c->mode = GB_SAVED;
+    CHECK_OK(JitcoreEngineAddModule(ee, m));
+    CHECK_SUM_WORKS(ee);
+    CHECK_EQ_INT(atomic_load(&c->notify_calls), 1); /* from the cache this time */
+    JitcoreStatistics st = GET_STATS(ee);
+    CHECK_EQ_U64(st.ModulesCompiled, 1);
+    CHECK_EQ_U64(st.CacheHits, 1);
+
+    /* removing the cache: no more callbacks */
+    JitcoreEngineSetObjectCache(ee, NULL, NULL, NULL);
+    cache_reset_counts(c, GB_SAVED);
+    CHECK_OK(JitcoreEngineAddModule(ee, MAKE_MODULE("after_removal", OTHER_IR)));
+    uint64_t of = LOOKUP(ee, "other_fn");
+    if (of)
+        CHECK_EQ_INT(FN(int (*)(void), of)(), 99);
+    CHECK_EQ_INT(atomic_load(&c->notify_calls), 0);
+    CHECK_EQ_INT(atomic_load(&c->getbuffer_calls), 0);
+    st = GET_STATS(ee);
+    CHECK_EQ_U64(st.ModulesCompiled, 2);
+    JitcoreDisposeEngine(ee);
+}
+
+static int notify_only_calls;
+static void notify_only(void *ctx, JitcoreModuleRef m, const uint8_t *object, size_t len)
+{
+    (void)ctx;
+    if (m && object && len > 4 && memcmp(object, "\x7f" "ELF", 4) == 0)
+        notify_only_calls++;
+}
+
+static void test_notify_only(void)
+{
+    /* only a Notify callback: objects are reported, nothing is looked up */
+    JitcoreEngineRef ee = MAKE_ENGINE(MAKE_MODULE("notify_only", SUM_IR));
+    if (!ee)
+        return;
+    notify_only_calls = 0;
+    JitcoreEngineSetObjectCache(ee, notify_only, NULL, NULL);
+    CHECK_SUM_WORKS(ee);
+    CHECK_EQ_INT(notify_only_calls, 1);
+    JitcoreDisposeEngine(ee);
+}
+
+int main(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    static struct cache c; /* zero-initialized */
+    fill_cache(&c); /* every other scenario needs the saved objects */
+    RUN_TEST(use_cache(&c));
+    RUN_TEST(rejected_entry(&c, GB_GARBAGE, "garbage bytes"));
+    RUN_TEST(rejected_entry(&c, GB_TRUNCATED, "truncated object"));
+    RUN_TEST(rejected_entry(&c, GB_FOREIGN, "object of another module"));
+    RUN_TEST(rejected_entry(&c, GB_EMPTY, "empty buffer"));
+    RUN_TEST(test_multiple_modules_and_removal(&c));
+    RUN_TEST(test_notify_only());
+    cache_free(&c);
+    return tu_finish("test_object_cache");
+}
