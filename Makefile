@@ -35,7 +35,7 @@ header:
 test: deps test-rust test-ctest test-packaging test-leaks
 	@echo "make test: all suites passed"
 
-test-rust:
+test-rust: build
 	$(CARGO) test --release
 
 test-ctest:

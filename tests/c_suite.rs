@@ -10,12 +10,29 @@ use std::process::Command;
 /// `libjitcore.so.0` that programs linked to it load).
 fn lib_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
+    exe.parent().and_then(Path::parent).unwrap().to_path_buf()
+}
+
+/// `cargo test` builds the rlib for integration tests, not necessarily the
+/// cdylib C programs link to: build it (same profile; instant when current)
+/// and add the SONAME link.
+fn ensure_shared_library() {
+    let dir = lib_dir();
+    let mut cmd = Command::new(env!("CARGO"));
+    cmd.args(["build", "--lib", "--manifest-path"]).arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"));
+    if dir.file_name().is_some_and(|n| n == "release") {
+        cmd.arg("--release");
+    }
+    if let Some(target_dir) = dir.parent() {
+        cmd.env("CARGO_TARGET_DIR", target_dir);
+    }
+    let status = cmd.status().expect("cannot run cargo to build libjitcore.so");
+    assert!(status.success(), "building libjitcore.so failed");
+    assert!(dir.join("libjitcore.so").exists(), "no libjitcore.so in {}", dir.display());
     let link = dir.join("libjitcore.so.0");
     if std::fs::symlink_metadata(&link).is_err() {
         let _ = std::os::unix::fs::symlink("libjitcore.so", &link);
     }
-    dir
 }
 
 fn compiler() -> cc::Tool {
@@ -60,6 +77,7 @@ pub fn build_c_program(src: &Path, out_dir: &Path) -> Result<PathBuf, String> {
 
 #[test]
 fn c_test_programs_pass() {
+    ensure_shared_library();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out_dir = lib_dir().join("c-tests");
     std::fs::create_dir_all(&out_dir).unwrap();
