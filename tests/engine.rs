@@ -163,3 +163,26 @@ fn add_remove_cycles_do_not_grow() {
     // be well over 2 KiB per cycle (5 MiB over 2500 cycles).
     assert!(after < before + 5 * 1024, "grew from {before} KiB to {after} KiB");
 }
+
+#[test]
+fn concurrent_first_lookups_compile_once() {
+    for round in 0..20 {
+        let ee = engine();
+        ee.add_module(&Module::from_ir("sum", SUM.as_bytes()).unwrap()).unwrap();
+        let barrier = std::sync::Barrier::new(4);
+        let addrs: Vec<u64> = std::thread::scope(|s| {
+            let hs: Vec<_> = (0..4)
+                .map(|_| {
+                    s.spawn(|| {
+                        barrier.wait();
+                        ee.lookup("sum").unwrap()
+                    })
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(addrs.iter().all(|a| *a == addrs[0]), "round {round}: {addrs:?}");
+        assert_eq!(call2(addrs[0], 20, 22), 42);
+        assert_eq!(ee.statistics().ModulesCompiled, 1, "round {round}");
+    }
+}
