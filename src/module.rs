@@ -18,8 +18,6 @@ pub struct Module {
     ir: Mutex<IrModule>,
     /// Definitions other modules can see, after structors were made visible.
     symbols: Vec<ModuleSymbol>,
-    /// External names the module references without defining.
-    undefined: Vec<String>,
     ctors: Vec<Structor>,
     dtors: Vec<Structor>,
     /// The module's target triple as written ("" when it names none).
@@ -72,13 +70,11 @@ impl Module {
         let ctors = ir.take_structors("llvm.global_ctors", &format!("__jitcore.ctor.{content_hash:016x}"))?;
         let dtors = ir.take_structors("llvm.global_dtors", &format!("__jitcore.dtor.{content_hash:016x}"))?;
         let symbols = ir.defined_symbols();
-        let undefined = ir.undefined_symbols();
         let triple = ir.target_triple();
         Ok(Arc::new(Module {
             name: CString::new(name).expect("checked for NUL above"),
             ir: Mutex::new(ir),
             symbols,
-            undefined,
             ctors,
             dtors,
             triple,
@@ -99,10 +95,6 @@ impl Module {
 
     pub fn symbols(&self) -> &[ModuleSymbol] {
         &self.symbols
-    }
-
-    pub fn undefined_symbols(&self) -> &[String] {
-        &self.undefined
     }
 
     pub fn ctors(&self) -> &[Structor] {

@@ -254,26 +254,6 @@ impl IrModule {
         out
     }
 
-    /// Names of the external functions and variables the module uses but
-    /// does not define (what the linker will have to find elsewhere).
-    pub fn undefined_symbols(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        // SAFETY: the module is live and not mutated while we iterate.
-        unsafe {
-            for_each_global(self.module, |v, _| {
-                if LLVMIsDeclaration(v) == 0 {
-                    return;
-                }
-                let name = value_name(v);
-                if name.is_empty() || name.starts_with("llvm.") || LLVMGetFirstUse(v).is_null() {
-                    return;
-                }
-                out.push(name);
-            });
-        }
-        out
-    }
-
     /// Linkonce definitions may be deleted by the optimizer when unused, but
     /// ORC was promised them: make them weak so they are kept (the semantics
     /// for a linker are the same).

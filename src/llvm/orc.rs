@@ -90,22 +90,8 @@ impl Tracker {
         Tracker(LLVMOrcJITDylibCreateResourceTracker(jd))
     }
 
-    /// The default tracker of `jd`.
-    ///
-    /// # Safety
-    /// `jd` must be a live JITDylib of a live session.
-    pub unsafe fn default_of(jd: LLVMOrcJITDylibRef) -> Tracker {
-        Tracker(LLVMOrcJITDylibGetDefaultResourceTracker(jd))
-    }
-
     pub fn as_raw(&self) -> LLVMOrcResourceTrackerRef {
         self.0
-    }
-
-    /// Moves everything `self` tracks to `to`.
-    pub fn transfer_to(&self, to: &Tracker) {
-        // SAFETY: both trackers are live references of the same session.
-        unsafe { LLVMOrcResourceTrackerTransferTo(self.0, to.0) }
     }
 
     /// Removes (frees) everything this tracker covers.

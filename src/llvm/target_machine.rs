@@ -165,9 +165,4 @@ impl Drop for TargetData {
     }
 }
 
-/// The name of the host CPU, for messages.
-pub fn describe(tm: &TargetMachine) -> String {
-    // SAFETY: LLVMGetTargetMachineTriple returns an LLVM-allocated string.
-    unsafe { take_message(LLVMGetTargetMachineTriple(tm.as_raw())) }
-}
 
