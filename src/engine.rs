@@ -95,11 +95,9 @@ impl Engine {
     /// Removes `module`, freeing its code and data; the host owns it again.
     pub fn remove_module(&self, module: &Arc<Module>) -> Result<()> {
         let mut state = self.state();
-        let pos = state
-            .modules
-            .iter()
-            .position(|a| Arc::ptr_eq(&a.module, module))
-            .ok_or_else(|| Error::module_not_found(format!("module '{}' is not added to this engine", module.name())))?;
+        let pos = state.modules.iter().position(|a| Arc::ptr_eq(&a.module, module)).ok_or_else(|| {
+            Error::module_not_found(format!("module '{}' is not added to this engine", module.name()))
+        })?;
         let added = state.modules.remove(pos);
         let removed = self.session.remove_unit(&added.unit);
         module.release();
@@ -143,7 +141,12 @@ impl Engine {
             match self.session.add_module(self.session.main_dylib(), &added.module) {
                 Ok(unit) => added.unit = unit,
                 Err(e) => {
-                    let msg = format!("{} (and module '{}' could not be reset: {})", failure.error.message, added.module.name(), e.message);
+                    let msg = format!(
+                        "{} (and module '{}' could not be reset: {})",
+                        failure.error.message,
+                        added.module.name(),
+                        e.message
+                    );
                     return Error { code: failure.error.code, message: msg };
                 }
             }

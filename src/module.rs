@@ -58,7 +58,7 @@ impl Module {
     pub unsafe fn from_llvm(m: LLVMModuleRef) -> Result<Arc<Module>> {
         crate::llvm::initialize()?;
         let ir = IrModule::copy_from(m)?;
-        let name = String::from_utf8_lossy(ir_name(&ir).as_bytes()).into_owned();
+        let name = ir.name();
         Module::prepare(&name, ir)
     }
 
@@ -149,18 +149,6 @@ impl Module {
 
     pub fn set_handle(&self, h: u64) {
         self.handle.store(h, Ordering::Release);
-    }
-}
-
-fn ir_name(ir: &IrModule) -> String {
-    let mut len = 0usize;
-    // SAFETY: the module is live; the identifier is a borrowed string of len bytes.
-    unsafe {
-        let p = llvm_sys::core::LLVMGetModuleIdentifier(ir.as_raw(), &mut len);
-        if p.is_null() {
-            return String::new();
-        }
-        String::from_utf8_lossy(std::slice::from_raw_parts(p.cast::<u8>(), len)).into_owned()
     }
 }
 

@@ -66,7 +66,12 @@ pub fn build_c_program(src: &Path, out_dir: &Path) -> Result<PathBuf, String> {
         .arg("-ljitcore");
     let name = src.file_name().unwrap().to_string_lossy();
     if name.starts_with("test_llvm_") {
-        cmd.args(["-I/usr/lib/llvm-22/include", "-L/usr/lib/llvm-22/lib", "-Wl,-rpath,/usr/lib/llvm-22/lib", "-lLLVM-22"]);
+        cmd.args([
+            "-I/usr/lib/llvm-22/include",
+            "-L/usr/lib/llvm-22/lib",
+            "-Wl,-rpath,/usr/lib/llvm-22/lib",
+            "-lLLVM-22",
+        ]);
     }
     let out = cmd.output().map_err(|e| format!("cannot run the C compiler: {e}"))?;
     if !out.status.success() {
@@ -119,7 +124,8 @@ fn c_test_programs_pass() {
                             Command::new(&exe)
                         };
                         let out = cmd.arg(data).output().map_err(|e| format!("cannot run {name}: {e}"))?;
-                        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+                        let text =
+                            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
                         if out.status.success() {
                             Ok(text)
                         } else {

@@ -111,7 +111,8 @@ fn global_mapping_and_objects() {
         x * 2
     }
     ee.add_global_mapping("host_twice", host_twice as *const () as usize as u64).unwrap();
-    let ir = "declare i32 @host_twice(i32)\ndefine i32 @g(i32 %x) {\n %r = call i32 @host_twice(i32 %x)\n ret i32 %r\n}\n";
+    let ir =
+        "declare i32 @host_twice(i32)\ndefine i32 @g(i32 %x) {\n %r = call i32 @host_twice(i32 %x)\n ret i32 %r\n}\n";
     ee.add_module(&Module::from_ir("g", ir.as_bytes()).unwrap()).unwrap();
     let f: extern "C" fn(i32) -> i32 = unsafe { std::mem::transmute(ee.lookup("g").unwrap() as usize) };
     assert_eq!(f(5), 10);
@@ -146,7 +147,8 @@ fn add_remove_cycles_do_not_grow() {
         let ir = format!("define i32 @f{i}(i32 %x) {{\n %r = add i32 %x, {i}\n ret i32 %r\n}}\n");
         let m = Module::from_ir(&format!("m{i}"), ir.as_bytes()).unwrap();
         ee.add_module(&m).unwrap();
-        let f: extern "C" fn(i32) -> i32 = unsafe { std::mem::transmute(ee.lookup(&format!("f{i}")).unwrap() as usize) };
+        let f: extern "C" fn(i32) -> i32 =
+            unsafe { std::mem::transmute(ee.lookup(&format!("f{i}")).unwrap() as usize) };
         assert_eq!(f(1), 1 + i as i32);
         ee.remove_module(&m).unwrap();
     };

@@ -33,7 +33,8 @@ fn header_compiles_alone_as_c11_and_cxx17() {
     let dir = std::env::temp_dir().join(format!("jitcore-header-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let src = dir.join("only_header.c");
-    std::fs::write(&src, "#include <jitcore.h>\nint jitcore_header_probe(void) { return JITCORE_ERROR_INTERNAL; }\n").unwrap();
+    std::fs::write(&src, "#include <jitcore.h>\nint jitcore_header_probe(void) { return JITCORE_ERROR_INTERNAL; }\n")
+        .unwrap();
     let include = Path::new(env!("CARGO_MANIFEST_DIR")).join("include");
     for (compiler, lang, std) in [("cc", "c", "-std=c11"), ("c++", "c++", "-std=c++17")] {
         let out = Command::new(compiler)

@@ -55,9 +55,7 @@ pub(crate) fn non_null<T>(p: *const T, what: &str) -> Result<()> {
 /// `p` must be NULL or point to a NUL-terminated string live for `'a`.
 pub(crate) unsafe fn str_arg<'a>(p: *const c_char, what: &str) -> Result<&'a str> {
     non_null(p, what)?;
-    CStr::from_ptr(p)
-        .to_str()
-        .map_err(|_| Error::invalid_argument(format!("{what} is not valid UTF-8")))
+    CStr::from_ptr(p).to_str().map_err(|_| Error::invalid_argument(format!("{what} is not valid UTF-8")))
 }
 
 /// Borrows a byte range argument; `(NULL, 0)` is the empty range.

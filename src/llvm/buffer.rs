@@ -1,8 +1,7 @@
 //! An owned `LLVMMemoryBufferRef`.
 
 use llvm_sys::core::{
-    LLVMCreateMemoryBufferWithMemoryRangeCopy, LLVMDisposeMemoryBuffer, LLVMGetBufferSize,
-    LLVMGetBufferStart,
+    LLVMCreateMemoryBufferWithMemoryRangeCopy, LLVMDisposeMemoryBuffer, LLVMGetBufferSize, LLVMGetBufferStart,
 };
 use llvm_sys::prelude::LLVMMemoryBufferRef;
 
@@ -22,9 +21,7 @@ impl MemoryBuffer {
         let name = cstring(name);
         // SAFETY: data is a valid slice for its length; LLVM copies it and the
         // name before returning.
-        let raw = unsafe {
-            LLVMCreateMemoryBufferWithMemoryRangeCopy(data.as_ptr().cast(), data.len(), name.as_ptr())
-        };
+        let raw = unsafe { LLVMCreateMemoryBufferWithMemoryRangeCopy(data.as_ptr().cast(), data.len(), name.as_ptr()) };
         MemoryBuffer(raw)
     }
 

@@ -94,6 +94,19 @@ unsafe fn value_name(v: LLVMValueRef) -> String {
     String::from_utf8_lossy(std::slice::from_raw_parts(p.cast::<u8>(), len)).into_owned()
 }
 
+/// A module's identifier (its name).
+///
+/// # Safety
+/// `m` must be a live module.
+pub unsafe fn module_identifier(m: LLVMModuleRef) -> String {
+    let mut len = 0usize;
+    let p = LLVMGetModuleIdentifier(m, &mut len);
+    if p.is_null() || len == 0 {
+        return String::new();
+    }
+    String::from_utf8_lossy(std::slice::from_raw_parts(p.cast::<u8>(), len)).into_owned()
+}
+
 /// Calls `f` on every global value of `m`: functions, variables, aliases, ifuncs.
 ///
 /// # Safety
@@ -111,8 +124,7 @@ unsafe fn for_each_global(m: LLVMModuleRef, mut f: impl FnMut(LLVMValueRef, bool
     }
     let mut v = LLVMGetFirstGlobalAlias(m);
     while !v.is_null() {
-        let callable =
-            LLVMGetTypeKind(LLVMGlobalGetValueType(v)) == llvm_sys::LLVMTypeKind::LLVMFunctionTypeKind;
+        let callable = LLVMGetTypeKind(LLVMGlobalGetValueType(v)) == llvm_sys::LLVMTypeKind::LLVMFunctionTypeKind;
         f(v, callable);
         v = LLVMGetNextGlobalAlias(v);
     }
@@ -159,13 +171,7 @@ impl IrModule {
     /// # Safety
     /// `src` must be a live module that no other thread mutates during the call.
     pub unsafe fn copy_from(src: LLVMModuleRef) -> Result<IrModule> {
-        let mut len = 0usize;
-        let id = LLVMGetModuleIdentifier(src, &mut len);
-        let name = if id.is_null() {
-            String::new()
-        } else {
-            String::from_utf8_lossy(std::slice::from_raw_parts(id.cast::<u8>(), len)).into_owned()
-        };
+        let name = module_identifier(src);
         let bc = MemoryBuffer::from_raw(LLVMWriteBitcodeToMemoryBuffer(src));
         IrModule::parse(&name, bc.bytes())
     }
@@ -174,21 +180,22 @@ impl IrModule {
     pub fn verify(&self, name: &str) -> Result<()> {
         let mut msg = ptr::null_mut();
         // SAFETY: the module is live; on failure LLVM returns a message we dispose.
-        let broken = unsafe {
-            LLVMVerifyModule(self.module, LLVMVerifierFailureAction::LLVMReturnStatusAction, &mut msg)
-        };
+        let broken =
+            unsafe { LLVMVerifyModule(self.module, LLVMVerifierFailureAction::LLVMReturnStatusAction, &mut msg) };
         let text = unsafe { take_message(msg) };
         if broken != 0 {
-            return Err(Error::invalid_ir(format!(
-                "module '{name}' does not verify: {}",
-                text.trim_end()
-            )));
+            return Err(Error::invalid_ir(format!("module '{name}' does not verify: {}", text.trim_end())));
         }
         Ok(())
     }
 
     pub fn as_raw(&self) -> LLVMModuleRef {
         self.module
+    }
+
+    pub fn name(&self) -> String {
+        // SAFETY: the module is live while self is.
+        unsafe { module_identifier(self.module) }
     }
 
     /// A deep copy in the same context. The borrow keeps the parent (and so

@@ -32,10 +32,12 @@ pub struct ObjectSummary {
     pub defined: Vec<String>,
 }
 
-/// Validates `data` (named `name` in messages) as a relocatable ELF object
+/// Validates `buf` (named `name` in messages) as a relocatable ELF object
 /// for the host, fully parsed by LLVM's object reader, and lists what it
-/// defines. Errors have code `INVALID_OBJECT`.
-pub fn check_object(data: &[u8], name: &str) -> Result<ObjectSummary> {
+/// defines. Errors have code `INVALID_OBJECT`. The same buffer can then be
+/// handed to the linker, so the bytes are copied once.
+pub fn check_object(buf: &MemoryBuffer, name: &str) -> Result<ObjectSummary> {
+    let data = buf.bytes();
     let bad = |why: &str| Error::invalid_object(format!("'{name}' is not a usable object file: {why}"));
     if data.len() < 64 {
         return Err(bad(&format!("{} bytes is too short for an ELF header", data.len())));
@@ -54,7 +56,6 @@ pub fn check_object(data: &[u8], name: &str) -> Result<ObjectSummary> {
     if Some(machine) != host_elf_machine() {
         return Err(bad(&format!("ELF machine {machine} is not this host's architecture")));
     }
-    let buf = MemoryBuffer::copy_of(data, name);
     let mut msg = ptr::null_mut();
     // SAFETY: buf is live for the call (LLVMCreateBinary does not take it) and
     // the binary, which borrows buf, is disposed before buf is dropped. Only
@@ -172,9 +173,13 @@ mod tests {
         crate::compile::compile(&m, &spec, &tm, &dl).unwrap().bytes().to_vec()
     }
 
+    fn check(bytes: &[u8], name: &str) -> Result<ObjectSummary> {
+        check_object(&MemoryBuffer::copy_of(bytes, name), name)
+    }
+
     #[test]
     fn lists_defined_globals() {
-        let s = check_object(&real_object(), "obj").unwrap();
+        let s = check(&real_object(), "obj").unwrap();
         assert!(s.defined.contains(&"sum".to_string()) && s.defined.contains(&"g".to_string()), "{:?}", s.defined);
     }
 
@@ -182,16 +187,16 @@ mod tests {
     fn truncations_and_flips_never_panic() {
         let obj = real_object();
         for len in (0..obj.len()).step_by(7) {
-            assert!(check_object(&obj[..len], "cut").is_err() || len > 64, "accepted {len} bytes");
+            assert!(check(&obj[..len], "cut").is_err() || len > 64, "accepted {len} bytes");
         }
         // Flip every byte of the header and section table, one at a time:
         // each result is either an error or a summary, never a panic/abort.
         for i in 0..obj.len() {
             let mut bad = obj.clone();
             bad[i] ^= 0xff;
-            let _ = check_object(&bad, "flipped");
+            let _ = check(&bad, "flipped");
         }
-        let e = check_object(b"\x7fELF garbage", "junk").unwrap_err();
+        let e = check(b"\x7fELF garbage", "junk").unwrap_err();
         assert!(e.message.contains("junk"));
     }
 }

@@ -293,11 +293,13 @@ extern "C" fn on_lookup_result(err: LLVMErrorRef, result: LLVMOrcCSymbolMapPairs
     // SAFETY: ctx is the Arc reference handed to LLVMOrcExecutionSessionLookup;
     // ORC calls this once, so it is taken back once.
     let wait = unsafe { Arc::from_raw(ctx as *const LookupWait) };
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match take_error(err) {
-        Some(msg) => Err(msg),
-        None if n == 0 || result.is_null() => Err("lookup returned no address".to_string()),
-        // SAFETY: on success ORC passes n valid pairs; we only read the first.
-        None => Ok(unsafe { (*result).Sym.Address }),
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        match take_error(err) {
+            Some(msg) => Err(msg),
+            None if n == 0 || result.is_null() => Err("lookup returned no address".to_string()),
+            // SAFETY: on success ORC passes n valid pairs; we only read the first.
+            None => Ok(unsafe { (*result).Sym.Address }),
+        }
     }))
     .unwrap_or_else(|_| Err("internal error: panic while handling a lookup result".to_string()));
     *wait.result.lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome);

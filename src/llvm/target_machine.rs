@@ -164,5 +164,3 @@ impl Drop for TargetData {
         unsafe { LLVMDisposeTargetData(self.0) }
     }
 }
-
-

@@ -9,9 +9,9 @@ pub mod report;
 pub mod stats;
 pub mod unit;
 
+use std::collections::HashMap;
 use std::ffi::c_void;
 use std::mem::ManuallyDrop;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 
@@ -226,12 +226,13 @@ impl Session {
 
     /// Adds a relocatable object (checked first) tracked by a new tracker.
     pub fn add_object(&self, dylib: &Dylib, bytes: &[u8], name: &str) -> Result<Tracker> {
-        check_object(bytes, name)?;
+        let buffer = MemoryBuffer::copy_of(bytes, name);
+        check_object(&buffer, name)?;
         let rt = dylib.new_tracker();
         // LLJIT adds objects to the tracker directly; the define lock is not
         // needed because nothing passes through the default tracker.
         self.jit
-            .add_object(&rt, MemoryBuffer::copy_of(bytes, name))
+            .add_object(&rt, buffer)
             .map_err(|e| e.context(format!("cannot add object '{name}' to JITDylib '{}'", dylib.name())))?;
         Stats::bump(&self.env.stats.objects_loaded, 1);
         Ok(rt)

@@ -4,7 +4,7 @@
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::ffi::{c_char, c_void, CString};
+use std::ffi::{c_char, c_void};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 
@@ -78,7 +78,6 @@ impl ErrorLog {
             // SAFETY: the host's reporter is callable from any thread with its
             // Ctx (documented); the message is borrowed for the call.
             unsafe { f(ctx as *mut c_void, error.code, msg.as_ptr()) };
-            drop::<CString>(msg);
         }
     }
 

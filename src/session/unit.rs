@@ -32,6 +32,7 @@ use super::SessionEnv;
 use crate::error::{Error, Result};
 use crate::llvm::buffer::MemoryBuffer;
 use crate::llvm::cstring;
+use crate::llvm::ir::module_identifier;
 use crate::llvm::object::check_object;
 use crate::llvm::orc::SymbolName;
 use crate::module::Module;
@@ -91,18 +92,11 @@ pub fn placeholder(module: &Module, unit_id: u64, data_layout: &str) -> LLVMOrcT
 }
 
 extern "C" fn read_unit_id(ctx: *mut c_void, m: LLVMModuleRef) -> LLVMErrorRef {
-    // SAFETY: ctx points to the Option<u64> in `transform`'s frame; m is the
-    // live placeholder module ORC lends us for the call.
-    unsafe {
-        let mut len = 0usize;
-        let p = LLVMGetModuleIdentifier(m, &mut len);
-        let ident = std::slice::from_raw_parts(p.cast::<u8>(), len);
-        let id = std::str::from_utf8(ident)
-            .ok()
-            .and_then(|s| s.strip_prefix(PLACEHOLDER_PREFIX))
-            .and_then(|s| s.parse::<u64>().ok());
-        *(ctx as *mut Option<u64>) = id;
-    }
+    // SAFETY: m is the live placeholder module ORC lends us for the call.
+    let ident = unsafe { module_identifier(m) };
+    let id = ident.strip_prefix(PLACEHOLDER_PREFIX).and_then(|s| s.parse::<u64>().ok());
+    // SAFETY: ctx points to the Option<u64> in `transform`'s frame.
+    unsafe { *(ctx as *mut Option<u64>) = id };
     std::ptr::null_mut()
 }
 
@@ -119,7 +113,8 @@ pub extern "C" fn transform(
         let mut id: Option<u64> = None;
         // SAFETY: tsm is the live module ORC is materializing; read_unit_id
         // only reads its identifier.
-        let err = unsafe { LLVMOrcThreadSafeModuleWithModuleDo(*tsm, read_unit_id, (&mut id as *mut Option<u64>).cast()) };
+        let err =
+            unsafe { LLVMOrcThreadSafeModuleWithModuleDo(*tsm, read_unit_id, (&mut id as *mut Option<u64>).cast()) };
         if !err.is_null() {
             return err;
         }
@@ -138,7 +133,15 @@ pub extern "C" fn transform(
         // and each name we keep is retained by us.
         let symbols: Vec<(SymbolName, LLVMJITSymbolFlags)> = unsafe {
             let pairs = LLVMOrcMaterializationResponsibilityGetSymbols(mr, &mut n);
-            let v = (0..n).map(|i| { let p = &*pairs.add(i); (SymbolName::retain(p.Name), LLVMJITSymbolFlags { GenericFlags: p.Flags.GenericFlags, TargetFlags: p.Flags.TargetFlags }) }).collect();
+            let v = (0..n)
+                .map(|i| {
+                    let p = &*pairs.add(i);
+                    (
+                        SymbolName::retain(p.Name),
+                        LLVMJITSymbolFlags { GenericFlags: p.Flags.GenericFlags, TargetFlags: p.Flags.TargetFlags },
+                    )
+                })
+                .collect();
             LLVMOrcDisposeCSymbolFlagsMap(pairs);
             v
         };
@@ -228,20 +231,24 @@ fn run(unit: &Unit, mr: LLVMOrcMaterializationResponsibilityRef) -> Result<()> {
     let cache = env.cache();
     if let Some(cache) = &cache {
         match cache.lookup(module) {
-            Some(bytes) => match usable_cached_object(&bytes, module, mr) {
-                Ok(()) => {
-                    Stats::bump(&env.stats.cache_hits, 1);
-                    emit(env, mr, MemoryBuffer::copy_of(&bytes, module.name()));
-                    return Ok(());
+            Some(bytes) => {
+                let buffer = MemoryBuffer::copy_of(&bytes, module.name());
+                drop(bytes);
+                match usable_cached_object(&buffer, module, mr) {
+                    Ok(()) => {
+                        Stats::bump(&env.stats.cache_hits, 1);
+                        emit(env, mr, buffer);
+                        return Ok(());
+                    }
+                    Err(why) => {
+                        Stats::bump(&env.stats.cache_rejected, 1);
+                        env.log.report(
+                            Error::cache(format!("cached object ignored, compiling instead: {}", why.message)),
+                            false,
+                        );
+                    }
                 }
-                Err(why) => {
-                    Stats::bump(&env.stats.cache_rejected, 1);
-                    env.log.report(
-                        Error::cache(format!("cached object ignored, compiling instead: {}", why.message)),
-                        false,
-                    );
-                }
-            },
+            }
             None => Stats::bump(&env.stats.cache_misses, 1),
         }
     }
@@ -260,8 +267,12 @@ fn run(unit: &Unit, mr: LLVMOrcMaterializationResponsibilityRef) -> Result<()> {
 
 /// Whether a cached object may stand in for the module: a valid relocatable
 /// object for this host that defines every symbol ORC expects of it.
-fn usable_cached_object(bytes: &[u8], module: &Module, mr: LLVMOrcMaterializationResponsibilityRef) -> Result<()> {
-    let summary = check_object(bytes, module.name())?;
+fn usable_cached_object(
+    buffer: &MemoryBuffer,
+    module: &Module,
+    mr: LLVMOrcMaterializationResponsibilityRef,
+) -> Result<()> {
+    let summary = check_object(buffer, module.name())?;
     let mut n = 0usize;
     // SAFETY: mr is live and ours; the returned array is ours to dispose and
     // its names are borrowed from it.
