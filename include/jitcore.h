@@ -113,6 +113,11 @@ typedef enum JitcoreOptLevel {
 } JitcoreOptLevel;
 
 /*
+ A JITDylib (`JitcoreDylibRef`), owned by its session.
+ */
+typedef struct JitcoreOpaqueDylib JitcoreOpaqueDylib;
+
+/*
  An execution engine (`JitcoreEngineRef`).
  */
 typedef struct JitcoreOpaqueEngine JitcoreOpaqueEngine;
@@ -132,6 +137,16 @@ typedef struct JitcoreOpaqueModule JitcoreOpaqueModule;
  (`JitcoreObjectBufferRef`).
  */
 typedef struct JitcoreOpaqueObjectBuffer JitcoreOpaqueObjectBuffer;
+
+/*
+ A resource tracker (`JitcoreResourceTrackerRef`).
+ */
+typedef struct JitcoreOpaqueResourceTracker JitcoreOpaqueResourceTracker;
+
+/*
+ A session (`JitcoreSessionRef`).
+ */
+typedef struct JitcoreOpaqueSession JitcoreOpaqueSession;
 
 /*
  Target data of an engine (`JitcoreTargetDataRef`).
@@ -235,7 +250,91 @@ typedef struct JitcoreStatistics {
    Materializations that failed (compile or link errors).
    */
   uint64_t MaterializationFailures;
+  /*
+   Bytes of jitted code and data currently loaded (what removing
+   everything would free).
+   */
+  uint64_t CodeBytesLive;
 } JitcoreStatistics;
+
+/*
+ Options of a session. Initialize with `JitcoreSessionOptionsInit`, then
+ change what you need; fields may be added at the end in later versions.
+ */
+typedef struct JitcoreSessionOptions {
+  /*
+   Optimization level of every compile (default O2).
+   */
+  JitcoreOptLevel OptLevel;
+  /*
+   0: compile on the thread that looks a symbol up; N: a pool of N
+   compile threads, so independent modules compile in parallel.
+   */
+  unsigned int CompileThreads;
+  /*
+   Nonzero: `JitcoreDylibAddModule` behaves as `JitcoreDylibAddModuleLazy`.
+   */
+  int LazyByDefault;
+  /*
+   Nonzero: register jitted code with GDB's JIT interface, so code with
+   debug info can be debugged.
+   */
+  int EnableDebugger;
+  /*
+   Nonzero: write `/tmp/perf-<pid>.map`, so `perf report` names jitted functions.
+   */
+  int EnablePerf;
+} JitcoreSessionOptions;
+
+/*
+ An ORC ExecutionSession with JITDylibs, link order and jitcore's compile
+ path: modules in, addresses out.
+ */
+typedef struct JitcoreOpaqueSession *JitcoreSessionRef;
+
+/*
+ A JITDylib: a symbol namespace, like a shared library. Owned by the session.
+ */
+typedef struct JitcoreOpaqueDylib *JitcoreDylibRef;
+
+/*
+ A handle on what was added to a JITDylib under it, removable as one.
+ */
+typedef struct JitcoreOpaqueResourceTracker *JitcoreResourceTrackerRef;
+
+/*
+ One symbol at an absolute address.
+ */
+typedef struct JitcoreSymbolDefinition {
+  const char *Name;
+  uint64_t Address;
+} JitcoreSymbolDefinition;
+
+/*
+ Decides whether a symbol source may provide `Name`: nonzero allows it.
+ */
+typedef int (*JitcoreSymbolFilterFunction)(void *Ctx, const char *Name);
+
+/*
+ A custom materializer's callback: on the first lookup of any of its
+ symbols, produce code defining them. `Symbols` (`NumSymbols` names,
+ borrowed for the call) are the ones that were asked for. Set exactly one
+ of `*ModuleOut` (a module, whose ownership passes to jitcore) or
+ `*ObjectOut` (an object buffer from `JitcoreCreateObjectBufferCopy`,
+ likewise) and return NULL, or return an error (the lookup fails with it,
+ and so does every later lookup of these symbols until their tracker is
+ removed).
+ */
+typedef JitcoreErrorRef (*JitcoreMaterializeFunction)(void *Ctx,
+                                                      const char *const *Symbols,
+                                                      size_t NumSymbols,
+                                                      JitcoreModuleRef *ModuleOut,
+                                                      JitcoreObjectBufferRef *ObjectOut);
+
+/*
+ Releases a materializer's context once it can no longer be called.
+ */
+typedef void (*JitcoreMaterializerDisposeFunction)(void *Ctx);
 
 #ifdef __cplusplus
 extern "C" {
@@ -412,6 +511,14 @@ void JitcoreEngineSetErrorReporter(JitcoreEngineRef EE,
 JitcoreErrorRef JitcoreEngineGetStatistics(JitcoreEngineRef EE, struct JitcoreStatistics *Result);
 
 /*
+ Creates an error with `Code` and a copy of `Message` (NULL: an empty
+ message), for callbacks that return a `JitcoreErrorRef` (custom
+ materializers). A code outside the enum becomes `INTERNAL`. The caller
+ owns the result until it returns it to jitcore. Thread-safe.
+ */
+JitcoreErrorRef JitcoreCreateError(unsigned int Code, const char *Message);
+
+/*
  Returns the code of `Err` without consuming it. NULL (success) gives
  `JITCORE_ERROR_SUCCESS`. Thread-safe for distinct errors.
  */
@@ -492,6 +599,264 @@ void JitcoreDisposeModule(JitcoreModuleRef M);
  Thread-safe.
  */
 const char *JitcoreModuleGetName(JitcoreModuleRef M);
+
+/*
+ Fills `Options` with the defaults: O2, no compile threads (compile on the
+ looking-up thread), eager, no debugger or perf support. NULL is ignored.
+ */
+void JitcoreSessionOptionsInit(struct JitcoreSessionOptions *Options);
+
+/*
+ Creates a session for the host machine with `Options` (NULL: the
+ defaults of `JitcoreSessionOptionsInit`). It has a main JITDylib, which
+ resolves the host process's symbols (libc's `printf`, ...); JITDylibs
+ made later fall back to the process's symbols after their link order.
+ On success the caller owns `*Result` (dispose with
+ `JitcoreDisposeSession`). Errors: `INVALID_ARGUMENT` for a NULL `Result`
+ or an opt level outside 0..3, `UNSUPPORTED` if the host cannot JIT or
+ the debugger support cannot be enabled, `IO` if the perf map cannot be
+ written, `INTERNAL` if compile threads cannot be started. Thread-safe.
+ */
+JitcoreErrorRef JitcoreCreateSession(JitcoreSessionRef *Result,
+                                     const struct JitcoreSessionOptions *Options);
+
+/*
+ Disposes of a session: frees all jitted code and data, every module
+ added to it, its JITDylibs (their handles become dead) and its compile
+ threads (after the compiles in flight finish). Tracker handles stay to be
+ disposed of, but no longer do anything. NULL is ignored. Must not race
+ any other use of the session or its dylibs.
+ */
+void JitcoreDisposeSession(JitcoreSessionRef S);
+
+/*
+ The session's main JITDylib (owned by the session). NULL for NULL.
+ */
+JitcoreDylibRef JitcoreSessionGetMainDylib(JitcoreSessionRef S);
+
+/*
+ Creates an empty JITDylib named `Name` (owned by the session). Its link
+ order is empty: set it with `JitcoreDylibSetLinkOrder`. Errors:
+ `INVALID_ARGUMENT` for NULL, an empty name, or a name already in use.
+ Thread-safe.
+ */
+JitcoreErrorRef JitcoreSessionCreateDylib(JitcoreSessionRef S,
+                                          JitcoreDylibRef *Result,
+                                          const char *Name);
+
+/*
+ The JITDylib named `Name`, or NULL if there is none (or for NULL
+ arguments). The main JITDylib is named "main". Thread-safe.
+ */
+JitcoreDylibRef JitcoreSessionGetDylibByName(JitcoreSessionRef S, const char *Name);
+
+/*
+ Sets the JITDylibs `D` links against, as a shared library's DT_NEEDED
+ list: a symbol `D`'s code uses and `D` does not define binds to the first
+ of `Order` (`NumDylibs` handles, borrowed) that exports it. `D` itself
+ in the list is ignored (its own definitions always come first); the
+ search is not transitive. Replaces the previous order; code already
+ linked keeps its bindings. Errors: `INVALID_ARGUMENT` for NULL, a dylib
+ of another session. Thread-safe.
+ */
+JitcoreErrorRef JitcoreDylibSetLinkOrder(JitcoreDylibRef D,
+                                         const JitcoreDylibRef *Order,
+                                         size_t NumDylibs);
+
+/*
+ Adds module `M` to `D` under tracker `RT` (NULL: the dylib's default
+ tracker, which lives as long as the dylib). Nothing compiles until a
+ lookup needs one of its symbols (or, with `LazyByDefault`, until each
+ function is first called). On success the session owns `M`: its handle
+ stays valid (object cache callbacks see it) until it is removed with its
+ tracker or the session is disposed of, and `JitcoreDisposeModule` ignores
+ it. Errors: `INVALID_ARGUMENT` for NULL, a dead handle or a tracker of
+ another dylib or already removed; `MODULE_ALREADY_ADDED`;
+ `DUPLICATE_DEFINITION` naming the symbol if `D` already defines one of
+ `M`'s strong external symbols; `UNSUPPORTED` for a foreign target.
+ Thread-safe.
+ */
+JitcoreErrorRef JitcoreDylibAddModule(JitcoreDylibRef D,
+                                      JitcoreModuleRef M,
+                                      JitcoreResourceTrackerRef RT);
+
+/*
+ Adds module `M` as `JitcoreDylibAddModule` does, but compiles it one
+ function at a time: the module is split into per-function partitions
+ now, each function is reached through a stub, and a function compiles
+ when it is first called (a lookup returns its stub without compiling).
+ A lazy compile that fails is reported through the session's error
+ reporter naming the function, and the call returns 0. Modules that
+ cannot be split (e.g. `blockaddress` across functions) compile whole on
+ first lookup. Same ownership and errors. Thread-safe; concurrent first
+ calls compile a function once.
+ */
+JitcoreErrorRef JitcoreDylibAddModuleLazy(JitcoreDylibRef D,
+                                          JitcoreModuleRef M,
+                                          JitcoreResourceTrackerRef RT);
+
+/*
+ Adds a relocatable object file (`Len` bytes at `Data`, copied; ELF for
+ the host) to `D` under `RT` (NULL: the default tracker). It is checked
+ before the linker sees it. Errors: `INVALID_ARGUMENT` for NULL,
+ `INVALID_OBJECT` for bytes that are not a relocatable object for this
+ host, `DUPLICATE_DEFINITION` naming the symbol. Thread-safe.
+ */
+JitcoreErrorRef JitcoreDylibAddObjectBuffer(JitcoreDylibRef D,
+                                            const uint8_t *Data,
+                                            size_t Len,
+                                            JitcoreResourceTrackerRef RT);
+
+/*
+ Defines `NumSymbols` symbols of `D` at absolute addresses (host functions
+ or data the jitted code may use), for the life of `D`. Names are copied.
+ Errors: `INVALID_ARGUMENT` for NULL or an empty name,
+ `DUPLICATE_DEFINITION` if `D` already defines one (then none is defined).
+ Thread-safe.
+ */
+JitcoreErrorRef JitcoreDylibDefineAbsoluteSymbols(JitcoreDylibRef D,
+                                                  const struct JitcoreSymbolDefinition *Symbols,
+                                                  size_t NumSymbols);
+
+/*
+ Makes the host process's exported symbols (libc, the host's own
+ exported functions) that `Filter` allows (NULL: all) resolvable in `D`,
+ after `D`'s own definitions. `Filter(Ctx, Name)` is called on lookups,
+ from any thread, until the session is disposed of. Errors:
+ `INVALID_ARGUMENT` for NULL `D`. Thread-safe.
+ */
+JitcoreErrorRef JitcoreDylibAddProcessSymbols(JitcoreDylibRef D,
+                                              JitcoreSymbolFilterFunction Filter,
+                                              void *Ctx);
+
+/*
+ Loads the shared library at `Path` (dlopen) and makes its exported
+ symbols that `Filter` allows (NULL: all) resolvable in `D`. Errors:
+ `INVALID_ARGUMENT` for NULL, `IO` naming the path if it does not exist or
+ cannot be loaded. Thread-safe.
+ */
+JitcoreErrorRef JitcoreDylibAddLibrarySymbols(JitcoreDylibRef D,
+                                              const char *Path,
+                                              JitcoreSymbolFilterFunction Filter,
+                                              void *Ctx);
+
+/*
+ Makes the static archive (`.a`) at `Path` a symbol source of `D`: when a
+ symbol `D` needs is defined by a member object, that member is linked
+ into `D` (for the life of `D`), as a static linker would. Errors:
+ `INVALID_ARGUMENT` for NULL, `IO` naming the path if it cannot be read,
+ `INVALID_OBJECT` if it is not an archive. Thread-safe.
+ */
+JitcoreErrorRef JitcoreDylibAddArchive(JitcoreDylibRef D, const char *Path);
+
+/*
+ Adds a custom materializer to `D` under `RT` (NULL: the default
+ tracker): `D` defines the `NumSymbols` names in `Symbols` (copied) as
+ exported functions, and the first lookup of any of them calls
+ `Materialize` (see `JitcoreMaterializeFunction`), whose module or object
+ then takes the one compile path (cache, optimize, codegen, link).
+ `Dispose(Ctx)` (may be NULL) runs once when the materializer can no
+ longer be called: after it ran, or when its tracker is removed or the
+ session disposed of. Errors: `INVALID_ARGUMENT` for NULL or no symbols,
+ `DUPLICATE_DEFINITION` naming a symbol `D` already defines (then
+ `Dispose` runs before this returns). Thread-safe.
+ */
+JitcoreErrorRef JitcoreDylibAddMaterializer(JitcoreDylibRef D,
+                                            const char *const *Symbols,
+                                            size_t NumSymbols,
+                                            JitcoreMaterializeFunction Materialize,
+                                            JitcoreMaterializerDisposeFunction Dispose,
+                                            void *Ctx,
+                                            JitcoreResourceTrackerRef RT);
+
+/*
+ Looks `Name` up as a dynamic linker would from `D`: `D`'s own
+ definitions first, then the exported definitions of `D`'s link order, in
+ order (then the process's symbols, for dylibs made by the session).
+ Compiles what it needs (a lazily added function is not compiled: its
+ stub's address is returned). Writes the address to `*Result`. Errors:
+ `INVALID_ARGUMENT` for NULL or a dylib of another session,
+ `SYMBOL_NOT_FOUND` naming the symbol and the dylibs searched;
+ `UNRESOLVED_SYMBOL`, `COMPILE` or `LINK` naming the module if its code
+ cannot be compiled and linked (that module is reset, so a retry after
+ fixing the cause works). `*Result` is untouched on error. Thread-safe;
+ concurrent lookups of one symbol compile it once and agree on the address.
+ */
+JitcoreErrorRef JitcoreSessionLookup(JitcoreSessionRef S,
+                                     JitcoreDylibRef D,
+                                     uint64_t *Result,
+                                     const char *Name);
+
+/*
+ Looks `NumNames` names up from `D` at once, as `JitcoreSessionLookup`
+ does, writing `Results[i]` for `Names[i]`: all the modules they need are
+ compiled together (in parallel, with compile threads). On error no
+ result is written. Same errors. Thread-safe.
+ */
+JitcoreErrorRef JitcoreSessionLookupMany(JitcoreSessionRef S,
+                                         JitcoreDylibRef D,
+                                         uint64_t *Results,
+                                         const char *const *Names,
+                                         size_t NumNames);
+
+/*
+ Creates a resource tracker for `D`: what is added under it can be
+ removed as one with `JitcoreResourceTrackerRemove`. The caller owns the
+ result (dispose with `JitcoreDisposeResourceTracker`). NULL for NULL or
+ a dylib whose session is gone. Thread-safe.
+ */
+JitcoreResourceTrackerRef JitcoreDylibCreateResourceTracker(JitcoreDylibRef D);
+
+/*
+ Removes everything added under `RT`: its code and data are freed
+ (addresses into it become invalid; nothing may be running in it), its
+ symbols are no longer found, its modules are disposed of (their handles
+ become dead), and unused symbol names are dropped. Other trackers' code
+ is untouched; `RT` stays to be disposed of, and adding to it fails.
+ Errors: `INVALID_ARGUMENT` for NULL, or if its session was disposed of.
+ Thread-safe.
+ */
+JitcoreErrorRef JitcoreResourceTrackerRemove(JitcoreResourceTrackerRef RT);
+
+/*
+ Disposes of a tracker handle. What was added under it and not removed
+ stays loaded, under its dylib's default tracker (as in ORC). NULL is
+ ignored. Must not race other uses of `RT`.
+ */
+void JitcoreDisposeResourceTracker(JitcoreResourceTrackerRef RT);
+
+/*
+ Sets the session's object cache; both callbacks NULL removes it. It
+ works as `JitcoreEngineSetObjectCache` describes, for every module of
+ every JITDylib (partitions of lazily added modules have no handle and do
+ not use the host's cache). NULL `S` is ignored.
+ */
+void JitcoreSessionSetObjectCache(JitcoreSessionRef S,
+                                  JitcoreObjectCacheNotifyFunction Notify,
+                                  JitcoreObjectCacheGetBufferFunction GetBuffer,
+                                  void *Ctx);
+
+/*
+ Sets the function that hears of errors no call can return: a lazy
+ compile that failed (naming the function), a link failure, a rejected
+ cache entry. `Message` is borrowed for the call. NULL removes it. It may
+ be called from any thread and must not call into the session.
+ */
+void JitcoreSessionSetErrorReporter(JitcoreSessionRef S,
+                                    JitcoreErrorReporterFunction Reporter,
+                                    void *Ctx);
+
+/*
+ Writes the session's statistics: modules and functions compiled,
+ objects loaded, cache hits and misses, code bytes live. Errors:
+ `INVALID_ARGUMENT` for NULL. Thread-safe.
+ */
+JitcoreErrorRef JitcoreSessionGetStatistics(JitcoreSessionRef S, struct JitcoreStatistics *Result);
+
+/*
+ The name of `D` (borrowed, valid while the session lives). NULL for NULL.
+ */
+const char *JitcoreDylibGetName(JitcoreDylibRef D);
 
 /*
  Creates a description of the host machine (its triple, CPU and CPU

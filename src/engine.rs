@@ -6,11 +6,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::cache::ObjectCache;
 use crate::error::{Error, Result};
-use crate::llvm::orc::Tracker;
 use crate::llvm::target_machine::TargetSpec;
 use crate::module::{Module, OwnerId};
 use crate::session::stats::JitcoreStatistics;
-use crate::session::{AddedUnit, LookupFailure, Session};
+use crate::session::tracker::Group;
+use crate::session::{Session, SessionConfig};
 use crate::target::TargetDataInfo;
 
 static NEXT_OWNER: AtomicU64 = AtomicU64::new(1);
@@ -22,7 +22,7 @@ pub fn new_owner_id() -> OwnerId {
 
 struct Added {
     module: Arc<Module>,
-    unit: AddedUnit,
+    group: Arc<Group>,
     ctors_ran: bool,
     dtors_ran: bool,
 }
@@ -30,14 +30,11 @@ struct Added {
 #[derive(Default)]
 struct State {
     modules: Vec<Added>,
-    /// Objects: they live as long as the engine.
-    objects: Vec<Tracker>,
 }
 
 /// An execution engine. Every method may be called from several threads at once.
 pub struct Engine {
     id: OwnerId,
-    // `state` holds trackers of `session`, so it is declared (dropped) first.
     state: Mutex<State>,
     session: Session,
     target_data: Arc<TargetDataInfo>,
@@ -46,7 +43,7 @@ pub struct Engine {
 impl Engine {
     pub fn new(spec: TargetSpec) -> Result<Engine> {
         let target_data = Arc::new(TargetDataInfo::new(spec.create()?.data_layout()));
-        let session = Session::new(spec)?;
+        let session = Session::new(spec, SessionConfig::default())?;
         Ok(Engine { id: new_owner_id(), state: Mutex::new(State::default()), session, target_data })
     }
 
@@ -80,9 +77,11 @@ impl Engine {
     pub fn add_module(&self, module: &Arc<Module>) -> Result<()> {
         module.claim(self.id)?;
         let mut state = self.state();
-        match self.session.add_module(self.session.main_dylib(), module) {
-            Ok(unit) => {
-                state.modules.push(Added { module: module.clone(), unit, ctors_ran: false, dtors_ran: false });
+        let main = self.session.main_dylib();
+        let group = self.session.new_group(main);
+        match self.session.add_module(main, module, &group, false) {
+            Ok(()) => {
+                state.modules.push(Added { module: module.clone(), group, ctors_ran: false, dtors_ran: false });
                 Ok(())
             }
             Err(e) => {
@@ -99,21 +98,28 @@ impl Engine {
             Error::module_not_found(format!("module '{}' is not added to this engine", module.name()))
         })?;
         let added = state.modules.remove(pos);
-        let removed = self.session.remove_unit(&added.unit);
+        let removed = self.session.remove_group(&added.group);
         module.release();
         removed.map_err(|e| e.context(format!("removing module '{}'", module.name())))
     }
 
-    /// Compiles every module not compiled yet. The first failure is returned
+    /// Compiles every module not compiled yet, all in one lookup (so a
+    /// session with compile threads compiles them in parallel). On failure
+    /// every module is tried on its own and the first failure is returned
     /// (naming the module); the other modules are still compiled.
     pub fn finalize(&self) -> Result<()> {
-        let pending: Vec<Arc<Module>> = self.modules();
+        let modules: Vec<Arc<Module>> = self.modules();
+        let names: Vec<String> = modules
+            .iter()
+            .filter_map(|m| m.symbols().iter().find(|s| !s.weak).or(m.symbols().first()).map(|s| s.name.clone()))
+            .collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        if refs.is_empty() || self.session.lookup(self.session.main_dylib(), &refs).is_ok() {
+            return Ok(());
+        }
         let mut first_error = None;
-        for module in pending {
-            let Some(sym) = module.symbols().iter().find(|s| !s.weak).or(module.symbols().first()) else {
-                continue;
-            };
-            if let Err(e) = self.lookup(&sym.name) {
+        for name in refs {
+            if let Err(e) = self.lookup(name) {
                 first_error.get_or_insert(e);
             }
         }
@@ -122,43 +128,13 @@ impl Engine {
 
     /// The address of `name`, compiling whatever it needs first.
     pub fn lookup(&self, name: &str) -> Result<u64> {
-        self.session.lookup(&[self.session.main_dylib()], name).map_err(|f| self.recover(f))
-    }
-
-    /// After a failed materialization ORC keeps the module's symbols in an
-    /// error state; put those modules back as not yet compiled, so that a
-    /// retry (after the host supplies what was missing) can succeed.
-    fn recover(&self, failure: LookupFailure) -> Error {
-        if failure.failed_modules.is_empty() {
-            return failure.error;
-        }
-        let mut state = self.state();
-        for added in state.modules.iter_mut() {
-            if !failure.failed_modules.contains(&added.module.content_hash()) {
-                continue;
-            }
-            let _ = self.session.remove_unit(&added.unit);
-            match self.session.add_module(self.session.main_dylib(), &added.module) {
-                Ok(unit) => added.unit = unit,
-                Err(e) => {
-                    let msg = format!(
-                        "{} (and module '{}' could not be reset: {})",
-                        failure.error.message,
-                        added.module.name(),
-                        e.message
-                    );
-                    return Error { code: failure.error.code, message: msg };
-                }
-            }
-        }
-        failure.error
+        Ok(self.session.lookup(self.session.main_dylib(), &[name])?[0])
     }
 
     /// Adds a relocatable object file's bytes; `name` appears in messages.
     pub fn add_object(&self, bytes: &[u8], name: &str) -> Result<()> {
-        let tracker = self.session.add_object(self.session.main_dylib(), bytes, name)?;
-        self.state().objects.push(tracker);
-        Ok(())
+        let main = self.session.main_dylib();
+        self.session.add_object(main, bytes, name, main.default_group())
     }
 
     /// Makes `name` resolve to `address` (llvmlite's add_global_mapping).

@@ -47,6 +47,30 @@ pub enum JitcoreErrorCode {
 }
 
 impl JitcoreErrorCode {
+    /// The code with number `n`, if there is one (SUCCESS is not an error).
+    pub fn from_u32(n: u32) -> Option<JitcoreErrorCode> {
+        use JitcoreErrorCode::*;
+        [
+            JITCORE_ERROR_INVALID_ARGUMENT,
+            JITCORE_ERROR_INVALID_IR,
+            JITCORE_ERROR_INVALID_OBJECT,
+            JITCORE_ERROR_SYMBOL_NOT_FOUND,
+            JITCORE_ERROR_DUPLICATE_DEFINITION,
+            JITCORE_ERROR_MODULE_ALREADY_ADDED,
+            JITCORE_ERROR_MODULE_NOT_FOUND,
+            JITCORE_ERROR_UNRESOLVED_SYMBOL,
+            JITCORE_ERROR_COMPILE,
+            JITCORE_ERROR_LINK,
+            JITCORE_ERROR_CACHE,
+            JITCORE_ERROR_IO,
+            JITCORE_ERROR_UNSUPPORTED,
+            JITCORE_ERROR_JIT_EXECUTION_DENIED,
+            JITCORE_ERROR_INTERNAL,
+        ]
+        .into_iter()
+        .find(|c| *c as u32 == n)
+    }
+
     /// The code's name as it is spelled in the header.
     pub fn name(self) -> &'static str {
         use JitcoreErrorCode::*;

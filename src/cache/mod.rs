@@ -58,6 +58,10 @@ impl HostCallbacks {
 impl ObjectCache for HostCallbacks {
     fn lookup(&self, module: &Module) -> Option<Vec<u8>> {
         let f = self.get_buffer?;
+        if module.handle() == 0 {
+            // Partitions and modules made by materializers: no host handle.
+            return None;
+        }
         // SAFETY: the host promised `f` is callable with its Ctx from any
         // thread jitcore compiles on; M is a live handle for the call.
         let buf = unsafe { f(self.ctx as *mut c_void, module.handle() as JitcoreModuleRef) };
@@ -71,7 +75,7 @@ impl ObjectCache for HostCallbacks {
     }
 
     fn store(&self, module: &Module, object: &[u8]) {
-        if let Some(f) = self.notify {
+        if let (Some(f), true) = (self.notify, module.handle() != 0) {
             // SAFETY: as in lookup; the bytes are borrowed for the call.
             unsafe { f(self.ctx as *mut c_void, module.handle() as JitcoreModuleRef, object.as_ptr(), object.len()) }
         }

@@ -3,6 +3,8 @@
 //! This is the only place IR becomes machine code. The materialization unit
 //! calls it when the object cache has nothing for a module.
 
+pub mod pool;
+
 use std::ptr;
 
 use llvm_sys::target_machine::{LLVMCodeGenFileType, LLVMTargetMachineEmitToMemoryBuffer};

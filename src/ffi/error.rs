@@ -28,6 +28,32 @@ pub(crate) fn into_ref(error: Error) -> JitcoreErrorRef {
     Box::into_raw(Box::new(JitcoreOpaqueError { error }))
 }
 
+/// Takes back an error a host returned to us (from a callback).
+///
+/// # Safety
+/// `err` must be a live, non-NULL error that nobody else consumes.
+pub(crate) unsafe fn from_ref(err: JitcoreErrorRef) -> Error {
+    Box::from_raw(err).error
+}
+
+/// Creates an error with `Code` and a copy of `Message` (NULL: an empty
+/// message), for callbacks that return a `JitcoreErrorRef` (custom
+/// materializers). A code outside the enum becomes `INTERNAL`. The caller
+/// owns the result until it returns it to jitcore. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn JitcoreCreateError(Code: c_uint, Message: *const c_char) -> JitcoreErrorRef {
+    boundary_or(std::ptr::null_mut(), || {
+        let message = if Message.is_null() {
+            String::new()
+        } else {
+            // SAFETY: a non-NULL Message is a NUL-terminated string.
+            unsafe { std::ffi::CStr::from_ptr(Message) }.to_string_lossy().into_owned()
+        };
+        let code = JitcoreErrorCode::from_u32(Code).unwrap_or(JitcoreErrorCode::JITCORE_ERROR_INTERNAL);
+        into_ref(Error { code, message })
+    })
+}
+
 /// Returns the code of `Err` without consuming it. NULL (success) gives
 /// `JITCORE_ERROR_SUCCESS`. Thread-safe for distinct errors.
 #[no_mangle]

@@ -6,6 +6,7 @@ pub mod cache;
 pub mod engine;
 pub mod error;
 pub mod module;
+pub mod session;
 pub mod target;
 
 use std::ffi::{c_char, CStr};

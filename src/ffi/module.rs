@@ -54,6 +54,18 @@ pub(crate) fn get(m: JitcoreModuleRef) -> Result<Arc<Module>> {
         .ok_or_else(|| Error::invalid_argument(format!("{m:p} is not a live module handle")))
 }
 
+/// Takes a module handed over by a host callback: its handle becomes dead
+/// and the module is jitcore's (it has no handle from now on).
+pub(crate) fn take(m: JitcoreModuleRef) -> Result<Arc<Module>> {
+    let module = get(m)?;
+    if module.owner() != 0 {
+        return Err(Error::module_already_added(format!("module '{}' is already added elsewhere", module.name())));
+    }
+    registry().remove(&(m as u64));
+    module.set_handle(0);
+    Ok(module)
+}
+
 /// Forgets handles whose modules were freed with their owner.
 pub(crate) fn unregister(modules: &[Arc<Module>]) {
     let mut reg = registry();

@@ -6,6 +6,7 @@ pub mod buffer;
 pub mod ir;
 pub mod object;
 pub mod orc;
+pub mod split;
 pub mod target_machine;
 
 use std::ffi::{CStr, CString};

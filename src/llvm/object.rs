@@ -30,6 +30,10 @@ fn host_elf_machine() -> Option<u16> {
 pub struct ObjectSummary {
     /// Global (non-local) symbols the object defines.
     pub defined: Vec<String>,
+    /// Global function symbols with their sizes (for profiler maps).
+    pub functions: Vec<(String, u64)>,
+    /// Bytes of the sections that are loaded into memory (code and data).
+    pub loaded_bytes: u64,
 }
 
 /// Validates `buf` (named `name` in messages) as a relocatable ELF object
@@ -89,6 +93,7 @@ fn u64_at(d: &[u8], off: usize) -> std::result::Result<u64, String> {
 
 struct Section {
     kind: u32,
+    flags: u64,
     offset: usize,
     size: usize,
     link: u32,
@@ -97,6 +102,8 @@ struct Section {
 
 const SHT_SYMTAB: u32 = 2;
 const SHT_NOBITS: u32 = 8;
+const SHF_ALLOC: u64 = 2;
+const STT_FUNC: u8 = 2;
 
 /// Reads the section headers and the symbol table of an ELF64 LE file with
 /// every offset bounds-checked, returning the defined global symbols.
@@ -119,6 +126,7 @@ fn read_symbols(d: &[u8]) -> std::result::Result<ObjectSummary, String> {
         let h = shoff + i * shentsize;
         let s = Section {
             kind: u32_at(d, h + 4)?,
+            flags: u64_at(d, h + 8)?,
             offset: u64_at(d, h + 0x18)? as usize,
             size: u64_at(d, h + 0x20)? as usize,
             link: u32_at(d, h + 0x28)?,
@@ -130,6 +138,7 @@ fn read_symbols(d: &[u8]) -> std::result::Result<ObjectSummary, String> {
         sections.push(s);
     }
     let mut out = ObjectSummary::default();
+    out.loaded_bytes = sections.iter().filter(|s| s.flags & SHF_ALLOC != 0).map(|s| s.size as u64).sum();
     for symtab in sections.iter().filter(|s| s.kind == SHT_SYMTAB) {
         if symtab.entsize != 24 {
             return Err(format!("symbol table entry size {} is not 24", symtab.entsize));
@@ -150,7 +159,11 @@ fn read_symbols(d: &[u8]) -> std::result::Result<ObjectSummary, String> {
             let rest = strings.get(name_off..).ok_or("a symbol name lies outside the string table")?;
             let len = rest.iter().position(|&b| b == 0).ok_or("a symbol name is not terminated")?;
             if len > 0 {
-                out.defined.push(String::from_utf8_lossy(&rest[..len]).into_owned());
+                let name = String::from_utf8_lossy(&rest[..len]).into_owned();
+                if info & 0xf == STT_FUNC {
+                    out.functions.push((name.clone(), u64_at(d, e + 16)?));
+                }
+                out.defined.push(name);
             }
         }
     }

@@ -121,12 +121,15 @@ pub unsafe fn define(jd: LLVMOrcJITDylibRef, mu: LLVMOrcMaterializationUnitRef) 
     check(err, JitcoreErrorCode::JITCORE_ERROR_LINK)
 }
 
-/// A unit defining `symbols` at absolute addresses.
-pub fn absolute_symbols(symbols: Vec<(SymbolName, u64, bool)>) -> LLVMOrcMaterializationUnitRef {
+/// A unit defining `symbols` (name, address, callable, exported) at absolute addresses.
+pub fn absolute_symbols(symbols: Vec<(SymbolName, u64, bool, bool)>) -> LLVMOrcMaterializationUnitRef {
     let mut pairs: Vec<LLVMOrcCSymbolMapPair> = symbols
         .into_iter()
-        .map(|(name, address, callable)| {
-            let mut flags = LLVMJITSymbolGenericFlags::LLVMJITSymbolGenericFlagsExported as u8;
+        .map(|(name, address, callable, exported)| {
+            let mut flags = 0u8;
+            if exported {
+                flags |= LLVMJITSymbolGenericFlags::LLVMJITSymbolGenericFlagsExported as u8;
+            }
             if callable {
                 flags |= LLVMJITSymbolGenericFlags::LLVMJITSymbolGenericFlagsCallable as u8;
             }
@@ -209,6 +212,38 @@ impl Lljit {
         unsafe { SymbolName::from_raw(LLVMOrcLLJITMangleAndIntern(self.raw, c.as_ptr())) }
     }
 
+    /// Creates a JITDylib named `name` (set up for LLJIT's platform support).
+    pub fn create_dylib(&self, name: &str) -> Result<LLVMOrcJITDylibRef> {
+        let c = cstring(name);
+        let mut jd = ptr::null_mut();
+        // SAFETY: the session is live; the name is copied.
+        let err = unsafe { LLVMOrcExecutionSessionCreateJITDylib(self.execution_session(), &mut jd, c.as_ptr()) };
+        check(err, JitcoreErrorCode::JITCORE_ERROR_INVALID_ARGUMENT)?;
+        Ok(jd)
+    }
+
+    /// The JITDylib named `name`, if the session has one.
+    pub fn dylib_by_name(&self, name: &str) -> Option<LLVMOrcJITDylibRef> {
+        let c = cstring(name);
+        // SAFETY: the session is live; the name is only read.
+        let jd = unsafe { LLVMOrcExecutionSessionGetJITDylibByName(self.execution_session(), c.as_ptr()) };
+        (!jd.is_null()).then_some(jd)
+    }
+
+    /// Drops symbol names nothing uses any more from the string pool.
+    pub fn clear_dead_symbol_names(&self) {
+        // SAFETY: the session is live; the pool synchronizes itself.
+        unsafe { LLVMOrcSymbolStringPoolClearDeadEntries(LLVMOrcExecutionSessionGetSymbolStringPool(self.execution_session())) }
+    }
+
+    /// Registers jitted code with GDB's JIT interface (needs the executor's
+    /// registration function, which libLLVM provides in-process).
+    pub fn enable_debug_support(&self) -> Result<()> {
+        // SAFETY: the LLJIT is live.
+        let err = unsafe { LLVMOrcLLJITEnableDebugSupport(self.raw) };
+        check(err, JitcoreErrorCode::JITCORE_ERROR_UNSUPPORTED)
+    }
+
     /// Adds a relocatable object tracked by `rt`.
     pub fn add_object(&self, rt: &Tracker, object: MemoryBuffer) -> Result<()> {
         // SAFETY: the LLJIT and tracker are live; the buffer's ownership passes
@@ -242,37 +277,33 @@ impl Lljit {
         LLVMOrcExecutionSessionSetErrorReporter(self.execution_session(), f, ctx);
     }
 
-    /// Looks `name` up in the given JITDylibs, in order, triggering whatever
-    /// materialization that needs, and blocks until it is done.
-    pub fn lookup(&self, search: &[LLVMOrcJITDylibRef], name: &SymbolName) -> Result<u64> {
-        let mut order: Vec<LLVMOrcCJITDylibSearchOrderElement> = search
-            .iter()
-            .map(|&jd| LLVMOrcCJITDylibSearchOrderElement {
-                JD: jd,
-                JDLookupFlags: LLVMOrcJITDylibLookupFlags::LLVMOrcJITDylibLookupFlagsMatchAllSymbols,
-            })
-            .collect();
-        let mut set = [LLVMOrcCLookupSetElement {
-            Name: name.clone().into_raw(),
-            LookupFlags: LLVMOrcSymbolLookupFlags::LLVMOrcSymbolLookupFlagsRequiredSymbol,
-        }];
+    /// Looks `names` up in `order` (each JITDylib with whether only its
+    /// exported symbols match), triggering whatever materialization that
+    /// needs, and blocks until it is done. Addresses come back in the order
+    /// of `names`.
+    pub fn lookup(&self, kind: LookupKind, order: &[(LLVMOrcJITDylibRef, bool)], names: &[SymbolName]) -> Result<Vec<u64>> {
         let wait = Arc::new(LookupWait::default());
-        let ctx = Arc::into_raw(wait.clone()) as *mut c_void;
-        // SAFETY: order and set are live for the call; ORC takes the retained
-        // name; ctx is an Arc reference that on_lookup_result takes back,
-        // exactly once, when ORC calls it.
+        let signal = wait.clone();
+        let wanted: Vec<usize> = names.iter().map(|n| n.as_raw() as usize).collect();
+        // SAFETY: the execution session is live while the LLJIT is.
         unsafe {
-            LLVMOrcExecutionSessionLookup(
-                self.execution_session(),
-                LLVMOrcLookupKind::LLVMOrcLookupKindStatic,
-                order.as_mut_ptr(),
-                order.len(),
-                set.as_mut_ptr(),
-                set.len(),
-                on_lookup_result,
-                ctx,
-            );
-        }
+            lookup_async(self.execution_session(), kind, order, names, false, move |r| {
+                let outcome = r.and_then(|found| {
+                    wanted
+                        .iter()
+                        .map(|w| {
+                            found
+                                .iter()
+                                .find(|f| f.name.as_raw() as usize == *w)
+                                .map(|f| f.address)
+                                .ok_or_else(|| "lookup returned no address".to_string())
+                        })
+                        .collect()
+                });
+                *signal.result.lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome);
+                signal.done.notify_all();
+            })
+        };
         let mut slot = wait.result.lock().unwrap_or_else(|p| p.into_inner());
         loop {
             if let Some(r) = slot.take() {
@@ -283,27 +314,108 @@ impl Lljit {
     }
 }
 
+/// A copy of symbol flags (llvm-sys does not derive Copy for them).
+pub fn copy_flags(f: &LLVMJITSymbolFlags) -> LLVMJITSymbolFlags {
+    LLVMJITSymbolFlags { GenericFlags: f.GenericFlags, TargetFlags: f.TargetFlags }
+}
+
+/// Whether a lookup is the linker's (`Static`) or a host's (`DLSym`).
+/// jitcore's link-order generator only answers the linker; host lookups
+/// walk the link order themselves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LookupKind {
+    Static,
+    DLSym,
+}
+
+/// One symbol a lookup found.
+pub struct Found {
+    pub name: SymbolName,
+    pub address: u64,
+    pub flags: LLVMJITSymbolFlags,
+}
+
+type LookupDone = Box<dyn FnOnce(std::result::Result<Vec<Found>, String>) + Send>;
+
+/// Starts an asynchronous lookup of `names` in `order`; `done` is called
+/// once, on whatever thread completes it. With `weak`, names nobody defines
+/// are left out of the result instead of failing the lookup.
+///
+/// # Safety
+/// `es` and every JITDylib in `order` must be live.
+pub unsafe fn lookup_async(
+    es: LLVMOrcExecutionSessionRef,
+    kind: LookupKind,
+    order: &[(LLVMOrcJITDylibRef, bool)],
+    names: &[SymbolName],
+    weak: bool,
+    done: impl FnOnce(std::result::Result<Vec<Found>, String>) + Send + 'static,
+) {
+    let mut order: Vec<LLVMOrcCJITDylibSearchOrderElement> = order
+        .iter()
+        .map(|&(jd, exported_only)| LLVMOrcCJITDylibSearchOrderElement {
+            JD: jd,
+            JDLookupFlags: if exported_only {
+                LLVMOrcJITDylibLookupFlags::LLVMOrcJITDylibLookupFlagsMatchExportedSymbolsOnly
+            } else {
+                LLVMOrcJITDylibLookupFlags::LLVMOrcJITDylibLookupFlagsMatchAllSymbols
+            },
+        })
+        .collect();
+    let mut set: Vec<LLVMOrcCLookupSetElement> = names
+        .iter()
+        .map(|n| LLVMOrcCLookupSetElement {
+            Name: n.clone().into_raw(),
+            LookupFlags: if weak {
+                LLVMOrcSymbolLookupFlags::LLVMOrcSymbolLookupFlagsWeaklyReferencedSymbol
+            } else {
+                LLVMOrcSymbolLookupFlags::LLVMOrcSymbolLookupFlagsRequiredSymbol
+            },
+        })
+        .collect();
+    let kind = match kind {
+        LookupKind::Static => LLVMOrcLookupKind::LLVMOrcLookupKindStatic,
+        LookupKind::DLSym => LLVMOrcLookupKind::LLVMOrcLookupKindDLSym,
+    };
+    let ctx = Box::into_raw(Box::new(Box::new(done) as LookupDone));
+    // SAFETY: order and set are live for the call; ORC takes the retained
+    // names; ctx is a Box that on_lookup_result takes back exactly once.
+    LLVMOrcExecutionSessionLookup(
+        es,
+        kind,
+        order.as_mut_ptr(),
+        order.len(),
+        set.as_mut_ptr(),
+        set.len(),
+        on_lookup_result,
+        ctx.cast(),
+    );
+}
+
 #[derive(Default)]
 struct LookupWait {
-    result: Mutex<Option<std::result::Result<u64, String>>>,
+    result: Mutex<Option<std::result::Result<Vec<u64>, String>>>,
     done: Condvar,
 }
 
 extern "C" fn on_lookup_result(err: LLVMErrorRef, result: LLVMOrcCSymbolMapPairs, n: usize, ctx: *mut c_void) {
-    // SAFETY: ctx is the Arc reference handed to LLVMOrcExecutionSessionLookup;
-    // ORC calls this once, so it is taken back once.
-    let wait = unsafe { Arc::from_raw(ctx as *const LookupWait) };
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        match take_error(err) {
-            Some(msg) => Err(msg),
-            None if n == 0 || result.is_null() => Err("lookup returned no address".to_string()),
-            // SAFETY: on success ORC passes n valid pairs; we only read the first.
-            None => Ok(unsafe { (*result).Sym.Address }),
-        }
+    // SAFETY: ctx is the Box handed to LLVMOrcExecutionSessionLookup; ORC
+    // calls this once, so it is taken back once.
+    let done = unsafe { Box::from_raw(ctx.cast::<LookupDone>()) };
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match take_error(err) {
+        Some(msg) => Err(msg),
+        None if n == 0 || result.is_null() => Ok(Vec::new()),
+        // SAFETY: on success ORC passes n valid pairs, live for the call;
+        // each name we keep is retained.
+        None => Ok((0..n)
+            .map(|i| unsafe {
+                let p = &*result.add(i);
+                Found { name: SymbolName::retain(p.Name), address: p.Sym.Address, flags: copy_flags(&p.Sym.Flags) }
+            })
+            .collect()),
     }))
     .unwrap_or_else(|_| Err("internal error: panic while handling a lookup result".to_string()));
-    *wait.result.lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome);
-    wait.done.notify_all();
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || done(outcome)));
 }
 
 impl Drop for Lljit {

@@ -1,18 +1,34 @@
-//! A JITDylib of a session.
+//! A JITDylib of a session: its ORC JITDylib, its link order, its default
+//! resource tracker group, and the aliases its link order created.
+
+use std::sync::{Arc, Mutex, RwLock, Weak};
 
 use llvm_sys::orc2::{LLVMOrcJITDylibRef, LLVMOrcMaterializationUnitRef};
 
+use super::tracker::Group;
 use crate::error::Result;
 use crate::llvm::orc::{self, Tracker};
+use crate::module::OwnerId;
 
 /// A JITDylib of a session.
 pub struct Dylib {
     raw: LLVMOrcJITDylibRef,
     name: String,
+    c_name: std::ffi::CString,
+    id: OwnerId,
+    /// The dylibs searched after this one, in order (a dynamic linker's
+    /// DT_NEEDED list). Weak: the session owns every dylib.
+    link_order: RwLock<Vec<Weak<Dylib>>>,
+    /// Where modules added without a tracker go.
+    default_group: Arc<Group>,
+    /// Definitions the link-order generator made here, standing for symbols
+    /// of other dylibs: their trackers and names.
+    aliases: Mutex<Vec<(Tracker, Vec<String>)>>,
 }
 
 // SAFETY: JITDylibs are owned by the ExecutionSession, which synchronizes
-// every operation on them; the raw pointer stays valid while the session lives.
+// every operation on them; the raw pointer stays valid while the session
+// lives. The other fields are synchronized Rust types.
 unsafe impl Send for Dylib {}
 // SAFETY: as above.
 unsafe impl Sync for Dylib {}
@@ -20,8 +36,16 @@ unsafe impl Sync for Dylib {}
 impl Dylib {
     /// # Safety
     /// `raw` must be a JITDylib of a session that outlives this value.
-    pub unsafe fn new(raw: LLVMOrcJITDylibRef, name: &str) -> Dylib {
-        Dylib { raw, name: name.to_string() }
+    pub unsafe fn new(raw: LLVMOrcJITDylibRef, name: &str, id: OwnerId) -> Arc<Dylib> {
+        Arc::new_cyclic(|me| Dylib {
+            raw,
+            name: name.to_string(),
+            c_name: crate::llvm::cstring(name),
+            id,
+            link_order: RwLock::new(Vec::new()),
+            default_group: Group::new(me.clone(), true),
+            aliases: Mutex::new(Vec::new()),
+        })
     }
 
     pub fn as_raw(&self) -> LLVMOrcJITDylibRef {
@@ -32,17 +56,52 @@ impl Dylib {
         &self.name
     }
 
-    /// A fresh tracker for this JITDylib.
+    pub fn c_name(&self) -> &std::ffi::CStr {
+        &self.c_name
+    }
+
+    pub fn id(&self) -> OwnerId {
+        self.id
+    }
+
+    pub fn default_group(&self) -> &Arc<Group> {
+        &self.default_group
+    }
+
+    /// A fresh ORC tracker for this JITDylib.
     pub fn new_tracker(&self) -> Tracker {
         // SAFETY: the JITDylib is live while its session is (see `new`).
         unsafe { Tracker::create(self.raw) }
     }
 
-    /// Defines `mu` here, in the JITDylib's default tracker (what lives as
-    /// long as the JITDylib: absolute symbols, host mappings). On failure the
-    /// unit is disposed and nothing is defined.
+    /// Defines `mu` here, in the JITDylib's default ORC tracker (what lives
+    /// as long as the JITDylib: absolute symbols, symbol sources). On failure
+    /// the unit is disposed and nothing is defined.
     pub fn define(&self, mu: LLVMOrcMaterializationUnitRef) -> Result<()> {
         // SAFETY: the JITDylib is live; `define` takes the unit in all cases.
         unsafe { orc::define(self.raw, mu) }
+    }
+
+    pub fn set_link_order(&self, order: &[Arc<Dylib>]) {
+        *self.link_order.write().unwrap_or_else(|p| p.into_inner()) = order.iter().map(Arc::downgrade).collect();
+    }
+
+    /// The dylibs of the link order that still exist.
+    pub fn link_order(&self) -> Vec<Arc<Dylib>> {
+        self.link_order.read().unwrap_or_else(|p| p.into_inner()).iter().filter_map(Weak::upgrade).collect()
+    }
+
+    pub fn add_alias(&self, tracker: Tracker, names: Vec<String>) {
+        self.aliases.lock().unwrap_or_else(|p| p.into_inner()).push((tracker, names));
+    }
+
+    /// Takes the aliases out: all of them, or those naming one of `names`.
+    pub fn take_aliases(&self, names: Option<&[String]>) -> Vec<Tracker> {
+        let mut aliases = self.aliases.lock().unwrap_or_else(|p| p.into_inner());
+        let (gone, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut *aliases)
+            .into_iter()
+            .partition(|(_, alias_names)| names.is_none_or(|n| alias_names.iter().any(|a| n.contains(a))));
+        *aliases = kept;
+        gone.into_iter().map(|(t, _)| t).collect()
     }
 }

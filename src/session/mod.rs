@@ -1,12 +1,19 @@
 //! The session: one LLJIT (ExecutionSession, object linking layer, memory),
-//! its JITDylibs, and the state the compile path shares.
+//! its JITDylibs with their link orders, resource tracker groups, symbol
+//! sources, and the state the one compile path shares.
 //!
-//! Both public facades, the engine and (next) the ORC-style session API,
-//! are built on this type; there is no second compile path.
+//! Both public facades, the engine and the ORC-style session API, are built
+//! on this type; there is no second compile path.
 
 pub mod dylib;
+pub mod lazy;
+pub mod linkorder;
+pub mod materializer;
+pub mod perf;
 pub mod report;
+pub mod sources;
 pub mod stats;
+pub mod tracker;
 pub mod unit;
 
 use std::collections::HashMap;
@@ -16,37 +23,82 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 
 use llvm_sys::error::LLVMErrorRef;
-use llvm_sys::orc2::LLVMOrcObjectLayerRef;
+use llvm_sys::orc2::{LLVMOrcExecutionSessionRef, LLVMOrcJITDylibRef, LLVMOrcObjectLayerRef};
 
 use crate::cache::ObjectCache;
-use crate::error::{Error, Result};
+use crate::compile::pool::Pool;
+use crate::error::{Error, JitcoreErrorCode, Result};
 use crate::llvm::buffer::MemoryBuffer;
+use crate::llvm::ir::ModuleSymbol;
 use crate::llvm::object::check_object;
-use crate::llvm::orc::{self, Lljit, SymbolName, Tracker};
+use crate::llvm::orc::{self, Found, Lljit, LookupKind, SymbolName, Tracker};
 use crate::llvm::target_machine::{TargetMachine, TargetSpec};
 use crate::module::Module;
 use dylib::Dylib;
 use report::ErrorLog;
 use stats::{JitcoreStatistics, Stats};
+use tracker::{Group, Member};
+
+/// How a session compiles.
+#[derive(Clone, Debug, Default)]
+pub struct SessionConfig {
+    /// 0: compile on the thread that looks up; N: a pool of N threads.
+    pub compile_threads: usize,
+    /// `add_module` compiles function by function, on first call.
+    pub lazy_by_default: bool,
+    /// Register jitted code with GDB's JIT interface.
+    pub debugger: bool,
+    /// Write a perf map (`/tmp/perf-<pid>.map`) naming jitted functions.
+    pub perf: bool,
+    /// Dylibs created by the session do not fall back to the host
+    /// process's symbols (the main dylib always does).
+    pub no_process_symbols: bool,
+}
+
+/// What a placeholder stands for until it is materialized (see unit.rs).
+pub enum Pending {
+    Module { module: Arc<Module>, group: Arc<Group> },
+    Lazy { plan: Arc<lazy::LazyPlan>, group: Arc<Group>, stubs: usize },
+    Alias(Vec<Found>),
+    Host { materializer: Arc<materializer::HostMaterializer>, group: Arc<Group> },
+}
 
 /// What the compile path needs, shared by the session and its units.
 pub struct SessionEnv {
     pub spec: TargetSpec,
     pub data_layout: String,
+    jit: usize,
     object_layer: usize,
     machines: Mutex<Vec<TargetMachine>>,
     cache: RwLock<Option<Arc<dyn ObjectCache>>>,
     pub stats: Stats,
     pub log: ErrorLog,
-    /// Modules added but not yet materialized, by unit id (see unit.rs).
-    pending: Mutex<HashMap<u64, Arc<Module>>>,
+    pending: Mutex<HashMap<u64, Pending>>,
     next_unit: AtomicU64,
+    pool: RwLock<Option<Arc<Pool>>>,
+    dylibs: RwLock<Vec<Arc<Dylib>>>,
+    groups: Mutex<Vec<Weak<Group>>>,
+    process_dylib: Option<usize>,
+    pub config: SessionConfig,
+    lazy: Mutex<Option<lazy::CallThrough>>,
+    pub perf: Option<perf::PerfMap>,
     me: Weak<SessionEnv>,
 }
 
 impl SessionEnv {
     pub fn object_layer(&self) -> LLVMOrcObjectLayerRef {
         self.object_layer as LLVMOrcObjectLayerRef
+    }
+
+    fn jit(&self) -> &Lljit {
+        // SAFETY: `jit` is the address of the session's Lljit, which lives
+        // (in a ManuallyDrop the session drops last) as long as any callback
+        // that reaches this environment can run.
+        unsafe { &*(self.jit as *const Lljit) }
+    }
+
+    pub fn execution_session(&self) -> LLVMOrcExecutionSessionRef {
+        self.jit().execution_session()
     }
 
     pub fn cache(&self) -> Option<Arc<dyn ObjectCache>> {
@@ -71,23 +123,115 @@ impl SessionEnv {
         self.me.upgrade().expect("a SessionEnv is only used while referenced")
     }
 
-    fn pending(&self) -> MutexGuard<'_, HashMap<u64, Arc<Module>>> {
+    fn pending(&self) -> MutexGuard<'_, HashMap<u64, Pending>> {
         self.pending.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The module waiting behind placeholder `unit_id`, once.
-    pub fn take_pending(&self, unit_id: u64) -> Option<Arc<Module>> {
+    /// What placeholder `unit_id` stands for, once.
+    pub fn take_pending(&self, unit_id: u64) -> Option<Pending> {
         self.pending().remove(&unit_id)
+    }
+
+    /// Runs `job` on the compile pool, or right here without one.
+    pub fn dispatch(&self, job: impl FnOnce() + Send + 'static) {
+        let pool = self.pool.read().unwrap_or_else(|p| p.into_inner()).clone();
+        match pool {
+            Some(pool) => pool.spawn(job),
+            None => job(),
+        }
+    }
+
+    /// The ORC JITDylibs searched after `dylib` by the linker: its link
+    /// order, then (unless disabled) the host process's symbols.
+    pub fn search_tail(&self, dylib: &Dylib) -> Vec<usize> {
+        let mut tail: Vec<usize> = dylib.link_order().iter().map(|d| d.as_raw() as usize).collect();
+        if let Some(p) = self.process_dylib {
+            let is_main = self.dylibs.read().unwrap_or_else(|p| p.into_inner()).first().map(|m| m.as_raw())
+                == Some(dylib.as_raw());
+            if !is_main && !self.config.no_process_symbols {
+                tail.push(p);
+            }
+        }
+        tail
+    }
+
+    /// Installs a placeholder (see unit.rs) for `symbols` in `dylib` under
+    /// a fresh ORC tracker, standing for `pending`.
+    fn install(&self, dylib: &Dylib, symbols: &[ModuleSymbol], pending: Pending) -> Result<(Tracker, u64)> {
+        let tracker = dylib.new_tracker();
+        let unit_id = self.next_unit.fetch_add(1, Ordering::Relaxed);
+        self.pending().insert(unit_id, pending);
+        let tsm = unit::placeholder(symbols, unit_id, &self.data_layout);
+        // SAFETY: the placeholder is ours to give; the tracker is of `dylib`.
+        if let Err(mut e) = unsafe { self.jit().add_ir_module(&tracker, tsm) } {
+            self.pending().remove(&unit_id);
+            // ORC names the placeholder ("In jitcore.unit.7, ..."); the
+            // caller adds the host's name for it.
+            if let Some(rest) = e.message.strip_prefix(&format!("In {}{unit_id}, ", unit::PLACEHOLDER_PREFIX)) {
+                e.message = rest.to_string();
+            }
+            return Err(e);
+        }
+        Ok((tracker, unit_id))
+    }
+
+    /// Defines what the link-order generator found as hidden aliases in `dylib`.
+    pub fn define_aliases(&self, dylib: &Arc<Dylib>, found: Vec<Found>) {
+        let symbols: Vec<ModuleSymbol> = found
+            .iter()
+            .map(|f| ModuleSymbol {
+                name: f.name.as_str(),
+                exported: false,
+                callable: f.flags.GenericFlags
+                    & llvm_sys::orc2::LLVMJITSymbolGenericFlags::LLVMJITSymbolGenericFlagsCallable as u8
+                    != 0,
+                weak: false,
+            })
+            .collect();
+        let names = symbols.iter().map(|s| s.name.clone()).collect();
+        // A definition that raced us in is fine: the lookup finds it.
+        if let Ok((tracker, _)) = self.install(dylib, &symbols, Pending::Alias(found)) {
+            dylib.add_alias(tracker, names);
+        }
+    }
+
+    /// Drops every link-order alias in the session (after code was removed,
+    /// an alias may stand for an address that is gone).
+    fn drop_all_aliases(&self) {
+        let dylibs = self.dylibs.read().unwrap_or_else(|p| p.into_inner()).clone();
+        for d in dylibs {
+            for t in d.take_aliases(None) {
+                let _ = t.remove();
+            }
+        }
+    }
+
+    /// The session's lazy call-through manager, made on first use.
+    pub fn lazy_support(&self) -> Result<llvm_sys::orc2::LLVMOrcLazyCallThroughManagerRef> {
+        let mut lazy = self.lazy.lock().unwrap_or_else(|p| p.into_inner());
+        if lazy.is_none() {
+            *lazy = Some(lazy::CallThrough::new(&self.spec.triple, self.execution_session())?);
+        }
+        Ok(lazy.as_ref().map(|c| c.as_raw()).expect("set above"))
+    }
+
+    fn register_group(&self, group: &Arc<Group>) {
+        let mut groups = self.groups.lock().unwrap_or_else(|p| p.into_inner());
+        groups.retain(|g| g.strong_count() > 0);
+        groups.push(Arc::downgrade(group));
+    }
+
+    fn live_groups(&self) -> Vec<Arc<Group>> {
+        let mut all: Vec<Arc<Group>> =
+            self.groups.lock().unwrap_or_else(|p| p.into_inner()).iter().filter_map(Weak::upgrade).collect();
+        for d in self.dylibs.read().unwrap_or_else(|p| p.into_inner()).iter() {
+            all.push(d.default_group().clone());
+        }
+        all
     }
 }
 
-/// A module added to a JITDylib: its tracker and its unit id.
-pub struct AddedUnit {
-    pub tracker: Tracker,
-    unit_id: u64,
-}
-
-/// Why a lookup failed, and which modules' materialization failed with it.
+/// Why a lookup failed.
 #[derive(Debug)]
 pub struct LookupFailure {
     pub error: Error,
@@ -98,10 +242,13 @@ pub struct LookupFailure {
 /// An LLJIT with jitcore's compile path on it.
 pub struct Session {
     // Dropped explicitly in Drop, before the reporter context it calls into.
-    jit: ManuallyDrop<Lljit>,
+    jit: ManuallyDrop<Box<Lljit>>,
     env: Arc<SessionEnv>,
-    main: Dylib,
+    main: Arc<Dylib>,
     reporter_ctx: *const SessionEnv,
+    /// Serializes structural changes (adding, removing, resetting) so a
+    /// removal and a reset never interleave on one group.
+    changes: Mutex<()>,
 }
 
 // SAFETY: every field is Send + Sync except the raw reporter context, which
@@ -117,7 +264,8 @@ extern "C" fn report_orc_error(ctx: *mut c_void, err: LLVMErrorRef) {
         let env = unsafe { &*(ctx as *const SessionEnv) };
         if let Some(msg) = crate::llvm::take_error(err) {
             if msg != unit::PLACEHOLDER_DONE {
-                // ORC reports what fails a materialization (link errors).
+                // ORC reports what fails a materialization (link errors,
+                // lazy compiles that failed).
                 Stats::bump(&env.stats.failures, 1);
                 env.log.report_orc(msg);
             }
@@ -125,17 +273,31 @@ extern "C" fn report_orc_error(ctx: *mut c_void, err: LLVMErrorRef) {
     }));
 }
 
+fn main_dylib_id() -> u64 {
+    crate::engine::new_owner_id()
+}
+
 impl Session {
-    pub fn new(spec: TargetSpec) -> Result<Session> {
+    pub fn new(spec: TargetSpec, config: SessionConfig) -> Result<Session> {
         crate::llvm::initialize()?;
-        let jit = Lljit::new(spec.create()?)?;
+        let jit = Box::new(Lljit::new(spec.create()?)?);
         let arch = spec.arch().to_string();
         if !jit.triple().starts_with(&arch) {
             return Err(Error::unsupported(format!("JIT triple '{}' does not match '{}'", jit.triple(), spec.triple)));
         }
+        if config.debugger {
+            jit.enable_debug_support().map_err(|e| e.context("cannot enable GDB JIT registration"))?;
+        }
+        let pool = match config.compile_threads {
+            0 => None,
+            n => Some(Arc::new(Pool::new(n).map_err(|e| Error::internal(format!("cannot start compile threads: {e}")))?)),
+        };
+        let perf = if config.perf { Some(perf::PerfMap::open()?) } else { None };
+        let process_dylib = jit.dylib_by_name("<Process Symbols>").map(|p| p as usize);
         let env = Arc::new_cyclic(|me| SessionEnv {
             data_layout: jit.data_layout(),
             spec,
+            jit: &*jit as *const Lljit as usize,
             object_layer: jit.object_layer() as usize,
             machines: Mutex::new(Vec::new()),
             cache: RwLock::new(None),
@@ -143,6 +305,13 @@ impl Session {
             log: ErrorLog::default(),
             pending: Mutex::new(HashMap::new()),
             next_unit: AtomicU64::new(1),
+            pool: RwLock::new(pool),
+            dylibs: RwLock::new(Vec::new()),
+            groups: Mutex::new(Vec::new()),
+            process_dylib,
+            config,
+            lazy: Mutex::new(None),
+            perf,
             me: me.clone(),
         });
         let reporter_ctx = Arc::into_raw(env.clone());
@@ -152,15 +321,17 @@ impl Session {
             jit.set_ir_transform(unit::transform, reporter_ctx as *mut c_void);
         }
         // SAFETY: the main JITDylib lives as long as the LLJIT, which `self` owns.
-        let main = unsafe { Dylib::new(jit.main_dylib(), "main") };
-        Ok(Session { jit: ManuallyDrop::new(jit), env, main, reporter_ctx })
+        let main = unsafe { Dylib::new(jit.main_dylib(), "main", main_dylib_id()) };
+        linkorder::install(&env, &main);
+        env.dylibs.write().unwrap_or_else(|p| p.into_inner()).push(main.clone());
+        Ok(Session { jit: ManuallyDrop::new(jit), env, main, reporter_ctx, changes: Mutex::new(()) })
     }
 
     pub fn env(&self) -> &Arc<SessionEnv> {
         &self.env
     }
 
-    pub fn main_dylib(&self) -> &Dylib {
+    pub fn main_dylib(&self) -> &Arc<Dylib> {
         &self.main
     }
 
@@ -170,6 +341,65 @@ impl Session {
 
     pub fn set_cache(&self, cache: Option<Arc<dyn ObjectCache>>) {
         *self.env.cache.write().unwrap_or_else(|p| p.into_inner()) = cache;
+    }
+
+    pub fn set_error_reporter(&self, f: report::JitcoreErrorReporterFunction, ctx: *mut c_void) {
+        self.env.log.set_host_reporter(f, ctx);
+    }
+
+    fn lock_changes(&self) -> MutexGuard<'_, ()> {
+        self.changes.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Creates an empty JITDylib named `name` (unique in the session).
+    pub fn create_dylib(&self, name: &str) -> Result<Arc<Dylib>> {
+        if name.is_empty() || name.starts_with('<') {
+            return Err(Error::invalid_argument(format!("'{name}' is not a usable JITDylib name")));
+        }
+        let mut dylibs = self.env.dylibs.write().unwrap_or_else(|p| p.into_inner());
+        if dylibs.iter().any(|d| d.name() == name) || self.jit.dylib_by_name(name).is_some() {
+            return Err(Error::invalid_argument(format!("a JITDylib named '{name}' already exists")));
+        }
+        let raw = self.jit.create_dylib(name)?;
+        // SAFETY: the JITDylib lives as long as the LLJIT, which `self` owns.
+        let d = unsafe { Dylib::new(raw, name, crate::engine::new_owner_id()) };
+        linkorder::install(&self.env, &d);
+        dylibs.push(d.clone());
+        Ok(d)
+    }
+
+    pub fn dylib_by_name(&self, name: &str) -> Option<Arc<Dylib>> {
+        self.env.dylibs.read().unwrap_or_else(|p| p.into_inner()).iter().find(|d| d.name() == name).cloned()
+    }
+
+    /// The dylib whose ORC JITDylib is `raw`, if it is one of ours.
+    pub fn dylib_by_raw(&self, raw: LLVMOrcJITDylibRef) -> Option<Arc<Dylib>> {
+        self.env.dylibs.read().unwrap_or_else(|p| p.into_inner()).iter().find(|d| d.as_raw() == raw).cloned()
+    }
+
+    /// Sets the dylibs `dylib` links against, searched in order after its
+    /// own definitions. Naming `dylib` itself is allowed and ignored.
+    pub fn set_link_order(&self, dylib: &Arc<Dylib>, order: &[Arc<Dylib>]) -> Result<()> {
+        let mut seen = Vec::new();
+        for d in order {
+            if Arc::ptr_eq(d, dylib) || seen.iter().any(|s: &Arc<Dylib>| Arc::ptr_eq(s, d)) {
+                continue;
+            }
+            seen.push(d.clone());
+        }
+        dylib.set_link_order(&seen);
+        // What the old order resolved may now resolve elsewhere.
+        for t in dylib.take_aliases(None) {
+            let _ = t.remove();
+        }
+        Ok(())
+    }
+
+    /// A new resource tracker group for `dylib`.
+    pub fn new_group(&self, dylib: &Arc<Dylib>) -> Arc<Group> {
+        let g = Group::new(Arc::downgrade(dylib), false);
+        self.env.register_group(&g);
+        g
     }
 
     /// Checks that `module` can be compiled for this session's target.
@@ -192,108 +422,268 @@ impl Session {
         Ok(())
     }
 
-    /// Adds `module` to `dylib` as a jitcore unit with a tracker of its own.
-    /// Nothing compiles until a lookup needs one of its symbols.
-    pub fn add_module(&self, dylib: &Dylib, module: &Arc<Module>) -> Result<AddedUnit> {
+    /// Adds `module` to `dylib` under `group`. Nothing compiles until a
+    /// lookup needs one of its symbols; with `lazy`, each function compiles
+    /// when it is first called.
+    pub fn add_module(&self, dylib: &Arc<Dylib>, module: &Arc<Module>, group: &Arc<Group>, lazy: bool) -> Result<()> {
         self.check_target(module)?;
-        let tracker = dylib.new_tracker();
-        let unit_id = self.env.next_unit.fetch_add(1, Ordering::Relaxed);
-        if module.symbols().is_empty() {
+        let _changes = self.lock_changes();
+        if group.state().removed {
+            return Err(Error::invalid_argument("the resource tracker was removed"));
+        }
+        // The dylib's own definition wins over what its link order supplied.
+        let names: Vec<String> = module.symbols().iter().map(|s| s.name.clone()).collect();
+        for t in dylib.take_aliases(Some(&names)) {
+            let _ = t.remove();
+        }
+        let member = if lazy { self.install_lazy(dylib, module, group)? } else { self.install_eager(dylib, module, group)? };
+        group.state().members.push(member);
+        Ok(())
+    }
+
+    fn install_eager(&self, dylib: &Arc<Dylib>, module: &Arc<Module>, group: &Arc<Group>) -> Result<Member> {
+        let pending = Pending::Module { module: module.clone(), group: group.clone() };
+        let (tracker, unit_id) = if module.symbols().is_empty() {
             // Nothing can ever be looked up, so nothing would ever compile.
-            return Ok(AddedUnit { tracker, unit_id });
-        }
-        self.env.pending().insert(unit_id, module.clone());
-        let tsm = unit::placeholder(module, unit_id, &self.env.data_layout);
-        // SAFETY: the placeholder is ours to give; the tracker is of `dylib`.
-        let added = unsafe { self.jit.add_ir_module(&tracker, tsm) };
-        if let Err(mut e) = added {
-            self.env.pending().remove(&unit_id);
-            // ORC names the placeholder ("In jitcore.unit.7, ..."); the host
-            // knows the module by its own name, which the context gives.
-            if let Some(rest) = e.message.strip_prefix(&format!("In jitcore.unit.{unit_id}, ")) {
-                e.message = rest.to_string();
-            }
-            return Err(e.context(format!("cannot add module '{}' to JITDylib '{}'", module.name(), dylib.name())));
-        }
-        Ok(AddedUnit { tracker, unit_id })
+            (dylib.new_tracker(), 0)
+        } else {
+            self.env.install(dylib, module.symbols(), pending).map_err(|e| {
+                e.context(format!("cannot add module '{}' to JITDylib '{}'", module.name(), dylib.name()))
+            })?
+        };
+        Ok(Member { tracker, unit_id, module: Some(module.clone()), lazy: false, stubs: None })
     }
 
-    /// Removes an added module: frees its code and data, forgets its symbols.
-    pub fn remove_unit(&self, unit: &AddedUnit) -> Result<()> {
-        self.env.pending().remove(&unit.unit_id);
-        self.remove(&unit.tracker)
+    fn install_lazy(&self, dylib: &Arc<Dylib>, module: &Arc<Module>, group: &Arc<Group>) -> Result<Member> {
+        let unique = format!("{:x}.{}", module.content_hash(), self.env.next_unit.fetch_add(1, Ordering::Relaxed));
+        let Some(plan) = lazy::LazyPlan::new(module, &unique)? else {
+            // Not splittable: the whole module compiles on first lookup.
+            return self.install_eager(dylib, module, group);
+        };
+        self.env.lazy_support()?;
+        let stubs = lazy::StubsManager::new(&self.env.spec.triple)?;
+        let symbols = plan.placeholder_symbols();
+        let pending = Pending::Lazy { plan: Arc::new(plan), group: group.clone(), stubs: stubs.as_raw() as usize };
+        let (tracker, unit_id) = self.env.install(dylib, &symbols, pending).map_err(|e| {
+            e.context(format!("cannot add module '{}' to JITDylib '{}'", module.name(), dylib.name()))
+        })?;
+        Ok(Member { tracker, unit_id, module: Some(module.clone()), lazy: true, stubs: Some(stubs) })
     }
 
-    /// Adds a relocatable object (checked first) tracked by a new tracker.
-    pub fn add_object(&self, dylib: &Dylib, bytes: &[u8], name: &str) -> Result<Tracker> {
+    /// Adds a relocatable object (checked first) to `dylib` under `group`.
+    pub fn add_object(&self, dylib: &Arc<Dylib>, bytes: &[u8], name: &str, group: &Arc<Group>) -> Result<()> {
         let buffer = MemoryBuffer::copy_of(bytes, name);
-        check_object(&buffer, name)?;
+        let summary = check_object(&buffer, name)?;
+        let _changes = self.lock_changes();
+        if group.state().removed {
+            return Err(Error::invalid_argument("the resource tracker was removed"));
+        }
+        for t in dylib.take_aliases(Some(&summary.defined)) {
+            let _ = t.remove();
+        }
         let rt = dylib.new_tracker();
-        // LLJIT adds objects to the tracker directly; the define lock is not
-        // needed because nothing passes through the default tracker.
         self.jit
             .add_object(&rt, buffer)
             .map_err(|e| e.context(format!("cannot add object '{name}' to JITDylib '{}'", dylib.name())))?;
         Stats::bump(&self.env.stats.objects_loaded, 1);
-        Ok(rt)
+        Stats::bump(&self.env.stats.live_bytes, summary.loaded_bytes);
+        group.live_bytes.fetch_add(summary.loaded_bytes, Ordering::Relaxed);
+        group.state().members.push(Member { tracker: rt, unit_id: 0, module: None, lazy: false, stubs: None });
+        Ok(())
+    }
+
+    /// Adds a host materializer for `symbols` to `dylib` under `group`.
+    pub fn add_materializer(
+        &self,
+        dylib: &Arc<Dylib>,
+        materializer: Arc<materializer::HostMaterializer>,
+        group: &Arc<Group>,
+    ) -> Result<()> {
+        let symbols = materializer.symbols();
+        let _changes = self.lock_changes();
+        if group.state().removed {
+            return Err(Error::invalid_argument("the resource tracker was removed"));
+        }
+        let pending = Pending::Host { materializer, group: group.clone() };
+        let (tracker, unit_id) = self
+            .env
+            .install(dylib, &symbols, pending)
+            .map_err(|e| e.context(format!("cannot add a materializer to JITDylib '{}'", dylib.name())))?;
+        group.state().members.push(Member { tracker, unit_id, module: None, lazy: false, stubs: None });
+        Ok(())
     }
 
     /// Defines symbols at absolute addresses for the life of `dylib`.
     pub fn define_absolute(&self, dylib: &Dylib, symbols: &[(String, u64)]) -> Result<()> {
-        let syms = symbols.iter().map(|(n, a)| (self.jit.mangle_and_intern(n), *a, true)).collect();
-        dylib.define(orc::absolute_symbols(syms))
-    }
-
-    /// Removes what `rt` tracks (freeing its code and data) and drops symbol
-    /// names nothing uses any more.
-    pub fn remove(&self, rt: &Tracker) -> Result<()> {
-        rt.remove()?;
-        // SAFETY: the execution session is live; clearing dead entries is
-        // synchronized by the pool's own lock.
-        unsafe {
-            let es = self.jit.execution_session();
-            llvm_sys::orc2::LLVMOrcSymbolStringPoolClearDeadEntries(
-                llvm_sys::orc2::LLVMOrcExecutionSessionGetSymbolStringPool(es),
-            );
+        let names: Vec<String> = symbols.iter().map(|s| s.0.clone()).collect();
+        for t in dylib.take_aliases(Some(&names)) {
+            let _ = t.remove();
         }
-        Ok(())
+        let syms = symbols.iter().map(|(n, a)| (self.jit.mangle_and_intern(n), *a, true, true)).collect();
+        dylib.define(orc::absolute_symbols(syms)).map_err(|e| e.context(format!("in JITDylib '{}'", dylib.name())))
     }
 
-    /// Looks `name` up in `search` (in order), compiling what it needs.
-    pub fn lookup(&self, search: &[&Dylib], name: &str) -> std::result::Result<u64, LookupFailure> {
+    /// Removes everything `group` tracks (freeing its code and data) and
+    /// drops symbol names nothing uses any more. A removed group stays
+    /// removed: adding to it fails.
+    pub fn remove_group(&self, group: &Group) -> Result<()> {
+        let _changes = self.lock_changes();
+        let members = {
+            let mut state = group.state();
+            state.removed = !group.is_default;
+            std::mem::take(&mut state.members)
+        };
+        self.env.drop_all_aliases();
+        let mut first_error = None;
+        for m in members {
+            self.env.pending().remove(&m.unit_id);
+            if let Err(e) = m.tracker.remove() {
+                first_error.get_or_insert(e);
+            }
+            drop(m.tracker);
+            drop(m.stubs);
+        }
+        let bytes = group.live_bytes.swap(0, Ordering::Relaxed);
+        self.env.stats.live_bytes.fetch_sub(bytes.min(self.env.stats.live_bytes.load(Ordering::Relaxed)), Ordering::Relaxed);
+        self.jit.clear_dead_symbol_names();
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// A host let go of `group` without removing it: what it tracks stays
+    /// loaded, now under its dylib's default group (as ORC moves a released
+    /// tracker's resources to the default tracker).
+    pub fn release_group(&self, group: &Group) {
+        let _changes = self.lock_changes();
+        let members = group.take_members();
+        let bytes = group.live_bytes.swap(0, Ordering::Relaxed);
+        match group.dylib.upgrade() {
+            Some(d) if !group.is_default => {
+                d.default_group().state().members.extend(members);
+                d.default_group().live_bytes.fetch_add(bytes, Ordering::Relaxed);
+            }
+            _ => group.state().members.extend(members),
+        }
+    }
+
+    /// Every module added to the session and not removed.
+    pub fn all_modules(&self) -> Vec<Arc<Module>> {
+        self.env.live_groups().iter().flat_map(|g| g.modules()).collect()
+    }
+
+    /// Looks `names` up from `dylib`: its own definitions first, then the
+    /// exported definitions of its link order, in order (and the process's
+    /// symbols last, for dylibs that fall back to them). Compiles what it
+    /// needs; a module that failed to compile or link is reset so a retry
+    /// can succeed once the cause is fixed.
+    pub fn lookup(&self, dylib: &Dylib, names: &[&str]) -> std::result::Result<Vec<u64>, Error> {
         let mark = self.env.log.mark();
-        let order: Vec<_> = search.iter().map(|d| d.as_raw()).collect();
-        let interned: SymbolName = self.jit.mangle_and_intern(name);
-        match self.jit.lookup(&order, &interned) {
-            Ok(addr) => Ok(addr),
-            Err(e) => Err(self.explain_lookup_failure(e, mark, search, name)),
+        let mut order: Vec<(LLVMOrcJITDylibRef, bool)> = vec![(dylib.as_raw(), false)];
+        order.extend(self.env.search_tail(dylib).into_iter().map(|jd| (jd as LLVMOrcJITDylibRef, true)));
+        let interned: Vec<SymbolName> = names.iter().map(|n| self.jit.mangle_and_intern(n)).collect();
+        match self.jit.lookup(LookupKind::DLSym, &order, &interned) {
+            Ok(addrs) => Ok(addrs),
+            Err(e) => {
+                let failure = self.explain_lookup_failure(e, mark, dylib, names);
+                Err(self.recover(failure))
+            }
         }
     }
 
-    fn explain_lookup_failure(&self, e: Error, mark: u64, search: &[&Dylib], name: &str) -> LookupFailure {
+    fn explain_lookup_failure(&self, e: Error, mark: u64, dylib: &Dylib, names: &[&str]) -> LookupFailure {
         let reported = self.env.log.since(mark);
         let failed_modules: Vec<u64> = reported.iter().filter_map(|r| r.module).collect();
-        let where_ = search.iter().map(|d| format!("'{}'", d.name())).collect::<Vec<_>>().join(", ");
+        let what = if names.len() == 1 { format!("'{}'", names[0]) } else { format!("{} symbols", names.len()) };
         let error = if e.message.starts_with("Symbols not found") && reported.is_empty() {
-            Error::symbol_not_found(format!("symbol '{name}' not found (searched JITDylib {where_})"))
+            let missing = e.message.strip_prefix("Symbols not found: ").unwrap_or(&e.message).to_string();
+            let mut searched = vec![format!("'{}'", dylib.name())];
+            searched.extend(dylib.link_order().iter().map(|d| format!("'{}'", d.name())));
+            let subject = if names.len() == 1 { format!("symbol {what}") } else { format!("symbols {missing}") };
+            Error::symbol_not_found(format!("{subject} not found (searched JITDylib {})", searched.join(", ")))
         } else if let Some(first) = reported.first() {
             let mut err = first.error.clone();
-            err.message = format!("{} (while looking up '{name}')", err.message);
+            err.message = format!("{} (while looking up {what})", err.message);
             err
         } else {
-            Error::from_orc_message(e.message, crate::error::JitcoreErrorCode::JITCORE_ERROR_LINK)
-                .context(format!("looking up '{name}'"))
+            Error::from_orc_message(e.message, JitcoreErrorCode::JITCORE_ERROR_LINK).context(format!("looking up {what}"))
         };
         LookupFailure { error, failed_modules }
+    }
+
+    /// After a failed materialization ORC keeps the module's symbols in an
+    /// error state; put those modules back as not yet compiled, so that a
+    /// retry (after the host supplies what was missing) can succeed.
+    fn recover(&self, failure: LookupFailure) -> Error {
+        if failure.failed_modules.is_empty() {
+            return failure.error;
+        }
+        let _changes = self.lock_changes();
+        for group in self.env.live_groups() {
+            let Some(dylib) = group.dylib.upgrade() else { continue };
+            let mut state = group.state();
+            for member in state.members.iter_mut() {
+                let Some(module) = member.module.clone() else { continue };
+                if member.lazy || !failure.failed_modules.contains(&module.content_hash()) {
+                    continue;
+                }
+                self.env.pending().remove(&member.unit_id);
+                let _ = member.tracker.remove();
+                let pending = Pending::Module { module: module.clone(), group: group.clone() };
+                match self.env.install(&dylib, module.symbols(), pending) {
+                    Ok((tracker, unit_id)) => {
+                        member.tracker = tracker;
+                        member.unit_id = unit_id;
+                    }
+                    Err(e) => {
+                        let msg = format!(
+                            "{} (and module '{}' could not be reset: {})",
+                            failure.error.message,
+                            module.name(),
+                            e.message
+                        );
+                        return Error { code: failure.error.code, message: msg };
+                    }
+                }
+            }
+        }
+        failure.error
+    }
+
+    /// Adds a generator (a symbol source) to `dylib`.
+    pub fn add_generator(&self, dylib: &Dylib, generator: sources::Generator) {
+        generator.attach(dylib.as_raw());
+    }
+
+    pub fn object_layer(&self) -> LLVMOrcObjectLayerRef {
+        self.jit.object_layer()
     }
 }
 
 impl Drop for Session {
     fn drop(&mut self) {
+        // Finish queued compiles while everything they touch is alive.
+        let pool = self.env.pool.write().unwrap_or_else(|p| p.into_inner()).take();
+        drop(pool);
+        // Release every ORC tracker before the session that owns them goes;
+        // lazy stubs are freed after it (nothing can call them then).
+        let mut stubs = Vec::new();
+        for group in self.env.live_groups() {
+            for m in group.take_members() {
+                drop(m.tracker);
+                stubs.extend(m.stubs);
+            }
+        }
+        for d in self.env.dylibs.read().unwrap_or_else(|p| p.into_inner()).iter() {
+            drop(d.take_aliases(None));
+        }
+        self.env.pending().clear();
+        // The call-through manager goes before the session it was made for
+        // (as LLVM's own lazy example disposes of it).
+        drop(self.env.lazy.lock().unwrap_or_else(|p| p.into_inner()).take());
         // SAFETY: the LLJIT is dropped exactly once, here, before the
         // reporter context it may call into is freed; no field is used after.
         unsafe {
             ManuallyDrop::drop(&mut self.jit);
+            drop(stubs);
             drop(Arc::from_raw(self.reporter_ctx));
         }
     }

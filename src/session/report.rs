@@ -83,6 +83,8 @@ impl ErrorLog {
 
     /// Reports an error that came from ORC (through the session's reporter).
     pub fn report_orc(&self, message: String) {
+        // A lazy function's body is an implementation detail: name the function.
+        let message = message.replace(super::lazy::BODY_SUFFIX, "");
         let error = if let Some(rest) = message.strip_prefix("Symbols not found: ") {
             Error::unresolved_symbol(format!("unresolved external symbol(s) {rest}"))
         } else {

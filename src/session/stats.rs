@@ -23,6 +23,9 @@ pub struct JitcoreStatistics {
     pub ObjectBytesEmitted: u64,
     /// Materializations that failed (compile or link errors).
     pub MaterializationFailures: u64,
+    /// Bytes of jitted code and data currently loaded (what removing
+    /// everything would free).
+    pub CodeBytesLive: u64,
 }
 
 #[derive(Default)]
@@ -35,6 +38,7 @@ pub struct Stats {
     pub cache_rejected: AtomicU64,
     pub object_bytes: AtomicU64,
     pub failures: AtomicU64,
+    pub live_bytes: AtomicU64,
 }
 
 impl Stats {
@@ -52,6 +56,7 @@ impl Stats {
             CacheRejected: self.cache_rejected.load(Relaxed),
             ObjectBytesEmitted: self.object_bytes.load(Relaxed),
             MaterializationFailures: self.failures.load(Relaxed),
+            CodeBytesLive: self.live_bytes.load(Relaxed),
         }
     }
 }

@@ -26,32 +26,45 @@ use llvm_sys::orc2::*;
 use llvm_sys::prelude::LLVMModuleRef;
 use llvm_sys::{LLVMLinkage, LLVMVisibility};
 
+use super::materializer::HostMaterializer;
 use super::report::with_current_module;
 use super::stats::Stats;
-use super::SessionEnv;
+use super::tracker::Group;
+use super::{Pending, SessionEnv};
 use crate::error::{Error, Result};
 use crate::llvm::buffer::MemoryBuffer;
 use crate::llvm::cstring;
-use crate::llvm::ir::module_identifier;
-use crate::llvm::object::check_object;
+use crate::llvm::ir::{module_identifier, ModuleSymbol};
+use crate::llvm::object::{check_object, ObjectSummary};
 use crate::llvm::orc::SymbolName;
 use crate::module::Module;
 
+/// Where a unit's code comes from.
+pub enum Source {
+    /// A module added by the host.
+    Module(Arc<Module>),
+    /// One partition of a lazily added module, as bitcode parsed on demand.
+    Partition { name: String, bitcode: Arc<Vec<u8>> },
+    /// A host materializer's callback.
+    Host(Arc<HostMaterializer>),
+}
+
 /// What a unit carries until it is materialized or destroyed.
-struct Unit {
-    env: Arc<SessionEnv>,
-    module: Arc<Module>,
+pub struct Unit {
+    pub env: Arc<SessionEnv>,
+    pub source: Source,
+    pub group: Arc<Group>,
 }
 
 /// The message with which `transform` ends a placeholder's materialization.
 pub const PLACEHOLDER_DONE: &str = "jitcore: placeholder replaced by its unit";
 
-const PLACEHOLDER_PREFIX: &str = "jitcore.unit.";
+pub const PLACEHOLDER_PREFIX: &str = "jitcore.unit.";
 
-/// Builds the placeholder IR module for `module`, named after `unit_id`,
-/// with one empty definition per symbol of the module (same name, kind,
-/// weakness and visibility, so ORC derives the same symbol flags).
-pub fn placeholder(module: &Module, unit_id: u64, data_layout: &str) -> LLVMOrcThreadSafeModuleRef {
+/// Builds the placeholder IR module for `symbols`, named after `unit_id`,
+/// with one empty definition per symbol (same name, kind, weakness and
+/// visibility, so ORC derives the same symbol flags).
+pub fn placeholder(symbols: &[ModuleSymbol], unit_id: u64, data_layout: &str) -> LLVMOrcThreadSafeModuleRef {
     let ident = cstring(&format!("{PLACEHOLDER_PREFIX}{unit_id}"));
     let dl = cstring(data_layout);
     // SAFETY: everything is created here in a fresh context; the module and
@@ -63,7 +76,7 @@ pub fn placeholder(module: &Module, unit_id: u64, data_layout: &str) -> LLVMOrcT
         let void_fn = LLVMFunctionType(LLVMVoidTypeInContext(ctx), std::ptr::null_mut(), 0, 0);
         let i8t = LLVMInt8TypeInContext(ctx);
         let builder = LLVMCreateBuilderInContext(ctx);
-        for sym in module.symbols() {
+        for sym in symbols {
             let name = cstring(&sym.name);
             let v = if sym.callable {
                 let f = LLVMAddFunction(m, name.as_ptr(), void_fn);
@@ -123,31 +136,36 @@ pub extern "C" fn transform(
             // __dso_handle and friends). Let LLJIT compile it as it is.
             return std::ptr::null_mut();
         };
-        let Some(module) = env.take_pending(id) else {
+        let Some(pending) = env.take_pending(id) else {
             return string_error("jitcore: a unit was materialized after it was removed");
         };
-        // The real unit defines exactly what this responsibility covers (a
-        // weak definition may have been dropped in favour of another).
-        let mut n = 0usize;
-        // SAFETY: mr is live for the call; the pairs array is ours to dispose,
-        // and each name we keep is retained by us.
-        let symbols: Vec<(SymbolName, LLVMJITSymbolFlags)> = unsafe {
-            let pairs = LLVMOrcMaterializationResponsibilityGetSymbols(mr, &mut n);
-            let v = (0..n)
-                .map(|i| {
-                    let p = &*pairs.add(i);
-                    (
-                        SymbolName::retain(p.Name),
-                        LLVMJITSymbolFlags { GenericFlags: p.Flags.GenericFlags, TargetFlags: p.Flags.TargetFlags },
-                    )
-                })
-                .collect();
-            LLVMOrcDisposeCSymbolFlagsMap(pairs);
-            v
+        // What replaces the placeholder defines exactly what this
+        // responsibility covers (a weak definition may have been dropped in
+        // favour of another).
+        let symbols = responsibility_symbols(mr);
+        let err = match pending {
+            Pending::Module { module, group } => {
+                replace(mr, create(env, Source::Module(module.clone()), module.name(), symbols, group))
+            }
+            Pending::Alias(found) => {
+                let syms = found
+                    .into_iter()
+                    .filter(|f| symbols.iter().any(|(n, _)| n.as_raw() == f.name.as_raw()))
+                    .map(|f| {
+                        let callable = f.flags.GenericFlags
+                            & LLVMJITSymbolGenericFlags::LLVMJITSymbolGenericFlagsCallable as u8
+                            != 0;
+                        (f.name, f.address, callable, false)
+                    })
+                    .collect();
+                replace(mr, crate::llvm::orc::absolute_symbols(syms))
+            }
+            Pending::Lazy { plan, group, stubs } => super::lazy::install(env, &plan, group, stubs, mr, symbols),
+            Pending::Host { materializer, group } => {
+                let name = materializer.name();
+                replace(mr, create(env, Source::Host(materializer), &name, symbols, group))
+            }
         };
-        let mu = create(env, &module, symbols);
-        // SAFETY: mr is live; Replace takes the unit whatever the outcome.
-        let err = unsafe { LLVMOrcMaterializationResponsibilityReplace(mr, mu) };
         if !err.is_null() {
             return err;
         }
@@ -166,25 +184,54 @@ pub extern "C" fn transform(
     err
 }
 
-fn string_error(msg: &str) -> LLVMErrorRef {
+pub fn string_error(msg: &str) -> LLVMErrorRef {
     let c = cstring(msg);
     // SAFETY: LLVMCreateStringError copies the message.
     unsafe { llvm_sys::error::LLVMCreateStringError(c.as_ptr()) }
 }
 
-/// Makes the ORC materialization unit for `module`, defining `symbols`.
-fn create(
+/// The symbols (retained) and flags a responsibility covers.
+pub fn responsibility_symbols(mr: LLVMOrcMaterializationResponsibilityRef) -> Vec<(SymbolName, LLVMJITSymbolFlags)> {
+    let mut n = 0usize;
+    // SAFETY: mr is live for the call; the pairs array is ours to dispose,
+    // and each name we keep is retained by us.
+    unsafe {
+        let pairs = LLVMOrcMaterializationResponsibilityGetSymbols(mr, &mut n);
+        let v = (0..n)
+            .map(|i| {
+                let p = &*pairs.add(i);
+                (
+                    SymbolName::retain(p.Name),
+                    LLVMJITSymbolFlags { GenericFlags: p.Flags.GenericFlags, TargetFlags: p.Flags.TargetFlags },
+                )
+            })
+            .collect();
+        LLVMOrcDisposeCSymbolFlagsMap(pairs);
+        v
+    }
+}
+
+/// Hands part of `mr` to `mu` (which takes over exactly the symbols it defines).
+pub fn replace(mr: LLVMOrcMaterializationResponsibilityRef, mu: LLVMOrcMaterializationUnitRef) -> LLVMErrorRef {
+    // SAFETY: mr is live; Replace takes the unit whatever the outcome.
+    unsafe { LLVMOrcMaterializationResponsibilityReplace(mr, mu) }
+}
+
+/// Makes the ORC materialization unit for `source`, defining `symbols`.
+pub fn create(
     env: &SessionEnv,
-    module: &Arc<Module>,
+    source: Source,
+    name: &str,
     symbols: Vec<(SymbolName, LLVMJITSymbolFlags)>,
+    group: Arc<Group>,
 ) -> LLVMOrcMaterializationUnitRef {
     let mut pairs: Vec<LLVMOrcCSymbolFlagsMapPair> = symbols
         .into_iter()
         .map(|(name, flags)| LLVMOrcCSymbolFlagsMapPair { Name: name.into_raw(), Flags: flags })
         .collect();
     let env = env.self_ref();
-    let ctx = Box::into_raw(Box::new(Unit { env, module: module.clone() }));
-    let name = cstring(module.name());
+    let ctx = Box::into_raw(Box::new(Unit { env, source, group }));
+    let name = cstring(name);
     // SAFETY: ORC takes the retained names and copies the unit name; ctx is
     // a Box that exactly one of materialize/destroy takes back.
     unsafe {
@@ -201,21 +248,37 @@ fn create(
     }
 }
 
+/// A materialization responsibility in flight to a compile thread.
+struct Responsibility(LLVMOrcMaterializationResponsibilityRef);
+// SAFETY: a responsibility may be completed from any thread; it is used by
+// exactly one thread at a time (it moves with the job).
+unsafe impl Send for Responsibility {}
+
 extern "C" fn materialize(ctx: *mut c_void, mr: LLVMOrcMaterializationResponsibilityRef) {
     // SAFETY: ctx is the Box made in `create`; ORC calls materialize at most
     // once and then never calls destroy, so we take it back exactly once.
     let unit = unsafe { Box::from_raw(ctx.cast::<Unit>()) };
+    let mr = Responsibility(mr);
     let env = unit.env.clone();
+    env.dispatch(move || {
+        let mr = mr;
+        materialize_now(*unit, mr.0)
+    });
+}
+
+fn materialize_now(unit: Unit, mr: LLVMOrcMaterializationResponsibilityRef) {
+    let env = unit.env.clone();
+    let (hash, name) = unit.identity();
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        with_current_module(unit.module.content_hash(), unit.module.name(), || run(&unit, mr))
+        with_current_module(hash, &name, || run(&unit, mr))
     }));
     let error = match outcome {
         Ok(Ok(())) => return,
         Ok(Err(e)) => e,
-        Err(_) => Error::internal(format!("panic while materializing module '{}'", unit.module.name())),
+        Err(_) => Error::internal(format!("panic while materializing '{name}'")),
     };
     Stats::bump(&env.stats.failures, 1);
-    with_current_module(unit.module.content_hash(), unit.module.name(), || env.log.report(error, true));
+    with_current_module(hash, &name, || env.log.report(error, true));
     // SAFETY: `run` failed before handing mr to the object layer (it only
     // returns Err before the emit call), so we still own it.
     unsafe {
@@ -224,20 +287,49 @@ extern "C" fn materialize(ctx: *mut c_void, mr: LLVMOrcMaterializationResponsibi
     }
 }
 
+impl Unit {
+    /// The content hash (for resetting failed modules) and the name errors use.
+    fn identity(&self) -> (u64, String) {
+        match &self.source {
+            Source::Module(m) => (m.content_hash(), m.name().to_string()),
+            Source::Partition { name, .. } => (0, name.clone()),
+            Source::Host(h) => (0, h.name()),
+        }
+    }
+}
+
+/// What the compile path compiles: the module, or the object a host
+/// materializer returned.
+pub enum Code {
+    Module(Arc<Module>),
+    Object(MemoryBuffer),
+}
+
 /// The compile path. Returns Err only while `mr` is still ours.
 fn run(unit: &Unit, mr: LLVMOrcMaterializationResponsibilityRef) -> Result<()> {
     let env = &unit.env;
-    let module = &unit.module;
+    let module = match &unit.source {
+        Source::Module(m) => m.clone(),
+        Source::Partition { name, bitcode } => Module::from_ir(name, bitcode)?,
+        Source::Host(h) => match h.materialize(mr)? {
+            Code::Module(m) => m,
+            Code::Object(buffer) => {
+                let summary = check_object(&buffer, &h.name())?;
+                emit(unit, mr, buffer, &summary);
+                return Ok(());
+            }
+        },
+    };
     let cache = env.cache();
     if let Some(cache) = &cache {
-        match cache.lookup(module) {
+        match cache.lookup(&module) {
             Some(bytes) => {
                 let buffer = MemoryBuffer::copy_of(&bytes, module.name());
                 drop(bytes);
-                match usable_cached_object(&buffer, module, mr) {
-                    Ok(()) => {
+                match usable_cached_object(&buffer, &module, mr) {
+                    Ok(summary) => {
                         Stats::bump(&env.stats.cache_hits, 1);
-                        emit(env, mr, buffer);
+                        emit(unit, mr, buffer, &summary);
                         return Ok(());
                     }
                     Err(why) => {
@@ -253,15 +345,16 @@ fn run(unit: &Unit, mr: LLVMOrcMaterializationResponsibilityRef) -> Result<()> {
         }
     }
     let tm = env.take_target_machine()?;
-    let compiled = crate::compile::compile(module, &env.spec, &tm, &env.data_layout);
+    let compiled = crate::compile::compile(&module, &env.spec, &tm, &env.data_layout);
     env.return_target_machine(tm);
     let object = compiled?;
     Stats::bump(&env.stats.modules_compiled, 1);
     Stats::bump(&env.stats.functions_compiled, module.function_count() as u64);
     if let Some(cache) = &cache {
-        cache.store(module, object.bytes());
+        cache.store(&module, object.bytes());
     }
-    emit(env, mr, object);
+    let summary = check_object(&object, module.name())?;
+    emit(unit, mr, object, &summary);
     Ok(())
 }
 
@@ -271,30 +364,41 @@ fn usable_cached_object(
     buffer: &MemoryBuffer,
     module: &Module,
     mr: LLVMOrcMaterializationResponsibilityRef,
-) -> Result<()> {
+) -> Result<ObjectSummary> {
     let summary = check_object(buffer, module.name())?;
-    let mut n = 0usize;
-    // SAFETY: mr is live and ours; the returned array is ours to dispose and
-    // its names are borrowed from it.
-    let wanted: Vec<String> = unsafe {
-        let pairs = LLVMOrcMaterializationResponsibilityGetSymbols(mr, &mut n);
-        let names = (0..n).map(|i| SymbolName::retain((*pairs.add(i)).Name).as_str()).collect();
-        LLVMOrcDisposeCSymbolFlagsMap(pairs);
-        names
-    };
-    if let Some(missing) = wanted.iter().find(|w| !summary.defined.contains(w)) {
-        return Err(Error::invalid_object(format!("it does not define '{missing}'")));
+    let wanted = responsibility_symbols(mr);
+    if let Some((missing, _)) = wanted.iter().find(|(w, _)| !summary.defined.contains(&w.as_str())) {
+        return Err(Error::invalid_object(format!("it does not define '{}'", missing.as_str())));
     }
-    Ok(())
+    Ok(summary)
 }
 
-fn emit(env: &SessionEnv, mr: LLVMOrcMaterializationResponsibilityRef, object: MemoryBuffer) {
+fn emit(unit: &Unit, mr: LLVMOrcMaterializationResponsibilityRef, object: MemoryBuffer, summary: &ObjectSummary) {
+    let env = &unit.env;
     Stats::bump(&env.stats.objects_loaded, 1);
     Stats::bump(&env.stats.object_bytes, object.bytes().len() as u64);
+    Stats::bump(&env.stats.live_bytes, summary.loaded_bytes);
+    unit.group.live_bytes.fetch_add(summary.loaded_bytes, std::sync::atomic::Ordering::Relaxed);
+    // Ask for the addresses of the functions for the profiler map once
+    // they are linked (the JITDylib is read before mr is given away).
+    let perf = env.perf.as_ref().map(|_| {
+        // SAFETY: mr is live and ours.
+        let jd = unsafe { LLVMOrcMaterializationResponsibilityGetTargetDylib(mr) };
+        let wanted = responsibility_symbols(mr);
+        let functions: Vec<(SymbolName, u64)> = summary
+            .functions
+            .iter()
+            .filter_map(|(f, size)| wanted.iter().find(|(w, _)| w.as_str() == *f).map(|(w, _)| (w.clone(), *size)))
+            .collect();
+        (jd, functions)
+    });
     // SAFETY: the object layer lives as long as the LLJIT, which outlives every
     // materialization; ownership of mr and the buffer passes to the layer,
     // which reports link failures through the session's error reporter.
     unsafe { LLVMOrcObjectLayerEmit(env.object_layer(), mr, object.into_raw()) }
+    if let (Some(map), Some((jd, functions))) = (env.perf.as_ref(), perf) {
+        map.record_when_linked(env, jd, functions);
+    }
 }
 
 extern "C" fn discard(_ctx: *mut c_void, _jd: LLVMOrcJITDylibRef, _symbol: LLVMOrcSymbolStringPoolEntryRef) {

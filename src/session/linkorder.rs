@@ -1,0 +1,98 @@
+//! JITDylib link order, which LLVM-C cannot set: a definition generator on
+//! every jitcore JITDylib answers the linker's misses from the dylibs of its
+//! link order, in order, as a dynamic linker would.
+//!
+//! When the linker (a `Static` lookup) misses names in dylib D, the generator
+//! takes the lookup over, asks the dylibs of D's link order for those names
+//! (a `DLSym` lookup over their exported symbols, in order, names nobody has
+//! left out), then defines what it found in D as hidden aliases at the found
+//! addresses, under a tracker of their own, and lets the lookup continue.
+//! `DLSym` lookups are never answered by this generator, so the search is not
+//! transitive (libB's own link order is not searched for D), and the host's
+//! lookups, which walk the link order themselves, do not create aliases.
+//!
+//! Aliases stand for other dylibs' symbols, so they are dropped whenever code
+//! is removed anywhere in the session, and when D itself gets a definition of
+//! the same name; they are made again on the next link that needs them.
+
+use std::ffi::c_void;
+use std::sync::{Arc, Weak};
+
+use llvm_sys::error::LLVMErrorRef;
+use llvm_sys::orc2::*;
+
+use super::dylib::Dylib;
+use super::SessionEnv;
+use crate::llvm::orc::{lookup_async, LookupKind, SymbolName};
+
+/// What a generator needs: its dylib and the session environment.
+pub struct LinkOrderGenerator {
+    pub env: Weak<SessionEnv>,
+    pub dylib: Weak<Dylib>,
+}
+
+/// Installs the generator on `dylib`.
+pub fn install(env: &Arc<SessionEnv>, dylib: &Arc<Dylib>) {
+    let ctx = Box::into_raw(Box::new(LinkOrderGenerator { env: Arc::downgrade(env), dylib: Arc::downgrade(dylib) }));
+    // SAFETY: the JITDylib is live and takes the generator, which owns ctx
+    // and frees it through `dispose` when the JITDylib goes away.
+    unsafe {
+        let g = LLVMOrcCreateCustomCAPIDefinitionGenerator(try_to_generate, ctx.cast(), dispose);
+        LLVMOrcJITDylibAddGenerator(dylib.as_raw(), g);
+    }
+}
+
+extern "C" fn dispose(ctx: *mut c_void) {
+    // SAFETY: ctx is the Box made in `install`; ORC disposes it once.
+    drop(unsafe { Box::from_raw(ctx.cast::<LinkOrderGenerator>()) });
+}
+
+#[allow(clippy::too_many_arguments)]
+extern "C" fn try_to_generate(
+    _gen: LLVMOrcDefinitionGeneratorRef,
+    ctx: *mut c_void,
+    state: *mut LLVMOrcLookupStateRef,
+    kind: LLVMOrcLookupKind,
+    _jd: LLVMOrcJITDylibRef,
+    _flags: LLVMOrcJITDylibLookupFlags,
+    set: LLVMOrcCLookupSet,
+    n: usize,
+) -> LLVMErrorRef {
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        if kind != LLVMOrcLookupKind::LLVMOrcLookupKindStatic {
+            return;
+        }
+        // SAFETY: ctx is the generator's Box, alive while the JITDylib is.
+        let g = unsafe { &*ctx.cast::<LinkOrderGenerator>() };
+        let (Some(env), Some(dylib)) = (g.env.upgrade(), g.dylib.upgrade()) else { return };
+        let order: Vec<(LLVMOrcJITDylibRef, bool)> =
+            env.search_tail(&dylib).iter().map(|jd| (*jd as LLVMOrcJITDylibRef, true)).collect();
+        if order.is_empty() {
+            return;
+        }
+        // SAFETY: ORC passes n live set elements for the call; we retain
+        // the names we keep.
+        let names: Vec<SymbolName> = (0..n).map(|i| unsafe { SymbolName::retain((*set.add(i)).Name) }).collect();
+        // Take the lookup over; it continues when the link order answered.
+        // SAFETY: state is the live lookup state ORC hands us; setting it
+        // to NULL is how a generator takes ownership of it.
+        let ls = unsafe { std::mem::replace(&mut *state, std::ptr::null_mut()) } as usize;
+        let es = env.execution_session();
+        // SAFETY: the session and the dylibs of the order are live (the
+        // session outlives every lookup it runs).
+        unsafe {
+            lookup_async(es, LookupKind::DLSym, &order, &names, true, move |r| {
+                if let Ok(found) = r {
+                    if !found.is_empty() {
+                        env.define_aliases(&dylib, found);
+                    }
+                }
+                // A lookup error here (a dependency that failed to
+                // materialize) surfaces when the continued lookup misses.
+                // SAFETY: ls is the lookup state we took, continued once.
+                LLVMOrcLookupStateContinueLookup(ls as LLVMOrcLookupStateRef, std::ptr::null_mut());
+            });
+        }
+    }));
+    std::ptr::null_mut()
+}

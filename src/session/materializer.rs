@@ -1,0 +1,58 @@
+//! Custom materializers: the host names symbols and supplies, on the first
+//! lookup of any of them, IR or an object that defines them (ORC's "custom
+//! compiler"). What it returns takes the one compile path like any module.
+
+use llvm_sys::orc2::*;
+
+use super::unit::Code;
+use crate::error::{Error, Result};
+use crate::llvm::ir::ModuleSymbol;
+use crate::llvm::orc::SymbolName;
+
+/// Produces the code for the requested names (a subset of the symbols).
+pub type Produce = Box<dyn Fn(&[String]) -> Result<Code> + Send + Sync>;
+
+/// A host's materializer.
+pub struct HostMaterializer {
+    symbols: Vec<String>,
+    produce: Produce,
+}
+
+impl HostMaterializer {
+    pub fn new(symbols: Vec<String>, produce: Produce) -> Result<HostMaterializer> {
+        if symbols.is_empty() {
+            return Err(Error::invalid_argument("a materializer must name at least one symbol"));
+        }
+        if let Some(bad) = symbols.iter().find(|s| s.is_empty()) {
+            return Err(Error::invalid_argument(format!("symbol name '{bad}' is empty")));
+        }
+        Ok(HostMaterializer { symbols, produce })
+    }
+
+    /// How messages name it: after its first symbol.
+    pub fn name(&self) -> String {
+        format!("materializer of '{}'", self.symbols[0])
+    }
+
+    /// The symbols it promises, as exported functions.
+    pub fn symbols(&self) -> Vec<ModuleSymbol> {
+        self.symbols
+            .iter()
+            .map(|s| ModuleSymbol { name: s.clone(), exported: true, callable: true, weak: false })
+            .collect()
+    }
+
+    /// Calls the host for the names `mr` was asked for.
+    pub fn materialize(&self, mr: LLVMOrcMaterializationResponsibilityRef) -> Result<Code> {
+        let mut n = 0usize;
+        // SAFETY: mr is live and ours; the returned array is ours to dispose
+        // and its entries are borrowed from it (we retain what we keep).
+        let requested: Vec<String> = unsafe {
+            let syms = LLVMOrcMaterializationResponsibilityGetRequestedSymbols(mr, &mut n);
+            let v = (0..n).map(|i| SymbolName::retain(*syms.add(i)).as_str()).collect();
+            LLVMOrcDisposeSymbols(syms);
+            v
+        };
+        (self.produce)(&requested).map_err(|e| e.context(self.name()))
+    }
+}

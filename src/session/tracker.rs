@@ -1,0 +1,72 @@
+//! Resource trackers as hosts see them: a *group* of ORC resource trackers.
+//!
+//! Every module, object or materializer added to a JITDylib gets an ORC
+//! resource tracker of its own, and the host's tracker (or the JITDylib's
+//! default one) is the group of those. That lets jitcore reset one module
+//! that failed to link without touching its neighbours, free the lazy stubs of
+//! a lazily added module with it, and account the bytes each group keeps live.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+use super::dylib::Dylib;
+use super::lazy::StubsManager;
+use crate::llvm::orc::Tracker;
+use crate::module::Module;
+
+/// One thing added under a group: its ORC tracker and what it was made from.
+pub struct Member {
+    pub tracker: Tracker,
+    /// The placeholder's unit id (0 for objects).
+    pub unit_id: u64,
+    /// The module, for modules added eagerly or lazily.
+    pub module: Option<Arc<Module>>,
+    pub lazy: bool,
+    /// The lazy stubs of a lazily added module, freed after the tracker.
+    pub stubs: Option<StubsManager>,
+}
+
+#[derive(Default)]
+pub struct GroupState {
+    pub members: Vec<Member>,
+    pub removed: bool,
+}
+
+/// A jitcore resource tracker.
+pub struct Group {
+    pub id: u64,
+    pub dylib: Weak<Dylib>,
+    /// Whether this is a JITDylib's default group (never removed by hosts).
+    pub is_default: bool,
+    state: Mutex<GroupState>,
+    /// Bytes of loaded code and data this group keeps live.
+    pub live_bytes: AtomicU64,
+}
+
+static NEXT_GROUP: AtomicU64 = AtomicU64::new(1);
+
+impl Group {
+    pub fn new(dylib: Weak<Dylib>, is_default: bool) -> Arc<Group> {
+        Arc::new(Group {
+            id: NEXT_GROUP.fetch_add(1, Ordering::Relaxed),
+            dylib,
+            is_default,
+            state: Mutex::new(GroupState::default()),
+            live_bytes: AtomicU64::new(0),
+        })
+    }
+
+    pub fn state(&self) -> MutexGuard<'_, GroupState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The modules added under this group.
+    pub fn modules(&self) -> Vec<Arc<Module>> {
+        self.state().members.iter().filter_map(|m| m.module.clone()).collect()
+    }
+
+    /// Takes every member out (the caller removes or releases them).
+    pub fn take_members(&self) -> Vec<Member> {
+        std::mem::take(&mut self.state().members)
+    }
+}
