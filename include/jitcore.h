@@ -322,8 +322,7 @@ typedef int (*JitcoreSymbolFilterFunction)(void *Ctx, const char *Name);
  of `*ModuleOut` (a module, whose ownership passes to jitcore) or
  `*ObjectOut` (an object buffer from `JitcoreCreateObjectBufferCopy`,
  likewise) and return NULL, or return an error (the lookup fails with it,
- and so does every later lookup of these symbols until their tracker is
- removed).
+ and the next lookup of these symbols calls the materializer again).
  */
 typedef JitcoreErrorRef (*JitcoreMaterializeFunction)(void *Ctx,
                                                       const char *const *Symbols,
@@ -609,8 +608,11 @@ void JitcoreSessionOptionsInit(struct JitcoreSessionOptions *Options);
 /*
  Creates a session for the host machine with `Options` (NULL: the
  defaults of `JitcoreSessionOptionsInit`). It has a main JITDylib, which
- resolves the host process's symbols (libc's `printf`, ...); JITDylibs
- made later fall back to the process's symbols after their link order.
+ resolves the host process's symbols (libc's `printf`, ...) after its own
+ definitions, sources and link order. JITDylibs made later see only
+ their own definitions, their symbol sources and their link order, as
+ shared libraries do: give them `JitcoreDylibAddProcessSymbols` to reach
+ libc.
  On success the caller owns `*Result` (dispose with
  `JitcoreDisposeSession`). Errors: `INVALID_ARGUMENT` for a NULL `Result`
  or an opt level outside 0..3, `UNSUPPORTED` if the host cannot JIT or
@@ -755,11 +757,13 @@ JitcoreErrorRef JitcoreDylibAddArchive(JitcoreDylibRef D, const char *Path);
  exported functions, and the first lookup of any of them calls
  `Materialize` (see `JitcoreMaterializeFunction`), whose module or object
  then takes the one compile path (cache, optimize, codegen, link).
- `Dispose(Ctx)` (may be NULL) runs once when the materializer can no
- longer be called: after it ran, or when its tracker is removed or the
- session disposed of. Errors: `INVALID_ARGUMENT` for NULL or no symbols,
- `DUPLICATE_DEFINITION` naming a symbol `D` already defines (then
- `Dispose` runs before this returns). Thread-safe.
+ `Materialize` runs once; if it fails (or its code does not link), the
+ lookup fails with that error and the symbols are reset, so the next
+ lookup calls it again. `Dispose(Ctx)` (may be NULL) runs once, when the
+ materializer's tracker is removed or the session is disposed of; on an
+ error from this function it runs before the function returns. Errors:
+ `INVALID_ARGUMENT` for NULL or no symbols, `DUPLICATE_DEFINITION` naming
+ a symbol `D` already defines. Thread-safe.
  */
 JitcoreErrorRef JitcoreDylibAddMaterializer(JitcoreDylibRef D,
                                             const char *const *Symbols,
@@ -828,8 +832,10 @@ void JitcoreDisposeResourceTracker(JitcoreResourceTrackerRef RT);
 /*
  Sets the session's object cache; both callbacks NULL removes it. It
  works as `JitcoreEngineSetObjectCache` describes, for every module of
- every JITDylib (partitions of lazily added modules have no handle and do
- not use the host's cache). NULL `S` is ignored.
+ every JITDylib. Partitions of lazily added modules (named
+ `<module>#<function>` and `<module>#globals`) and modules returned by
+ materializers are passed with a handle valid for the call only. NULL `S`
+ is ignored.
  */
 void JitcoreSessionSetObjectCache(JitcoreSessionRef S,
                                   JitcoreObjectCacheNotifyFunction Notify,

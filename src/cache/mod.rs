@@ -30,9 +30,9 @@ pub type JitcoreObjectCacheGetBufferFunction =
 /// A source and sink of compiled objects, keyed by module.
 pub trait ObjectCache: Send + Sync {
     /// An object previously compiled from `module`, if the cache has one.
-    fn lookup(&self, module: &Module) -> Option<Vec<u8>>;
+    fn lookup(&self, module: &Arc<Module>) -> Option<Vec<u8>>;
     /// Records the object just compiled from `module`.
-    fn store(&self, module: &Module, object: &[u8]);
+    fn store(&self, module: &Arc<Module>, object: &[u8]);
 }
 
 /// The host's notify/getbuffer callbacks (llvmlite's `set_object_cache`).
@@ -55,16 +55,26 @@ impl HostCallbacks {
     }
 }
 
+/// Calls `f` with a handle for `module`: its own, or, for modules the host
+/// never had a handle for (partitions of lazy modules, modules from
+/// materializers), one that is valid for the call only.
+fn with_handle<T>(module: &Arc<Module>, f: impl FnOnce(JitcoreModuleRef) -> T) -> T {
+    if module.handle() != 0 {
+        return f(module.handle() as JitcoreModuleRef);
+    }
+    let handle = crate::ffi::module::register(module.clone());
+    let out = f(handle);
+    crate::ffi::module::unregister(std::slice::from_ref(module));
+    module.set_handle(0);
+    out
+}
+
 impl ObjectCache for HostCallbacks {
-    fn lookup(&self, module: &Module) -> Option<Vec<u8>> {
+    fn lookup(&self, module: &Arc<Module>) -> Option<Vec<u8>> {
         let f = self.get_buffer?;
-        if module.handle() == 0 {
-            // Partitions and modules made by materializers: no host handle.
-            return None;
-        }
         // SAFETY: the host promised `f` is callable with its Ctx from any
         // thread jitcore compiles on; M is a live handle for the call.
-        let buf = unsafe { f(self.ctx as *mut c_void, module.handle() as JitcoreModuleRef) };
+        let buf = with_handle(module, |m| unsafe { f(self.ctx as *mut c_void, m) });
         if buf.is_null() {
             return None;
         }
@@ -74,10 +84,10 @@ impl ObjectCache for HostCallbacks {
         Some(buf.bytes)
     }
 
-    fn store(&self, module: &Module, object: &[u8]) {
-        if let (Some(f), true) = (self.notify, module.handle() != 0) {
+    fn store(&self, module: &Arc<Module>, object: &[u8]) {
+        if let Some(f) = self.notify {
             // SAFETY: as in lookup; the bytes are borrowed for the call.
-            unsafe { f(self.ctx as *mut c_void, module.handle() as JitcoreModuleRef, object.as_ptr(), object.len()) }
+            with_handle(module, |m| unsafe { f(self.ctx as *mut c_void, m, object.as_ptr(), object.len()) })
         }
     }
 }

@@ -94,8 +94,7 @@ pub type JitcoreSymbolFilterFunction = Option<unsafe extern "C" fn(Ctx: *mut c_v
 /// of `*ModuleOut` (a module, whose ownership passes to jitcore) or
 /// `*ObjectOut` (an object buffer from `JitcoreCreateObjectBufferCopy`,
 /// likewise) and return NULL, or return an error (the lookup fails with it,
-/// and so does every later lookup of these symbols until their tracker is
-/// removed).
+/// and the next lookup of these symbols calls the materializer again).
 pub type JitcoreMaterializeFunction = Option<
     unsafe extern "C" fn(
         Ctx: *mut c_void,
@@ -179,8 +178,11 @@ pub unsafe extern "C" fn JitcoreSessionOptionsInit(Options: *mut JitcoreSessionO
 
 /// Creates a session for the host machine with `Options` (NULL: the
 /// defaults of `JitcoreSessionOptionsInit`). It has a main JITDylib, which
-/// resolves the host process's symbols (libc's `printf`, ...); JITDylibs
-/// made later fall back to the process's symbols after their link order.
+/// resolves the host process's symbols (libc's `printf`, ...) after its own
+/// definitions, sources and link order. JITDylibs made later see only
+/// their own definitions, their symbol sources and their link order, as
+/// shared libraries do: give them `JitcoreDylibAddProcessSymbols` to reach
+/// libc.
 /// On success the caller owns `*Result` (dispose with
 /// `JitcoreDisposeSession`). Errors: `INVALID_ARGUMENT` for a NULL `Result`
 /// or an opt level outside 0..3, `UNSUPPORTED` if the host cannot JIT or
@@ -212,7 +214,6 @@ pub unsafe extern "C" fn JitcoreCreateSession(
             lazy_by_default: opts.LazyByDefault != 0,
             debugger: opts.EnableDebugger != 0,
             perf: opts.EnablePerf != 0,
-            no_process_symbols: false,
         };
         let session = Arc::new(Session::new(TargetSpec::host(opts.OptLevel.level()?), config)?);
         let handle = Box::new(JitcoreOpaqueSession { session, dylibs: Mutex::new(Vec::new()) });
@@ -456,8 +457,7 @@ pub unsafe extern "C" fn JitcoreDylibAddProcessSymbols(
         let filter = filter_box(Filter, Ctx);
         let g = Generator::process(&filter)?;
         keep_filter(D, filter);
-        s.add_generator(d, g);
-        Ok(())
+        s.add_generator(d, g)
     })
 }
 
@@ -479,8 +479,7 @@ pub unsafe extern "C" fn JitcoreDylibAddLibrarySymbols(
         let filter = filter_box(Filter, Ctx);
         let g = Generator::library(path, &filter)?;
         keep_filter(D, filter);
-        s.add_generator(d, g);
-        Ok(())
+        s.add_generator(d, g)
     })
 }
 
@@ -496,8 +495,7 @@ pub unsafe extern "C" fn JitcoreDylibAddArchive(D: JitcoreDylibRef, Path: *const
         let (d, s) = unsafe { dylib(D)? };
         let path = unsafe { str_arg(Path, "Path")? };
         let g = Generator::archive(s.object_layer(), path)?;
-        s.add_generator(d, g);
-        Ok(())
+        s.add_generator(d, g)
     })
 }
 
@@ -518,11 +516,13 @@ static FILTERS: Mutex<Vec<(Weak<Session>, FilterBox)>> = Mutex::new(Vec::new());
 /// exported functions, and the first lookup of any of them calls
 /// `Materialize` (see `JitcoreMaterializeFunction`), whose module or object
 /// then takes the one compile path (cache, optimize, codegen, link).
-/// `Dispose(Ctx)` (may be NULL) runs once when the materializer can no
-/// longer be called: after it ran, or when its tracker is removed or the
-/// session disposed of. Errors: `INVALID_ARGUMENT` for NULL or no symbols,
-/// `DUPLICATE_DEFINITION` naming a symbol `D` already defines (then
-/// `Dispose` runs before this returns). Thread-safe.
+/// `Materialize` runs once; if it fails (or its code does not link), the
+/// lookup fails with that error and the symbols are reset, so the next
+/// lookup calls it again. `Dispose(Ctx)` (may be NULL) runs once, when the
+/// materializer's tracker is removed or the session is disposed of; on an
+/// error from this function it runs before the function returns. Errors:
+/// `INVALID_ARGUMENT` for NULL or no symbols, `DUPLICATE_DEFINITION` naming
+/// a symbol `D` already defines. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreDylibAddMaterializer(
     D: JitcoreDylibRef,
@@ -536,6 +536,13 @@ pub unsafe extern "C" fn JitcoreDylibAddMaterializer(
     struct HostCtx {
         ctx: usize,
         dispose: JitcoreMaterializerDisposeFunction,
+    }
+    impl HostCtx {
+        /// The host's context (a method, so closures capture the whole
+        /// HostCtx and Dispose runs when the materializer is dropped).
+        fn ctx(&self) -> *mut c_void {
+            self.ctx as *mut c_void
+        }
     }
     impl Drop for HostCtx {
         fn drop(&mut self) {
@@ -567,7 +574,7 @@ pub unsafe extern "C" fn JitcoreDylibAddMaterializer(
             let mut o: JitcoreObjectBufferRef = std::ptr::null_mut();
             // SAFETY: the host's callback, callable from any thread with its
             // Ctx (documented); the names are borrowed for the call.
-            let err = unsafe { materialize(host.ctx as *mut c_void, ptrs.as_ptr(), ptrs.len(), &mut m, &mut o) };
+            let err = unsafe { materialize(host.ctx(), ptrs.as_ptr(), ptrs.len(), &mut m, &mut o) };
             if !err.is_null() {
                 // SAFETY: a non-NULL result is an error the host made, ours to consume.
                 let e = unsafe { super::error::from_ref(err) };
@@ -721,8 +728,10 @@ pub unsafe extern "C" fn JitcoreDisposeResourceTracker(RT: JitcoreResourceTracke
 
 /// Sets the session's object cache; both callbacks NULL removes it. It
 /// works as `JitcoreEngineSetObjectCache` describes, for every module of
-/// every JITDylib (partitions of lazily added modules have no handle and do
-/// not use the host's cache). NULL `S` is ignored.
+/// every JITDylib. Partitions of lazily added modules (named
+/// `<module>#<function>` and `<module>#globals`) and modules returned by
+/// materializers are passed with a handle valid for the call only. NULL `S`
+/// is ignored.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreSessionSetObjectCache(
     S: JitcoreSessionRef,

@@ -21,6 +21,10 @@ pub struct Dylib {
     link_order: RwLock<Vec<Weak<Dylib>>>,
     /// Where modules added without a tracker go.
     default_group: Arc<Group>,
+    /// The hidden JITDylib holding this dylib's symbol sources (process,
+    /// library and archive generators), searched right after its own
+    /// definitions and before its link order.
+    sources: once_cell::sync::OnceCell<Arc<Dylib>>,
     /// Definitions the link-order generator made here, standing for symbols
     /// of other dylibs: their trackers and names.
     aliases: Mutex<Vec<(Tracker, Vec<String>)>>,
@@ -45,6 +49,7 @@ impl Dylib {
             link_order: RwLock::new(Vec::new()),
             default_group: Group::new(me.clone(), true),
             aliases: Mutex::new(Vec::new()),
+            sources: once_cell::sync::OnceCell::new(),
         })
     }
 
@@ -89,6 +94,26 @@ impl Dylib {
     /// The dylibs of the link order that still exist.
     pub fn link_order(&self) -> Vec<Arc<Dylib>> {
         self.link_order.read().unwrap_or_else(|p| p.into_inner()).iter().filter_map(Weak::upgrade).collect()
+    }
+
+    pub fn sources(&self) -> Option<&Arc<Dylib>> {
+        self.sources.get()
+    }
+
+    /// The sources dylib, made by `make` the first time.
+    pub fn sources_or_init(&self, make: impl FnOnce() -> Result<Arc<Dylib>>) -> Result<&Arc<Dylib>> {
+        self.sources.get_or_try_init(make)
+    }
+
+    /// The JITDylibs the linker searches after this one, with whether only
+    /// their exported symbols count: its sources, then its link order.
+    pub fn search_tail(&self) -> Vec<(LLVMOrcJITDylibRef, bool)> {
+        let mut tail = Vec::new();
+        if let Some(s) = self.sources.get() {
+            tail.push((s.as_raw(), false));
+        }
+        tail.extend(self.link_order().iter().map(|d| (d.as_raw(), true)));
+        tail
     }
 
     pub fn add_alias(&self, tracker: Tracker, names: Vec<String>) {

@@ -3,9 +3,9 @@
 //! link order, in order, as a dynamic linker would.
 //!
 //! When the linker (a `Static` lookup) misses names in dylib D, the generator
-//! takes the lookup over, asks the dylibs of D's link order for those names
-//! (a `DLSym` lookup over their exported symbols, in order, names nobody has
-//! left out), then defines what it found in D as hidden aliases at the found
+//! takes the lookup over, asks D's symbol sources and then the dylibs of D's
+//! link order for those names (a `DLSym` lookup over their exported symbols,
+//! in order, names nobody has left out), then defines what it found in D as hidden aliases at the found
 //! addresses, under a tracker of their own, and lets the lookup continue.
 //! `DLSym` lookups are never answered by this generator, so the search is not
 //! transitive (libB's own link order is not searched for D), and the host's
@@ -23,7 +23,7 @@ use llvm_sys::orc2::*;
 
 use super::dylib::Dylib;
 use super::SessionEnv;
-use crate::llvm::orc::{lookup_async, LookupKind, SymbolName};
+use crate::llvm::orc::{lookup_async, Found, LookupKind, SymbolName};
 
 /// What a generator needs: its dylib and the session environment.
 pub struct LinkOrderGenerator {
@@ -65,33 +65,58 @@ extern "C" fn try_to_generate(
         // SAFETY: ctx is the generator's Box, alive while the JITDylib is.
         let g = unsafe { &*ctx.cast::<LinkOrderGenerator>() };
         let (Some(env), Some(dylib)) = (g.env.upgrade(), g.dylib.upgrade()) else { return };
-        let order: Vec<(LLVMOrcJITDylibRef, bool)> =
-            env.search_tail(&dylib).iter().map(|jd| (*jd as LLVMOrcJITDylibRef, true)).collect();
-        if order.is_empty() {
+        let sources = dylib.sources().map(|s| s.as_raw() as usize);
+        let link: Vec<usize> = dylib.link_order().iter().map(|d| d.as_raw() as usize).collect();
+        if sources.is_none() && link.is_empty() {
             return;
         }
         // SAFETY: ORC passes n live set elements for the call; we retain
         // the names we keep.
         let names: Vec<SymbolName> = (0..n).map(|i| unsafe { SymbolName::retain((*set.add(i)).Name) }).collect();
-        // Take the lookup over; it continues when the link order answered.
+        // Take the lookup over; it continues when the sources and the link
+        // order answered.
         // SAFETY: state is the live lookup state ORC hands us; setting it
         // to NULL is how a generator takes ownership of it.
         let ls = unsafe { std::mem::replace(&mut *state, std::ptr::null_mut()) } as usize;
-        let es = env.execution_session();
-        // SAFETY: the session and the dylibs of the order are live (the
-        // session outlives every lookup it runs).
-        unsafe {
-            lookup_async(es, LookupKind::DLSym, &order, &names, true, move |r| {
-                if let Ok(found) = r {
-                    if !found.is_empty() {
-                        env.define_aliases(&dylib, found);
-                    }
+        let es = env.execution_session() as usize;
+        // Step 2: the link order, for what the sources did not have.
+        let ask_link_order = move |mut found: Vec<Found>| {
+            let rest: Vec<SymbolName> =
+                names.into_iter().filter(|n| !found.iter().any(|f| f.name.as_raw() == n.as_raw())).collect();
+            let finish = move |found: Vec<Found>| {
+                if !found.is_empty() {
+                    env.define_aliases(&dylib, found);
                 }
                 // A lookup error here (a dependency that failed to
                 // materialize) surfaces when the continued lookup misses.
                 // SAFETY: ls is the lookup state we took, continued once.
-                LLVMOrcLookupStateContinueLookup(ls as LLVMOrcLookupStateRef, std::ptr::null_mut());
-            });
+                unsafe { LLVMOrcLookupStateContinueLookup(ls as LLVMOrcLookupStateRef, std::ptr::null_mut()) };
+            };
+            if rest.is_empty() || link.is_empty() {
+                return finish(found);
+            }
+            let order: Vec<(LLVMOrcJITDylibRef, bool)> = link.iter().map(|&jd| (jd as LLVMOrcJITDylibRef, true)).collect();
+            // SAFETY: the session and the dylibs of the order are live (the
+            // session outlives every lookup it runs).
+            unsafe {
+                lookup_async(es as _, LookupKind::DLSym, &order, &rest, true, move |r| {
+                    found.extend(r.unwrap_or_default());
+                    finish(found)
+                })
+            }
+        };
+        // Step 1: the dylib's own symbol sources. A static lookup, so static
+        // archives (which only answer the linker) pull members in; the
+        // sources dylib has no generator of jitcore's, so this cannot recurse.
+        match sources {
+            // SAFETY: as above.
+            Some(src) => unsafe {
+                let all: Vec<SymbolName> = (0..n).map(|i| SymbolName::retain((*set.add(i)).Name)).collect();
+                lookup_async(es as _, LookupKind::Static, &[(src as LLVMOrcJITDylibRef, false)], &all, true, move |r| {
+                    ask_link_order(r.unwrap_or_default())
+                })
+            },
+            None => ask_link_order(Vec::new()),
         }
     }));
     std::ptr::null_mut()

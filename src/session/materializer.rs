@@ -14,9 +14,12 @@ pub type Produce = Box<dyn Fn(&[String]) -> Result<Code> + Send + Sync>;
 
 /// A host's materializer.
 pub struct HostMaterializer {
+    id: u64,
     symbols: Vec<String>,
     produce: Produce,
 }
+
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl HostMaterializer {
     pub fn new(symbols: Vec<String>, produce: Produce) -> Result<HostMaterializer> {
@@ -26,7 +29,14 @@ impl HostMaterializer {
         if let Some(bad) = symbols.iter().find(|s| s.is_empty()) {
             return Err(Error::invalid_argument(format!("symbol name '{bad}' is empty")));
         }
-        Ok(HostMaterializer { symbols, produce })
+        // Ids share the space of module content hashes in failure reports;
+        // the top bit keeps them apart in practice.
+        let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed) | (1 << 63);
+        Ok(HostMaterializer { id, symbols, produce })
+    }
+
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     /// How messages name it: after its first symbol.

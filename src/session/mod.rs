@@ -50,9 +50,6 @@ pub struct SessionConfig {
     pub debugger: bool,
     /// Write a perf map (`/tmp/perf-<pid>.map`) naming jitted functions.
     pub perf: bool,
-    /// Dylibs created by the session do not fall back to the host
-    /// process's symbols (the main dylib always does).
-    pub no_process_symbols: bool,
 }
 
 /// What a placeholder stands for until it is materialized (see unit.rs).
@@ -75,10 +72,9 @@ pub struct SessionEnv {
     pub log: ErrorLog,
     pending: Mutex<HashMap<u64, Pending>>,
     next_unit: AtomicU64,
-    pool: RwLock<Option<Arc<Pool>>>,
+    pool: RwLock<Option<Pool>>,
     dylibs: RwLock<Vec<Arc<Dylib>>>,
     groups: Mutex<Vec<Weak<Group>>>,
-    process_dylib: Option<usize>,
     pub config: SessionConfig,
     lazy: Mutex<Option<lazy::CallThrough>>,
     pub perf: Option<perf::PerfMap>,
@@ -134,25 +130,16 @@ impl SessionEnv {
 
     /// Runs `job` on the compile pool, or right here without one.
     pub fn dispatch(&self, job: impl FnOnce() + Send + 'static) {
-        let pool = self.pool.read().unwrap_or_else(|p| p.into_inner()).clone();
-        match pool {
+        // Spawn under the read lock: the pool is only ever dropped by the
+        // session (never by one of its own threads).
+        let pool = self.pool.read().unwrap_or_else(|p| p.into_inner());
+        match &*pool {
             Some(pool) => pool.spawn(job),
-            None => job(),
-        }
-    }
-
-    /// The ORC JITDylibs searched after `dylib` by the linker: its link
-    /// order, then (unless disabled) the host process's symbols.
-    pub fn search_tail(&self, dylib: &Dylib) -> Vec<usize> {
-        let mut tail: Vec<usize> = dylib.link_order().iter().map(|d| d.as_raw() as usize).collect();
-        if let Some(p) = self.process_dylib {
-            let is_main = self.dylibs.read().unwrap_or_else(|p| p.into_inner()).first().map(|m| m.as_raw())
-                == Some(dylib.as_raw());
-            if !is_main && !self.config.no_process_symbols {
-                tail.push(p);
+            None => {
+                drop(pool);
+                job()
             }
         }
-        tail
     }
 
     /// Installs a placeholder (see unit.rs) for `symbols` in `dylib` under
@@ -290,10 +277,9 @@ impl Session {
         }
         let pool = match config.compile_threads {
             0 => None,
-            n => Some(Arc::new(Pool::new(n).map_err(|e| Error::internal(format!("cannot start compile threads: {e}")))?)),
+            n => Some(Pool::new(n).map_err(|e| Error::internal(format!("cannot start compile threads: {e}")))?),
         };
         let perf = if config.perf { Some(perf::PerfMap::open()?) } else { None };
-        let process_dylib = jit.dylib_by_name("<Process Symbols>").map(|p| p as usize);
         let env = Arc::new_cyclic(|me| SessionEnv {
             data_layout: jit.data_layout(),
             spec,
@@ -308,7 +294,6 @@ impl Session {
             pool: RwLock::new(pool),
             dylibs: RwLock::new(Vec::new()),
             groups: Mutex::new(Vec::new()),
-            process_dylib,
             config,
             lazy: Mutex::new(None),
             perf,
@@ -369,7 +354,24 @@ impl Session {
     }
 
     pub fn dylib_by_name(&self, name: &str) -> Option<Arc<Dylib>> {
+        if name.starts_with('<') {
+            return None;
+        }
         self.env.dylibs.read().unwrap_or_else(|p| p.into_inner()).iter().find(|d| d.name() == name).cloned()
+    }
+
+    /// The hidden dylib of `dylib`'s symbol sources, made on first use. It
+    /// links nothing: archive members resolve against the dylib's other
+    /// sources (the process's symbols, libraries, other archives).
+    fn sources_of<'a>(&self, dylib: &'a Arc<Dylib>) -> Result<&'a Arc<Dylib>> {
+        dylib.sources_or_init(|| {
+            let name = format!("<sources of {}>", dylib.name());
+            let raw = self.jit.create_dylib(&name)?;
+            // SAFETY: the JITDylib lives as long as the LLJIT, which `self` owns.
+            let d = unsafe { Dylib::new(raw, &name, crate::engine::new_owner_id()) };
+            self.env.dylibs.write().unwrap_or_else(|p| p.into_inner()).push(d.clone());
+            Ok(d)
+        })
     }
 
     /// The dylib whose ORC JITDylib is `raw`, if it is one of ours.
@@ -451,7 +453,7 @@ impl Session {
                 e.context(format!("cannot add module '{}' to JITDylib '{}'", module.name(), dylib.name()))
             })?
         };
-        Ok(Member { tracker, unit_id, module: Some(module.clone()), lazy: false, stubs: None })
+        Ok(Member { tracker, unit_id, module: Some(module.clone()), materializer: None, lazy: false, stubs: None })
     }
 
     fn install_lazy(&self, dylib: &Arc<Dylib>, module: &Arc<Module>, group: &Arc<Group>) -> Result<Member> {
@@ -467,7 +469,7 @@ impl Session {
         let (tracker, unit_id) = self.env.install(dylib, &symbols, pending).map_err(|e| {
             e.context(format!("cannot add module '{}' to JITDylib '{}'", module.name(), dylib.name()))
         })?;
-        Ok(Member { tracker, unit_id, module: Some(module.clone()), lazy: true, stubs: Some(stubs) })
+        Ok(Member { tracker, unit_id, module: Some(module.clone()), materializer: None, lazy: true, stubs: Some(stubs) })
     }
 
     /// Adds a relocatable object (checked first) to `dylib` under `group`.
@@ -488,7 +490,7 @@ impl Session {
         Stats::bump(&self.env.stats.objects_loaded, 1);
         Stats::bump(&self.env.stats.live_bytes, summary.loaded_bytes);
         group.live_bytes.fetch_add(summary.loaded_bytes, Ordering::Relaxed);
-        group.state().members.push(Member { tracker: rt, unit_id: 0, module: None, lazy: false, stubs: None });
+        group.state().members.push(Member { tracker: rt, unit_id: 0, module: None, materializer: None, lazy: false, stubs: None });
         Ok(())
     }
 
@@ -504,12 +506,14 @@ impl Session {
         if group.state().removed {
             return Err(Error::invalid_argument("the resource tracker was removed"));
         }
-        let pending = Pending::Host { materializer, group: group.clone() };
+        let pending = Pending::Host { materializer: materializer.clone(), group: group.clone() };
         let (tracker, unit_id) = self
             .env
             .install(dylib, &symbols, pending)
             .map_err(|e| e.context(format!("cannot add a materializer to JITDylib '{}'", dylib.name())))?;
-        group.state().members.push(Member { tracker, unit_id, module: None, lazy: false, stubs: None });
+        let member =
+            Member { tracker, unit_id, module: None, materializer: Some(materializer), lazy: false, stubs: None };
+        group.state().members.push(member);
         Ok(())
     }
 
@@ -578,7 +582,7 @@ impl Session {
     pub fn lookup(&self, dylib: &Dylib, names: &[&str]) -> std::result::Result<Vec<u64>, Error> {
         let mark = self.env.log.mark();
         let mut order: Vec<(LLVMOrcJITDylibRef, bool)> = vec![(dylib.as_raw(), false)];
-        order.extend(self.env.search_tail(dylib).into_iter().map(|jd| (jd as LLVMOrcJITDylibRef, true)));
+        order.extend(dylib.search_tail());
         let interned: Vec<SymbolName> = names.iter().map(|n| self.jit.mangle_and_intern(n)).collect();
         match self.jit.lookup(LookupKind::DLSym, &order, &interned) {
             Ok(addrs) => Ok(addrs),
@@ -609,9 +613,10 @@ impl Session {
         LookupFailure { error, failed_modules }
     }
 
-    /// After a failed materialization ORC keeps the module's symbols in an
-    /// error state; put those modules back as not yet compiled, so that a
-    /// retry (after the host supplies what was missing) can succeed.
+    /// After a failed materialization ORC keeps the symbols in an error
+    /// state; put the modules and materializers that failed back as not yet
+    /// materialized, so that a retry (after the host supplies what was
+    /// missing) can succeed.
     fn recover(&self, failure: LookupFailure) -> Error {
         if failure.failed_modules.is_empty() {
             return failure.error;
@@ -621,25 +626,30 @@ impl Session {
             let Some(dylib) = group.dylib.upgrade() else { continue };
             let mut state = group.state();
             for member in state.members.iter_mut() {
-                let Some(module) = member.module.clone() else { continue };
-                if member.lazy || !failure.failed_modules.contains(&module.content_hash()) {
-                    continue;
-                }
+                // Put back what failed: a module (by content hash) or a
+                // materializer (by id), under a fresh ORC tracker.
+                let (pending, symbols, name) = match (&member.module, &member.materializer) {
+                    (Some(m), _) if !member.lazy && failure.failed_modules.contains(&m.content_hash()) => (
+                        Pending::Module { module: m.clone(), group: group.clone() },
+                        m.symbols().to_vec(),
+                        format!("module '{}'", m.name()),
+                    ),
+                    (_, Some(h)) if failure.failed_modules.contains(&h.id()) => (
+                        Pending::Host { materializer: h.clone(), group: group.clone() },
+                        h.symbols(),
+                        h.name(),
+                    ),
+                    _ => continue,
+                };
                 self.env.pending().remove(&member.unit_id);
                 let _ = member.tracker.remove();
-                let pending = Pending::Module { module: module.clone(), group: group.clone() };
-                match self.env.install(&dylib, module.symbols(), pending) {
+                match self.env.install(&dylib, &symbols, pending) {
                     Ok((tracker, unit_id)) => {
                         member.tracker = tracker;
                         member.unit_id = unit_id;
                     }
                     Err(e) => {
-                        let msg = format!(
-                            "{} (and module '{}' could not be reset: {})",
-                            failure.error.message,
-                            module.name(),
-                            e.message
-                        );
+                        let msg = format!("{} (and {name} could not be reset: {})", failure.error.message, e.message);
                         return Error { code: failure.error.code, message: msg };
                     }
                 }
@@ -648,9 +658,16 @@ impl Session {
         failure.error
     }
 
-    /// Adds a generator (a symbol source) to `dylib`.
-    pub fn add_generator(&self, dylib: &Dylib, generator: sources::Generator) {
-        generator.attach(dylib.as_raw());
+    /// Adds a symbol source to `dylib`: searched after its own definitions
+    /// and earlier sources, before its link order.
+    pub fn add_generator(&self, dylib: &Arc<Dylib>, generator: sources::Generator) -> Result<()> {
+        let sources = self.sources_of(dylib)?;
+        generator.attach(sources.as_raw());
+        // What the link order supplied may now come from the new source.
+        for t in dylib.take_aliases(None) {
+            let _ = t.remove();
+        }
+        Ok(())
     }
 
     pub fn object_layer(&self) -> LLVMOrcObjectLayerRef {

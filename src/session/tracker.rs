@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use super::dylib::Dylib;
 use super::lazy::StubsManager;
+use super::materializer::HostMaterializer;
 use crate::llvm::orc::Tracker;
 use crate::module::Module;
 
@@ -21,6 +22,8 @@ pub struct Member {
     pub unit_id: u64,
     /// The module, for modules added eagerly or lazily.
     pub module: Option<Arc<Module>>,
+    /// The host materializer, for materializers.
+    pub materializer: Option<Arc<HostMaterializer>>,
     pub lazy: bool,
     /// The lazy stubs of a lazily added module, freed after the tracker.
     pub stubs: Option<StubsManager>,

@@ -293,7 +293,7 @@ impl Unit {
         match &self.source {
             Source::Module(m) => (m.content_hash(), m.name().to_string()),
             Source::Partition { name, .. } => (0, name.clone()),
-            Source::Host(h) => (0, h.name()),
+            Source::Host(h) => (h.id(), h.name()),
         }
     }
 }
