@@ -112,6 +112,33 @@ int main(void)
     CHECK_OK(JitcoreDylibAddModule(w, ir("w4", "define i32 @over() { ret i32 3 }\ndefine weak i32 @strong() { ret i32 0 }\n"), NULL));
     CHECK_MSG(call(s, w, "strong") == 5, "a weak definition does not override a strong one");
 
+    /* Removal in a linked dylib: what the link order supplied is looked up
+       again, so new code binds to the new definition. */
+    JitcoreDylibRef libX = NULL, user = NULL;
+    CHECK_OK(JitcoreSessionCreateDylib(s, &libX, "libX"));
+    CHECK_OK(JitcoreSessionCreateDylib(s, &user, "user"));
+    JitcoreDylibRef user_order[1] = {libX};
+    CHECK_OK(JitcoreDylibSetLinkOrder(user, user_order, 1));
+    JitcoreResourceTrackerRef rtx = JitcoreDylibCreateResourceTracker(libX);
+    CHECK_OK(JitcoreDylibAddModule(libX, ir("x1", "define i32 @val() { ret i32 1 }\n"), rtx));
+    CHECK_OK(JitcoreDylibAddModule(user, ir("u1",
+        "declare i32 @val()\ndefine i32 @get1() { %r = call i32 @val()\n ret i32 %r }\n"), NULL));
+    CHECK_MSG(call(s, user, "get1") == 1, "user binds val to libX's first definition");
+    CHECK_OK(JitcoreResourceTrackerRemove(rtx));
+    JitcoreDisposeResourceTracker(rtx);
+    CHECK_ERR(JitcoreSessionLookup(s, user, &addr, "val"), JITCORE_ERROR_SYMBOL_NOT_FOUND, "val");
+    CHECK_OK(JitcoreDylibAddModule(libX, ir("x2", "define i32 @val() { ret i32 2 }\n"), NULL));
+    CHECK_OK(JitcoreDylibAddModule(user, ir("u2",
+        "declare i32 @val()\ndefine i32 @get2() { %r = call i32 @val()\n ret i32 %r }\n"), NULL));
+    CHECK_MSG(call(s, user, "get2") == 2, "new code binds val to libX's new definition");
+    CHECK_MSG(call(s, user, "val") == 2, "a lookup from user finds libX's new val");
+    /* A dylib's own later definition wins over what its link order supplied. */
+    CHECK_OK(JitcoreDylibAddModule(user, ir("u3",
+        "define i32 @val() { ret i32 3 }\n"
+        "define i32 @get3() { %r = call i32 @val()\n ret i32 %r }\n"), NULL));
+    CHECK_MSG(call(s, user, "get3") == 3, "user's own val now");
+    CHECK_MSG(call(s, user, "val") == 3, "a lookup from user finds its own val");
+
     /* Link order errors. */
     CHECK_ERR(JitcoreDylibSetLinkOrder(NULL, order, 2), JITCORE_ERROR_INVALID_ARGUMENT, "dylib");
     CHECK_ERR(JitcoreDylibSetLinkOrder(main_jd, NULL, 2), JITCORE_ERROR_INVALID_ARGUMENT, "Order");
