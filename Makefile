@@ -10,7 +10,7 @@ export LLVM_SYS_221_PREFIX ?= /usr/lib/llvm-22
 RELEASE_DIR := target/release
 CFLAGS_STRICT := -std=c11 -Wall -Wextra -Werror -pedantic
 
-.PHONY: all deps build demo test test-rust test-ctest test-packaging test-leaks header clean
+.PHONY: all deps build demo test test-rust test-ctest test-packaging test-leaks header bench clean
 
 all: build
 
@@ -48,6 +48,10 @@ test-packaging:
 
 test-leaks:
 	JITCORE_VALGRIND=1 $(CARGO) test --release --test c_suite
+
+# Lazy vs eager compilation, jitcore and lli-22 (prints ratios; not a test).
+bench: build
+	bash bench/run.sh
 
 clean:
 	$(CARGO) clean

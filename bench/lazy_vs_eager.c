@@ -1,7 +1,7 @@
 /*
  * Benchmark: a 3,000-function module where `main` calls 200 functions.
  * Runs it through a jitcore session eagerly and lazily (fresh session each,
- * best of 3), from parse to main's return, and prints the times and the
+ * best of $BENCH_REPS runs, default 1), from parse to main's return, and prints the times and the
  * lazy/eager ratio. The lli-22 figures are taken by bench/run.sh on the same
  * IR file. Not a test: it asserts nothing about time.
  *
@@ -77,7 +77,8 @@ int main(int argc, char **argv)
     double best[2] = {1e9, 1e9};
     int status[2] = {-1, -1};
     JitcoreStatistics st[2];
-    for (int rep = 0; rep < 3; rep++) {
+    int reps = getenv("BENCH_REPS") ? atoi(getenv("BENCH_REPS")) : 1;
+    for (int rep = 0; rep < (reps > 0 ? reps : 1); rep++) {
         for (int lazy = 0; lazy < 2; lazy++) {
             double t;
             if (run(ir, (size_t)len, lazy, &t, &status[lazy], &st[lazy]))

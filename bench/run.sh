@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Lazy compilation benchmark: jitcore lazy vs eager, and lli-22 orc-lazy vs
 # orc, on the same 3,000-function module where main calls 200 functions.
-# Prints times and ratios taken in one run. Usage: bench/run.sh (after make build)
+# Prints times and ratios taken in one run. Usage: bench/run.sh (after make
+# build); BENCH_REPS=N takes the best of N runs of each.
+# Note: jitcore's eager mode runs the IR pipeline (default<O2>) on the whole
+# module, as the session does; lli runs no IR passes, only codegen at -O2.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=target/bench
@@ -11,9 +14,10 @@ ${CC:-cc} -std=c11 -O2 -Iinclude bench/lazy_vs_eager.c -o "$out/lazy_vs_eager" \
     -Ltarget/release -Wl,-rpath,"$PWD/target/release" -ljitcore
 "$out/lazy_vs_eager" "$out/lazy3000.ll" | tee "$out/jitcore.txt"
 
-best() { # best wall time of 3 runs of "$@" (exit status ignored: it is main's)
+reps=${BENCH_REPS:-1}
+best() { # best wall time of $reps runs of "$@" (exit status ignored: it is main's)
     local b=999
-    for _ in 1 2 3; do
+    for _ in $(seq "$reps"); do
         local s e
         s=$(date +%s.%N); "$@" >/dev/null 2>&1 || true; e=$(date +%s.%N)
         b=$(python3 -c "print(min($b, $e - $s))")

@@ -249,6 +249,7 @@ pub unsafe extern "C" fn JitcoreDisposeSession(S: JitcoreSessionRef) {
 /// The session's main JITDylib (owned by the session). NULL for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreSessionGetMainDylib(S: JitcoreSessionRef) -> JitcoreDylibRef {
+    // SAFETY: S is NULL or a live session handle (contract).
     boundary_or(std::ptr::null_mut(), || match unsafe { session(S) } {
         Ok(s) => s.handle_for(s.session.main_dylib()),
         Err(_) => std::ptr::null_mut(),
@@ -282,6 +283,7 @@ pub unsafe extern "C" fn JitcoreSessionCreateDylib(
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreSessionGetDylibByName(S: JitcoreSessionRef, Name: *const c_char) -> JitcoreDylibRef {
     boundary_or(std::ptr::null_mut(), || {
+        // SAFETY: S is NULL or a live session handle; Name NULL or a NUL-terminated string.
         let Ok(s) = (unsafe { session(S) }) else { return std::ptr::null_mut() };
         let Ok(name) = (unsafe { str_arg(Name, "Name") }) else { return std::ptr::null_mut() };
         match s.session.dylib_by_name(name) {
@@ -311,11 +313,13 @@ pub unsafe extern "C" fn JitcoreDylibSetLinkOrder(
             &[][..]
         } else {
             non_null(Order, "Order")?;
+            // SAFETY: Order has NumDylibs readable handles (contract), checked non-NULL above.
             unsafe { std::slice::from_raw_parts(Order, NumDylibs) }
         };
         let mut order = Vec::with_capacity(handles.len());
         for (i, &h) in handles.iter().enumerate() {
             let (other, other_session) =
+                // SAFETY: each element is NULL or a live dylib handle (contract).
                 unsafe { dylib(h) }.map_err(|e| e.context(format!("Order[{i}]")))?;
             if !Arc::ptr_eq(&other_session, &s) {
                 return Err(Error::invalid_argument(format!(
@@ -329,7 +333,12 @@ pub unsafe extern "C" fn JitcoreDylibSetLinkOrder(
     })
 }
 
-fn add_module(D: JitcoreDylibRef, M: JitcoreModuleRef, RT: JitcoreResourceTrackerRef, lazy: Option<bool>) -> Result<()> {
+fn add_module(
+    D: JitcoreDylibRef,
+    M: JitcoreModuleRef,
+    RT: JitcoreResourceTrackerRef,
+    lazy: Option<bool>,
+) -> Result<()> {
     // SAFETY: D and RT are live handles (or RT is NULL).
     let (d, s) = unsafe { dylib(D)? };
     let group = unsafe { group_for(d, RT)? };
@@ -416,9 +425,11 @@ pub unsafe extern "C" fn JitcoreDylibDefineAbsoluteSymbols(
             return Ok(());
         }
         non_null(Symbols, "Symbols")?;
+        // SAFETY: Symbols has NumSymbols readable entries (contract), checked non-NULL above.
         let defs = unsafe { std::slice::from_raw_parts(Symbols, NumSymbols) };
         let mut symbols = Vec::with_capacity(defs.len());
         for (i, def) in defs.iter().enumerate() {
+            // SAFETY: each Name is NULL or a NUL-terminated string (contract).
             let name = unsafe { str_arg(def.Name, &format!("Symbols[{i}].Name"))? };
             if name.is_empty() {
                 return Err(Error::invalid_argument(format!("Symbols[{i}].Name is empty")));
@@ -562,9 +573,11 @@ pub unsafe extern "C" fn JitcoreDylibAddMaterializer(
             return Err(Error::invalid_argument("a materializer must name at least one symbol"));
         }
         non_null(Symbols, "Symbols")?;
+        // SAFETY: Symbols has NumSymbols readable pointers (contract), checked non-NULL above.
         let raw = unsafe { std::slice::from_raw_parts(Symbols, NumSymbols) };
         let mut names = Vec::with_capacity(raw.len());
         for (i, &p) in raw.iter().enumerate() {
+            // SAFETY: each name is NULL or a NUL-terminated string (contract).
             names.push(unsafe { str_arg(p, &format!("Symbols[{i}]"))? }.to_string());
         }
         let produce = Box::new(move |requested: &[String]| -> Result<Code> {
@@ -593,7 +606,10 @@ pub unsafe extern "C" fn JitcoreDylibAddMaterializer(
                     // SAFETY: a buffer made by JitcoreCreateObjectBufferCopy,
                     // whose ownership passes to us.
                     let buf = unsafe { Box::from_raw(o) };
-                    Ok(Code::Object(MemoryBuffer::copy_of(&buf.bytes, &format!("object for '{}'", requested.join("', '")))))
+                    Ok(Code::Object(MemoryBuffer::copy_of(
+                        &buf.bytes,
+                        &format!("object for '{}'", requested.join("', '")),
+                    )))
                 }
                 _ => Err(Error::invalid_argument("the materializer must set exactly one of ModuleOut and ObjectOut")),
             }
@@ -629,6 +645,7 @@ pub unsafe extern "C" fn JitcoreSessionLookup(
             return Err(Error::invalid_argument(format!("JITDylib '{}' belongs to another session", d.name())));
         }
         non_null(Result, "Result")?;
+        // SAFETY: Name is NULL or a NUL-terminated string (contract).
         let name = unsafe { str_arg(Name, "Name")? };
         let addr = s.session.lookup(d, &[name])?[0];
         // SAFETY: Result was checked non-NULL.
@@ -662,9 +679,11 @@ pub unsafe extern "C" fn JitcoreSessionLookupMany(
         }
         non_null(Results, "Results")?;
         non_null(Names, "Names")?;
+        // SAFETY: Names has NumNames readable pointers (contract), checked non-NULL above.
         let raw = unsafe { std::slice::from_raw_parts(Names, NumNames) };
         let mut names = Vec::with_capacity(raw.len());
         for (i, &p) in raw.iter().enumerate() {
+            // SAFETY: each name is NULL or a NUL-terminated string (contract).
             names.push(unsafe { str_arg(p, &format!("Names[{i}]"))? });
         }
         let addrs = s.session.lookup(d, &names)?;
@@ -740,6 +759,7 @@ pub unsafe extern "C" fn JitcoreSessionSetObjectCache(
     Ctx: *mut c_void,
 ) {
     boundary_or((), || {
+        // SAFETY: S is NULL or a live session handle (contract).
         if let Ok(s) = unsafe { session(S) } {
             s.session.set_cache(HostCallbacks::new(Notify, GetBuffer, Ctx));
         }
@@ -757,6 +777,7 @@ pub unsafe extern "C" fn JitcoreSessionSetErrorReporter(
     Ctx: *mut c_void,
 ) {
     boundary_or((), || {
+        // SAFETY: S is NULL or a live session handle (contract).
         if let Ok(s) = unsafe { session(S) } {
             s.session.set_error_reporter(Reporter, Ctx);
         }
@@ -792,4 +813,3 @@ pub unsafe extern "C" fn JitcoreDylibGetName(D: JitcoreDylibRef) -> *const c_cha
         unsafe { &*D }.dylib.c_name().as_ptr()
     })
 }
-

@@ -43,11 +43,14 @@ pub struct ObjectSummary {
 pub fn check_object(buf: &MemoryBuffer, name: &str) -> Result<ObjectSummary> {
     let data = buf.bytes();
     let bad = |why: &str| Error::invalid_object(format!("'{name}' is not a usable object file: {why}"));
+    // Not an object file at all: said in LLVM's words (what lli and LLVM's
+    // object reader print), with the reason.
+    if data.len() < 4 || &data[0..4] != ELF_MAGIC {
+        let why = if data.is_empty() { "the file is empty".to_string() } else { "no ELF magic number".to_string() };
+        return Err(bad(&format!("The file was not recognized as a valid object file ({why})")));
+    }
     if data.len() < 64 {
         return Err(bad(&format!("{} bytes is too short for an ELF header", data.len())));
-    }
-    if &data[0..4] != ELF_MAGIC {
-        return Err(bad("no ELF magic number"));
     }
     if data[4] != 2 || data[5] != 1 {
         return Err(bad("not a 64-bit little-endian ELF file"));

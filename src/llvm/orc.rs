@@ -233,7 +233,11 @@ impl Lljit {
     /// Drops symbol names nothing uses any more from the string pool.
     pub fn clear_dead_symbol_names(&self) {
         // SAFETY: the session is live; the pool synchronizes itself.
-        unsafe { LLVMOrcSymbolStringPoolClearDeadEntries(LLVMOrcExecutionSessionGetSymbolStringPool(self.execution_session())) }
+        unsafe {
+            LLVMOrcSymbolStringPoolClearDeadEntries(LLVMOrcExecutionSessionGetSymbolStringPool(
+                self.execution_session(),
+            ))
+        }
     }
 
     /// Registers jitted code with GDB's JIT interface (needs the executor's
@@ -281,7 +285,12 @@ impl Lljit {
     /// exported symbols match), triggering whatever materialization that
     /// needs, and blocks until it is done. Addresses come back in the order
     /// of `names`.
-    pub fn lookup(&self, kind: LookupKind, order: &[(LLVMOrcJITDylibRef, bool)], names: &[SymbolName]) -> Result<Vec<u64>> {
+    pub fn lookup(
+        &self,
+        kind: LookupKind,
+        order: &[(LLVMOrcJITDylibRef, bool)],
+        names: &[SymbolName],
+    ) -> Result<Vec<u64>> {
         let wait = Arc::new(LookupWait::default());
         let signal = wait.clone();
         let wanted: Vec<usize> = names.iter().map(|n| n.as_raw() as usize).collect();

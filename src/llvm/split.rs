@@ -3,14 +3,24 @@
 //! A lazily added module is split once; each partition is kept as bitcode and
 //! only the partitions whose functions are called get parsed and compiled.
 //!
-//! The split is a recursive bisection inside the module's own context: a node
-//! (a module holding the bodies of a range of functions) is cloned once, the
-//! original keeps the bodies of the first half and the clone those of the
-//! second half, declarations nobody uses any more are deleted, and both halves
-//! recurse. A leaf (one body) is written out as bitcode. Every level touches
-//! each body about twice (one clone, one deletion) and what a body references,
-//! so the whole split is O(N log N), where cloning a module per function would
-//! be O(N^2).
+//! How:
+//! * The module is checked (what we refuse to split is listed in `refusal`
+//!   and `eager_functions`) and prepared in place (`prepare`): local symbols
+//!   are promoted, linkonce becomes weak, comdats and `llvm.used` go.
+//! * Its bitcode is read back into a private context per splitting thread
+//!   (two for large modules, each with the bodies of one half of the
+//!   functions): cloning leaves garbage in a context (LLVM frees constants and
+//!   metadata only with it), which must not stay in the caller's context.
+//! * There the globals partition is copied out, the rest becomes the root of
+//!   a recursive bisection: a node (a module holding the bodies of a range of
+//!   functions) is cloned with the second half of its bodies "parked" (moved
+//!   out of their functions for the moment, see `Parked`), so the clone has
+//!   the first half only; the node then drops the first half, declarations
+//!   nobody uses any more are deleted, and both halves recurse. A leaf (one
+//!   body) is written out as bitcode. Every level copies half of the bodies
+//!   once and deletes the other half once, so the split is O(N log N) in the
+//!   size of the bodies (and of what they reference), where cloning the
+//!   module once per function would be O(N^2).
 //!
 //! What the partitions look like (CompileOnDemandLayer's rules, adapted):
 //! * local globals and functions are promoted to hidden external symbols named
@@ -24,15 +34,21 @@
 //!   of `f` inside it go to a declaration of `f` (the lazy stub), so `&f` is the
 //!   same everywhere; everything else in it is a declaration;
 //! * the globals partition defines every global variable, alias and ifunc, plus
-//!   the functions that must live next to them (see [`Split::globals`]).
+//!   the functions that must live next to them (see [`Split::globals`]);
+//! * debug info: each partition keeps its compile unit, but only the globals
+//!   partition keeps the unit's lists of globals, enums, retained types,
+//!   imported entities and macros (`trim_compile_units`).
 
 use std::collections::HashSet;
 use std::ptr;
 
+#[cfg(debug_assertions)]
 use llvm_sys::analysis::{LLVMVerifierFailureAction, LLVMVerifyModule};
 use llvm_sys::bit_writer::LLVMWriteBitcodeToMemoryBuffer;
 use llvm_sys::comdat::LLVMSetComdat;
 use llvm_sys::core::*;
+use llvm_sys::debuginfo::{LLVMGetMetadataKind, LLVMMetadataKind};
+use llvm_sys::ir_reader::LLVMParseIRInContext2;
 use llvm_sys::prelude::*;
 use llvm_sys::transforms::pass_builder::{LLVMCreatePassBuilderOptions, LLVMDisposePassBuilderOptions, LLVMRunPasses};
 use llvm_sys::{LLVMAttributeFunctionIndex, LLVMAttributeReturnIndex, LLVMLinkage, LLVMTypeKind, LLVMVisibility};
@@ -79,8 +95,10 @@ pub struct Split {
 ///
 /// Returns Ok(None), leaving `ir` untouched, when the module cannot be split
 /// safely; the caller then compiles it whole. The cases are listed in
-/// `refusal`. After Ok(Some) or Err, `ir` has been changed and must not be
-/// compiled.
+/// `refusal` and `eager_functions`. After Ok(Some) or Err, `ir` has been
+/// changed and must not be compiled.
+///
+/// Large modules are split on two new threads, one per half of the functions.
 pub fn split(ir: &mut IrModule, unique: &str) -> Result<Option<Split>> {
     Ok(split_or_refuse(ir, unique)?.ok())
 }
@@ -88,18 +106,22 @@ pub fn split(ir: &mut IrModule, unique: &str) -> Result<Option<Split>> {
 /// Why a module is not split.
 type Refusal = &'static str;
 
+/// Below this many function partitions, two threads cost more than they save.
+const PARALLEL_MIN_FUNCTIONS: usize = 128;
+
 fn split_or_refuse(ir: &mut IrModule, unique: &str) -> Result<std::result::Result<Split, Refusal>> {
     if llvm_asserts_on_null_setters() {
-        return Ok(Err("this LLVM is built with assertions; clearing an initializer or personality through LLVM-C would abort"));
+        return Ok(Err(
+            "this LLVM is built with assertions; clearing an initializer or personality through LLVM-C would abort",
+        ));
     }
     let m = ir.as_raw();
-    let mut splitter = Splitter { module_name: ir.name(), parts: Vec::new(), out: Vec::new() };
     // SAFETY: `m` is the live module of `ir`, which we hold exclusively for the
-    // whole call; every clone made below lives in the same context, is owned by
-    // a `Node` and is disposed before we return, so before `ir` (and its
-    // context) can be dropped.
+    // whole call and use from this thread only. Its functions are parked only
+    // while its bitcode is written. The splitting threads touch none of this
+    // context's objects: they get bitcode bytes and make contexts of their own.
     unsafe {
-        if let Some(why) = refusal(m) {
+        if let Some(why) = refusal(m, unique) {
             return Ok(Err(why));
         }
         let eager = match eager_functions(m) {
@@ -107,62 +129,83 @@ fn split_or_refuse(ir: &mut IrModule, unique: &str) -> Result<std::result::Resul
             Err(why) => return Ok(Err(why)),
         };
         // From here on the module is changed.
-        let _names = DiscardValueNames::new(LLVMGetModuleContext(m));
         prepare(m, unique);
         for f in functions(m) {
             if LLVMIsDeclaration(f) == 0 && LLVMGetLinkage(f) == LLVMLinkage::LLVMAvailableExternallyLinkage {
                 make_declaration(f);
             }
         }
+        let mut plan = Plan { module_name: ir.name(), parts: Vec::new(), eager: Vec::new() };
         for f in functions(m) {
-            if LLVMIsDeclaration(f) != 0 || eager.contains(&f) {
+            if LLVMIsDeclaration(f) != 0 {
                 continue;
             }
             let ir_name = raw_name(f);
+            if eager.contains(&f) {
+                plan.eager.push(ir_name);
+                continue;
+            }
             let name = String::from_utf8_lossy(ir_name.strip_prefix(b"\x01").unwrap_or(&ir_name)).into_owned();
-            splitter.parts.push(Part {
+            plan.parts.push(Part {
                 ir_name,
                 name,
                 exported: LLVMGetVisibility(f) != LLVMVisibility::LLVMHiddenVisibility,
                 weak: is_weak(LLVMGetLinkage(f)),
             });
         }
-        let globals = if has_global_definitions(m) || !eager.is_empty() {
-            Some(splitter.globals_partition(m)?)
-        } else {
-            None
+        let has_globals = has_global_definitions(m) || !plan.eager.is_empty();
+        let all: Vec<usize> = (0..plan.parts.len()).collect();
+        let parallel =
+            all.len() >= PARALLEL_MIN_FUNCTIONS && std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2);
+        // The rest happens in private contexts, from the prepared module's
+        // bitcode: the clones of the bisection leave garbage behind (LLVM
+        // frees constants and metadata only with their context), which must
+        // not stay in the caller's context for the module's lifetime.
+        if !parallel {
+            let bitcode = MemoryBuffer::from_raw(LLVMWriteBitcodeToMemoryBuffer(m));
+            let (globals, functions) = plan.split_in_new_context(bitcode.bytes(), &all, has_globals)?;
+            return Ok(Ok(Split { globals, functions }));
+        }
+        // Two new threads (whose allocations do not compete in the main
+        // arena, where the caller's module lives), each with the bodies of
+        // one half (the other half parked while its bitcode is written); the
+        // second also writes the globals partition.
+        let (first, second) = all.split_at(all.len() / 2);
+        let without = |parts: &[usize]| -> Result<MemoryBuffer> {
+            let parked = Parked::park(&plan, m, parts)?;
+            let bitcode = MemoryBuffer::from_raw(LLVMWriteBitcodeToMemoryBuffer(m));
+            parked.restore();
+            Ok(bitcode)
         };
-        tm(5, || splitter.function_tree_root(m, &eager))?;
-        let all: Vec<usize> = (0..splitter.parts.len()).collect();
-        splitter.bisect(Node { raw: m, owned: false }, &all)?;
-        Ok(Ok(Split { globals, functions: splitter.out }))
+        let plan = &plan;
+        std::thread::scope(|scope| {
+            let second_bitcode = without(first)?;
+            let second_half =
+                scope.spawn(move || plan.split_in_new_context(second_bitcode.bytes(), second, has_globals));
+            // The first half's bitcode is written while the second half's
+            // thread starts.
+            let first_bitcode = without(second)?;
+            let first_half = scope.spawn(move || plan.split_in_new_context(first_bitcode.bytes(), first, false));
+            let join = |half: std::thread::ScopedJoinHandle<'_, _>| {
+                half.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            };
+            let second_out: Result<(Option<Vec<u8>>, Vec<FunctionPartition>)> = join(second_half);
+            let (_, mut functions) = join(first_half)?;
+            let (globals, rest) = second_out?;
+            functions.extend(rest);
+            Ok(Ok(Split { globals, functions }))
+        })
     }
 }
 
-/// Makes the context drop the names of local values (instructions,
-/// arguments, blocks) set from now on, until dropped: the clones made by the
-/// split then carry no local names, which makes cloning and deleting bodies
-/// much cheaper. Names never matter to what the code does.
-struct DiscardValueNames {
-    ctx: LLVMContextRef,
-    previous: LLVMBool,
-}
-
-impl DiscardValueNames {
-    /// # Safety
-    /// `ctx` must be a live context, outliving the guard, used by this thread only.
-    unsafe fn new(ctx: LLVMContextRef) -> DiscardValueNames {
-        let previous = LLVMContextShouldDiscardValueNames(ctx);
-        LLVMContextSetDiscardValueNames(ctx, 1);
-        DiscardValueNames { ctx, previous }
-    }
-}
-
-impl Drop for DiscardValueNames {
-    fn drop(&mut self) {
-        // SAFETY: the context is live (see `new`); we restore its setting.
-        unsafe { LLVMContextSetDiscardValueNames(self.ctx, self.previous) }
-    }
+/// What the split produces, decided once on the prepared module; shared by
+/// both threads.
+struct Plan {
+    module_name: String,
+    /// The function definitions that get partitions of their own.
+    parts: Vec<Part>,
+    /// The IR names of the functions defined in the globals partition.
+    eager: Vec<Vec<u8>>,
 }
 
 /// A function definition that gets a partition of its own.
@@ -175,54 +218,182 @@ struct Part {
     weak: bool,
 }
 
-/// A module of the bisection tree, in the context of the module being split.
-/// The root is the split module itself, which belongs to its `IrModule`.
-struct Node {
-    raw: LLVMModuleRef,
-    owned: bool,
-}
-
-impl Node {
-    /// A deep copy of `self`, in the same context.
-    fn clone_module(&self) -> Node {
-        // SAFETY: self.raw is live; the clone is a new module we own (disposed
-        // by Node's Drop, which runs before split() returns).
-        Node { raw: unsafe { LLVMCloneModule(self.raw) }, owned: true }
-    }
-}
+/// A module of the bisection tree, owned: disposed when dropped. Nodes
+/// live in a private context (see `Context`) and are all dropped before it.
+struct Node(LLVMModuleRef);
 
 impl Drop for Node {
     fn drop(&mut self) {
-        if self.owned {
-            // SAFETY: an owned node is a clone nobody else refers to; it is
-            // disposed once, while its context (the IrModule's) is alive.
-            unsafe { LLVMDisposeModule(self.raw) }
+        // SAFETY: a node is a module nobody else refers to; it is disposed
+        // once, while its context is alive (nodes never leave
+        // `split_in_new_context`, which drops its `Context` last).
+        unsafe { LLVMDisposeModule(self.0) }
+    }
+}
+
+/// Function bodies taken out of their module for a moment, so that a clone
+/// (or the bitcode) of the module has them as plain declarations without
+/// copying them. Their blocks are unlinked from the function (LLVM keeps an
+/// unlinked block and its instructions alive, uses included) and everything a
+/// declaration may not have is set aside: personality, prefix and prologue
+/// data, metadata attachments, non-external linkage. Dropping the value puts
+/// all of it back.
+struct Parked {
+    functions: Vec<ParkedFunction>,
+}
+
+struct ParkedFunction {
+    f: LLVMValueRef,
+    blocks: Vec<LLVMBasicBlockRef>,
+    linkage: LLVMLinkage,
+    personality: LLVMValueRef,
+    prefix: LLVMValueRef,
+    prologue: LLVMValueRef,
+    metadata: Vec<(u32, LLVMMetadataRef)>,
+}
+
+impl Parked {
+    /// Parks the bodies of `which` (definitions) in `m`.
+    ///
+    /// # Safety
+    /// `m` must be a live module we hold exclusively, alive until the result
+    /// is dropped. Until then `m` may only be cloned or written out: its
+    /// parked functions look unused or bodiless, so deleting declarations
+    /// (`collect_garbage`) or bodies in it would free values the parked
+    /// blocks still use.
+    unsafe fn park(plan: &Plan, m: LLVMModuleRef, which: &[usize]) -> Result<Parked> {
+        let mut parked = Parked { functions: Vec::with_capacity(which.len()) };
+        for &i in which {
+            let f = plan.lookup(m, &plan.parts[i].ir_name)?;
+            let mut blocks = Vec::new();
+            let mut bb = LLVMGetFirstBasicBlock(f);
+            while !bb.is_null() {
+                blocks.push(bb);
+                bb = LLVMGetNextBasicBlock(bb);
+            }
+            let mut metadata = Vec::new();
+            let mut count = 0usize;
+            let entries = LLVMGlobalCopyAllMetadata(f, &mut count);
+            for k in 0..count as u32 {
+                metadata.push((
+                    LLVMValueMetadataEntriesGetKind(entries, k),
+                    LLVMValueMetadataEntriesGetMetadata(entries, k),
+                ));
+            }
+            if !entries.is_null() {
+                LLVMDisposeValueMetadataEntries(entries);
+            }
+            let saved = ParkedFunction {
+                f,
+                blocks,
+                linkage: LLVMGetLinkage(f),
+                personality: if LLVMHasPersonalityFn(f) != 0 { LLVMGetPersonalityFn(f) } else { ptr::null_mut() },
+                prefix: if LLVMHasPrefixData(f) != 0 { LLVMGetPrefixData(f) } else { ptr::null_mut() },
+                prologue: if LLVMHasPrologueData(f) != 0 { LLVMGetPrologueData(f) } else { ptr::null_mut() },
+                metadata,
+            };
+            for &bb in &saved.blocks {
+                LLVMRemoveBasicBlockFromParent(bb);
+            }
+            strip_declaration(f);
+            parked.functions.push(saved);
+        }
+        Ok(parked)
+    }
+
+    /// Puts the bodies back (the same as dropping the value).
+    fn restore(self) {}
+}
+
+impl Drop for Parked {
+    fn drop(&mut self) {
+        // SAFETY: the functions and their unlinked blocks are alive: `park`'s
+        // contract keeps the module alive and its parked values undeleted
+        // until now, and unlinked blocks belong to nobody else. Each block
+        // goes back, in order, to the function it came from; the saved
+        // constants and metadata are the function's own (non-null ones only
+        // are set back).
+        unsafe {
+            for p in self.functions.drain(..) {
+                for bb in p.blocks {
+                    LLVMAppendExistingBasicBlock(p.f, bb);
+                }
+                LLVMSetLinkage(p.f, p.linkage);
+                if !p.personality.is_null() {
+                    LLVMSetPersonalityFn(p.f, p.personality);
+                }
+                if !p.prefix.is_null() {
+                    LLVMSetPrefixData(p.f, p.prefix);
+                }
+                if !p.prologue.is_null() {
+                    LLVMSetPrologueData(p.f, p.prologue);
+                }
+                for (kind, md) in p.metadata {
+                    LLVMGlobalSetMetadata(p.f, kind, md);
+                }
+            }
         }
     }
 }
 
-thread_local! { pub static T: std::cell::RefCell<[std::time::Duration; 6]> = Default::default(); }
-fn tm<R>(i: usize, f: impl FnOnce() -> R) -> R { let t = std::time::Instant::now(); let r = f(); T.with(|x| x.borrow_mut()[i] += t.elapsed()); r }
-thread_local! { pub static SZ: std::cell::RefCell<[(usize, std::time::Duration); 14]> = Default::default(); }
-struct Splitter {
-    module_name: String,
-    parts: Vec<Part>,
-    out: Vec<FunctionPartition>,
+/// A private context of one splitting thread: disposed when dropped, after
+/// every module in it (they are `Node`s created later, so dropped earlier).
+struct Context(LLVMContextRef);
+
+impl Drop for Context {
+    fn drop(&mut self) {
+        // SAFETY: we created the context and dispose it once; no module in it
+        // is left (see above).
+        unsafe { LLVMContextDispose(self.0) }
+    }
 }
 
-impl Splitter {
-    /// Writes the globals partition: a copy of `m` where only the eager
-    /// functions keep their bodies.
-    ///
-    /// # Safety
-    /// `m` must be a live module, prepared by `prepare`.
-    unsafe fn globals_partition(&self, m: LLVMModuleRef) -> Result<Vec<u8>> {
-        let node = Node { raw: LLVMCloneModule(m), owned: true };
-        for part in &self.parts {
-            make_declaration(self.lookup(node.raw, part)?);
+impl Plan {
+    /// Parses the prepared module (`bitcode`, holding exactly the bodies of
+    /// `ours` and the eager functions) into a context of its own, writes the
+    /// globals partition from it if `globals`, and splits it.
+    fn split_in_new_context(
+        &self,
+        bitcode: &[u8],
+        ours: &[usize],
+        globals: bool,
+    ) -> Result<(Option<Vec<u8>>, Vec<FunctionPartition>)> {
+        // SAFETY: the context is created here, used by this thread only and
+        // disposed last (`ctx` is declared before every node, and nodes do not
+        // leave this function); the buffer outlives the parse, which copies
+        // what it needs.
+        unsafe {
+            let ctx = Context(LLVMContextCreate());
+            // Local value names are never needed; without them cloning and
+            // deleting bodies is cheaper.
+            LLVMContextSetDiscardValueNames(ctx.0, 1);
+            let buf = MemoryBuffer::copy_of(bitcode, &self.module_name);
+            let mut raw = ptr::null_mut();
+            let mut msg = ptr::null_mut();
+            if LLVMParseIRInContext2(ctx.0, buf.as_raw(), &mut raw, &mut msg) != 0 || raw.is_null() {
+                return Err(Error::internal(format!(
+                    "splitting module '{}': cannot read the prepared module back: {}",
+                    self.module_name,
+                    take_message(msg)
+                )));
+            }
+            drop(buf);
+            let root = Node(raw);
+            let globals = if globals {
+                // A copy with no bodies but the eager ones.
+                let parked = Parked::park(self, root.0, ours)?;
+                let copy = Node(LLVMCloneModule(root.0));
+                parked.restore();
+                collect_garbage(copy.0);
+                Some(self.finish(&copy, "<globals>")?)
+            } else {
+                None
+            };
+            self.function_tree_root(root.0)?;
+            let mut out = Vec::with_capacity(ours.len());
+            self.bisect(root, ours, &mut out)?;
+            Ok((globals, out))
         }
-        collect_garbage(node.raw);
-        self.finish(&node, "<globals>")
     }
 
     /// Turns `m` itself into the root of the bisection: every global
@@ -230,9 +401,8 @@ impl Splitter {
     /// function (their definitions are in the globals partition).
     ///
     /// # Safety
-    /// `m` must be a live module, prepared by `prepare`; `eager` holds
-    /// functions of `m`.
-    unsafe fn function_tree_root(&self, m: LLVMModuleRef, eager: &HashSet<LLVMValueRef>) -> Result<()> {
+    /// `m` must be a live module, prepared by `prepare`, that we hold exclusively.
+    unsafe fn function_tree_root(&self, m: LLVMModuleRef) -> Result<()> {
         for g in globals(m) {
             if LLVMIsDeclaration(g) == 0 {
                 // SAFETY (null initializer): see `llvm_asserts_on_null_setters`.
@@ -255,9 +425,10 @@ impl Splitter {
             LLVMReplaceAllUsesWith(i, decl);
             LLVMEraseGlobalIFunc(i);
         }
-        for &f in eager {
-            make_declaration(f);
+        for name in &self.eager {
+            make_declaration(self.lookup(m, name)?);
         }
+        trim_compile_units(m);
         if !aliases.is_empty() {
             self.run_globaldce(m)?;
             if !LLVMGetFirstGlobalAlias(m).is_null() {
@@ -272,24 +443,30 @@ impl Splitter {
     }
 
     /// Splits `node`, which holds exactly the bodies of `parts`, down to one
-    /// body per module.
-    fn bisect(&mut self, node: Node, parts: &[usize]) -> Result<()> {
+    /// body per module, appending the partitions to `out` in order.
+    fn bisect(&self, node: Node, parts: &[usize], out: &mut Vec<FunctionPartition>) -> Result<()> {
         match parts.len() {
             0 => Ok(()),
-            1 => self.leaf(node, parts[0]),
+            1 => {
+                out.push(self.leaf(node, &self.parts[parts[0]])?);
+                Ok(())
+            }
             n => {
                 let (first, second) = parts.split_at(n / 2);
-                let t0 = std::time::Instant::now();
-                let other = tm(0, || node.clone_module());
-                SZ.with(|x| { let mut x = x.borrow_mut(); let k = (n as f64).log2() as usize; x[k].0 += 1; x[k].1 += t0.elapsed(); });
-                // SAFETY: both nodes are live modules of this split holding the
-                // bodies of `parts`; we hold them exclusively.
-                unsafe {
-                    self.keep_only(&node, second)?;
-                    self.keep_only(&other, first)?;
-                }
-                self.bisect(node, first)?;
-                self.bisect(other, second)
+                // SAFETY: node is a live module of this split holding the bodies
+                // of `parts`; we hold it exclusively. The second half is parked
+                // only while the first half is copied out, so the copy is half
+                // the size; nothing else touches the module meanwhile.
+                let other = unsafe {
+                    let parked = Parked::park(self, node.0, second)?;
+                    let other = Node(LLVMCloneModule(node.0));
+                    parked.restore();
+                    collect_garbage(other.0);
+                    self.keep_only(&node, first)?;
+                    other
+                };
+                self.bisect(other, first, out)?;
+                self.bisect(node, second, out)
             }
         }
     }
@@ -298,19 +475,17 @@ impl Splitter {
     /// declarations that became unused.
     ///
     /// # Safety
-    /// `node` must be a live module of this split.
+    /// `node` must be a live module of this split that we hold exclusively.
     unsafe fn keep_only(&self, node: &Node, drop: &[usize]) -> Result<()> {
         for &i in drop {
-            let f = self.lookup(node.raw, &self.parts[i])?;
-            tm(1, || make_declaration(f));
+            make_declaration(self.lookup(node.0, &self.parts[i].ir_name)?);
         }
-        tm(2, || collect_garbage(node.raw));
+        collect_garbage(node.0);
         Ok(())
     }
 
     /// Renames the one body in `node` and writes its partition.
-    fn leaf(&mut self, node: Node, index: usize) -> Result<()> {
-        let part = &self.parts[index];
+    fn leaf(&self, node: Node, part: &Part) -> Result<FunctionPartition> {
         let body = format!("{}.jitcore.body", part.name);
         let mut body_ir_name = part.ir_name.clone();
         body_ir_name.extend_from_slice(b".jitcore.body");
@@ -319,7 +494,7 @@ impl Splitter {
         // function type and address space (checked), so replacing the body's
         // uses with it keeps the IR well typed.
         unsafe {
-            let f = self.lookup(node.raw, part)?;
+            let f = self.lookup(node.0, &part.ir_name)?;
             set_raw_name(f, &body_ir_name);
             if raw_name(f) != body_ir_name {
                 return Err(Error::internal(format!(
@@ -330,7 +505,7 @@ impl Splitter {
             LLVMSetVisibility(f, LLVMVisibility::LLVMHiddenVisibility);
             if !LLVMGetFirstUse(f).is_null() {
                 // Recursion and `&f` inside the body must reach the stub.
-                let stub = LLVMAddFunction(node.raw, c"".as_ptr(), LLVMGlobalGetValueType(f));
+                let stub = LLVMAddFunction(node.0, c"".as_ptr(), LLVMGlobalGetValueType(f));
                 set_raw_name(stub, &part.ir_name);
                 if LLVMTypeOf(stub) != LLVMTypeOf(f) || raw_name(stub) != part.ir_name {
                     return Err(Error::internal(format!(
@@ -339,35 +514,30 @@ impl Splitter {
                     )));
                 }
                 copy_function_attributes(f, stub);
-                let visibility =
-                    if part.exported { LLVMVisibility::LLVMDefaultVisibility } else { LLVMVisibility::LLVMHiddenVisibility };
+                let visibility = if part.exported {
+                    LLVMVisibility::LLVMDefaultVisibility
+                } else {
+                    LLVMVisibility::LLVMHiddenVisibility
+                };
                 LLVMSetVisibility(stub, visibility);
                 LLVMReplaceAllUsesWith(f, stub);
             }
         }
-        let bitcode = tm(3, || self.finish(&node, &part.name))?;
-        tm(4, || drop(node));
-        let part = &self.parts[index];
-        self.out.push(FunctionPartition {
-            name: part.name.clone(),
-            body,
-            exported: part.exported,
-            weak: part.weak,
-            bitcode,
-        });
-        Ok(())
+        let bitcode = self.finish(&node, &part.name)?;
+        Ok(FunctionPartition { name: part.name.clone(), body, exported: part.exported, weak: part.weak, bitcode })
     }
 
-    /// The function of `part` in `m`.
+    /// The function named `ir_name` in `m`.
     ///
     /// # Safety
     /// `m` must be a live module.
-    unsafe fn lookup(&self, m: LLVMModuleRef, part: &Part) -> Result<LLVMValueRef> {
-        let f = LLVMGetNamedFunctionWithLength(m, part.ir_name.as_ptr().cast(), part.ir_name.len());
+    unsafe fn lookup(&self, m: LLVMModuleRef, ir_name: &[u8]) -> Result<LLVMValueRef> {
+        let f = LLVMGetNamedFunctionWithLength(m, ir_name.as_ptr().cast(), ir_name.len());
         if f.is_null() {
             return Err(Error::internal(format!(
                 "splitting module '{}': function '{}' went missing",
-                self.module_name, part.name
+                self.module_name,
+                String::from_utf8_lossy(ir_name)
             )));
         }
         Ok(f)
@@ -380,7 +550,7 @@ impl Splitter {
             let mut msg = ptr::null_mut();
             // SAFETY: the module is live; on failure LLVM returns a message we dispose.
             let broken =
-                unsafe { LLVMVerifyModule(node.raw, LLVMVerifierFailureAction::LLVMReturnStatusAction, &mut msg) };
+                unsafe { LLVMVerifyModule(node.0, LLVMVerifierFailureAction::LLVMReturnStatusAction, &mut msg) };
             // SAFETY: msg is NULL or an LLVM-owned message.
             let text = unsafe { take_message(msg) };
             if broken != 0 {
@@ -394,7 +564,7 @@ impl Splitter {
         #[cfg(not(debug_assertions))]
         let _ = what;
         // SAFETY: the module is live; the buffer is ours and dropped here.
-        let buf = unsafe { MemoryBuffer::from_raw(LLVMWriteBitcodeToMemoryBuffer(node.raw)) };
+        let buf = unsafe { MemoryBuffer::from_raw(LLVMWriteBitcodeToMemoryBuffer(node.0)) };
         Ok(buf.bytes().to_vec())
     }
 
@@ -415,14 +585,15 @@ impl Splitter {
     }
 }
 
-/// Whether LLVM-C would abort on `LLVMSetInitializer(g, NULL)` and
-/// `LLVMSetPersonalityFn(f, NULL)`.
+/// Whether LLVM-C would abort on the NULL arguments the split passes to
+/// `LLVMSetInitializer`, `LLVMSetPersonalityFn`, `LLVMSetPrefixData`,
+/// `LLVMSetPrologueData` and `LLVMReplaceMDNodeOperandWith`.
 ///
-/// Those two functions pass their argument through `cast<Constant>`, which
-/// asserts it is not NULL when LLVM is built with assertions; without them
-/// (release and distribution builds, `llvm-config --assertion-mode` OFF) it is
-/// a plain pointer conversion and the C++ setters take NULL as "remove", which
-/// is what we need. LLVM-C has no other way to remove either. An LLVM built
+/// Those functions pass their argument through `cast<>`, which asserts it is
+/// not NULL when LLVM is built with assertions; without them (release and
+/// distribution builds, `llvm-config --assertion-mode` OFF) it is a plain
+/// pointer conversion and the C++ setters take NULL as "remove", which is
+/// what we need. LLVM-C has no other way to remove any of these. An LLVM built
 /// with assertions also has ABI-breaking checks by default, which leave the
 /// symbol `llvm::EnableABIBreakingChecks` (instead of
 /// `llvm::DisableABIBreakingChecks`); if we see it, we do not split.
@@ -447,7 +618,7 @@ fn llvm_asserts_on_null_setters() -> bool {
 ///
 /// # Safety
 /// `m` must be a live module.
-unsafe fn refusal(m: LLVMModuleRef) -> Option<Refusal> {
+unsafe fn refusal(m: LLVMModuleRef, unique: &str) -> Option<Refusal> {
     let mut len = 0usize;
     let asm = LLVMGetModuleInlineAsm(m, &mut len);
     if !asm.is_null() && len > 0 {
@@ -462,11 +633,13 @@ unsafe fn refusal(m: LLVMModuleRef) -> Option<Refusal> {
             return Some("llvm.localescape / llvm.localrecover");
         }
     }
+    let ours = format!(".jitcore.{unique}");
     let mut refuse = None;
     for_each_global_value(m, |v| {
-        if contains(&raw_name(v), b".jitcore.") {
+        let name = raw_name(v);
+        if contains(&name, ours.as_bytes()) || name.ends_with(b".jitcore.body") {
             // Our new names could collide with existing ones.
-            refuse = Some("a global value name already contains '.jitcore.'");
+            refuse = Some("a global value already has a name of the kind the split gives");
         }
         let is_function = !LLVMIsAFunction(v).is_null()
             || (LLVMIsAGlobalVariable(v).is_null()
@@ -487,8 +660,8 @@ unsafe fn refusal(m: LLVMModuleRef) -> Option<Refusal> {
 /// * functions whose `blockaddress` is used in a global initializer (or an
 ///   alias), since the constant needs the body in the same module.
 ///
-/// Refuses when a `blockaddress` of one function is used by the code of
-/// another (that code's partition would not have the blocks), or when an alias
+/// Refuses when a `blockaddress` of one function is used by another function
+/// (whose partition would not have the blocks), or when an alias
 /// or ifunc refers to an available_externally function (no definition to place
 /// next to it).
 ///
@@ -538,9 +711,9 @@ unsafe fn eager_functions(m: LLVMModuleRef) -> std::result::Result<HashSet<LLVMV
 }
 
 /// Follows the users of constant `c` (a blockaddress of `f`, or a constant
-/// built on one) to where they end: Ok(true) if one is a global value's
-/// initializer (or aliasee), Ok(false) if all are instructions of `f` or dead,
-/// Err if an instruction of another function uses it.
+/// built on one) to where they end: Ok(true) if one is a global variable's
+/// initializer (or an aliasee), Ok(false) if all are instructions of `f` or
+/// dead, Err if another function uses it.
 ///
 /// # Safety
 /// `c` must be a live constant; `f` a live function.
@@ -555,6 +728,10 @@ unsafe fn where_used(
             if LLVMGetBasicBlockParent(LLVMGetInstructionParent(user)) != f {
                 return Err("a blockaddress of one function is used by another function");
             }
+        } else if !LLVMIsAFunction(user).is_null() {
+            // Prefix, prologue or personality of a function: it would need the
+            // blocks in its own partition.
+            return Err("a blockaddress is used by a function's prefix, prologue or personality");
         } else if !LLVMIsAGlobalValue(user).is_null() {
             in_global = true;
         } else if seen.insert(user) {
@@ -591,9 +768,10 @@ unsafe fn functions_in(c: LLVMValueRef, out: &mut Vec<LLVMValueRef>, seen: &mut 
 /// # Safety
 /// `m` must be a live module.
 unsafe fn has_global_definitions(m: LLVMModuleRef) -> bool {
-    globals(m).into_iter().any(|g| {
-        LLVMIsDeclaration(g) == 0 && LLVMGetLinkage(g) != LLVMLinkage::LLVMAvailableExternallyLinkage
-    }) || !LLVMGetFirstGlobalAlias(m).is_null()
+    globals(m)
+        .into_iter()
+        .any(|g| LLVMIsDeclaration(g) == 0 && LLVMGetLinkage(g) != LLVMLinkage::LLVMAvailableExternallyLinkage)
+        || !LLVMGetFirstGlobalAlias(m).is_null()
         || !LLVMGetFirstGlobalIFunc(m).is_null()
 }
 
@@ -658,41 +836,106 @@ fn promoted_name(old: &[u8], unique: &str) -> Vec<u8> {
     out
 }
 
-/// Turns a function definition into a declaration: deletes its body,
-/// personality and metadata (a declaration may not carry a distinct
-/// DISubprogram) and gives it external linkage. Its name, type, attributes and
-/// visibility stay; prefix and prologue data stay too (allowed on a
-/// declaration, and LLVM-C can only remove them by the same NULL cast).
+/// Turns a function definition into a declaration: deletes its body, then
+/// what `strip_declaration` lists. Its name, type, attributes and visibility
+/// stay.
 ///
 /// # Safety
 /// `f` must be a live function definition in a module we hold exclusively.
 unsafe fn make_declaration(f: LLVMValueRef) {
     delete_body(f);
+    strip_declaration(f);
+}
+
+/// Removes from a bodiless function what a declaration may not (or should
+/// not) have: personality, metadata (a distinct DISubprogram), non-external
+/// linkage, and prefix and prologue data. The latter are allowed on a
+/// declaration, but CloneModule copies a declaration's prefix and prologue
+/// constants without mapping them into the new module.
+///
+/// # Safety
+/// `f` must be a live function without blocks in a module we hold exclusively.
+unsafe fn strip_declaration(f: LLVMValueRef) {
+    // SAFETY (null arguments): see `llvm_asserts_on_null_setters`.
     if LLVMHasPersonalityFn(f) != 0 {
-        // SAFETY (null personality): see `llvm_asserts_on_null_setters`.
         LLVMSetPersonalityFn(f, ptr::null_mut());
+    }
+    if LLVMHasPrefixData(f) != 0 {
+        LLVMSetPrefixData(f, ptr::null_mut());
+    }
+    if LLVMHasPrologueData(f) != 0 {
+        LLVMSetPrologueData(f, ptr::null_mut());
     }
     LLVMGlobalClearMetadata(f);
     LLVMSetLinkage(f, LLVMLinkage::LLVMExternalLinkage);
 }
 
-/// Deletes every instruction and block of `f`.
+/// Empties the module-wide lists of each debug-info compile unit: enums,
+/// retained types, global variables, imported entities and macros. A
+/// function partition needs none of them (what its code uses is reachable
+/// from its DISubprogram), and they would be copied into every clone and
+/// emitted into every partition's object. The globals partition, made before
+/// this, keeps them.
 ///
-/// Deleting a value that still has uses leaves dangling pointers, and the
-/// body's values use each other in any order (phis, loops). So each
-/// instruction first has its uses replaced by poison (`none` for tokens, which
-/// have no poison); it can then be erased, which also drops its own uses of
-/// other instructions and of blocks. Empty blocks are then used only by
-/// blockaddress constants, which block deletion replaces itself.
+/// # Safety
+/// `m` must be a live module we hold exclusively, and no other module may
+/// share its compile units (clones of it made earlier have their own).
+unsafe fn trim_compile_units(m: LLVMModuleRef) {
+    let name = c"llvm.dbg.cu";
+    let count = LLVMGetNamedMetadataNumOperands(m, name.as_ptr()) as usize;
+    if count == 0 {
+        return;
+    }
+    let mut units = vec![ptr::null_mut(); count];
+    LLVMGetNamedMetadataOperands(m, name.as_ptr(), units.as_mut_ptr());
+    for unit in units {
+        if unit.is_null()
+            || !matches!(
+                LLVMGetMetadataKind(LLVMValueAsMetadata(unit)),
+                LLVMMetadataKind::LLVMDICompileUnitMetadataKind
+            )
+        {
+            continue;
+        }
+        // Operands 4..=8 of a DICompileUnit: enums, retained types, globals,
+        // imported entities, macros. They become absent (NULL), as in a unit
+        // that never had them: an empty macro list would still make DwarfDebug
+        // refer to a macro section it then does not emit.
+        // SAFETY (null argument): see `llvm_asserts_on_null_setters`.
+        let operands = LLVMGetMDNodeNumOperands(unit);
+        for i in 4..operands.min(9) {
+            LLVMReplaceMDNodeOperandWith(unit, i, ptr::null_mut());
+        }
+    }
+}
+
+/// Deletes every instruction and block of `f`, as `Function::deleteBody`
+/// does, with what LLVM-C offers.
+///
+/// A value must have no uses left when it is deleted, and the body's values
+/// use each other in any order (phis, loops), blocks included (branches). So:
+/// first every instruction has its uses replaced by poison (`none` for
+/// tokens, which have no poison); then every block's terminator makes way for
+/// an `unreachable`, so no branch uses a block any more; then the blocks are
+/// deleted, each with its instructions (blockaddress constants of a block are
+/// replaced by the block's destructor).
+///
+/// Instructions are never erased one by one while their block stays: an
+/// erased instruction hands its debug records to the next one, and the last
+/// one to the block's "trailing" records, which LLVM keeps in a context-wide
+/// map that a block's destructor does not clean (a later block at the same
+/// address would inherit them). Erasing only terminators that have an
+/// `unreachable` after them avoids that.
 ///
 /// # Safety
 /// `f` must be a live function in a module we hold exclusively.
 unsafe fn delete_body(f: LLVMValueRef) {
+    let mut blocks = Vec::new();
     let mut bb = LLVMGetFirstBasicBlock(f);
     while !bb.is_null() {
+        blocks.push(bb);
         let mut inst = LLVMGetFirstInstruction(bb);
         while !inst.is_null() {
-            let next = LLVMGetNextInstruction(inst);
             if !LLVMGetFirstUse(inst).is_null() {
                 let ty = LLVMTypeOf(inst);
                 let replacement = if LLVMGetTypeKind(ty) == LLVMTypeKind::LLVMTokenTypeKind {
@@ -702,16 +945,24 @@ unsafe fn delete_body(f: LLVMValueRef) {
                 };
                 LLVMReplaceAllUsesWith(inst, replacement);
             }
-            LLVMInstructionEraseFromParent(inst);
-            inst = next;
+            inst = LLVMGetNextInstruction(inst);
         }
         bb = LLVMGetNextBasicBlock(bb);
     }
-    loop {
-        let bb = LLVMGetFirstBasicBlock(f);
-        if bb.is_null() {
-            break;
+    if blocks.is_empty() {
+        return;
+    }
+    let builder = LLVMCreateBuilderInContext(LLVMGetModuleContext(LLVMGetGlobalParent(f)));
+    for &bb in &blocks {
+        let terminator = LLVMGetBasicBlockTerminator(bb);
+        LLVMPositionBuilderAtEnd(builder, bb);
+        LLVMBuildUnreachable(builder);
+        if !terminator.is_null() {
+            LLVMInstructionEraseFromParent(terminator);
         }
+    }
+    LLVMDisposeBuilder(builder);
+    for bb in blocks {
         LLVMDeleteBasicBlock(bb);
     }
 }
@@ -719,8 +970,9 @@ unsafe fn delete_body(f: LLVMValueRef) {
 /// Deletes function and variable declarations nothing uses any more.
 ///
 /// Constants that were used only by deleted code are not freed by LLVM (they
-/// live in the context) and still count as uses here; the declarations they
-/// keep are not copied into the next clone's users and go one level later.
+/// live in the context) and still count as uses here, so a declaration used
+/// only by them stays, unused and harmless; a clone does not copy such
+/// constants, so it drops out there.
 ///
 /// # Safety
 /// `m` must be a live module that we hold exclusively.
@@ -1065,7 +1317,7 @@ declare i64 @unused_external(i64)
         for p in &split.functions {
             assert_eq!(p.body, format!("{}.jitcore.body", p.name));
             let (m, symbols) = reparse(&p.name, &p.bitcode);
-            assert_eq!(names(&symbols), [p.body.clone()], "partition {} defines only its body", p.name);
+            assert_eq!(names(&symbols), std::slice::from_ref(&p.body), "partition {} defines only its body", p.name);
             assert!(!symbols[0].exported, "bodies are hidden");
             assert_eq!(symbols[0].weak, p.weak);
             // Nothing else is defined; the stub name, if present, is a declaration.
@@ -1175,13 +1427,10 @@ define i32 @user() {
         got.sort();
         assert_eq!(got, ["goto", "user"]);
         let (_, symbols) = reparse("globals", split.globals.as_ref().unwrap());
-        assert_eq!(
-            names(&symbols),
-            ["fa", "g", "ga", "ifn", "interp", "labels.jitcore.t2", "resolver", "target"]
-        );
+        assert_eq!(names(&symbols), ["fa", "g", "ga", "ifn", "interp", "labels.jitcore.t2", "resolver", "target"]);
         for p in &split.functions {
             let (m, symbols) = reparse(&p.name, &p.bitcode);
-            assert_eq!(names(&symbols), [p.body.clone()]);
+            assert_eq!(names(&symbols), std::slice::from_ref(&p.body));
             if p.name == "user" {
                 let text = print(&m);
                 assert!(text.contains("declare void @fa()"), "{text}");
@@ -1191,10 +1440,295 @@ define i32 @user() {
             }
             if p.name == "goto" {
                 let text = print(&m);
-                assert!(text.contains("blockaddress(@goto.jitcore.body, %x)"), "{text}");
+                assert!(text.contains("blockaddress(@goto.jitcore.body, %"), "{text}");
                 assert!(text.contains("call i32 @goto(i1 false)"), "{text}");
             }
         }
+    }
+
+    /// `clang -g -O0` output for:
+    /// ```c
+    /// int counter = 3;
+    /// static const char *names[] = {"a", "b"};
+    /// enum color { RED, GREEN };
+    /// static int helper(int x) { return x + counter; }
+    /// int twice(int x) { enum color c = GREEN; return helper(x) * 2 + c + names[x & 1][0]; }
+    /// int fact(int n) { return n <= 1 ? 1 : n * fact(n - 1); }
+    /// ```
+    const DEBUG_INFO: &str = r#"source_filename = "small.c"
+target datalayout = "e-m:e-p270:32:32-p271:32:32-p272:64:64-i64:64-i128:128-f80:128-n8:16:32:64-S128"
+target triple = "x86_64-pc-linux-gnu"
+
+@counter = dso_local global i32 3, align 4, !dbg !0
+@names = internal global [2 x ptr] [ptr @.str, ptr @.str.1], align 16, !dbg !19
+@.str = private unnamed_addr constant [2 x i8] c"a\00", align 1, !dbg !11
+@.str.1 = private unnamed_addr constant [2 x i8] c"b\00", align 1, !dbg !17
+
+; Function Attrs: noinline nounwind optnone uwtable
+define dso_local i32 @twice(i32 noundef %0) #0 !dbg !32 {
+  %2 = alloca i32, align 4
+  %3 = alloca i32, align 4
+  store i32 %0, ptr %2, align 4
+    #dbg_declare(ptr %2, !36, !DIExpression(), !37)
+    #dbg_declare(ptr %3, !38, !DIExpression(), !39)
+  store i32 1, ptr %3, align 4, !dbg !39
+  %4 = load i32, ptr %2, align 4, !dbg !40
+  %5 = call i32 @helper(i32 noundef %4), !dbg !41
+  %6 = mul nsw i32 %5, 2, !dbg !42
+  %7 = load i32, ptr %3, align 4, !dbg !43
+  %8 = add i32 %6, %7, !dbg !44
+  %9 = load i32, ptr %2, align 4, !dbg !45
+  %10 = and i32 %9, 1, !dbg !46
+  %11 = sext i32 %10 to i64, !dbg !47
+  %12 = getelementptr inbounds [2 x ptr], ptr @names, i64 0, i64 %11, !dbg !47
+  %13 = load ptr, ptr %12, align 8, !dbg !47
+  %14 = getelementptr inbounds i8, ptr %13, i64 0, !dbg !47
+  %15 = load i8, ptr %14, align 1, !dbg !47
+  %16 = sext i8 %15 to i32, !dbg !47
+  %17 = add i32 %8, %16, !dbg !48
+  ret i32 %17, !dbg !49
+}
+
+; Function Attrs: noinline nounwind optnone uwtable
+define internal i32 @helper(i32 noundef %0) #0 !dbg !50 {
+  %2 = alloca i32, align 4
+  store i32 %0, ptr %2, align 4
+    #dbg_declare(ptr %2, !51, !DIExpression(), !52)
+  %3 = load i32, ptr %2, align 4, !dbg !53
+  %4 = load i32, ptr @counter, align 4, !dbg !54
+  %5 = add nsw i32 %3, %4, !dbg !55
+  ret i32 %5, !dbg !56
+}
+
+; Function Attrs: noinline nounwind optnone uwtable
+define dso_local i32 @fact(i32 noundef %0) #0 !dbg !57 {
+  %2 = alloca i32, align 4
+  store i32 %0, ptr %2, align 4
+    #dbg_declare(ptr %2, !58, !DIExpression(), !59)
+  %3 = load i32, ptr %2, align 4, !dbg !60
+  %4 = icmp sle i32 %3, 1, !dbg !61
+  br i1 %4, label %5, label %6, !dbg !60
+
+5:                                                ; preds = %1
+  br label %12, !dbg !60
+
+6:                                                ; preds = %1
+  %7 = load i32, ptr %2, align 4, !dbg !62
+  %8 = load i32, ptr %2, align 4, !dbg !63
+  %9 = sub nsw i32 %8, 1, !dbg !64
+  %10 = call i32 @fact(i32 noundef %9), !dbg !65
+  %11 = mul nsw i32 %7, %10, !dbg !66
+  br label %12, !dbg !60
+
+12:                                               ; preds = %6, %5
+  %13 = phi i32 [ 1, %5 ], [ %11, %6 ], !dbg !60
+  ret i32 %13, !dbg !67
+}
+
+attributes #0 = { noinline nounwind optnone uwtable "frame-pointer"="all" }
+
+!llvm.dbg.cu = !{!2}
+!llvm.module.flags = !{!25, !26, !27, !28, !29, !30, !31}
+
+!0 = !DIGlobalVariableExpression(var: !1, expr: !DIExpression())
+!1 = distinct !DIGlobalVariable(name: "counter", scope: !2, file: !3, line: 1, type: !24, isLocal: false, isDefinition: true)
+!2 = distinct !DICompileUnit(language: DW_LANG_C11, file: !3, isOptimized: false, runtimeVersion: 0, emissionKind: FullDebug, enums: !4, globals: !10, splitDebugInlining: false, nameTableKind: None)
+!3 = !DIFile(filename: "small.c", directory: "/src", checksumkind: CSK_MD5, checksum: "4956370bf70338838e8e383be0db33f0")
+!4 = !{!5}
+!5 = !DICompositeType(tag: DW_TAG_enumeration_type, name: "color", file: !3, line: 3, baseType: !6, size: 32, elements: !7)
+!6 = !DIBasicType(name: "unsigned int", size: 32, encoding: DW_ATE_unsigned)
+!7 = !{!8, !9}
+!8 = !DIEnumerator(name: "RED", value: 0)
+!9 = !DIEnumerator(name: "GREEN", value: 1)
+!10 = !{!0, !11, !17, !19}
+!11 = !DIGlobalVariableExpression(var: !12, expr: !DIExpression())
+!12 = distinct !DIGlobalVariable(scope: null, file: !3, line: 2, type: !13, isLocal: true, isDefinition: true)
+!13 = !DICompositeType(tag: DW_TAG_array_type, baseType: !14, size: 16, elements: !15)
+!14 = !DIBasicType(name: "char", size: 8, encoding: DW_ATE_signed_char)
+!15 = !{!16}
+!16 = !DISubrange(count: 2)
+!17 = !DIGlobalVariableExpression(var: !18, expr: !DIExpression())
+!18 = distinct !DIGlobalVariable(scope: null, file: !3, line: 2, type: !13, isLocal: true, isDefinition: true)
+!19 = !DIGlobalVariableExpression(var: !20, expr: !DIExpression())
+!20 = distinct !DIGlobalVariable(name: "names", scope: !2, file: !3, line: 2, type: !21, isLocal: true, isDefinition: true)
+!21 = !DICompositeType(tag: DW_TAG_array_type, baseType: !22, size: 128, elements: !15)
+!22 = !DIDerivedType(tag: DW_TAG_pointer_type, baseType: !23, size: 64)
+!23 = !DIDerivedType(tag: DW_TAG_const_type, baseType: !14)
+!24 = !DIBasicType(name: "int", size: 32, encoding: DW_ATE_signed)
+!25 = !{i32 7, !"Dwarf Version", i32 5}
+!26 = !{i32 2, !"Debug Info Version", i32 3}
+!27 = !{i32 1, !"wchar_size", i32 4}
+!28 = !{i32 8, !"PIC Level", i32 2}
+!29 = !{i32 7, !"PIE Level", i32 2}
+!30 = !{i32 7, !"uwtable", i32 2}
+!31 = !{i32 7, !"frame-pointer", i32 2}
+!32 = distinct !DISubprogram(name: "twice", scope: !3, file: !3, line: 5, type: !33, scopeLine: 5, flags: DIFlagPrototyped, spFlags: DISPFlagDefinition, unit: !2, retainedNodes: !35)
+!33 = !DISubroutineType(types: !34)
+!34 = !{!24, !24}
+!35 = !{}
+!36 = !DILocalVariable(name: "x", arg: 1, scope: !32, file: !3, line: 5, type: !24)
+!37 = !DILocation(line: 5, column: 15, scope: !32)
+!38 = !DILocalVariable(name: "c", scope: !32, file: !3, line: 5, type: !5)
+!39 = !DILocation(line: 5, column: 31, scope: !32)
+!40 = !DILocation(line: 5, column: 56, scope: !32)
+!41 = !DILocation(line: 5, column: 49, scope: !32)
+!42 = !DILocation(line: 5, column: 59, scope: !32)
+!43 = !DILocation(line: 5, column: 65, scope: !32)
+!44 = !DILocation(line: 5, column: 63, scope: !32)
+!45 = !DILocation(line: 5, column: 75, scope: !32)
+!46 = !DILocation(line: 5, column: 77, scope: !32)
+!47 = !DILocation(line: 5, column: 69, scope: !32)
+!48 = !DILocation(line: 5, column: 67, scope: !32)
+!49 = !DILocation(line: 5, column: 42, scope: !32)
+!50 = distinct !DISubprogram(name: "helper", scope: !3, file: !3, line: 4, type: !33, scopeLine: 4, flags: DIFlagPrototyped, spFlags: DISPFlagLocalToUnit | DISPFlagDefinition, unit: !2, retainedNodes: !35)
+!51 = !DILocalVariable(name: "x", arg: 1, scope: !50, file: !3, line: 4, type: !24)
+!52 = !DILocation(line: 4, column: 23, scope: !50)
+!53 = !DILocation(line: 4, column: 35, scope: !50)
+!54 = !DILocation(line: 4, column: 39, scope: !50)
+!55 = !DILocation(line: 4, column: 37, scope: !50)
+!56 = !DILocation(line: 4, column: 28, scope: !50)
+!57 = distinct !DISubprogram(name: "fact", scope: !3, file: !3, line: 6, type: !33, scopeLine: 6, flags: DIFlagPrototyped, spFlags: DISPFlagDefinition, unit: !2, retainedNodes: !35)
+!58 = !DILocalVariable(name: "n", arg: 1, scope: !57, file: !3, line: 6, type: !24)
+!59 = !DILocation(line: 6, column: 14, scope: !57)
+!60 = !DILocation(line: 6, column: 26, scope: !57)
+!61 = !DILocation(line: 6, column: 28, scope: !57)
+!62 = !DILocation(line: 6, column: 39, scope: !57)
+!63 = !DILocation(line: 6, column: 48, scope: !57)
+!64 = !DILocation(line: 6, column: 50, scope: !57)
+!65 = !DILocation(line: 6, column: 43, scope: !57)
+!66 = !DILocation(line: 6, column: 41, scope: !57)
+!67 = !DILocation(line: 6, column: 19, scope: !57)
+"#;
+
+    /// Compiles a partition to an object file, as the engine will.
+    fn codegen(name: &str, m: &IrModule) {
+        let tm = crate::llvm::target_machine::TargetSpec::host(0).create().unwrap();
+        // SAFETY: module and machine are live; the buffer and message are ours to dispose.
+        unsafe {
+            let mut buf = ptr::null_mut();
+            let mut msg = ptr::null_mut();
+            let failed = llvm_sys::target_machine::LLVMTargetMachineEmitToMemoryBuffer(
+                tm.as_raw(),
+                m.as_raw(),
+                llvm_sys::target_machine::LLVMCodeGenFileType::LLVMObjectFile,
+                &mut msg,
+                &mut buf,
+            );
+            assert_eq!(failed, 0, "codegen of {name}: {}", take_message(msg));
+            LLVMDisposeMemoryBuffer(buf);
+        }
+    }
+
+    #[test]
+    fn debug_info_stays_valid_and_compile_unit_lists_stay_with_the_globals() {
+        let mut ir = parse(DEBUG_INFO);
+        let split = split(&mut ir, "t8").unwrap().unwrap();
+        let mut got: Vec<&str> = split.functions.iter().map(|p| p.name.as_str()).collect();
+        got.sort();
+        assert_eq!(got, ["fact", "helper.jitcore.t8", "twice"]);
+        for p in &split.functions {
+            let (m, symbols) = reparse(&p.name, &p.bitcode);
+            assert_eq!(names(&symbols), std::slice::from_ref(&p.body));
+            let text = print(&m);
+            assert!(text.contains("distinct !DICompileUnit"), "{text}");
+            assert!(!text.contains("globals:") && !text.contains("enums:"), "{text}");
+            assert!(!text.contains("DIGlobalVariable("), "{text}");
+            codegen(&p.name, &m);
+        }
+        let (twice, _) = reparse("twice", &partition(&split, "twice").bitcode);
+        let text = print(&twice);
+        assert!(text.contains("DILocalVariable(name: \"c\""), "{text}");
+        assert!(text.contains("name: \"color\""), "the enum type stays reachable from the variable: {text}");
+        let (globals, symbols) = reparse("globals", split.globals.as_ref().unwrap());
+        assert_eq!(names(&symbols), [".str.1.jitcore.t8", ".str.jitcore.t8", "counter", "names.jitcore.t8"]);
+        let text = print(&globals);
+        assert!(text.contains("DIGlobalVariable(name: \"counter\""), "{text}");
+        assert!(text.contains("enums:"), "{text}");
+        codegen("globals", &globals);
+    }
+
+    #[test]
+    fn odd_linkages_and_names() {
+        let mut ir = parse(
+            r#"
+@tls = thread_local global i32 0
+@0 = internal global i32 5
+
+define available_externally i32 @ae() {
+  ret i32 1
+}
+
+define internal i32 @1() {
+  %v = load i32, ptr @0
+  ret i32 %v
+}
+
+define weak i32 @w() {
+  ret i32 2
+}
+
+define protected i32 @prot() {
+  ret i32 3
+}
+
+define i32 @"\01raw"() {
+  ret i32 4
+}
+
+define i32 @pre() prefix i32 123 {
+  ret i32 5
+}
+
+define i32 @user() {
+  %a = call i32 @ae()
+  %b = call i32 @1()
+  %c = call i32 @w()
+  %d = call i32 @prot()
+  %e = call i32 @"\01raw"()
+  %f = call i32 @pre()
+  %g = load i32, ptr @tls
+  %s1 = add i32 %a, %b
+  %s2 = add i32 %s1, %c
+  %s3 = add i32 %s2, %d
+  %s4 = add i32 %s3, %e
+  %s5 = add i32 %s4, %f
+  %s6 = add i32 %s5, %g
+  ret i32 %s6
+}
+"#,
+        );
+        let split = split(&mut ir, "t9").unwrap().unwrap();
+        let mut got: Vec<String> = split.functions.iter().map(|p| p.name.clone()).collect();
+        got.sort();
+        assert_eq!(got.len(), 6, "{got:?}");
+        assert!(!got.contains(&"ae".to_string()), "available_externally is no definition: {got:?}");
+        let anon = got.iter().find(|n| n.starts_with("anon.")).expect("the unnamed function got a name");
+        assert!(anon.ends_with(".jitcore.t9"), "{anon}");
+        let flags = |n: &str| {
+            let p = partition(&split, n);
+            (p.exported, p.weak)
+        };
+        assert_eq!(flags("w"), (true, true));
+        assert_eq!(flags("prot"), (true, false));
+        assert_eq!(flags(anon), (false, false));
+        for p in &split.functions {
+            let (m, symbols) = reparse(&p.name, &p.bitcode);
+            assert_eq!(names(&symbols), std::slice::from_ref(&p.body), "{}", p.name);
+            assert_eq!(symbols[0].weak, p.weak);
+            codegen(&p.name, &m);
+        }
+        assert_eq!(partition(&split, "raw").body, "raw.jitcore.body");
+        let (pre, _) = reparse("pre", &partition(&split, "pre").bitcode);
+        assert!(print(&pre).contains("prefix i32 123"));
+        let (user, _) = reparse("user", &partition(&split, "user").bitcode);
+        let text = print(&user);
+        assert!(text.contains("declare i32 @pre()\n"), "no prefix data on a declaration: {text}");
+        assert!(text.contains("declare i32 @ae()"), "{text}");
+        assert!(text.contains("declare i32 @w()"), "{text}");
+        assert!(text.contains("@tls = external thread_local global i32"), "{text}");
+        let (globals, symbols) = reparse("globals", split.globals.as_ref().unwrap());
+        assert_eq!(symbols.len(), 2, "{symbols:?}");
+        codegen("globals", &globals);
     }
 
     #[test]
@@ -1213,7 +1747,10 @@ define ptr @g() {
 "#;
         let mut ir = parse(text);
         let before = print(&ir);
-        assert_eq!(split_or_refuse(&mut ir, "t3").unwrap().err(), Some("a blockaddress of one function is used by another function"));
+        assert_eq!(
+            split_or_refuse(&mut ir, "t3").unwrap().err(),
+            Some("a blockaddress of one function is used by another function")
+        );
         assert!(split(&mut ir, "t3").unwrap().is_none());
         assert_eq!(print(&ir), before, "a refused module is left as it was");
     }
@@ -1225,11 +1762,17 @@ define ptr @g() {
     }
 
     #[test]
-    fn module_without_globals() {
+    fn modules_without_globals_or_functions() {
         let mut ir = parse("define void @f() {\n  ret void\n}\ndefine internal void @g() {\n  ret void\n}\n");
         let split = split(&mut ir, "t5").unwrap().unwrap();
         assert!(split.globals.is_none());
         assert_eq!(split.functions.len(), 2);
+
+        let mut ir = parse("@g = global i32 1\ndeclare void @f()\n");
+        let split = super::split(&mut ir, "t5").unwrap().unwrap();
+        assert!(split.functions.is_empty());
+        let (_, symbols) = reparse("globals", split.globals.as_ref().unwrap());
+        assert_eq!(names(&symbols), ["g"]);
     }
 
     /// `n` functions; each reads its own global and calls the next two.
@@ -1263,6 +1806,56 @@ done:
     }
 
     #[test]
+    fn parallel_split_with_aliases_and_eager_functions() {
+        let n = 2 * PARALLEL_MIN_FUNCTIONS;
+        let mut text = chain_module(n);
+        text.push_str(&format!(
+            r#"
+@ga = alias i64, ptr @v7
+@fa = alias i64 (i64), ptr @f{last}
+@labels = internal constant [1 x ptr] [ptr blockaddress(@interp, %a)]
+@ifn = ifunc i64 (i64), ptr @resolver
+
+define ptr @resolver() {{
+  ret ptr @f3
+}}
+
+define i64 @interp() {{
+entry:
+  %t = load ptr, ptr @labels
+  indirectbr ptr %t, [label %a]
+a:
+  ret i64 1
+}}
+
+define i64 @user(i64 %x) {{
+  %a = call i64 @fa(i64 %x)
+  %b = call i64 @ifn(i64 %a)
+  %c = load i64, ptr @ga
+  %d = call i64 @interp()
+  %s = add i64 %b, %c
+  %t = add i64 %s, %d
+  ret i64 %t
+}}
+"#,
+            last = n - 1
+        ));
+        let mut ir = parse(&text);
+        let split = split(&mut ir, "t7").unwrap().unwrap();
+        assert_eq!(split.functions.len(), n, "f0..f{} and user; f{} is an alias target", n - 1, n - 1);
+        assert!(split.functions.iter().all(|p| p.name != format!("f{}", n - 1)));
+        assert_eq!(split.functions.last().unwrap().name, "user");
+        let (_, symbols) = reparse("globals", split.globals.as_ref().unwrap());
+        for name in ["fa", "ga", "ifn", "interp", "resolver", &format!("f{}", n - 1), "labels.jitcore.t7"] {
+            assert!(symbols.iter().any(|s| s.name == name), "globals partition defines {name}");
+        }
+        for p in &split.functions {
+            let (_, symbols) = reparse(&p.name, &p.bitcode);
+            assert_eq!(names(&symbols), std::slice::from_ref(&p.body));
+        }
+    }
+
+    #[test]
     fn splits_3000_functions() {
         let n = 3000;
         let mut ir = parse(&chain_module(n));
@@ -1274,8 +1867,6 @@ done:
             if cfg!(debug_assertions) { "debug, leaves verified" } else { "release" }
         );
         assert_eq!(split.functions.len(), n);
-        SZ.with(|x| for (k, (c, d)) in x.borrow().iter().enumerate() { if *c > 0 { eprintln!("size 2^{k}: {c} clones, {d:?}, {:?} each", *d / *c as u32) } });
-        T.with(|x| eprintln!("clone, decl, gc, finish, dispose, root: {:?}", x.borrow()));
         let (_, symbols) = reparse("globals", split.globals.as_ref().unwrap());
         assert_eq!(symbols.len(), n);
         // Leaves stay small: a body, its global and its two callees.
@@ -1283,7 +1874,7 @@ done:
         assert!(largest < 4096, "largest partition has {largest} bytes of bitcode");
         for p in split.functions.iter().step_by(97) {
             let (m, symbols) = reparse(&p.name, &p.bitcode);
-            assert_eq!(names(&symbols), [p.body.clone()]);
+            assert_eq!(names(&symbols), std::slice::from_ref(&p.body));
             // SAFETY: the module is live; we only count its values.
             let (fns, vars) = unsafe { (functions(m.as_raw()).len(), globals(m.as_raw()).len()) };
             assert!(fns <= 3 && vars == 1, "{}: {fns} functions, {vars} variables", p.name);

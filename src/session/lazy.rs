@@ -52,7 +52,12 @@ impl CallThrough {
         // SAFETY: the session is live and outlives the manager (the session
         // disposes of it before its LLJIT).
         let err = unsafe {
-            LLVMOrcCreateLocalLazyCallThroughManager(t.as_ptr(), es, lazy_compile_failed as extern "C" fn() -> u64 as usize as u64, &mut raw)
+            LLVMOrcCreateLocalLazyCallThroughManager(
+                t.as_ptr(),
+                es,
+                lazy_compile_failed as extern "C" fn() -> u64 as usize as u64,
+                &mut raw,
+            )
         };
         crate::llvm::check(err, crate::error::JitcoreErrorCode::JITCORE_ERROR_UNSUPPORTED)
             .map_err(|e| e.context("lazy compilation is not available on this host"))?;
@@ -192,7 +197,13 @@ pub fn install(
         // manager lives with the session, the stubs manager until the
         // module's tracker is removed); LazyReexports takes the names.
         let mu = unsafe {
-            LLVMOrcLazyReexports(call_through, stubs as LLVMOrcIndirectStubsManagerRef, jd, aliases.as_mut_ptr(), aliases.len())
+            LLVMOrcLazyReexports(
+                call_through,
+                stubs as LLVMOrcIndirectStubsManagerRef,
+                jd,
+                aliases.as_mut_ptr(),
+                aliases.len(),
+            )
         };
         let err = replace(mr, mu);
         if !err.is_null() {
@@ -210,7 +221,8 @@ pub fn install(
         }
     }
     if let Some((bitcode, globals)) = &plan.globals {
-        let wanted: Vec<_> = globals.iter().filter_map(|g| by_name.get(&g.name).map(|(n, f)| (n.clone(), copy_flags(f)))).collect();
+        let wanted: Vec<_> =
+            globals.iter().filter_map(|g| by_name.get(&g.name).map(|(n, f)| (n.clone(), copy_flags(f)))).collect();
         if !wanted.is_empty() {
             let name = format!("{}#globals", plan.module_name);
             let source = Source::Partition { name: name.clone(), bitcode: bitcode.clone() };

@@ -95,7 +95,8 @@ extern "C" fn try_to_generate(
             if rest.is_empty() || link.is_empty() {
                 return finish(found);
             }
-            let order: Vec<(LLVMOrcJITDylibRef, bool)> = link.iter().map(|&jd| (jd as LLVMOrcJITDylibRef, true)).collect();
+            let order: Vec<(LLVMOrcJITDylibRef, bool)> =
+                link.iter().map(|&jd| (jd as LLVMOrcJITDylibRef, true)).collect();
             // SAFETY: the session and the dylibs of the order are live (the
             // session outlives every lookup it runs).
             unsafe {

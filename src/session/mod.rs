@@ -438,7 +438,8 @@ impl Session {
         for t in dylib.take_aliases(Some(&names)) {
             let _ = t.remove();
         }
-        let member = if lazy { self.install_lazy(dylib, module, group)? } else { self.install_eager(dylib, module, group)? };
+        let member =
+            if lazy { self.install_lazy(dylib, module, group)? } else { self.install_eager(dylib, module, group)? };
         group.state().members.push(member);
         Ok(())
     }
@@ -466,10 +467,18 @@ impl Session {
         let stubs = lazy::StubsManager::new(&self.env.spec.triple)?;
         let symbols = plan.placeholder_symbols();
         let pending = Pending::Lazy { plan: Arc::new(plan), group: group.clone(), stubs: stubs.as_raw() as usize };
-        let (tracker, unit_id) = self.env.install(dylib, &symbols, pending).map_err(|e| {
-            e.context(format!("cannot add module '{}' to JITDylib '{}'", module.name(), dylib.name()))
-        })?;
-        Ok(Member { tracker, unit_id, module: Some(module.clone()), materializer: None, lazy: true, stubs: Some(stubs) })
+        let (tracker, unit_id) = self
+            .env
+            .install(dylib, &symbols, pending)
+            .map_err(|e| e.context(format!("cannot add module '{}' to JITDylib '{}'", module.name(), dylib.name())))?;
+        Ok(Member {
+            tracker,
+            unit_id,
+            module: Some(module.clone()),
+            materializer: None,
+            lazy: true,
+            stubs: Some(stubs),
+        })
     }
 
     /// Adds a relocatable object (checked first) to `dylib` under `group`.
@@ -490,7 +499,14 @@ impl Session {
         Stats::bump(&self.env.stats.objects_loaded, 1);
         Stats::bump(&self.env.stats.live_bytes, summary.loaded_bytes);
         group.live_bytes.fetch_add(summary.loaded_bytes, Ordering::Relaxed);
-        group.state().members.push(Member { tracker: rt, unit_id: 0, module: None, materializer: None, lazy: false, stubs: None });
+        group.state().members.push(Member {
+            tracker: rt,
+            unit_id: 0,
+            module: None,
+            materializer: None,
+            lazy: false,
+            stubs: None,
+        });
         Ok(())
     }
 
@@ -548,7 +564,10 @@ impl Session {
             drop(m.stubs);
         }
         let bytes = group.live_bytes.swap(0, Ordering::Relaxed);
-        self.env.stats.live_bytes.fetch_sub(bytes.min(self.env.stats.live_bytes.load(Ordering::Relaxed)), Ordering::Relaxed);
+        self.env
+            .stats
+            .live_bytes
+            .fetch_sub(bytes.min(self.env.stats.live_bytes.load(Ordering::Relaxed)), Ordering::Relaxed);
         self.jit.clear_dead_symbol_names();
         first_error.map_or(Ok(()), Err)
     }
@@ -608,7 +627,8 @@ impl Session {
             err.message = format!("{} (while looking up {what})", err.message);
             err
         } else {
-            Error::from_orc_message(e.message, JitcoreErrorCode::JITCORE_ERROR_LINK).context(format!("looking up {what}"))
+            Error::from_orc_message(e.message, JitcoreErrorCode::JITCORE_ERROR_LINK)
+                .context(format!("looking up {what}"))
         };
         LookupFailure { error, failed_modules }
     }
@@ -634,11 +654,9 @@ impl Session {
                         m.symbols().to_vec(),
                         format!("module '{}'", m.name()),
                     ),
-                    (_, Some(h)) if failure.failed_modules.contains(&h.id()) => (
-                        Pending::Host { materializer: h.clone(), group: group.clone() },
-                        h.symbols(),
-                        h.name(),
-                    ),
+                    (_, Some(h)) if failure.failed_modules.contains(&h.id()) => {
+                        (Pending::Host { materializer: h.clone(), group: group.clone() }, h.symbols(), h.name())
+                    }
                     _ => continue,
                 };
                 self.env.pending().remove(&member.unit_id);

@@ -89,7 +89,8 @@ impl Generator {
         // SAFETY: the object layer lives as long as the session the
         // generator is attached to; the path is copied.
         let err = unsafe { LLVMOrcCreateStaticLibrarySearchGeneratorForPath(&mut raw, object_layer, c.as_ptr()) };
-        check(err, JitcoreErrorCode::JITCORE_ERROR_INVALID_OBJECT).map_err(|e| e.context(format!("loading '{path}'")))?;
+        check(err, JitcoreErrorCode::JITCORE_ERROR_INVALID_OBJECT)
+            .map_err(|e| e.context(format!("loading '{path}'")))?;
         Ok(Generator { raw })
     }
 
