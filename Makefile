@@ -1,8 +1,11 @@
 # The two commands of the README:
-#   make demo   builds libjitcore and runs the C example host
+#   make demo   builds libjitcore and jitcore-run, runs the C example host,
+#               then a program through jitcore-run twice with a disk cache
+#               (cold, then warm) with times and cache statistics
 #   make test   runs every test: Rust unit/integration tests, the C suite
 #               (cargo harness and CMake/ctest), the header check, packaging,
-#               and the C suite under valgrind's leak checker.
+#               the C suite under valgrind's leak checker, and LLVM's own
+#               ExecutionEngine tests through jitcore-run (conformance).
 # Both install missing system packages first (scripts/install-deps.sh).
 
 CARGO ?= cargo
@@ -10,7 +13,7 @@ export LLVM_SYS_221_PREFIX ?= /usr/lib/llvm-22
 RELEASE_DIR := target/release
 CFLAGS_STRICT := -std=c11 -Wall -Wextra -Werror -pedantic
 
-.PHONY: all deps build demo test test-rust test-ctest test-packaging test-leaks header bench clean
+.PHONY: all deps build demo test test-rust test-ctest test-packaging test-leaks test-conformance header bench clean
 
 all: build
 
@@ -26,13 +29,14 @@ demo: build
 	$(CC) $(CFLAGS_STRICT) -Iinclude examples/c/hello.c -o $(RELEASE_DIR)/hello \
 	    -L$(RELEASE_DIR) -Wl,-rpath,$(CURDIR)/$(RELEASE_DIR) -ljitcore
 	$(RELEASE_DIR)/hello
+	bash scripts/demo-cache.sh
 
 # Regenerates include/jitcore.h from src/ (commit the result).
 header:
 	$(CARGO) build --release
 	cp "$$(ls -t $(RELEASE_DIR)/build/jitcore-*/out/jitcore.h | head -n1)" include/jitcore.h
 
-test: deps test-rust test-ctest test-packaging test-leaks
+test: deps test-rust test-ctest test-packaging test-conformance test-leaks
 	@echo "make test: all suites passed"
 
 test-rust: build
@@ -45,6 +49,9 @@ test-ctest:
 
 test-packaging:
 	JITCORE_CARGO_TARGET_DIR=$(CURDIR)/target bash scripts/test-packaging.sh
+
+test-conformance: build
+	bash scripts/conformance.sh
 
 test-leaks:
 	JITCORE_VALGRIND=1 $(CARGO) test --release --test c_suite

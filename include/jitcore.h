@@ -32,6 +32,16 @@ struct LLVMOpaqueModule;
 
 
 /*
+ Bytes in a module key (`JitcoreModuleGetKey`).
+ */
+#define JITCORE_MODULE_KEY_SIZE 32
+
+/*
+ Bytes of a module key's hexadecimal form, with its terminating NUL.
+ */
+#define JITCORE_MODULE_KEY_HEX_SIZE 65
+
+/*
  Stable error codes. Numbers are part of the ABI: never reuse or renumber.
  Retired numbers stay listed here as comments.
  */
@@ -139,6 +149,11 @@ typedef struct JitcoreOpaqueModule JitcoreOpaqueModule;
 typedef struct JitcoreOpaqueObjectBuffer JitcoreOpaqueObjectBuffer;
 
 /*
+ An object cache handle (`JitcoreObjectCacheRef`).
+ */
+typedef struct JitcoreOpaqueObjectCache JitcoreOpaqueObjectCache;
+
+/*
  A resource tracker (`JitcoreResourceTrackerRef`).
  */
 typedef struct JitcoreOpaqueResourceTracker JitcoreOpaqueResourceTracker;
@@ -170,11 +185,6 @@ typedef struct JitcoreOpaqueObjectBuffer *JitcoreObjectBufferRef;
 typedef struct JitcoreOpaqueError *JitcoreErrorRef;
 
 /*
- An execution engine: modules in, callable addresses out.
- */
-typedef struct JitcoreOpaqueEngine *JitcoreEngineRef;
-
-/*
  A parsed, verified module in its own LLVM context.
  */
 typedef struct JitcoreOpaqueModule *JitcoreModuleRef;
@@ -183,6 +193,59 @@ typedef struct JitcoreOpaqueModule *JitcoreModuleRef;
  A description of the machine to generate code for.
  */
 typedef struct JitcoreOpaqueTargetMachine *JitcoreTargetMachineRef;
+
+/*
+ An object cache jitcore implements (the disk cache), attachable to
+ engines and sessions.
+ */
+typedef struct JitcoreOpaqueObjectCache *JitcoreObjectCacheRef;
+
+/*
+ Statistics of a disk cache. The counters are this cache handle's, since
+ it was created; `BytesOnDisk` and `Entries` describe the directory now,
+ whoever wrote it. A zeroed struct is valid; fields may be added at the
+ end in later versions.
+ */
+typedef struct JitcoreDiskCacheStatistics {
+  /*
+   Lookups answered with a verified entry.
+   */
+  uint64_t Hits;
+  /*
+   Lookups that found no usable entry (none, corrupt, or unreadable).
+   */
+  uint64_t Misses;
+  /*
+   Entries written.
+   */
+  uint64_t Writes;
+  /*
+   Entries that failed verification and were deleted (never loaded).
+   */
+  uint64_t CorruptDropped;
+  /*
+   Entries deleted to keep the directory under the size cap.
+   */
+  uint64_t Evictions;
+  /*
+   Bytes of entries in the directory now.
+   */
+  uint64_t BytesOnDisk;
+  /*
+   Entries in the directory now.
+   */
+  uint64_t Entries;
+  /*
+   I/O failures (directory not usable, write failed, disk full); the
+   first one was reported through the error reporter.
+   */
+  uint64_t IOErrors;
+} JitcoreDiskCacheStatistics;
+
+/*
+ An execution engine: modules in, callable addresses out.
+ */
+typedef struct JitcoreOpaqueEngine *JitcoreEngineRef;
 
 /*
  The data layout of an engine's target: sizes and alignments of IR types.
@@ -354,6 +417,80 @@ JitcoreObjectBufferRef JitcoreCreateObjectBufferCopy(const uint8_t *Data, size_t
 void JitcoreDisposeObjectBuffer(JitcoreObjectBufferRef Buf);
 
 /*
+ Writes the content key of module `M` compiled for `TM` (its triple, CPU,
+ CPU features, opt level, relocation and code model): BLAKE3 over the
+ module's bitcode and those, the LLVM version and jitcore's version and
+ cache-format version. Modules with identical bitcode (which includes the
+ module's name) get the same key for the same machine; anything that
+ changes the object changes the key. It is the name of the module's entry
+ in a disk cache (`<Hex>.jco`) and suits a host's own cache callbacks,
+ which may call it on the `M` they are given (lazy partitions included).
+ For a session, pass a host target machine at the session's opt level
+ (`JitcoreCreateHostTargetMachine(&TM, Options.OptLevel)`): it describes
+ the same machine. `Key` receives `JITCORE_MODULE_KEY_SIZE` (32) bytes and
+ `Hex` `JITCORE_MODULE_KEY_HEX_SIZE` (65) characters: 64 lowercase hex
+ digits and a NUL; either may be NULL, not both. The first call on a
+ module serializes it to bitcode; later calls are cheap. Errors:
+ `INVALID_ARGUMENT` for a NULL or dead `M`, a NULL `TM`, or both outputs
+ NULL (nothing is written then). Thread-safe.
+ */
+JitcoreErrorRef JitcoreModuleGetKey(JitcoreModuleRef M,
+                                    JitcoreTargetMachineRef TM,
+                                    uint8_t *Key,
+                                    char *Hex);
+
+/*
+ Creates jitcore's disk object cache in `Directory` (created with its
+ parents if missing), holding at most `MaxBytes` bytes of entries (0: no
+ cap; past the cap the least recently used entries are deleted). Attach it
+ with `JitcoreEngineSetDiskCache` or `JitcoreSessionSetDiskCache`; one
+ cache may serve several engines and sessions, and several threads and
+ processes may share one directory at once.
+
+ Each compiled module is stored in `<Directory>/<key>.jco`, where `<key>`
+ is `JitcoreModuleGetKey`'s hex form, written atomically (a temporary file
+ in the directory, fsync, rename) with a header (magic, format version,
+ key, length, BLAKE3 checksum) that is verified before an entry is used.
+ An entry that fails verification (truncated, altered, not an entry,
+ stored under another key's name, empty) is never loaded: it is deleted,
+ counted (`CorruptDropped`), reported as a `JITCORE_ERROR_CACHE` error to
+ the error reporter, and the module is compiled. Files in the directory
+ that are not named like entries are left alone.
+
+ A directory that cannot be created, read or written, or a full disk,
+ does not fail this call nor any lookup: modules are compiled, failures
+ are counted (`IOErrors`), and the first is reported once, as a
+ `JITCORE_ERROR_IO` error, to the error reporter of the engine or session
+ that was compiling.
+
+ On success the caller owns `*Result` (dispose with
+ `JitcoreDisposeObjectCache`). Errors: `INVALID_ARGUMENT` for a NULL
+ `Result` or `Directory`, or an empty or non-UTF-8 `Directory`.
+ Thread-safe.
+ */
+JitcoreErrorRef JitcoreCreateDiskCache(JitcoreObjectCacheRef *Result,
+                                       const char *Directory,
+                                       uint64_t MaxBytes);
+
+/*
+ Disposes of the caller's handle on a cache. Engines and sessions it is
+ attached to keep using it until they are disposed of or detach it, so it
+ may be disposed of right after attaching. NULL is ignored. Must not race
+ other uses of the handle.
+ */
+void JitcoreDisposeObjectCache(JitcoreObjectCacheRef Cache);
+
+/*
+ Writes the statistics of a disk cache: hits, misses, writes, corrupt
+ entries dropped, evictions and I/O failures of this cache since it was
+ created (in this process), and the bytes and number of entries in its
+ directory now (scanned by this call, so they include what other
+ processes wrote). Errors: `INVALID_ARGUMENT` for NULL. Thread-safe.
+ */
+JitcoreErrorRef JitcoreDiskCacheGetStatistics(JitcoreObjectCacheRef Cache,
+                                              struct JitcoreDiskCacheStatistics *Result);
+
+/*
  Creates an execution engine for the machine `TM` describes (the engine
  copies what it needs; the caller keeps `TM`), built on ORC's LLJIT, with
  host-process symbols (libc's `printf`, `malloc`, ...) resolvable. If `M`
@@ -508,6 +645,19 @@ void JitcoreEngineSetErrorReporter(JitcoreEngineRef EE,
  Errors: `INVALID_ARGUMENT` for NULL. Thread-safe.
  */
 JitcoreErrorRef JitcoreEngineGetStatistics(JitcoreEngineRef EE, struct JitcoreStatistics *Result);
+
+/*
+ Attaches jitcore's disk cache `Cache` (from `JitcoreCreateDiskCache`) to
+ the engine, replacing any object cache it had (`JitcoreEngineSetObjectCache`
+ callbacks included; setting those later replaces this one). NULL `Cache`
+ removes the engine's cache. Before compiling a module the engine looks
+ for its entry (keyed by `JitcoreModuleGetKey` for the engine's machine);
+ a verified entry is used instead of compiling (a cache hit in
+ `JitcoreEngineGetStatistics`), and each module compiled is stored. The
+ engine keeps the cache alive while attached: the caller may dispose of
+ its handle at any time. A NULL `EE` is ignored. Thread-safe.
+ */
+void JitcoreEngineSetDiskCache(JitcoreEngineRef EE, JitcoreObjectCacheRef Cache);
 
 /*
  Creates an error with `Code` and a copy of `Message` (NULL: an empty
@@ -863,6 +1013,17 @@ JitcoreErrorRef JitcoreSessionGetStatistics(JitcoreSessionRef S, struct JitcoreS
  The name of `D` (borrowed, valid while the session lives). NULL for NULL.
  */
 const char *JitcoreDylibGetName(JitcoreDylibRef D);
+
+/*
+ Attaches jitcore's disk cache `Cache` (from `JitcoreCreateDiskCache`) to
+ the session, for every module of every JITDylib, as
+ `JitcoreEngineSetDiskCache` does for an engine: it replaces any object
+ cache the session had, NULL removes it, and the session keeps the cache
+ alive while attached. Each partition of a lazily added module is a module
+ of its own with its own entry, stored and found when the function is
+ first called. A NULL `S` is ignored. Thread-safe.
+ */
+void JitcoreSessionSetDiskCache(JitcoreSessionRef S, JitcoreObjectCacheRef Cache);
 
 /*
  Creates a description of the host machine (its triple, CPU and CPU

@@ -14,6 +14,7 @@ pub mod ffi;
 pub mod llvm;
 pub mod module;
 pub mod platform;
+pub mod run;
 pub mod session;
 pub mod target;
 

@@ -3,7 +3,7 @@
 
 use std::ffi::CString;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use crate::error::{Error, Result};
 use crate::llvm::ir::{IrModule, ModuleSymbol, Structor};
@@ -29,6 +29,8 @@ pub struct Module {
     owner: AtomicU64,
     /// The C handle value the FFI registry gave this module (0: none).
     handle: AtomicU64,
+    /// BLAKE3 of the bitcode, for the object cache's key (made on first use).
+    bitcode_digest: OnceLock<[u8; 32]>,
 }
 
 fn fnv1a(parts: &[&[u8]]) -> u64 {
@@ -81,6 +83,7 @@ impl Module {
             content_hash,
             owner: AtomicU64::new(0),
             handle: AtomicU64::new(0),
+            bitcode_digest: OnceLock::new(),
         }))
     }
 
@@ -113,9 +116,26 @@ impl Module {
         self.content_hash
     }
 
+    /// BLAKE3 of the module's bitcode as jitcore holds it (what is
+    /// compiled), computed once: the IR never changes after `prepare`.
+    pub fn bitcode_digest(&self) -> [u8; 32] {
+        *self.bitcode_digest.get_or_init(|| crate::cache::key::blake3(&self.lock_ir().bitcode()))
+    }
+
     /// Number of function definitions (for statistics).
     pub fn function_count(&self) -> usize {
         self.symbols.iter().filter(|s| s.callable).count()
+    }
+
+    /// The module as IR text (its current IR: structors already taken out).
+    pub fn ir_text(&self) -> String {
+        self.lock_ir().to_text()
+    }
+
+    /// The names of the functions the module defines, in module order,
+    /// local ones included.
+    pub fn function_definitions(&self) -> Vec<String> {
+        self.lock_ir().function_definitions()
     }
 
     /// Locks the IR for compiling (one compile of a module at a time).

@@ -1,10 +1,15 @@
 //! The object cache interface: where the compile path asks for an object
 //! before compiling a module, and reports each object it compiled.
 
+pub mod disk;
+pub mod key;
+
 use std::ffi::c_void;
 use std::sync::Arc;
 
+use crate::llvm::target_machine::TargetSpec;
 use crate::module::Module;
+use crate::session::report::ErrorLog;
 
 /// Opaque handle to a byte buffer holding an object file
 /// (`JitcoreObjectBufferRef`).
@@ -27,12 +32,21 @@ pub type JitcoreObjectCacheNotifyFunction =
 pub type JitcoreObjectCacheGetBufferFunction =
     Option<unsafe extern "C" fn(Ctx: *mut c_void, M: JitcoreModuleRef) -> JitcoreObjectBufferRef>;
 
+/// What a cache may need besides the module: the machine and opt level the
+/// object is (or was) compiled for, and where to report problems that no
+/// call can return (the engine's or session's error log).
+pub struct CacheContext<'a> {
+    pub spec: &'a TargetSpec,
+    pub log: &'a ErrorLog,
+}
+
 /// A source and sink of compiled objects, keyed by module.
 pub trait ObjectCache: Send + Sync {
-    /// An object previously compiled from `module`, if the cache has one.
-    fn lookup(&self, module: &Arc<Module>) -> Option<Vec<u8>>;
-    /// Records the object just compiled from `module`.
-    fn store(&self, module: &Arc<Module>, object: &[u8]);
+    /// An object previously compiled from `module` for `cx.spec`, if the
+    /// cache has one.
+    fn lookup(&self, module: &Arc<Module>, cx: &CacheContext<'_>) -> Option<Vec<u8>>;
+    /// Records the object just compiled from `module` for `cx.spec`.
+    fn store(&self, module: &Arc<Module>, object: &[u8], cx: &CacheContext<'_>);
 }
 
 /// The host's notify/getbuffer callbacks (llvmlite's `set_object_cache`).
@@ -70,7 +84,7 @@ fn with_handle<T>(module: &Arc<Module>, f: impl FnOnce(JitcoreModuleRef) -> T) -
 }
 
 impl ObjectCache for HostCallbacks {
-    fn lookup(&self, module: &Arc<Module>) -> Option<Vec<u8>> {
+    fn lookup(&self, module: &Arc<Module>, _cx: &CacheContext<'_>) -> Option<Vec<u8>> {
         let f = self.get_buffer?;
         // SAFETY: the host promised `f` is callable with its Ctx from any
         // thread jitcore compiles on; M is a live handle for the call.
@@ -84,7 +98,7 @@ impl ObjectCache for HostCallbacks {
         Some(buf.bytes)
     }
 
-    fn store(&self, module: &Arc<Module>, object: &[u8]) {
+    fn store(&self, module: &Arc<Module>, object: &[u8], _cx: &CacheContext<'_>) {
         if let Some(f) = self.notify {
             // SAFETY: as in lookup; the bytes are borrowed for the call.
             with_handle(module, |m| unsafe { f(self.ctx as *mut c_void, m, object.as_ptr(), object.len()) })

@@ -1,8 +1,19 @@
-//! Object buffers, as object cache callbacks hand them over.
+//! Object buffers, as object cache callbacks hand them over; module keys;
+//! jitcore's disk object cache.
 
+use std::ffi::c_char;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::cache::disk::{DiskCache, JitcoreDiskCacheStatistics};
+use crate::cache::key::{module_key, to_hex};
 use crate::cache::{JitcoreObjectBufferRef, JitcoreOpaqueObjectBuffer};
+use crate::error::Error;
 
-use super::boundary_or;
+use super::error::JitcoreErrorRef;
+use super::module::{self, JitcoreModuleRef};
+use super::target::JitcoreTargetMachineRef;
+use super::{boundary, boundary_or, non_null, str_arg, write_out};
 
 /// Creates a buffer holding a copy of `Len` bytes at `Data` (an object file,
 /// typically from a host's object cache). The caller owns the result: return
@@ -33,5 +44,158 @@ pub unsafe extern "C" fn JitcoreDisposeObjectBuffer(Buf: JitcoreObjectBufferRef)
             // SAFETY: Buf came from JitcoreCreateObjectBufferCopy and is disposed once.
             drop(unsafe { Box::from_raw(Buf) });
         }
+    })
+}
+
+/// An object cache handle (`JitcoreObjectCacheRef`).
+pub struct JitcoreOpaqueObjectCache {
+    pub(crate) disk: Arc<DiskCache>,
+}
+
+/// An object cache jitcore implements (the disk cache), attachable to
+/// engines and sessions.
+pub type JitcoreObjectCacheRef = *mut JitcoreOpaqueObjectCache;
+
+/// Bytes in a module key (`JitcoreModuleGetKey`).
+pub const JITCORE_MODULE_KEY_SIZE: usize = 32;
+
+/// Bytes of a module key's hexadecimal form, with its terminating NUL.
+pub const JITCORE_MODULE_KEY_HEX_SIZE: usize = 65;
+
+/// The disk cache behind a handle.
+///
+/// # Safety
+/// `c` must be NULL or a live cache handle.
+pub(crate) unsafe fn disk_cache(c: JitcoreObjectCacheRef) -> Option<Arc<DiskCache>> {
+    if c.is_null() {
+        None
+    } else {
+        Some((*c).disk.clone())
+    }
+}
+
+/// Writes the content key of module `M` compiled for `TM` (its triple, CPU,
+/// CPU features, opt level, relocation and code model): BLAKE3 over the
+/// module's bitcode and those, the LLVM version and jitcore's version and
+/// cache-format version. Modules with identical bitcode (which includes the
+/// module's name) get the same key for the same machine; anything that
+/// changes the object changes the key. It is the name of the module's entry
+/// in a disk cache (`<Hex>.jco`) and suits a host's own cache callbacks,
+/// which may call it on the `M` they are given (lazy partitions included).
+/// For a session, pass a host target machine at the session's opt level
+/// (`JitcoreCreateHostTargetMachine(&TM, Options.OptLevel)`): it describes
+/// the same machine. `Key` receives `JITCORE_MODULE_KEY_SIZE` (32) bytes and
+/// `Hex` `JITCORE_MODULE_KEY_HEX_SIZE` (65) characters: 64 lowercase hex
+/// digits and a NUL; either may be NULL, not both. The first call on a
+/// module serializes it to bitcode; later calls are cheap. Errors:
+/// `INVALID_ARGUMENT` for a NULL or dead `M`, a NULL `TM`, or both outputs
+/// NULL (nothing is written then). Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn JitcoreModuleGetKey(
+    M: JitcoreModuleRef,
+    TM: JitcoreTargetMachineRef,
+    Key: *mut u8,
+    Hex: *mut c_char,
+) -> JitcoreErrorRef {
+    boundary(|| {
+        non_null(TM, "TM")?;
+        if Key.is_null() && Hex.is_null() {
+            return Err(Error::invalid_argument("Key and Hex must not both be NULL"));
+        }
+        let module = module::get(M)?;
+        // SAFETY: TM is a live target machine handle (contract).
+        let key = module_key(&module, unsafe { &(*TM).tm.spec });
+        if !Key.is_null() {
+            // SAFETY: Key has room for JITCORE_MODULE_KEY_SIZE bytes (contract).
+            unsafe { std::ptr::copy_nonoverlapping(key.as_ptr(), Key, JITCORE_MODULE_KEY_SIZE) };
+        }
+        if !Hex.is_null() {
+            let hex = to_hex(&key);
+            // SAFETY: Hex has room for JITCORE_MODULE_KEY_HEX_SIZE bytes (contract).
+            unsafe {
+                std::ptr::copy_nonoverlapping(hex.as_ptr().cast::<c_char>(), Hex, hex.len());
+                *Hex.add(hex.len()) = 0;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Creates jitcore's disk object cache in `Directory` (created with its
+/// parents if missing), holding at most `MaxBytes` bytes of entries (0: no
+/// cap; past the cap the least recently used entries are deleted). Attach it
+/// with `JitcoreEngineSetDiskCache` or `JitcoreSessionSetDiskCache`; one
+/// cache may serve several engines and sessions, and several threads and
+/// processes may share one directory at once.
+///
+/// Each compiled module is stored in `<Directory>/<key>.jco`, where `<key>`
+/// is `JitcoreModuleGetKey`'s hex form, written atomically (a temporary file
+/// in the directory, fsync, rename) with a header (magic, format version,
+/// key, length, BLAKE3 checksum) that is verified before an entry is used.
+/// An entry that fails verification (truncated, altered, not an entry,
+/// stored under another key's name, empty) is never loaded: it is deleted,
+/// counted (`CorruptDropped`), reported as a `JITCORE_ERROR_CACHE` error to
+/// the error reporter, and the module is compiled. Files in the directory
+/// that are not named like entries are left alone.
+///
+/// A directory that cannot be created, read or written, or a full disk,
+/// does not fail this call nor any lookup: modules are compiled, failures
+/// are counted (`IOErrors`), and the first is reported once, as a
+/// `JITCORE_ERROR_IO` error, to the error reporter of the engine or session
+/// that was compiling.
+///
+/// On success the caller owns `*Result` (dispose with
+/// `JitcoreDisposeObjectCache`). Errors: `INVALID_ARGUMENT` for a NULL
+/// `Result` or `Directory`, or an empty or non-UTF-8 `Directory`.
+/// Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn JitcoreCreateDiskCache(
+    Result: *mut JitcoreObjectCacheRef,
+    Directory: *const c_char,
+    MaxBytes: u64,
+) -> JitcoreErrorRef {
+    boundary(|| {
+        non_null(Result, "Result")?;
+        // SAFETY: Directory is NULL or a NUL-terminated string (contract).
+        let dir = unsafe { str_arg(Directory, "Directory")? };
+        let disk = DiskCache::open(Path::new(dir), MaxBytes)?;
+        // SAFETY: Result was checked non-NULL.
+        unsafe { write_out(Result, Box::into_raw(Box::new(JitcoreOpaqueObjectCache { disk }))) };
+        Ok(())
+    })
+}
+
+/// Disposes of the caller's handle on a cache. Engines and sessions it is
+/// attached to keep using it until they are disposed of or detach it, so it
+/// may be disposed of right after attaching. NULL is ignored. Must not race
+/// other uses of the handle.
+#[no_mangle]
+pub unsafe extern "C" fn JitcoreDisposeObjectCache(Cache: JitcoreObjectCacheRef) {
+    boundary_or((), || {
+        if !Cache.is_null() {
+            // SAFETY: Cache came from JitcoreCreateDiskCache and is disposed of once.
+            drop(unsafe { Box::from_raw(Cache) });
+        }
+    })
+}
+
+/// Writes the statistics of a disk cache: hits, misses, writes, corrupt
+/// entries dropped, evictions and I/O failures of this cache since it was
+/// created (in this process), and the bytes and number of entries in its
+/// directory now (scanned by this call, so they include what other
+/// processes wrote). Errors: `INVALID_ARGUMENT` for NULL. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn JitcoreDiskCacheGetStatistics(
+    Cache: JitcoreObjectCacheRef,
+    Result: *mut JitcoreDiskCacheStatistics,
+) -> JitcoreErrorRef {
+    boundary(|| {
+        non_null(Cache, "Cache")?;
+        non_null(Result, "Result")?;
+        // SAFETY: Cache is a live cache handle (contract).
+        let stats = unsafe { &(*Cache).disk }.statistics();
+        // SAFETY: Result was checked non-NULL.
+        unsafe { write_out(Result, stats) };
+        Ok(())
     })
 }

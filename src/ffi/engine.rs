@@ -5,12 +5,14 @@
 //! race any other use of the engine.
 
 use std::ffi::{c_char, c_void};
+use std::sync::Arc;
 
+use super::cache::{disk_cache, JitcoreObjectCacheRef};
 use super::error::JitcoreErrorRef;
 use super::module::{self, JitcoreModuleRef};
 use super::target::{JitcoreOpaqueTargetData, JitcoreTargetDataRef, JitcoreTargetMachineRef};
 use super::{boundary, boundary_or, bytes_arg, non_null, str_arg, write_out};
-use crate::cache::{HostCallbacks, JitcoreObjectCacheGetBufferFunction, JitcoreObjectCacheNotifyFunction};
+use crate::cache::{HostCallbacks, JitcoreObjectCacheGetBufferFunction, JitcoreObjectCacheNotifyFunction, ObjectCache};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::session::report::JitcoreErrorReporterFunction;
@@ -292,5 +294,26 @@ pub unsafe extern "C" fn JitcoreEngineGetStatistics(
         // SAFETY: Result was checked non-NULL.
         unsafe { write_out(Result, engine.statistics()) };
         Ok(())
+    })
+}
+
+/// Attaches jitcore's disk cache `Cache` (from `JitcoreCreateDiskCache`) to
+/// the engine, replacing any object cache it had (`JitcoreEngineSetObjectCache`
+/// callbacks included; setting those later replaces this one). NULL `Cache`
+/// removes the engine's cache. Before compiling a module the engine looks
+/// for its entry (keyed by `JitcoreModuleGetKey` for the engine's machine);
+/// a verified entry is used instead of compiling (a cache hit in
+/// `JitcoreEngineGetStatistics`), and each module compiled is stored. The
+/// engine keeps the cache alive while attached: the caller may dispose of
+/// its handle at any time. A NULL `EE` is ignored. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn JitcoreEngineSetDiskCache(EE: JitcoreEngineRef, Cache: JitcoreObjectCacheRef) {
+    boundary_or((), || {
+        // SAFETY: Cache is NULL or a live cache handle (contract).
+        let cache = unsafe { disk_cache(Cache) }.map(|c| c as Arc<dyn ObjectCache>);
+        // SAFETY: EE is NULL or a live engine handle (contract).
+        if let Ok(engine) = unsafe { engine(EE) } {
+            engine.set_cache(cache);
+        }
     })
 }

@@ -813,3 +813,24 @@ pub unsafe extern "C" fn JitcoreDylibGetName(D: JitcoreDylibRef) -> *const c_cha
         unsafe { &*D }.dylib.c_name().as_ptr()
     })
 }
+
+use super::cache::{disk_cache, JitcoreObjectCacheRef};
+
+/// Attaches jitcore's disk cache `Cache` (from `JitcoreCreateDiskCache`) to
+/// the session, for every module of every JITDylib, as
+/// `JitcoreEngineSetDiskCache` does for an engine: it replaces any object
+/// cache the session had, NULL removes it, and the session keeps the cache
+/// alive while attached. Each partition of a lazily added module is a module
+/// of its own with its own entry, stored and found when the function is
+/// first called. A NULL `S` is ignored. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn JitcoreSessionSetDiskCache(S: JitcoreSessionRef, Cache: JitcoreObjectCacheRef) {
+    boundary_or((), || {
+        // SAFETY: Cache is NULL or a live cache handle (contract).
+        let cache = unsafe { disk_cache(Cache) }.map(|c| c as Arc<dyn crate::cache::ObjectCache>);
+        // SAFETY: S is NULL or a live session handle (contract).
+        if let Ok(s) = unsafe { session(S) } {
+            s.session.set_cache(cache);
+        }
+    })
+}

@@ -261,6 +261,30 @@ impl IrModule {
         out
     }
 
+    /// The module as IR text (what `llvm-dis` would print).
+    pub fn to_text(&self) -> String {
+        // SAFETY: the module is live; the returned string is ours to dispose.
+        unsafe { take_message(LLVMPrintModuleToString(self.module)) }
+    }
+
+    /// The names of the functions the module defines, in module order, local
+    /// ones included (`<anon>` for unnamed ones).
+    pub fn function_definitions(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        // SAFETY: the module is live and not mutated while we iterate.
+        unsafe {
+            let mut f = LLVMGetFirstFunction(self.module);
+            while !f.is_null() {
+                if LLVMIsDeclaration(f) == 0 {
+                    let name = value_name(f);
+                    out.push(if name.is_empty() { "<anon>".to_string() } else { name });
+                }
+                f = LLVMGetNextFunction(f);
+            }
+        }
+        out
+    }
+
     /// Linkonce definitions may be deleted by the optimizer when unused, but
     /// ORC was promised them: make them weak so they are kept (the semantics
     /// for a linker are the same).

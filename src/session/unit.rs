@@ -269,9 +269,8 @@ extern "C" fn materialize(ctx: *mut c_void, mr: LLVMOrcMaterializationResponsibi
 fn materialize_now(unit: Unit, mr: LLVMOrcMaterializationResponsibilityRef) {
     let env = unit.env.clone();
     let (hash, name) = unit.identity();
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        with_current_module(hash, &name, || run(&unit, mr))
-    }));
+    let outcome =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| with_current_module(hash, &name, || run(&unit, mr))));
     let error = match outcome {
         Ok(Ok(())) => return,
         Ok(Err(e)) => e,
@@ -321,8 +320,9 @@ fn run(unit: &Unit, mr: LLVMOrcMaterializationResponsibilityRef) -> Result<()> {
         },
     };
     let cache = env.cache();
+    let cx = crate::cache::CacheContext { spec: &env.spec, log: &env.log };
     if let Some(cache) = &cache {
-        match cache.lookup(&module) {
+        match cache.lookup(&module, &cx) {
             Some(bytes) => {
                 let buffer = MemoryBuffer::copy_of(&bytes, module.name());
                 drop(bytes);
@@ -351,7 +351,7 @@ fn run(unit: &Unit, mr: LLVMOrcMaterializationResponsibilityRef) -> Result<()> {
     Stats::bump(&env.stats.modules_compiled, 1);
     Stats::bump(&env.stats.functions_compiled, module.function_count() as u64);
     if let Some(cache) = &cache {
-        cache.store(&module, object.bytes());
+        cache.store(&module, object.bytes(), &cx);
     }
     let summary = check_object(&object, module.name())?;
     emit(unit, mr, object, &summary);

@@ -1,0 +1,169 @@
+//! The content key of a compiled module: what the disk cache names its
+//! entries by, and what `JitcoreModuleGetKey` gives hosts for their own
+//! caches.
+//!
+//! The key is BLAKE3 (LLVM's copy, `llvm-c/blake3.h`) over, in this order,
+//! each field prefixed by its length as a little-endian u64:
+//!
+//! 1. the domain `jitcore.object-cache.key`,
+//! 2. jitcore's cache-format version ([`CACHE_FORMAT_VERSION`], u32 LE),
+//! 3. jitcore's version (`0.1.0`), because the compile pipeline is jitcore's,
+//! 4. the LLVM version the process runs against (`22.1.8`),
+//! 5. the target triple, 6. the CPU name, 7. the CPU features,
+//! 8. the opt level (u32 LE), 9. the relocation model and 10. the code model
+//!    (their LLVM-C enum values, u32 LE),
+//! 11. BLAKE3 of the module's bitcode, as jitcore holds it (after static
+//!     constructors were made visible), computed once per module.
+//!
+//! Two modules get the same key exactly when their bitcode is identical
+//! (which includes the module's name, as its source file name) and they
+//! are compiled for the same machine at the same opt level by the same
+//! LLVM and jitcore.
+
+use std::mem::MaybeUninit;
+
+use llvm_sys::blake3::*;
+use once_cell::sync::Lazy;
+
+use crate::llvm::target_machine::TargetSpec;
+use crate::module::Module;
+
+/// Bumped whenever the entry format or what goes into the key changes.
+pub(crate) const CACHE_FORMAT_VERSION: u32 = 1;
+
+/// Bytes in a key.
+pub(crate) const KEY_LEN: usize = 32;
+
+/// A module's content key.
+pub type Key = [u8; KEY_LEN];
+
+/// An incremental BLAKE3 hash (LLVM's implementation).
+pub struct Blake3(Box<llvm_blake3_hasher>);
+
+impl Blake3 {
+    pub fn new() -> Blake3 {
+        let mut h = Box::new(MaybeUninit::<llvm_blake3_hasher>::uninit());
+        // SAFETY: llvm_blake3_hasher_init initializes every field of the
+        // hasher it is given (a plain C struct with no pointers).
+        unsafe {
+            llvm_blake3_hasher_init(h.as_mut_ptr());
+            Blake3(Box::from_raw(Box::into_raw(h).cast::<llvm_blake3_hasher>()))
+        }
+    }
+
+    pub fn update(&mut self, bytes: &[u8]) -> &mut Blake3 {
+        if !bytes.is_empty() {
+            // SAFETY: the hasher is initialized; the bytes are readable for the call.
+            unsafe { llvm_blake3_hasher_update(&mut *self.0, bytes.as_ptr().cast(), bytes.len()) };
+        }
+        self
+    }
+
+    /// Hashes `bytes` prefixed by their length, so a sequence of fields
+    /// hashes differently from any other sequence.
+    pub fn field(&mut self, bytes: &[u8]) -> &mut Blake3 {
+        self.update(&(bytes.len() as u64).to_le_bytes());
+        self.update(bytes)
+    }
+
+    pub fn finish(&mut self) -> Key {
+        let mut out = [0u8; KEY_LEN];
+        // SAFETY: the hasher is initialized; out has KEY_LEN writable bytes.
+        unsafe { llvm_blake3_hasher_finalize(&mut *self.0, out.as_mut_ptr(), out.len()) };
+        out
+    }
+}
+
+impl Default for Blake3 {
+    fn default() -> Blake3 {
+        Blake3::new()
+    }
+}
+
+/// BLAKE3 of `bytes`.
+pub fn blake3(bytes: &[u8]) -> Key {
+    Blake3::new().update(bytes).finish()
+}
+
+static LLVM_VERSION: Lazy<String> = Lazy::new(crate::llvm::llvm_version);
+
+/// The content key of `module` compiled for `spec`.
+pub fn module_key(module: &Module, spec: &TargetSpec) -> Key {
+    Blake3::new()
+        .field(b"jitcore.object-cache.key")
+        .field(&CACHE_FORMAT_VERSION.to_le_bytes())
+        .field(env!("CARGO_PKG_VERSION").as_bytes())
+        .field(LLVM_VERSION.as_bytes())
+        .field(spec.triple.as_bytes())
+        .field(spec.cpu.as_bytes())
+        .field(spec.features.as_bytes())
+        .field(&spec.opt_level.to_le_bytes())
+        .field(&(spec.reloc as u32).to_le_bytes())
+        .field(&(spec.code_model as u32).to_le_bytes())
+        .field(&module.bitcode_digest())
+        .finish()
+}
+
+/// Lowercase hexadecimal (64 characters for a key).
+pub fn to_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[(b >> 4) as usize] as char);
+        s.push(DIGITS[(b & 15) as usize] as char);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SUM: &str = "define i32 @sum(i32 %a, i32 %b) {\n  %r = add i32 %a, %b\n  ret i32 %r\n}\n";
+
+    #[test]
+    fn blake3_matches_the_reference_vectors() {
+        assert_eq!(to_hex(&blake3(b"")), "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262");
+        assert_eq!(to_hex(&blake3(b"abc")), "6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85");
+        // incremental == one shot, over a chunk boundary
+        let data: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
+        let mut h = Blake3::new();
+        for part in data.chunks(333) {
+            h.update(part);
+        }
+        assert_eq!(h.finish(), blake3(&data));
+    }
+
+    #[test]
+    fn fields_are_length_prefixed() {
+        let a = Blake3::new().field(b"ab").field(b"c").finish();
+        let b = Blake3::new().field(b"a").field(b"bc").finish();
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn key_follows_content_and_target() {
+        let spec = TargetSpec::host(2);
+        let m1 = Module::from_ir("sum", SUM.as_bytes()).unwrap();
+        let m2 = Module::from_ir("sum", SUM.as_bytes()).unwrap();
+        let k = module_key(&m1, &spec);
+        assert_eq!(k, module_key(&m2, &spec), "same IR, same name: same key");
+        assert_eq!(k, module_key(&m1, &spec), "stable");
+        let other = Module::from_ir("sum", SUM.replace("add", "sub").as_bytes()).unwrap();
+        assert_ne!(k, module_key(&other, &spec));
+        assert_ne!(k, module_key(&m1, &TargetSpec::host(3)));
+        let mut s = spec.clone();
+        s.features.push_str(",+fake");
+        assert_ne!(k, module_key(&m1, &s));
+        let mut s = spec.clone();
+        s.cpu = "generic".into();
+        assert_ne!(k, module_key(&m1, &s));
+        let mut s = spec.clone();
+        s.code_model = llvm_sys::target_machine::LLVMCodeModel::LLVMCodeModelLarge;
+        assert_ne!(k, module_key(&m1, &s));
+        let mut s = spec.clone();
+        s.reloc = llvm_sys::target_machine::LLVMRelocMode::LLVMRelocStatic;
+        assert_ne!(k, module_key(&m1, &s));
+        assert_eq!(to_hex(&k).len(), 64);
+    }
+}

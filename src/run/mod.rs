@@ -1,0 +1,134 @@
+//! `jitcore-run`, an lli-compatible runner built on the crate's public API:
+//! the command line (`options`), loading and running the program on a
+//! session or the engine facade (`program`), calling into it (`entry`),
+//! `atexit` for jitted code (`atexit`) and lli's debug dumps (`dump`).
+//! `src/bin/jitcore-run.rs` is the executable around [`main`].
+
+pub mod atexit;
+pub mod dump;
+pub mod entry;
+pub mod options;
+pub mod program;
+
+use crate::cache::disk::JitcoreDiskCacheStatistics;
+use crate::error::Error;
+use crate::session::stats::JitcoreStatistics;
+use options::Options;
+
+/// A message on one line: LLVM's diagnostics come with the source line and
+/// a caret under it, which are dropped; other lines are joined with "; ".
+pub fn one_line(message: &str) -> String {
+    let mut kept: Vec<&str> = Vec::new();
+    let mut after_diagnostic = false;
+    for line in message.lines() {
+        let t = line.trim();
+        if t.is_empty() || t.chars().all(|c| matches!(c, '^' | '~' | ' ')) {
+            continue;
+        }
+        if after_diagnostic {
+            // The source line a diagnostic quotes.
+            after_diagnostic = false;
+            continue;
+        }
+        after_diagnostic = t.contains(": error: ") || t.contains(": warning: ");
+        kept.push(t);
+    }
+    if kept.is_empty() {
+        return message.trim().to_string();
+    }
+    kept.join("; ")
+}
+
+fn print_stats(s: &JitcoreStatistics, disk: Option<&JitcoreDiskCacheStatistics>) {
+    eprintln!("jitcore-run: statistics:");
+    let rows = [
+        ("modules compiled", s.ModulesCompiled),
+        ("functions compiled", s.FunctionsCompiled),
+        ("objects loaded", s.ObjectsLoaded),
+        ("object bytes emitted", s.ObjectBytesEmitted),
+        ("cache hits", s.CacheHits),
+        ("cache misses", s.CacheMisses),
+        ("cache entries rejected", s.CacheRejected),
+        ("materialization failures", s.MaterializationFailures),
+        ("code bytes live", s.CodeBytesLive),
+    ];
+    for (what, n) in rows {
+        eprintln!("  {what:<28}{n}");
+    }
+    if let Some(d) = disk {
+        let rows = [
+            ("disk cache hits", d.Hits),
+            ("disk cache misses", d.Misses),
+            ("disk cache writes", d.Writes),
+            ("disk cache corrupt dropped", d.CorruptDropped),
+            ("disk cache evictions", d.Evictions),
+            ("disk cache entries", d.Entries),
+            ("disk cache bytes on disk", d.BytesOnDisk),
+            ("disk cache I/O errors", d.IOErrors),
+        ];
+        for (what, n) in rows {
+            eprintln!("  {what:<28}{n}");
+        }
+    }
+}
+
+/// Runs jitcore-run with `args` (without the program name) and returns the
+/// process's exit status: main's return value, or 1 after printing one
+/// `jitcore-run: error: ...` line. Never panics.
+pub fn main<S: AsRef<str>>(args: &[S]) -> i32 {
+    std::panic::set_hook(Box::new(|_| {}));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<i32, Error> {
+        let o = Options::parse(args)?;
+        if o.help {
+            print!("{}", options::USAGE);
+            return Ok(0);
+        }
+        if o.version {
+            println!("jitcore-run {} (LLVM {})", env!("CARGO_PKG_VERSION"), crate::llvm::llvm_version());
+            return Ok(0);
+        }
+        let out = program::run(&o)?;
+        if o.stats {
+            dump::flush_c_stdout();
+            print_stats(&out.stats, out.disk.as_ref());
+        }
+        Ok(out.status)
+    }));
+    let error = match outcome {
+        Ok(Ok(status)) => {
+            flush_stdout();
+            return status;
+        }
+        Ok(Err(e)) => e,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_string());
+            Error::internal(format!("internal error (a bug in jitcore-run): {what}"))
+        }
+    };
+    flush_stdout();
+    eprintln!("jitcore-run: error: {}", one_line(&error.message));
+    1
+}
+
+/// Flushes Rust's and the C library's stdout (the process ends with
+/// `exit`, which flushes only the C library's).
+fn flush_stdout() {
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    dump::flush_c_stdout();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    #[test]
+    fn diagnostics_fit_on_one_line() {
+        let m = "x.ll:2:1: error: expected type\ndefine i32 @f( {\n^\n";
+        assert_eq!(one_line(m), "x.ll:2:1: error: expected type");
+        assert_eq!(one_line("a\n\nb"), "a; b");
+    }
+}
