@@ -22,6 +22,8 @@ pub struct Module {
     dtors: Vec<Structor>,
     /// The module's target triple as written ("" when it names none).
     triple: String,
+    /// Thread-local variables it defines or uses (see `Session::check_target`).
+    thread_locals: Vec<String>,
     /// A content hash (FNV-1a over name and bitcode), stable across runs.
     content_hash: u64,
     /// 0 while the host owns the module, else the id of the engine or
@@ -73,6 +75,7 @@ impl Module {
         let dtors = ir.take_structors("llvm.global_dtors", &format!("__jitcore.dtor.{content_hash:016x}"))?;
         let symbols = ir.defined_symbols();
         let triple = ir.target_triple();
+        let thread_locals = ir.thread_locals();
         Ok(Arc::new(Module {
             name: CString::new(name).expect("checked for NUL above"),
             ir: Mutex::new(ir),
@@ -80,6 +83,7 @@ impl Module {
             ctors,
             dtors,
             triple,
+            thread_locals,
             content_hash,
             owner: AtomicU64::new(0),
             handle: AtomicU64::new(0),
@@ -110,6 +114,11 @@ impl Module {
 
     pub fn triple(&self) -> &str {
         &self.triple
+    }
+
+    /// Thread-local variables the module defines or uses.
+    pub fn thread_locals(&self) -> &[String] {
+        &self.thread_locals
     }
 
     pub fn content_hash(&self) -> u64 {

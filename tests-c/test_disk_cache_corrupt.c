@@ -268,10 +268,11 @@ static void kill_by_size_limit(void)
         setrlimit(RLIMIT_CORE, &nocore);
         signal(SIGXFSZ, SIG_DFL);
         setrlimit(RLIMIT_FSIZE, &lim);
-        /* static: what the writer holds when it dies stays reachable, so
-           valgrind's leak check at the fatal signal has nothing to say */
-        static JitcoreObjectCacheRef c;
-        static JitcoreEngineRef ee;
+        /* static volatile: what the writer holds when it dies stays
+           reachable, so valgrind's leak check at the fatal signal has
+           nothing to say */
+        static JitcoreObjectCacheRef volatile c;
+        static JitcoreEngineRef volatile ee;
         static char ir[512];
         c = MAKE_DISK_CACHE(killed_dir, 0);
         ee = CACHED_ENGINE(c, JITCORE_OPT_LEVEL_O2, NULL);

@@ -257,7 +257,8 @@ pub unsafe extern "C" fn JitcoreSessionGetMainDylib(S: JitcoreSessionRef) -> Jit
 }
 
 /// Creates an empty JITDylib named `Name` (owned by the session). Its link
-/// order is empty: set it with `JitcoreDylibSetLinkOrder`. Errors:
+/// order is empty: set it with `JitcoreDylibSetLinkOrder`. Like main, it
+/// uses LLJIT's platform support (exit handlers, `__dso_handle`). Errors:
 /// `INVALID_ARGUMENT` for NULL, an empty name, or a name already in use.
 /// Thread-safe.
 #[no_mangle]

@@ -285,6 +285,22 @@ impl IrModule {
         out
     }
 
+    /// The names of the module's thread-local variables (defined or declared).
+    pub fn thread_locals(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        // SAFETY: the module is live and not mutated while we iterate.
+        unsafe {
+            let mut g = LLVMGetFirstGlobal(self.module);
+            while !g.is_null() {
+                if LLVMIsThreadLocal(g) != 0 {
+                    out.push(value_name(g));
+                }
+                g = LLVMGetNextGlobal(g);
+            }
+        }
+        out
+    }
+
     /// Linkonce definitions may be deleted by the optimizer when unused, but
     /// ORC was promised them: make them weak so they are kept (the semantics
     /// for a linker are the same).

@@ -25,6 +25,9 @@ pub struct Dylib {
     /// library and archive generators), searched right after its own
     /// definitions and before its link order.
     sources: once_cell::sync::OnceCell<Arc<Dylib>>,
+    /// LLJIT's platform dylib, searched by the linker last (see
+    /// `Session::create_dylib`).
+    platform: once_cell::sync::OnceCell<usize>,
     /// Definitions the link-order generator made here, standing for symbols
     /// of other dylibs: their trackers and names.
     aliases: Mutex<Vec<(Tracker, Vec<String>)>>,
@@ -50,6 +53,7 @@ impl Dylib {
             default_group: Group::new(me.clone(), true),
             aliases: Mutex::new(Vec::new()),
             sources: once_cell::sync::OnceCell::new(),
+            platform: once_cell::sync::OnceCell::new(),
         })
     }
 
@@ -94,6 +98,15 @@ impl Dylib {
     /// The dylibs of the link order that still exist.
     pub fn link_order(&self) -> Vec<Arc<Dylib>> {
         self.link_order.read().unwrap_or_else(|p| p.into_inner()).iter().filter_map(Weak::upgrade).collect()
+    }
+
+    pub fn set_platform(&self, jd: LLVMOrcJITDylibRef) {
+        let _ = self.platform.set(jd as usize);
+    }
+
+    /// LLJIT's platform dylib, if this dylib falls back to it.
+    pub fn platform(&self) -> Option<LLVMOrcJITDylibRef> {
+        self.platform.get().map(|p| *p as LLVMOrcJITDylibRef)
     }
 
     pub fn sources(&self) -> Option<&Arc<Dylib>> {

@@ -66,7 +66,8 @@ extern "C" fn try_to_generate(
         let g = unsafe { &*ctx.cast::<LinkOrderGenerator>() };
         let (Some(env), Some(dylib)) = (g.env.upgrade(), g.dylib.upgrade()) else { return };
         let sources = dylib.sources().map(|s| s.as_raw() as usize);
-        let link: Vec<usize> = dylib.link_order().iter().map(|d| d.as_raw() as usize).collect();
+        let mut link: Vec<usize> = dylib.link_order().iter().map(|d| d.as_raw() as usize).collect();
+        link.extend(dylib.platform().map(|p| p as usize));
         if sources.is_none() && link.is_empty() {
             return;
         }

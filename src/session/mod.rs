@@ -76,6 +76,10 @@ pub struct SessionEnv {
     dylibs: RwLock<Vec<Arc<Dylib>>>,
     groups: Mutex<Vec<Weak<Group>>>,
     pub config: SessionConfig,
+    /// LLJIT's platform dylib (atexit support, `__dso_handle`'s helpers)
+    /// and process-symbols dylib, which LLJIT links only from main.
+    platform_dylib: Option<usize>,
+    process_dylib: Option<usize>,
     lazy: Mutex<Option<lazy::CallThrough>>,
     pub perf: Option<perf::PerfMap>,
     me: Weak<SessionEnv>,
@@ -295,6 +299,8 @@ impl Session {
             dylibs: RwLock::new(Vec::new()),
             groups: Mutex::new(Vec::new()),
             config,
+            platform_dylib: jit.dylib_by_name("<Platform>").map(|p| p as usize),
+            process_dylib: jit.dylib_by_name("<Process Symbols>").map(|p| p as usize),
             lazy: Mutex::new(None),
             perf,
             me: me.clone(),
@@ -348,6 +354,12 @@ impl Session {
         let raw = self.jit.create_dylib(name)?;
         // SAFETY: the JITDylib lives as long as the LLJIT, which `self` owns.
         let d = unsafe { Dylib::new(raw, name, crate::engine::new_owner_id()) };
+        // LLJIT's platform support adds code to every JITDylib that needs
+        // its platform dylib (atexit, __dso_handle); main links it, and so
+        // does every dylib made here, last.
+        if let Some(p) = self.env.platform_dylib {
+            d.set_platform(p as LLVMOrcJITDylibRef);
+        }
         linkorder::install(&self.env, &d);
         dylibs.push(d.clone());
         Ok(d)
@@ -404,8 +416,19 @@ impl Session {
         g
     }
 
-    /// Checks that `module` can be compiled for this session's target.
+    /// Checks that `module` can be compiled for this session's target and
+    /// linked by it. Thread-local variables cannot: native TLS needs ORC's
+    /// runtime, which jitcore does not have, and LLVM-C cannot turn on
+    /// emulated TLS; without this check such code would run and compute
+    /// wrong results.
     fn check_target(&self, module: &Module) -> Result<()> {
+        if let Some(tl) = module.thread_locals().first() {
+            return Err(Error::unsupported(format!(
+                "module '{}' uses thread-local variable '{tl}', which jitcore cannot link (no ORC runtime, and \
+                 LLVM-C cannot enable emulated TLS)",
+                module.name()
+            )));
+        }
         let triple = module.triple();
         if triple.is_empty() {
             return Ok(());
@@ -602,6 +625,13 @@ impl Session {
         let mark = self.env.log.mark();
         let mut order: Vec<(LLVMOrcJITDylibRef, bool)> = vec![(dylib.as_raw(), false)];
         order.extend(dylib.search_tail());
+        if dylib.as_raw() == self.main.as_raw() {
+            // Main resolves the process's symbols (LLJIT links them), for
+            // the host's lookups too.
+            if let Some(p) = self.env.process_dylib {
+                order.push((p as LLVMOrcJITDylibRef, true));
+            }
+        }
         let interned: Vec<SymbolName> = names.iter().map(|n| self.jit.mangle_and_intern(n)).collect();
         match self.jit.lookup(LookupKind::DLSym, &order, &interned) {
             Ok(addrs) => Ok(addrs),
