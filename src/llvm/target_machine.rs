@@ -48,8 +48,10 @@ impl TargetSpec {
         self.triple.split('-').next().unwrap_or("")
     }
 
-    /// Makes a new target machine for this spec.
+    /// Makes a new target machine for this spec (initializing LLVM's native
+    /// target first, if nothing did yet).
     pub fn create(&self) -> Result<TargetMachine> {
+        super::initialize()?;
         let triple = cstring(&self.triple);
         let cpu = cstring(&self.cpu);
         let features = cstring(&self.features);
