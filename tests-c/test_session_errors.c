@@ -14,13 +14,6 @@
 
 typedef int (*int_fn)(void);
 
-static JitcoreSessionRef new_session(void)
-{
-    JitcoreSessionRef s = NULL;
-    CHECK_OK(JitcoreCreateSession(&s, NULL));
-    CHECK(s != NULL);
-    return s;
-}
 
 static JitcoreErrorRef dummy_materialize(void *ctx, const char *const *syms, size_t n, JitcoreModuleRef *mod_out,
                                          JitcoreObjectBufferRef *obj_out)
@@ -55,7 +48,7 @@ static void test_null_arguments(void)
     CHECK(never == (JitcoreSessionRef)(uintptr_t)0x1);
     JitcoreDisposeSession(NULL);
 
-    JitcoreSessionRef s = new_session();
+    JitcoreSessionRef s = NEW_SESSION();
     JitcoreDylibRef d = JitcoreSessionGetMainDylib(s);
     CHECK(JitcoreSessionGetMainDylib(NULL) == NULL);
     CHECK(JitcoreDylibGetName(NULL) == NULL);
@@ -161,7 +154,7 @@ static void test_null_arguments(void)
 /* Modules and objects that cannot be added. */
 static void test_bad_modules(void)
 {
-    JitcoreSessionRef s = new_session();
+    JitcoreSessionRef s = NEW_SESSION();
     JitcoreDylibRef d = JitcoreSessionGetMainDylib(s);
     JitcoreDylibRef other = NULL;
     CHECK_OK(JitcoreSessionCreateDylib(s, &other, "other"));
@@ -236,7 +229,7 @@ static void reporter(void *ctx, JitcoreErrorCode code, const char *message)
 
 static void test_unresolved_then_fixed(void)
 {
-    JitcoreSessionRef s = new_session();
+    JitcoreSessionRef s = NEW_SESSION();
     struct reports rep;
     memset(&rep, 0, sizeof rep);
     JitcoreSessionSetErrorReporter(s, reporter, &rep);
@@ -277,7 +270,7 @@ static void test_unresolved_then_fixed(void)
 /* Same, with the missing symbol provided by a dylib added to the link order. */
 static void test_unresolved_fixed_by_link_order(void)
 {
-    JitcoreSessionRef s = new_session();
+    JitcoreSessionRef s = NEW_SESSION();
     JitcoreDylibRef d = NULL, lib = NULL;
     CHECK_OK(JitcoreSessionCreateDylib(s, &d, "app"));
     CHECK_OK(JitcoreSessionCreateDylib(s, &lib, "lib"));
@@ -296,7 +289,7 @@ static void test_unresolved_fixed_by_link_order(void)
 /* A lazy compile that fails is reported (naming the function); the call returns 0. */
 static void test_reporter_lazy_failure(void)
 {
-    JitcoreSessionRef s = new_session();
+    JitcoreSessionRef s = NEW_SESSION();
     struct reports rep;
     memset(&rep, 0, sizeof rep);
     JitcoreSessionSetErrorReporter(s, reporter, &rep);
@@ -329,8 +322,8 @@ static void test_reporter_lazy_failure(void)
 /* Handles of another session. */
 static void test_foreign_session(void)
 {
-    JitcoreSessionRef s1 = new_session();
-    JitcoreSessionRef s2 = new_session();
+    JitcoreSessionRef s1 = NEW_SESSION();
+    JitcoreSessionRef s2 = NEW_SESSION();
     JitcoreDylibRef d1 = NULL, d2 = NULL;
     CHECK_OK(JitcoreSessionCreateDylib(s1, &d1, "one"));
     CHECK_OK(JitcoreSessionCreateDylib(s2, &d2, "two"));

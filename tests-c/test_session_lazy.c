@@ -49,12 +49,6 @@ static JitcoreStatistics stats(JitcoreSessionRef s)
     return st;
 }
 
-static uint64_t lookup(JitcoreSessionRef s, JitcoreDylibRef d, const char *name)
-{
-    uint64_t a = 0;
-    CHECK_OK(JitcoreSessionLookup(s, d, &a, name));
-    return a;
-}
 
 static void one_of_a_thousand(void)
 {
@@ -66,7 +60,7 @@ static void one_of_a_thousand(void)
     free(text);
     CHECK_OK(JitcoreDylibAddModuleLazy(d, m, NULL));
 
-    uint64_t a = lookup(s, d, "f_7");
+    uint64_t a = SESSION_LOOKUP(s, d, "f_7");
     JitcoreStatistics st = stats(s);
     CHECK_MSG(st.FunctionsCompiled == 0, "a lookup returns the stub without compiling (compiled %" PRIu64 ")",
               st.FunctionsCompiled);
@@ -82,11 +76,11 @@ static void one_of_a_thousand(void)
     /* Chained calls cross partitions: f_7(-5) -> f_8(5) = 15 + 8. */
     CHECK_EQ_INT(FN(fn1, a)(-5), 15 + 8);
     /* Globals are shared by all partitions: the counter counted every call. */
-    int64_t *counter = (int64_t *)(uintptr_t)lookup(s, d, "counter");
+    int64_t *counter = (int64_t *)(uintptr_t)SESSION_LOOKUP(s, d, "counter");
     CHECK_EQ_INT(*counter, 3);
     /* Function pointers in a global table go through the stubs. */
-    CHECK_EQ_INT(FN(fn2, lookup(s, d, "call_table"))(1, 2), 6 + 20);
-    CHECK_MSG(lookup(s, d, "f_7") == a, "the stub's address is stable");
+    CHECK_EQ_INT(FN(fn2, SESSION_LOOKUP(s, d, "call_table"))(1, 2), 6 + 20);
+    CHECK_MSG(SESSION_LOOKUP(s, d, "f_7") == a, "the stub's address is stable");
     st = stats(s);
     CHECK_MSG(st.FunctionsCompiled < 10, "still only a handful compiled (%" PRIu64 ")", st.FunctionsCompiled);
     JitcoreDisposeSession(s);
@@ -117,7 +111,7 @@ static void concurrent_first_calls(unsigned threads_option)
     char *text = thousand_functions();
     CHECK_OK(JitcoreDylibAddModuleLazy(d, MAKE_MODULE("thousand", text), NULL));
     free(text);
-    uint64_t a = lookup(s, d, "f_42");
+    uint64_t a = SESSION_LOOKUP(s, d, "f_42");
     pthread_barrier_t b;
     pthread_barrier_init(&b, NULL, NTHREADS);
     pthread_t t[NTHREADS];
@@ -161,14 +155,14 @@ static void failed_lazy_compile_is_reported(void)
         "define i32 @good(i32 %x) { %r = add i32 %x, 1\n ret i32 %r }\n"
         "define i32 @bad(i32 %x) { %r = call i32 @nowhere_to_be_found(i32 %x)\n ret i32 %r }\n"), NULL));
     typedef int (*ifn)(int);
-    CHECK_EQ_INT(FN(ifn, lookup(s, d, "good"))(1), 2);
-    int r = FN(ifn, lookup(s, d, "bad"))(1);
+    CHECK_EQ_INT(FN(ifn, SESSION_LOOKUP(s, d, "good"))(1), 2);
+    int r = FN(ifn, SESSION_LOOKUP(s, d, "bad"))(1);
     CHECK_EQ_INT(r, 0);
     CHECK_MSG(atomic_load(&reports) >= 1, "the failed lazy compile was reported");
     CHECK_CONTAINS(reported, "bad");
     CHECK_CONTAINS(reported, "nowhere_to_be_found");
     /* The session is still usable. */
-    CHECK_EQ_INT(FN(ifn, lookup(s, d, "good"))(41), 42);
+    CHECK_EQ_INT(FN(ifn, SESSION_LOOKUP(s, d, "good"))(41), 42);
     JitcoreDisposeSession(s);
 }
 
@@ -187,7 +181,7 @@ static void removal_and_lazy_by_default(void)
             "define i32 @twice(i32 %x) { %r = call i32 @inc(i32 %x)\n %s = call i32 @inc(i32 %r)\n ret i32 %s }\n"
             "define internal i32 @inc(i32 %x) { %r = add i32 %x, 1\n ret i32 %r }\n"
             "define i32 @unused(i32 %x) { ret i32 %x }\n"), rt));
-        CHECK_EQ_INT(FN(ifn, lookup(s, d, "twice"))(round), round + 2);
+        CHECK_EQ_INT(FN(ifn, SESSION_LOOKUP(s, d, "twice"))(round), round + 2);
         CHECK_OK(JitcoreResourceTrackerRemove(rt));
         uint64_t a = 0;
         CHECK_ERR(JitcoreSessionLookup(s, d, &a, "twice"), JITCORE_ERROR_SYMBOL_NOT_FOUND, "twice");
@@ -198,6 +192,33 @@ static void removal_and_lazy_by_default(void)
     JitcoreDisposeSession(s);
 }
 
+/* Host cache callbacks see each lazily compiled partition, with a handle
+   that is valid for the call (JitcoreSessionSetObjectCache's promise). */
+static atomic_int partitions_notified;
+static atomic_int partition_names_ok;
+
+static void notify_partition(void *ctx, JitcoreModuleRef m, const uint8_t *obj, size_t len)
+{
+    (void)ctx;
+    const char *name = JitcoreModuleGetName(m);
+    atomic_fetch_add(&partitions_notified, 1);
+    if (name != NULL && strncmp(name, "lzc#", 4) == 0 && len > 4 && memcmp(obj, "\177ELF", 4) == 0)
+        atomic_fetch_add(&partition_names_ok, 1);
+}
+
+static void partitions_reach_host_cache(void)
+{
+    JitcoreSessionRef s = NEW_SESSION();
+    JitcoreSessionSetObjectCache(s, notify_partition, NULL, NULL);
+    JitcoreDylibRef d = JitcoreSessionGetMainDylib(s);
+    CHECK_OK(JitcoreDylibAddModuleLazy(d, MAKE_MODULE("lzc",
+        "define i32 @one() { ret i32 1 }\ndefine i32 @two() { ret i32 2 }\n"), NULL));
+    CHECK_EQ_INT(FN(int (*)(void), SESSION_LOOKUP(s, d, "two"))(), 2);
+    CHECK_EQ_INT(atomic_load(&partitions_notified), 1);
+    CHECK_EQ_INT(atomic_load(&partition_names_ok), 1);
+    JitcoreDisposeSession(s);
+}
+
 int main(void)
 {
     RUN_TEST(one_of_a_thousand());
@@ -205,5 +226,6 @@ int main(void)
     RUN_TEST(concurrent_first_calls(2));
     RUN_TEST(failed_lazy_compile_is_reported());
     RUN_TEST(removal_and_lazy_by_default());
+    RUN_TEST(partitions_reach_host_cache());
     return tu_finish("test_session_lazy");
 }

@@ -51,22 +51,7 @@ static const char ASM_SQUARE_SUM[] =
     "  ret i32 %.4\n"
     "}\n";
 
-static JitcoreSessionRef new_session(void)
-{
-    JitcoreSessionRef s = NULL;
-    CHECK_OK(JitcoreCreateSession(&s, NULL));
-    CHECK(s != NULL);
-    return s;
-}
 
-static uint64_t lookup(JitcoreSessionRef s, JitcoreDylibRef d, const char *name)
-{
-    uint64_t addr = 0;
-    if (!CHECK_OK(JitcoreSessionLookup(s, d, &addr, name)))
-        return 0;
-    CHECK_MSG(addr != 0, "expected a non-zero address for '%s'", name);
-    return addr;
-}
 
 /* llvmlite's JITLibraryBuilder().add_ir(ir).export_symbol(fn).link(lljit, fn):
    a new library named after the function; returns it (NULL on failure). */
@@ -92,7 +77,7 @@ static JitcoreDylibRef link_library(JitcoreSessionRef s, const char *name, const
 
 static void test_define_symbol(void)
 {
-    JitcoreSessionRef s = new_session();
+    JitcoreSessionRef s = NEW_SESSION();
     JitcoreDylibRef foo = NULL;
     CHECK_OK(JitcoreSessionCreateDylib(s, &foo, "foo"));
     JitcoreSymbolDefinition def = {"__xyzzy", 1234};
@@ -113,7 +98,7 @@ static void test_define_symbol(void)
 
 static void test_lookup_undefined_symbol_fails(void)
 {
-    JitcoreSessionRef s = new_session();
+    JitcoreSessionRef s = NEW_SESSION();
     /* 'No such library' */
     CHECK(JitcoreSessionGetDylibByName(s, "foo") == NULL);
     JitcoreDylibRef foo = NULL;
@@ -139,17 +124,17 @@ typedef int (*int2_fn)(int, int);
 
 static void test_run_code_and_add_ir_module(void)
 {
-    JitcoreSessionRef s = new_session();
+    JitcoreSessionRef s = NEW_SESSION();
     JitcoreDylibRef sum = link_library(s, "sum", ASM_SUM, NULL, NULL);
     JitcoreDylibRef mul = link_library(s, "mul", ASM_MUL, NULL, NULL);
     if (!sum || !mul) {
         JitcoreDisposeSession(s);
         return;
     }
-    uint64_t a = lookup(s, sum, "sum");
+    uint64_t a = SESSION_LOOKUP(s, sum, "sum");
     if (a)
         CHECK_EQ_INT(FN(int2_fn, a)(2, -5), -3);
-    uint64_t m = lookup(s, mul, "mul");
+    uint64_t m = SESSION_LOOKUP(s, mul, "mul");
     if (m)
         CHECK_EQ_INT(FN(int2_fn, m)(2, -5), -10);
     /* Each library sees its own symbols only. */
@@ -157,37 +142,37 @@ static void test_run_code_and_add_ir_module(void)
     CHECK_ERR(JitcoreSessionLookup(s, sum, &x, "mul"), JITCORE_ERROR_SYMBOL_NOT_FOUND, "mul");
     CHECK_ERR(JitcoreSessionLookup(s, mul, &x, "sum"), JITCORE_ERROR_SYMBOL_NOT_FOUND, "sum");
     /* asm_sum's globals, with their initial values. */
-    uint64_t g = lookup(s, sum, "glob");
+    uint64_t g = SESSION_LOOKUP(s, sum, "glob");
     if (g)
         CHECK_EQ_INT(*(int32_t *)(uintptr_t)g, 0);
-    uint64_t gf = lookup(s, sum, "glob_f");
+    uint64_t gf = SESSION_LOOKUP(s, sum, "glob_f");
     if (gf)
         CHECK_MSG(*(float *)(uintptr_t)gf == 1.5f, "expected glob_f == 1.5");
-    uint64_t gs = lookup(s, sum, "glob_struct");
+    uint64_t gs = SESSION_LOOKUP(s, sum, "glob_struct");
     if (gs) {
         const int64_t *p = (const int64_t *)(uintptr_t)gs;
         CHECK_MSG(p[0] == 0 && p[1] == 0 && p[2] == 0, "expected glob_struct zeroed");
         CHECK_MSG(gs % 8 == 0, "expected glob_struct 8-byte aligned");
     }
-    CHECK(lookup(s, sum, "glob_b") != 0);
+    CHECK(SESSION_LOOKUP(s, sum, "glob_b") != 0);
     /* Both define a global the other lacks: mul_glob is mul's only. */
-    CHECK(lookup(s, mul, "mul_glob") != 0);
+    CHECK(SESSION_LOOKUP(s, mul, "mul_glob") != 0);
     CHECK_ERR(JitcoreSessionLookup(s, sum, &x, "mul_glob"), JITCORE_ERROR_SYMBOL_NOT_FOUND, "mul_glob");
     JitcoreDisposeSession(s);
 }
 
 static void test_lib_depends(void)
 {
-    JitcoreSessionRef s = new_session();
+    JitcoreSessionRef s = NEW_SESSION();
     JitcoreDylibRef sum = link_library(s, "sum", ASM_SUM, NULL, NULL);
     JitcoreDylibRef sq = link_library(s, "square_sum", ASM_SQUARE_SUM, sum, NULL);
     if (sum && sq) {
-        uint64_t a = lookup(s, sq, "square_sum");
+        uint64_t a = SESSION_LOOKUP(s, sq, "square_sum");
         if (a)
             CHECK_EQ_INT(FN(int2_fn, a)(2, -5), 9);
         /* square_sum has its own mul_glob; sum is reachable through the link order. */
-        uint64_t ss = lookup(s, sq, "sum");
-        CHECK_EQ_U64(ss, lookup(s, sum, "sum"));
+        uint64_t ss = SESSION_LOOKUP(s, sq, "sum");
+        CHECK_EQ_U64(ss, SESSION_LOOKUP(s, sum, "sum"));
     }
     /* Without the dependency, square_sum cannot be linked: unresolved sum. */
     JitcoreDylibRef lone = link_library(s, "square_sum_alone", ASM_SQUARE_SUM, NULL, NULL);
@@ -201,11 +186,11 @@ static void test_lib_depends(void)
 
 static void test_remove_module(void)
 {
-    JitcoreSessionRef s = new_session();
+    JitcoreSessionRef s = NEW_SESSION();
     JitcoreResourceTrackerRef rt = NULL;
     JitcoreDylibRef sum = link_library(s, "sum", ASM_SUM, NULL, &rt);
     if (sum) {
-        uint64_t a = lookup(s, sum, "sum");
+        uint64_t a = SESSION_LOOKUP(s, sum, "sum");
         if (a)
             CHECK_EQ_INT(FN(int2_fn, a)(2, -5), -3);
         CHECK_OK(JitcoreResourceTrackerRemove(rt));
@@ -216,7 +201,7 @@ static void test_remove_module(void)
         /* The library itself remains, empty but usable; its name stays taken. */
         CHECK(JitcoreSessionGetDylibByName(s, "sum") == sum);
         CHECK_OK(JitcoreDylibAddModule(sum, MAKE_MODULE("sum2", ASM_SUM), NULL));
-        a = lookup(s, sum, "sum");
+        a = SESSION_LOOKUP(s, sum, "sum");
         if (a)
             CHECK_EQ_INT(FN(int2_fn, a)(20, 22), 42);
     }
@@ -229,23 +214,23 @@ static void test_remove_module(void)
    leaf (square_sum) leaves sum alone. */
 static void test_remove_leaf_library(void)
 {
-    JitcoreSessionRef s = new_session();
+    JitcoreSessionRef s = NEW_SESSION();
     JitcoreDylibRef sum = link_library(s, "sum", ASM_SUM, NULL, NULL);
     JitcoreResourceTrackerRef rt = NULL;
     JitcoreDylibRef sq = link_library(s, "square_sum", ASM_SQUARE_SUM, sum, &rt);
     if (sum && sq) {
-        uint64_t a = lookup(s, sq, "square_sum");
+        uint64_t a = SESSION_LOOKUP(s, sq, "square_sum");
         if (a)
             CHECK_EQ_INT(FN(int2_fn, a)(3, 4), 49);
         CHECK_OK(JitcoreResourceTrackerRemove(rt));
         uint64_t x = 0;
         CHECK_ERR(JitcoreSessionLookup(s, sq, &x, "square_sum"), JITCORE_ERROR_SYMBOL_NOT_FOUND, "square_sum");
-        uint64_t b = lookup(s, sum, "sum");
+        uint64_t b = SESSION_LOOKUP(s, sum, "sum");
         if (b)
             CHECK_EQ_INT(FN(int2_fn, b)(3, 4), 7);
         /* Re-link square_sum: it binds to sum again. */
         CHECK_OK(JitcoreDylibAddModule(sq, MAKE_MODULE("square_sum2", ASM_SQUARE_SUM), NULL));
-        a = lookup(s, sq, "square_sum");
+        a = SESSION_LOOKUP(s, sq, "square_sum");
         if (a)
             CHECK_EQ_INT(FN(int2_fn, a)(1, 2), 9);
     }
@@ -277,24 +262,24 @@ static void capture(void *ctx, JitcoreModuleRef m, const uint8_t *obj, size_t le
 static void test_add_object_file(void)
 {
     struct obj_capture c = {NULL, 0, 0};
-    JitcoreSessionRef tmp = new_session();
+    JitcoreSessionRef tmp = NEW_SESSION();
     JitcoreSessionSetObjectCache(tmp, capture, NULL, &c);
     CHECK_OK(JitcoreDylibAddModule(JitcoreSessionGetMainDylib(tmp), MAKE_MODULE("asm_sum", ASM_SUM), NULL));
-    lookup(tmp, JitcoreSessionGetMainDylib(tmp), "sum");
+    SESSION_LOOKUP(tmp, JitcoreSessionGetMainDylib(tmp), "sum");
     JitcoreDisposeSession(tmp);
     CHECK_EQ_INT(c.count, 1);
     if (!CHECK(c.bytes != NULL))
         return;
 
-    JitcoreSessionRef s = new_session();
+    JitcoreSessionRef s = NEW_SESSION();
     JitcoreDylibRef sum = NULL;
     CHECK_OK(JitcoreSessionCreateDylib(s, &sum, "sum"));
     CHECK_OK(JitcoreDylibAddObjectBuffer(sum, c.bytes, c.len, NULL));
     free(c.bytes);
-    uint64_t a = lookup(s, sum, "sum");
+    uint64_t a = SESSION_LOOKUP(s, sum, "sum");
     if (a)
         CHECK_EQ_INT(FN(int2_fn, a)(2, 3), 5);
-    uint64_t gf = lookup(s, sum, "glob_f");
+    uint64_t gf = SESSION_LOOKUP(s, sum, "glob_f");
     if (gf)
         CHECK_MSG(*(float *)(uintptr_t)gf == 1.5f, "expected glob_f == 1.5 from the object");
     JitcoreDisposeSession(s);
@@ -351,7 +336,7 @@ static void *compile_many(void *p)
 
 static void test_thread_safe(void)
 {
-    JitcoreSessionRef s = new_session();
+    JitcoreSessionRef s = NEW_SESSION();
     pthread_t th[NUM_THREADS];
     struct thread_arg args[NUM_THREADS];
     int started[NUM_THREADS];

@@ -18,22 +18,7 @@ typedef int (*int3_fn)(int, int, int);
 typedef int (*str_fn)(const char *);
 typedef long (*long1_fn)(long);
 
-static JitcoreSessionRef new_session(void)
-{
-    JitcoreSessionRef s = NULL;
-    CHECK_OK(JitcoreCreateSession(&s, NULL));
-    CHECK(s != NULL);
-    return s;
-}
 
-static uint64_t lookup(JitcoreSessionRef s, JitcoreDylibRef d, const char *name)
-{
-    uint64_t addr = 0;
-    if (!CHECK_OK(JitcoreSessionLookup(s, d, &addr, name)))
-        return 0;
-    CHECK_MSG(addr != 0, "expected a non-zero address for '%s'", name);
-    return addr;
-}
 
 static JitcoreStatistics stats(JitcoreSessionRef s)
 {
@@ -49,12 +34,12 @@ static JitcoreStatistics stats(JitcoreSessionRef s)
 
 static void test_basic_usage(void)
 {
-    JitcoreSessionRef s = new_session();
+    JitcoreSessionRef s = NEW_SESSION();
     JitcoreDylibRef main_jd = JitcoreSessionGetMainDylib(s);
     CHECK(main_jd != NULL);
     CHECK_STR_EQ(JitcoreDylibGetName(main_jd), "main");
     CHECK_OK(JitcoreDylibAddModule(main_jd, MAKE_MODULE("demo", SUM_IR), NULL));
-    uint64_t addr = lookup(s, main_jd, "sum");
+    uint64_t addr = SESSION_LOOKUP(s, main_jd, "sum");
     if (addr) {
         int r = FN(tu_sum_fn, addr)(1, 2);
         CHECK_MSG(r == 3, "BasicUsage: expected 1 + 2 = 3, got %d", r);
@@ -104,10 +89,10 @@ static unsigned char *object_of(const char *modname, const char *ir, const char 
 {
     struct captured c;
     memset(&c, 0, sizeof c);
-    JitcoreSessionRef s = new_session();
+    JitcoreSessionRef s = NEW_SESSION();
     JitcoreSessionSetObjectCache(s, capture_notify, NULL, &c);
     CHECK_OK(JitcoreDylibAddModule(JitcoreSessionGetMainDylib(s), MAKE_MODULE(modname, ir), NULL));
-    lookup(s, JitcoreSessionGetMainDylib(s), name);
+    SESSION_LOOKUP(s, JitcoreSessionGetMainDylib(s), name);
     JitcoreDisposeSession(s);
     CHECK_MSG(c.count == 1, "expected one object from the throwaway session, got %d", c.count);
     CHECK_MSG(c.elf_ok == 1, "expected the object to be an ELF relocatable");
@@ -123,13 +108,13 @@ static void test_add_object_file(void)
         free(obj);
         return;
     }
-    JitcoreSessionRef s = new_session();
+    JitcoreSessionRef s = NEW_SESSION();
     JitcoreDylibRef main_jd = JitcoreSessionGetMainDylib(s);
     CHECK_OK(JitcoreDylibAddObjectBuffer(main_jd, obj, len, NULL));
     /* The bytes were copied during the call. */
     memset(obj, 0, len);
     free(obj);
-    uint64_t addr = lookup(s, main_jd, "sum");
+    uint64_t addr = SESSION_LOOKUP(s, main_jd, "sum");
     if (addr) {
         int r = FN(tu_sum_fn, addr)(1, 2);
         CHECK_MSG(r == 3, "AddObjectFile: expected 1 + 2 = 3, got %d", r);
@@ -174,13 +159,13 @@ static const char ENTRY_IR[] =
 
 static void test_lazy(void)
 {
-    JitcoreSessionRef s = new_session();
+    JitcoreSessionRef s = NEW_SESSION();
     JitcoreDylibRef main_jd = JitcoreSessionGetMainDylib(s);
     CHECK_OK(JitcoreDylibAddModuleLazy(main_jd, MAKE_MODULE("foo-mod", FOO_IR), NULL));
     CHECK_OK(JitcoreDylibAddModuleLazy(main_jd, MAKE_MODULE("bar-mod", BAR_IR), NULL));
     CHECK_OK(JitcoreDylibAddModuleLazy(main_jd, MAKE_MODULE("main-mod", ENTRY_IR), NULL));
 
-    uint64_t entry = lookup(s, main_jd, "entry");
+    uint64_t entry = SESSION_LOOKUP(s, main_jd, "entry");
     JitcoreStatistics st = stats(s);
     CHECK_MSG(st.FunctionsCompiled == 0, "a lazy lookup returns a stub: expected 0 functions compiled, got %" PRIu64,
               st.FunctionsCompiled);
@@ -205,7 +190,7 @@ static void test_lazy(void)
     CHECK_EQ_U64(st.FunctionsCompiled, 3);
     CHECK_EQ_U64(st.MaterializationFailures, 0);
     /* The stubs of foo_body/bar_body are reachable by lookup too. */
-    uint64_t foo = lookup(s, main_jd, "foo_body");
+    uint64_t foo = SESSION_LOOKUP(s, main_jd, "foo_body");
     if (foo)
         CHECK_EQ_INT(FN(int_fn, foo)(), 1);
     JitcoreDisposeSession(s);
@@ -225,7 +210,7 @@ static void test_lazy_by_default(void)
     CHECK_OK(JitcoreDylibAddModule(main_jd, MAKE_MODULE("foo-mod", FOO_IR), NULL));
     CHECK_OK(JitcoreDylibAddModule(main_jd, MAKE_MODULE("bar-mod", BAR_IR), NULL));
     CHECK_OK(JitcoreDylibAddModule(main_jd, MAKE_MODULE("main-mod", ENTRY_IR), NULL));
-    uint64_t entry = lookup(s, main_jd, "entry");
+    uint64_t entry = SESSION_LOOKUP(s, main_jd, "entry");
     CHECK_EQ_U64(stats(s).FunctionsCompiled, 0);
     if (entry)
         CHECK_EQ_INT(FN(int1_fn, entry)(1), 1);
@@ -239,13 +224,13 @@ static void test_lazy_by_default(void)
 
 static void test_removable_code(void)
 {
-    JitcoreSessionRef s = new_session();
+    JitcoreSessionRef s = NEW_SESSION();
     JitcoreDylibRef main_jd = JitcoreSessionGetMainDylib(s);
     JitcoreResourceTrackerRef rt = JitcoreDylibCreateResourceTracker(main_jd);
     CHECK(rt != NULL);
     CHECK_OK(JitcoreDylibAddModule(main_jd, MAKE_MODULE("demo", SUM_IR), rt));
     /* "Looking up before removal..." */
-    uint64_t addr = lookup(s, main_jd, "sum");
+    uint64_t addr = SESSION_LOOKUP(s, main_jd, "sum");
     if (addr)
         CHECK_EQ_INT(FN(tu_sum_fn, addr)(1, 2), 3);
     /* "Attempting to remove code / symbols..." */
@@ -259,7 +244,7 @@ static void test_removable_code(void)
     JitcoreResourceTrackerRef rt2 = JitcoreDylibCreateResourceTracker(main_jd);
     CHECK(rt2 != NULL);
     CHECK_OK(JitcoreDylibAddModule(main_jd, MAKE_MODULE("demo", SUM_IR), rt2));
-    addr = lookup(s, main_jd, "sum");
+    addr = SESSION_LOOKUP(s, main_jd, "sum");
     if (addr)
         CHECK_EQ_INT(FN(tu_sum_fn, addr)(1, 2), 3);
     JitcoreDisposeResourceTracker(rt2);
@@ -294,19 +279,19 @@ static const char MUL_ADD_IR[] =
 
 static void test_reflect_host_symbols(void)
 {
-    JitcoreSessionRef s = new_session();
+    JitcoreSessionRef s = NEW_SESSION();
     JitcoreDylibRef main_jd = JitcoreSessionGetMainDylib(s);
     JitcoreSymbolDefinition defs[2] = {{"add", HOST_ADDR(host_add)}, {"mul", HOST_ADDR(host_mul)}};
     CHECK_OK(JitcoreDylibDefineAbsoluteSymbols(main_jd, defs, 2));
     CHECK_OK(JitcoreDylibAddModule(main_jd, MAKE_MODULE("mul_add", MUL_ADD_IR), NULL));
-    uint64_t addr = lookup(s, main_jd, "mul_add");
+    uint64_t addr = SESSION_LOOKUP(s, main_jd, "mul_add");
     if (addr) {
         int r = FN(int3_fn, addr)(3, 4, 5);
         CHECK_MSG(r == 17, "ReflectProcessSymbols: expected 3 * 4 + 5 = 17, got %d", r);
     }
     /* The absolute symbols read back as their addresses. */
-    CHECK_EQ_U64(lookup(s, main_jd, "add"), HOST_ADDR(host_add));
-    CHECK_EQ_U64(lookup(s, main_jd, "mul"), HOST_ADDR(host_mul));
+    CHECK_EQ_U64(SESSION_LOOKUP(s, main_jd, "add"), HOST_ADDR(host_add));
+    CHECK_EQ_U64(SESSION_LOOKUP(s, main_jd, "mul"), HOST_ADDR(host_mul));
     JitcoreDisposeSession(s);
 }
 
@@ -362,7 +347,7 @@ static const char ATOI_IR[] =
  */
 static void test_reflect_process_symbols(void)
 {
-    JitcoreSessionRef s = new_session();
+    JitcoreSessionRef s = NEW_SESSION();
     JitcoreDylibRef shim = NULL, app = NULL, all = NULL;
     CHECK_OK(JitcoreSessionCreateDylib(s, &shim, "shim"));
     CHECK_OK(JitcoreSessionCreateDylib(s, &app, "app"));
@@ -385,28 +370,28 @@ static void test_reflect_process_symbols(void)
     CHECK_OK(JitcoreDylibAddModule(app, MAKE_MODULE("atoi-call", ATOI_IR), NULL));
     CHECK_OK(JitcoreDylibAddModule(all, MAKE_MODULE("atoi-call-all", ATOI_IR), NULL));
 
-    uint64_t a = lookup(s, app, "call_abs");
+    uint64_t a = SESSION_LOOKUP(s, app, "call_abs");
     if (a) {
         int r = FN(int1_fn, a)(-5);
         CHECK_MSG(r == 5, "abs allowed by the filter: expected libc's abs(-5) = 5, got %d (-999: the shim's)", r);
     }
-    uint64_t l = lookup(s, app, "call_labs");
+    uint64_t l = SESSION_LOOKUP(s, app, "call_labs");
     if (l)
         CHECK_MSG(FN(long1_fn, l)(-7L) == 7L, "labs allowed by the filter: expected labs(-7) = 7");
     CHECK_MSG(atomic_load(&log.asked_abs) >= 1, "expected the filter to be asked about abs");
     CHECK_MSG(atomic_load(&log.asked_labs) >= 1, "expected the filter to be asked about labs");
 
-    uint64_t t = lookup(s, app, "call_atoi");
+    uint64_t t = SESSION_LOOKUP(s, app, "call_atoi");
     if (t) {
         int r = FN(str_fn, t)("123");
         CHECK_MSG(r == 4242, "atoi refused by the filter: expected the shim's atoi (4242), got %d", r);
     }
     CHECK_MSG(atomic_load(&log.asked_atoi) >= 1, "expected the filter to be asked about atoi (and refuse it)");
     /* A direct lookup of atoi from app binds the same way. */
-    CHECK_EQ_U64(lookup(s, app, "atoi"), HOST_ADDR(host_fake_atoi));
+    CHECK_EQ_U64(SESSION_LOOKUP(s, app, "atoi"), HOST_ADDR(host_fake_atoi));
 
     /* Without a filter the process's atoi comes first. */
-    uint64_t t2 = lookup(s, all, "call_atoi");
+    uint64_t t2 = SESSION_LOOKUP(s, all, "call_atoi");
     if (t2) {
         int r = FN(str_fn, t2)("123");
         CHECK_MSG(r == 123, "no filter: expected libc's atoi(\"123\") = 123, got %d", r);
@@ -422,7 +407,7 @@ static void test_dump_objects(void)
 {
     struct captured c;
     memset(&c, 0, sizeof c);
-    JitcoreSessionRef s = new_session();
+    JitcoreSessionRef s = NEW_SESSION();
     JitcoreSessionSetObjectCache(s, capture_notify, NULL, &c);
     JitcoreDylibRef main_jd = JitcoreSessionGetMainDylib(s);
     JitcoreDylibRef other = NULL;
@@ -432,15 +417,15 @@ static void test_dump_objects(void)
     CHECK_OK(JitcoreDylibAddModule(other, MAKE_MODULE("dump-three", "define i32 @three() { ret i32 3 }\n"), NULL));
     CHECK_EQ_INT(c.count, 0); /* nothing compiled before a lookup */
 
-    uint64_t addr = lookup(s, main_jd, "sum");
+    uint64_t addr = SESSION_LOOKUP(s, main_jd, "sum");
     if (addr)
         CHECK_EQ_INT(FN(tu_sum_fn, addr)(1, 2), 3);
     CHECK_EQ_INT(c.count, 1);
     CHECK_STR_EQ(c.names[0], "dump-sum");
-    addr = lookup(s, main_jd, "two");
+    addr = SESSION_LOOKUP(s, main_jd, "two");
     if (addr)
         CHECK_EQ_INT(FN(int_fn, addr)(), 2);
-    addr = lookup(s, other, "three");
+    addr = SESSION_LOOKUP(s, other, "three");
     if (addr)
         CHECK_EQ_INT(FN(int_fn, addr)(), 3);
     CHECK_EQ_INT(c.count, 3);
@@ -448,7 +433,7 @@ static void test_dump_objects(void)
     CHECK_STR_EQ(c.names[1], "dump-two");
     CHECK_STR_EQ(c.names[2], "dump-three");
     /* Looking up again compiles (and dumps) nothing more. */
-    lookup(s, main_jd, "sum");
+    SESSION_LOOKUP(s, main_jd, "sum");
     CHECK_EQ_INT(c.count, 3);
     JitcoreStatistics st = stats(s);
     CHECK_EQ_U64(st.ModulesCompiled, 3);
@@ -458,7 +443,7 @@ static void test_dump_objects(void)
     /* Removing the cache: later compiles are not seen. */
     JitcoreSessionSetObjectCache(s, NULL, NULL, NULL);
     CHECK_OK(JitcoreDylibAddModule(main_jd, MAKE_MODULE("dump-four", "define i32 @four() { ret i32 4 }\n"), NULL));
-    addr = lookup(s, main_jd, "four");
+    addr = SESSION_LOOKUP(s, main_jd, "four");
     if (addr)
         CHECK_EQ_INT(FN(int_fn, addr)(), 4);
     CHECK_EQ_INT(c.count, 3);

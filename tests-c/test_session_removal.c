@@ -33,20 +33,7 @@ static JitcoreStatistics stats(JitcoreSessionRef s)
     return st;
 }
 
-static uint64_t lookup(JitcoreSessionRef s, JitcoreDylibRef d, const char *name)
-{
-    uint64_t addr = 0;
-    if (!CHECK_OK(JitcoreSessionLookup(s, d, &addr, name)))
-        return 0;
-    CHECK_MSG(addr != 0, "expected a non-zero address for '%s'", name);
-    return addr;
-}
 
-static int call(JitcoreSessionRef s, JitcoreDylibRef d, const char *name)
-{
-    uint64_t a = lookup(s, d, name);
-    return a ? FN(int_fn, a)() : -12345;
-}
 
 static void test_two_trackers(void)
 {
@@ -61,10 +48,10 @@ static void test_two_trackers(void)
                                              "define i32 @f2b() { ret i32 22 }\n");
     CHECK_OK(JitcoreDylibAddModule(d, m1, rt1));
     CHECK_OK(JitcoreDylibAddModule(d, m2, rt2));
-    CHECK_EQ_INT(call(s, d, "f1"), 1);
-    uint64_t f2 = lookup(s, d, "f2");
+    CHECK_EQ_INT(SESSION_CALL_INT(s, d, "f1"), 1);
+    uint64_t f2 = SESSION_LOOKUP(s, d, "f2");
     CHECK_EQ_INT(f2 ? FN(int_fn, f2)() : -1, 2);
-    uint64_t g1 = lookup(s, d, "g1");
+    uint64_t g1 = SESSION_LOOKUP(s, d, "g1");
     CHECK_EQ_INT(g1 ? *(int32_t *)(uintptr_t)g1 : -1, 11);
     JitcoreStatistics before = stats(s);
     CHECK(before.CodeBytesLive > 0);
@@ -76,9 +63,9 @@ static void test_two_trackers(void)
     CHECK_EQ_U64(x, 99);
     /* rt2's code is untouched: the old address still runs, lookups agree. */
     CHECK_EQ_INT(f2 ? FN(int_fn, f2)() : -1, 2);
-    CHECK_EQ_U64(lookup(s, d, "f2"), f2);
+    CHECK_EQ_U64(SESSION_LOOKUP(s, d, "f2"), f2);
     /* And its not-yet-compiled symbols still compile (same module, so already). */
-    CHECK_EQ_INT(call(s, d, "f2b"), 22);
+    CHECK_EQ_INT(SESSION_CALL_INT(s, d, "f2b"), 22);
     JitcoreStatistics after = stats(s);
     CHECK_MSG(after.CodeBytesLive < before.CodeBytesLive,
               "expected CodeBytesLive to drop after removal: before %" PRIu64 ", after %" PRIu64,
@@ -90,7 +77,7 @@ static void test_two_trackers(void)
     /* m2 belongs to the session: disposing of it does nothing either. */
     JitcoreDisposeModule(m2);
     CHECK_STR_EQ(JitcoreModuleGetName(m2), "two");
-    CHECK_EQ_INT(call(s, d, "f2"), 2);
+    CHECK_EQ_INT(SESSION_CALL_INT(s, d, "f2"), 2);
 
     /* Adding to a removed tracker fails; the module is still ours. */
     JitcoreModuleRef m3 = MAKE_MODULE("three", "define i32 @f3() { ret i32 3 }\n");
@@ -105,21 +92,21 @@ static void test_two_trackers(void)
     JitcoreConsumeError(e);
     /* The module goes in fine under the live tracker. */
     CHECK_OK(JitcoreDylibAddModule(d, m3, rt2));
-    CHECK_EQ_INT(call(s, d, "f3"), 3);
+    CHECK_EQ_INT(SESSION_CALL_INT(s, d, "f3"), 3);
 
     /* Re-adding the same IR (f1) under a new tracker works, with the new value. */
     JitcoreResourceTrackerRef rt3 = JitcoreDylibCreateResourceTracker(d);
     CHECK_OK(JitcoreDylibAddModule(d, MAKE_MODULE("one", "define i32 @f1() { ret i32 100 }\n@g1 = global i32 111\n"),
                                    rt3));
-    CHECK_EQ_INT(call(s, d, "f1"), 100);
-    g1 = lookup(s, d, "g1");
+    CHECK_EQ_INT(SESSION_CALL_INT(s, d, "f1"), 100);
+    g1 = SESSION_LOOKUP(s, d, "g1");
     CHECK_EQ_INT(g1 ? *(int32_t *)(uintptr_t)g1 : -1, 111);
 
     /* Removing rt2 now: f2, f2b, f3 go; f1 (rt3) stays. */
     CHECK_OK(JitcoreResourceTrackerRemove(rt2));
     CHECK_ERR(JitcoreSessionLookup(s, d, &x, "f3"), JITCORE_ERROR_SYMBOL_NOT_FOUND, "f3");
     CHECK_ERR(JitcoreSessionLookup(s, d, &x, "f2"), JITCORE_ERROR_SYMBOL_NOT_FOUND, "f2");
-    CHECK_EQ_INT(call(s, d, "f1"), 100);
+    CHECK_EQ_INT(SESSION_CALL_INT(s, d, "f1"), 100);
     CHECK_OK(JitcoreResourceTrackerRemove(rt3));
     CHECK_ERR(JitcoreSessionLookup(s, d, &x, "f1"), JITCORE_ERROR_SYMBOL_NOT_FOUND, "f1");
     JitcoreStatistics empty = stats(s);
@@ -151,7 +138,7 @@ static void test_remove_before_compile(void)
     CHECK_EQ_U64(st.CodeBytesLive, 0);
     /* The names can be defined again. */
     CHECK_OK(JitcoreDylibAddModule(d, MAKE_MODULE("again", "define i32 @never() { ret i32 7 }\n"), NULL));
-    CHECK_EQ_INT(call(s, d, "never"), 7);
+    CHECK_EQ_INT(SESSION_CALL_INT(s, d, "never"), 7);
     JitcoreDisposeResourceTracker(rt);
     JitcoreDisposeSession(s);
 }
@@ -169,7 +156,7 @@ static void test_foreign_tracker(void)
     uint64_t x = 0;
     CHECK_ERR(JitcoreSessionLookup(s, b, &x, "in_b"), JITCORE_ERROR_SYMBOL_NOT_FOUND, "in_b");
     CHECK_OK(JitcoreDylibAddModule(b, m, NULL));
-    CHECK_EQ_INT(call(s, b, "in_b"), 1);
+    CHECK_EQ_INT(SESSION_CALL_INT(s, b, "in_b"), 1);
     JitcoreDisposeResourceTracker(rta);
     JitcoreDisposeSession(s);
 }
@@ -182,12 +169,12 @@ static void test_dispose_keeps_code(void)
     JitcoreResourceTrackerRef rt = JitcoreDylibCreateResourceTracker(d);
     CHECK_OK(JitcoreDylibAddModule(d, MAKE_MODULE("kept", "define i32 @kept() { ret i32 8 }\n"), rt));
     CHECK_OK(JitcoreDylibAddModule(d, MAKE_MODULE("kept-later", "define i32 @kept_later() { ret i32 9 }\n"), rt));
-    uint64_t a = lookup(s, d, "kept");
+    uint64_t a = SESSION_LOOKUP(s, d, "kept");
     JitcoreDisposeResourceTracker(rt);
     CHECK_EQ_INT(a ? FN(int_fn, a)() : -1, 8);
-    CHECK_EQ_U64(lookup(s, d, "kept"), a);
+    CHECK_EQ_U64(SESSION_LOOKUP(s, d, "kept"), a);
     /* Not compiled before the tracker went: still compiles and runs. */
-    CHECK_EQ_INT(call(s, d, "kept_later"), 9);
+    CHECK_EQ_INT(SESSION_CALL_INT(s, d, "kept_later"), 9);
     CHECK(stats(s).CodeBytesLive > 0);
     JitcoreDisposeSession(s);
 }
@@ -199,7 +186,7 @@ static void test_tracker_outlives_session(void)
     JitcoreDylibRef d = JitcoreSessionGetMainDylib(s);
     JitcoreResourceTrackerRef rt = JitcoreDylibCreateResourceTracker(d);
     CHECK_OK(JitcoreDylibAddModule(d, MAKE_MODULE("m", "define i32 @m() { ret i32 1 }\n"), rt));
-    CHECK_EQ_INT(call(s, d, "m"), 1);
+    CHECK_EQ_INT(SESSION_CALL_INT(s, d, "m"), 1);
     JitcoreDisposeSession(s);
     CHECK_ERR(JitcoreResourceTrackerRemove(rt), JITCORE_ERROR_INVALID_ARGUMENT, "session");
     JitcoreDisposeResourceTracker(rt);

@@ -17,28 +17,8 @@
 typedef int (*int_fn)(void);
 typedef double (*dbl_fn)(double);
 
-static JitcoreSessionRef new_session(void)
-{
-    JitcoreSessionRef s = NULL;
-    CHECK_OK(JitcoreCreateSession(&s, NULL));
-    CHECK(s != NULL);
-    return s;
-}
 
-static uint64_t lookup(JitcoreSessionRef s, JitcoreDylibRef d, const char *name)
-{
-    uint64_t addr = 0;
-    if (!CHECK_OK(JitcoreSessionLookup(s, d, &addr, name)))
-        return 0;
-    CHECK_MSG(addr != 0, "expected a non-zero address for '%s'", name);
-    return addr;
-}
 
-static int call(JitcoreSessionRef s, JitcoreDylibRef d, const char *name)
-{
-    uint64_t a = lookup(s, d, name);
-    return a ? FN(int_fn, a)() : -12345;
-}
 
 /* The object bytes of `ir` (compiled in a throwaway session, captured by its
    cache's Notify). `defs` are absolute symbols it needs to link. */
@@ -65,13 +45,13 @@ static unsigned char *object_of(const char *modname, const char *ir, const char 
                                 const JitcoreSymbolDefinition *defs, size_t ndefs, size_t *len)
 {
     struct capture c = {NULL, 0, 0};
-    JitcoreSessionRef s = new_session();
+    JitcoreSessionRef s = NEW_SESSION();
     JitcoreDylibRef d = JitcoreSessionGetMainDylib(s);
     JitcoreSessionSetObjectCache(s, capture_notify, NULL, &c);
     if (ndefs)
         CHECK_OK(JitcoreDylibDefineAbsoluteSymbols(d, defs, ndefs));
     CHECK_OK(JitcoreDylibAddModule(d, MAKE_MODULE(modname, ir), NULL));
-    lookup(s, d, name);
+    SESSION_LOOKUP(s, d, name);
     JitcoreDisposeSession(s);
     CHECK_MSG(c.count == 1 && c.bytes && c.len > 64, "expected one object for %s", modname);
     *len = c.len;
@@ -133,7 +113,7 @@ static const char GEN_IR[] =
 
 static void test_materializer_module(void)
 {
-    JitcoreSessionRef s = new_session();
+    JitcoreSessionRef s = NEW_SESSION();
     JitcoreDylibRef d = JitcoreSessionGetMainDylib(s);
     struct mat m;
     memset(&m, 0, sizeof m);
@@ -143,11 +123,11 @@ static void test_materializer_module(void)
     CHECK_EQ_INT(atomic_load(&m.calls), 0);
     CHECK_EQ_INT(atomic_load(&m.disposes), 0);
 
-    CHECK_EQ_INT(call(s, d, "gen_a"), 1);
+    CHECK_EQ_INT(SESSION_CALL_INT(s, d, "gen_a"), 1);
     CHECK_EQ_INT(atomic_load(&m.calls), 1);
     CHECK_MSG(m.asked_a == 1, "expected the first call to ask for gen_a");
     CHECK_MSG(m.asked_n >= 1 && m.asked_n <= 2, "expected 1 or 2 symbols asked, got %zu", m.asked_n);
-    CHECK_EQ_INT(call(s, d, "gen_b"), 2);
+    CHECK_EQ_INT(SESSION_CALL_INT(s, d, "gen_b"), 2);
     CHECK_EQ_INT(atomic_load(&m.calls), 1);
     /* Dispose waits for the tracker (here: the session) to go. */
     CHECK_EQ_INT(atomic_load(&m.disposes), 0);
@@ -175,7 +155,7 @@ static void count_notify(void *ctx, JitcoreModuleRef m, const uint8_t *obj, size
 
 static void test_materializer_uses_cache(void)
 {
-    JitcoreSessionRef s = new_session();
+    JitcoreSessionRef s = NEW_SESSION();
     JitcoreSessionSetObjectCache(s, count_notify, NULL, NULL);
     JitcoreDylibRef d = JitcoreSessionGetMainDylib(s);
     struct mat m;
@@ -184,7 +164,7 @@ static void test_materializer_uses_cache(void)
     const char *syms[2] = {"gen_a", "gen_b"};
     cache_notified = 0;
     CHECK_OK(JitcoreDylibAddMaterializer(d, syms, 2, materialize, mat_dispose, &m, NULL));
-    CHECK_EQ_INT(call(s, d, "gen_b"), 2);
+    CHECK_EQ_INT(SESSION_CALL_INT(s, d, "gen_b"), 2);
     CHECK_EQ_INT(cache_notified, 1);
     CHECK_EQ_INT(atomic_load(&m.calls), 1);
     JitcoreDisposeSession(s);
@@ -197,7 +177,7 @@ static void test_materializer_object(void)
     unsigned char *obj = object_of("objmod", "define i32 @obj_fn() { ret i32 77 }\n", "obj_fn", NULL, 0, &len);
     if (!obj)
         return;
-    JitcoreSessionRef s = new_session();
+    JitcoreSessionRef s = NEW_SESSION();
     JitcoreDylibRef d = NULL;
     CHECK_OK(JitcoreSessionCreateDylib(s, &d, "objects"));
     struct mat m;
@@ -206,7 +186,7 @@ static void test_materializer_object(void)
     m.obj_len = len;
     const char *syms[1] = {"obj_fn"};
     CHECK_OK(JitcoreDylibAddMaterializer(d, syms, 1, materialize, mat_dispose, &m, NULL));
-    CHECK_EQ_INT(call(s, d, "obj_fn"), 77);
+    CHECK_EQ_INT(SESSION_CALL_INT(s, d, "obj_fn"), 77);
     CHECK_EQ_INT(atomic_load(&m.calls), 1);
     CHECK_EQ_INT(atomic_load(&m.disposes), 0);
     JitcoreStatistics st;
@@ -220,7 +200,7 @@ static void test_materializer_object(void)
 
 static void test_materializer_error(void)
 {
-    JitcoreSessionRef s = new_session();
+    JitcoreSessionRef s = NEW_SESSION();
     JitcoreDylibRef d = JitcoreSessionGetMainDylib(s);
     JitcoreResourceTrackerRef rt = JitcoreDylibCreateResourceTracker(d);
     struct mat m;
@@ -245,7 +225,7 @@ static void test_materializer_error(void)
     CHECK_OK(JitcoreResourceTrackerRemove(rt));
     CHECK_ERR(JitcoreSessionLookup(s, d, &x, "gen_err"), JITCORE_ERROR_SYMBOL_NOT_FOUND, "gen_err");
     CHECK_OK(JitcoreDylibAddModule(d, MAKE_MODULE("fixed", "define i32 @gen_err() { ret i32 3 }\n"), NULL));
-    CHECK_EQ_INT(call(s, d, "gen_err"), 3);
+    CHECK_EQ_INT(SESSION_CALL_INT(s, d, "gen_err"), 3);
     JitcoreDisposeResourceTracker(rt);
     JitcoreDisposeSession(s);
     CHECK_EQ_INT(atomic_load(&m.disposes), 1);
@@ -254,7 +234,7 @@ static void test_materializer_error(void)
 /* A materializer whose code does not define what it promised. */
 static void test_materializer_broken_promise(void)
 {
-    JitcoreSessionRef s = new_session();
+    JitcoreSessionRef s = NEW_SESSION();
     JitcoreDylibRef d = JitcoreSessionGetMainDylib(s);
     struct mat m;
     memset(&m, 0, sizeof m);
@@ -276,7 +256,7 @@ static void test_materializer_broken_promise(void)
 
 static void test_materializer_removed_before_use(void)
 {
-    JitcoreSessionRef s = new_session();
+    JitcoreSessionRef s = NEW_SESSION();
     JitcoreDylibRef d = JitcoreSessionGetMainDylib(s);
     JitcoreResourceTrackerRef rt = JitcoreDylibCreateResourceTracker(d);
     struct mat m;
@@ -301,7 +281,7 @@ static void test_materializer_unused(void)
     struct mat m;
     memset(&m, 0, sizeof m);
     m.ir = GEN_IR;
-    JitcoreSessionRef s = new_session();
+    JitcoreSessionRef s = NEW_SESSION();
     const char *syms[2] = {"gen_a", "gen_b"};
     CHECK_OK(JitcoreDylibAddMaterializer(JitcoreSessionGetMainDylib(s), syms, 2, materialize, mat_dispose, &m, NULL));
     JitcoreDisposeSession(s);
@@ -311,7 +291,7 @@ static void test_materializer_unused(void)
 
 static void test_materializer_duplicate(void)
 {
-    JitcoreSessionRef s = new_session();
+    JitcoreSessionRef s = NEW_SESSION();
     JitcoreDylibRef d = JitcoreSessionGetMainDylib(s);
     CHECK_OK(JitcoreDylibAddModule(d, MAKE_MODULE("has_a", "define i32 @gen_a() { ret i32 9 }\n"), NULL));
     struct mat m;
@@ -324,7 +304,7 @@ static void test_materializer_duplicate(void)
     CHECK_EQ_INT(atomic_load(&m.calls), 0);
     uint64_t x = 0;
     CHECK_ERR(JitcoreSessionLookup(s, d, &x, "gen_b"), JITCORE_ERROR_SYMBOL_NOT_FOUND, "gen_b");
-    CHECK_EQ_INT(call(s, d, "gen_a"), 9);
+    CHECK_EQ_INT(SESSION_CALL_INT(s, d, "gen_a"), 9);
     JitcoreDisposeSession(s);
     CHECK_EQ_INT(atomic_load(&m.disposes), 1);
 }
@@ -366,7 +346,7 @@ static int only_cos(void *ctx, const char *name)
 
 static void test_library_symbols(void)
 {
-    JitcoreSessionRef s = new_session();
+    JitcoreSessionRef s = NEW_SESSION();
     JitcoreDylibRef d = NULL;
     CHECK_OK(JitcoreSessionCreateDylib(s, &d, "mathlib"));
     CHECK_ERR(JitcoreDylibAddLibrarySymbols(d, "/nonexistent/libx.so", NULL, NULL), JITCORE_ERROR_IO,
@@ -397,14 +377,14 @@ static void test_library_symbols(void)
         "  ret double %r\n"
         "}\n"
         "attributes #0 = { nobuiltin }\n"), NULL));
-    uint64_t a = lookup(s, d, "my_cos");
+    uint64_t a = SESSION_LOOKUP(s, d, "my_cos");
     if (a) {
         double r = FN(dbl_fn, a)(0.0);
         CHECK_MSG(r == 1.0, "expected cos(0) == 1, got %g", r);
         double r2 = FN(dbl_fn, a)(3.141592653589793);
         CHECK_MSG(r2 < -0.999999 && r2 > -1.000001, "expected cos(pi) == -1, got %g", r2);
     }
-    uint64_t c = lookup(s, d, "cos");
+    uint64_t c = SESSION_LOOKUP(s, d, "cos");
     if (c)
         CHECK_MSG(FN(dbl_fn, c)(0.0) == 1.0, "expected the looked-up cos(0) == 1");
     CHECK_MSG(atomic_load(&f.asked_cos) >= 1, "expected the library's filter to be asked about cos");
@@ -517,7 +497,7 @@ static void test_archive(void)
     CHECK(write_archive(ar_path, "sum.o/", sum_o, len1, "sum", "bad.o/", bad_o, len2, "bad_fn"));
     CHECK(tu_write_file(junk_path, "this is not an archive\n", 23));
 
-    JitcoreSessionRef s = new_session();
+    JitcoreSessionRef s = NEW_SESSION();
     JitcoreDylibRef d = NULL;
     CHECK_OK(JitcoreSessionCreateDylib(s, &d, "app"));
     CHECK_ERR(JitcoreDylibAddArchive(d, junk_path), JITCORE_ERROR_INVALID_OBJECT, "notanarchive.a");
@@ -526,8 +506,8 @@ static void test_archive(void)
     CHECK_OK(JitcoreDylibAddModule(d, MAKE_MODULE("uses_sum",
         "declare i32 @sum(i32, i32)\n"
         "define i32 @use_sum() { %r = call i32 @sum(i32 40, i32 2)\n ret i32 %r }\n"), NULL));
-    CHECK_EQ_INT(call(s, d, "use_sum"), 42);
-    uint64_t a = lookup(s, d, "sum");
+    CHECK_EQ_INT(SESSION_CALL_INT(s, d, "use_sum"), 42);
+    uint64_t a = SESSION_LOOKUP(s, d, "sum");
     if (a)
         CHECK_EQ_INT(FN(tu_sum_fn, a)(2, -5), -3);
     JitcoreStatistics st;
@@ -542,7 +522,7 @@ static void test_archive(void)
     uint64_t x = 0;
     CHECK_ERR(JitcoreSessionLookup(s, d, &x, "use_bad"), JITCORE_ERROR_UNRESOLVED_SYMBOL, "jc_archive_missing");
     /* sum is still fine. */
-    CHECK_EQ_INT(call(s, d, "use_sum"), 42);
+    CHECK_EQ_INT(SESSION_CALL_INT(s, d, "use_sum"), 42);
     JitcoreDisposeSession(s);
 
     remove(ar_path);

@@ -476,4 +476,40 @@ static inline int tu_is_executable(const char *path)
     return access(path, X_OK) == 0;
 }
 
+
+/* ------------------------------------------------------------------ */
+/* Sessions                                                            */
+/* ------------------------------------------------------------------ */
+
+/* A session with the default options (NULL on failure, reported). */
+#define NEW_SESSION() tu_new_session(__FILE__, __LINE__)
+static inline JitcoreSessionRef tu_new_session(const char *file, int line)
+{
+    JitcoreSessionRef s = NULL;
+    tu_check_ok(JitcoreCreateSession(&s, NULL), "JitcoreCreateSession", file, line);
+    tu_record(s != NULL, file, line, "expected a session");
+    return s;
+}
+
+/* The address of `name` looked up from dylib `d` (0 on failure, reported). */
+#define SESSION_LOOKUP(s, d, name) tu_session_lookup((s), (d), (name), __FILE__, __LINE__)
+static inline uint64_t tu_session_lookup(JitcoreSessionRef s, JitcoreDylibRef d, const char *name, const char *file,
+                                         int line)
+{
+    uint64_t addr = 0;
+    if (!tu_check_ok(JitcoreSessionLookup(s, d, &addr, name), "JitcoreSessionLookup", file, line))
+        return 0;
+    tu_record(addr != 0, file, line, "expected a non-zero address for '%s'", name);
+    return addr;
+}
+
+/* Calls `int name(void)` from dylib `d`; -12345 if it cannot be looked up. */
+#define SESSION_CALL_INT(s, d, name) tu_session_call_int((s), (d), (name), __FILE__, __LINE__)
+static inline int tu_session_call_int(JitcoreSessionRef s, JitcoreDylibRef d, const char *name, const char *file,
+                                      int line)
+{
+    uint64_t a = tu_session_lookup(s, d, name, file, line);
+    return a ? ((int (*)(void))(uintptr_t)a)() : -12345;
+}
+
 #endif /* JITCORE_TEST_UTIL_H */

@@ -66,11 +66,11 @@ pub struct Structor {
     pub function: String,
 }
 
-fn is_local(linkage: LLVMLinkage) -> bool {
+pub(crate) fn is_local(linkage: LLVMLinkage) -> bool {
     matches!(linkage, LLVMLinkage::LLVMInternalLinkage | LLVMLinkage::LLVMPrivateLinkage)
 }
 
-fn is_weak(linkage: LLVMLinkage) -> bool {
+pub(crate) fn is_weak(linkage: LLVMLinkage) -> bool {
     matches!(
         linkage,
         LLVMLinkage::LLVMLinkOnceAnyLinkage

@@ -78,6 +78,14 @@ pub fn check_object(buf: &MemoryBuffer, name: &str) -> Result<ObjectSummary> {
     read_symbols(data).map_err(|why| bad(&why))
 }
 
+/// What an object LLVM just generated defines: only the symbol table is
+/// read (bounds-checked), without `check_object`'s full parse, which such
+/// an object does not need.
+pub fn summarize_object(buf: &MemoryBuffer, name: &str) -> Result<ObjectSummary> {
+    read_symbols(buf.bytes())
+        .map_err(|why| Error::internal(format!("the object compiled from '{name}' cannot be read: {why}")))
+}
+
 fn u16_at(d: &[u8], off: usize) -> std::result::Result<u16, String> {
     d.get(off..off + 2).map(|b| u16::from_le_bytes([b[0], b[1]])).ok_or_else(|| "truncated".to_string())
 }

@@ -54,7 +54,7 @@ use llvm_sys::transforms::pass_builder::{LLVMCreatePassBuilderOptions, LLVMDispo
 use llvm_sys::{LLVMAttributeFunctionIndex, LLVMAttributeReturnIndex, LLVMLinkage, LLVMTypeKind, LLVMVisibility};
 
 use super::buffer::MemoryBuffer;
-use super::ir::IrModule;
+use super::ir::{is_local, is_weak, IrModule};
 use super::{take_error, take_message};
 use crate::error::{Error, Result};
 
@@ -1069,21 +1069,6 @@ unsafe fn copy_function_attributes(from: LLVMValueRef, to: LLVMValueRef) {
         LLVMSetGC(to, gc);
     }
     LLVMSetDLLStorageClass(to, LLVMGetDLLStorageClass(from));
-}
-
-fn is_local(linkage: LLVMLinkage) -> bool {
-    matches!(linkage, LLVMLinkage::LLVMInternalLinkage | LLVMLinkage::LLVMPrivateLinkage)
-}
-
-fn is_weak(linkage: LLVMLinkage) -> bool {
-    matches!(
-        linkage,
-        LLVMLinkage::LLVMLinkOnceAnyLinkage
-            | LLVMLinkage::LLVMLinkOnceODRLinkage
-            | LLVMLinkage::LLVMWeakAnyLinkage
-            | LLVMLinkage::LLVMWeakODRLinkage
-            | LLVMLinkage::LLVMCommonLinkage
-    )
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

@@ -153,12 +153,9 @@ fn run_session(o: &Options) -> Result<Outcome> {
     // The program's JITDylib, which `-jd main` also names: the session's
     // main one, which resolves the process's symbols, or with
     // -no-process-syms one of its own that does not.
-    let mut platform: Option<Vec<(String, u64)>> = None;
-    let mut prepare = |d: &Arc<Dylib>| -> Result<()> {
-        if platform.is_none() {
-            platform = Some(atexit::platform_symbols(session)?);
-        }
-        session.define_absolute(d, platform.as_deref().unwrap_or_default())?;
+    // (Dylibs the session creates use LLJIT's platform support, exit
+    // handlers included, as main does.)
+    let prepare = |d: &Arc<Dylib>| -> Result<()> {
         if !o.no_process_syms {
             session.add_generator(d, Generator::process(&None)?)?;
         }

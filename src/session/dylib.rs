@@ -25,8 +25,8 @@ pub struct Dylib {
     /// library and archive generators), searched right after its own
     /// definitions and before its link order.
     sources: once_cell::sync::OnceCell<Arc<Dylib>>,
-    /// LLJIT's platform dylib, searched by the linker last (see
-    /// `Session::create_dylib`).
+    /// LLJIT's platform dylib, searched by the linker right after this
+    /// dylib's own definitions (see `Session::create_dylib`).
     platform: once_cell::sync::OnceCell<usize>,
     /// Definitions the link-order generator made here, standing for symbols
     /// of other dylibs: their trackers and names.

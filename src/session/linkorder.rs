@@ -3,7 +3,8 @@
 //! link order, in order, as a dynamic linker would.
 //!
 //! When the linker (a `Static` lookup) misses names in dylib D, the generator
-//! takes the lookup over, asks D's symbol sources and then the dylibs of D's
+//! takes the lookup over, asks LLJIT's platform dylib (created dylibs only)
+//! and D's symbol sources, and then the dylibs of D's
 //! link order for those names (a `DLSym` lookup over their exported symbols,
 //! in order, names nobody has left out), then defines what it found in D as hidden aliases at the found
 //! addresses, under a tracker of their own, and lets the lookup continue.
@@ -65,10 +66,17 @@ extern "C" fn try_to_generate(
         // SAFETY: ctx is the generator's Box, alive while the JITDylib is.
         let g = unsafe { &*ctx.cast::<LinkOrderGenerator>() };
         let (Some(env), Some(dylib)) = (g.env.upgrade(), g.dylib.upgrade()) else { return };
-        let sources = dylib.sources().map(|s| s.as_raw() as usize);
-        let mut link: Vec<usize> = dylib.link_order().iter().map(|d| d.as_raw() as usize).collect();
-        link.extend(dylib.platform().map(|p| p as usize));
-        if sources.is_none() && link.is_empty() {
+        // Step 1 searches LLJIT's platform dylib (whose exit-handler
+        // functions must win over libc's, as in main's link order) and the
+        // dylib's own symbol sources; step 2 its link order.
+        let first: Vec<(usize, bool)> = dylib
+            .platform()
+            .map(|p| (p as usize, true))
+            .into_iter()
+            .chain(dylib.sources().map(|s| (s.as_raw() as usize, false)))
+            .collect();
+        let link: Vec<usize> = dylib.link_order().iter().map(|d| d.as_raw() as usize).collect();
+        if first.is_empty() && link.is_empty() {
             return;
         }
         // SAFETY: ORC passes n live set elements for the call; we retain
@@ -107,18 +115,21 @@ extern "C" fn try_to_generate(
                 })
             }
         };
-        // Step 1: the dylib's own symbol sources. A static lookup, so static
-        // archives (which only answer the linker) pull members in; the
-        // sources dylib has no generator of jitcore's, so this cannot recurse.
-        match sources {
-            // SAFETY: as above.
-            Some(src) => unsafe {
-                let all: Vec<SymbolName> = (0..n).map(|i| SymbolName::retain((*set.add(i)).Name)).collect();
-                lookup_async(es as _, LookupKind::Static, &[(src as LLVMOrcJITDylibRef, false)], &all, true, move |r| {
-                    ask_link_order(r.unwrap_or_default())
-                })
-            },
-            None => ask_link_order(Vec::new()),
+        // Step 1: a static lookup, so static archives (which only answer
+        // the linker) pull members in; neither the platform dylib nor the
+        // sources dylib has a generator of jitcore's, so this cannot recurse.
+        if first.is_empty() {
+            return ask_link_order(Vec::new());
+        }
+        let order: Vec<(LLVMOrcJITDylibRef, bool)> =
+            first.iter().map(|&(jd, exported_only)| (jd as LLVMOrcJITDylibRef, exported_only)).collect();
+        // SAFETY: ORC's set is live for this call; the session and the
+        // dylibs of the order are live.
+        unsafe {
+            let all: Vec<SymbolName> = (0..n).map(|i| SymbolName::retain((*set.add(i)).Name)).collect();
+            lookup_async(es as _, LookupKind::Static, &order, &all, true, move |r| {
+                ask_link_order(r.unwrap_or_default())
+            })
         }
     }));
     std::ptr::null_mut()

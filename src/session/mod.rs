@@ -355,8 +355,8 @@ impl Session {
         // SAFETY: the JITDylib lives as long as the LLJIT, which `self` owns.
         let d = unsafe { Dylib::new(raw, name, crate::engine::new_owner_id()) };
         // LLJIT's platform support adds code to every JITDylib that needs
-        // its platform dylib (atexit, __dso_handle); main links it, and so
-        // does every dylib made here, last.
+        // its platform dylib (atexit, __dso_handle); main links it first,
+        // before the process's symbols, and so does every dylib made here.
         if let Some(p) = self.env.platform_dylib {
             d.set_platform(p as LLVMOrcJITDylibRef);
         }

@@ -35,7 +35,7 @@ use crate::error::{Error, Result};
 use crate::llvm::buffer::MemoryBuffer;
 use crate::llvm::cstring;
 use crate::llvm::ir::{module_identifier, ModuleSymbol};
-use crate::llvm::object::{check_object, ObjectSummary};
+use crate::llvm::object::{check_object, summarize_object, ObjectSummary};
 use crate::llvm::orc::SymbolName;
 use crate::module::Module;
 
@@ -353,7 +353,7 @@ fn run(unit: &Unit, mr: LLVMOrcMaterializationResponsibilityRef) -> Result<()> {
     if let Some(cache) = &cache {
         cache.store(&module, object.bytes(), &cx);
     }
-    let summary = check_object(&object, module.name())?;
+    let summary = summarize_object(&object, module.name())?;
     emit(unit, mr, object, &summary);
     Ok(())
 }
