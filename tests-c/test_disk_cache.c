@@ -108,7 +108,7 @@ static void run_program(lookup_fn look, void *h, struct results *r)
 }
 
 static uint64_t engine_look(void *h, const char *name) { return LOOKUP((JitcoreEngineRef)h, name); }
-static uint64_t session_look(void *h, const char *name) { return SESSION_LOOKUP((JitcoreSessionRef)h, name); }
+static uint64_t session_look(void *h, const char *name) { return MAIN_LOOKUP((JitcoreSessionRef)h, name); }
 
 /* ------------------------------------------------------------------ */
 
@@ -475,7 +475,7 @@ static void test_unusable_directory(void)
     /* the session degrades the same way; the cache already said so */
     JitcoreSessionRef s = CACHED_SESSION(c, JITCORE_OPT_LEVEL_O2, 0, 0, &r);
     CHECK_OK(JitcoreDylibAddModule(JitcoreSessionGetMainDylib(s), MAKE_MODULE("sum", SUM_IR), NULL));
-    uint64_t a = SESSION_LOOKUP(s, "sum");
+    uint64_t a = MAIN_LOOKUP(s, "sum");
     if (a)
         CHECK_EQ_INT(FN(tu_sum_fn, a)(2, 3), 5);
     JitcoreDisposeSession(s);

@@ -274,15 +274,8 @@ static inline JitcoreSessionRef dc_session(JitcoreObjectCacheRef c, JitcoreOptLe
     return s;
 }
 
-#define SESSION_LOOKUP(s, name) dc_session_lookup((s), (name), __FILE__, __LINE__)
-static inline uint64_t dc_session_lookup(JitcoreSessionRef s, const char *name, const char *file, int line)
-{
-    uint64_t a = 0;
-    if (!tu_check_ok(JitcoreSessionLookup(s, JitcoreSessionGetMainDylib(s), &a, name), name, file, line))
-        return 0;
-    tu_record(a != 0, file, line, "expected an address for '%s'", name);
-    return a;
-}
+/* The address of `name` in the session's main dylib (0 on failure, reported). */
+#define MAIN_LOOKUP(s, name) tu_session_lookup((s), JitcoreSessionGetMainDylib(s), (name), __FILE__, __LINE__)
 
 /* A module defining `int32_t <fn>(void)` returning `value`, padded with a
    `pad`-byte read-only table (so objects can be made big). The IR is
