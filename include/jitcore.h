@@ -42,6 +42,13 @@ struct LLVMOpaqueModule;
 #define JITCORE_MODULE_KEY_HEX_SIZE 65
 
 /*
+ How deeply IR text may nest brackets (`(`, `[`, `{`, `<`): LLVM's parser,
+ verifier and layout code recurse once per level, so deeper input would
+ overflow the stack of the thread that parses it. Real IR stays far below.
+ */
+#define MAX_IR_NESTING 512
+
+/*
  Stable error codes. Numbers are part of the ABI: never reuse or renumber.
  Retired numbers stay listed here as comments.
  */
@@ -715,13 +722,37 @@ JitcoreErrorRef JitcoreCheckJITExecution(void);
  and verifies it. `Data` need not be NUL-terminated; both arguments are
  borrowed for the call. On success `*Result` is a module the caller owns
  (dispose with `JitcoreDisposeModule`, or hand to an engine). Errors:
- `INVALID_ARGUMENT` for NULL arguments, `INVALID_IR` with the module name,
- line and column for IR that does not parse or verify. Thread-safe.
+ `INVALID_ARGUMENT` for NULL arguments or a `Len` too large to exist;
+ `INVALID_IR` with the module name, line and column for IR that does not
+ parse or verify, and for textual IR whose brackets nest more than 512
+ levels deep (LLVM's parser recurses per level). Thread-safe.
+
+ Untrusted input: textual IR is safe to parse in-process. LLVM's
+ *bitcode* reader is not hardened against malformed input: bitcode whose
+ records have the wrong shape (a function body indexing a struct with a
+ non-constant, a type or value id out of place) can crash it. Parse
+ bitcode you did not produce with `JitcoreCreateModuleFromUntrustedIR`.
  */
 JitcoreErrorRef JitcoreCreateModuleFromIR(JitcoreModuleRef *Result,
                                           const char *Name,
                                           const char *Data,
                                           size_t Len);
+
+/*
+ Parses `Data` as `JitcoreCreateModuleFromIR` does, for input from a
+ source the host does not trust: it is first parsed and verified in a
+ child process (`fork`), so malformed bitcode that crashes LLVM's bitcode
+ reader ends the child, not the host. Same results and errors, plus
+ `INVALID_IR` "LLVM's IR reader crashed on it" for such input, and
+ `INTERNAL` if no child could be started (or it ran over a minute). The
+ child's memory may grow by at most the larger of 1 GiB and 64 times
+ `Len`. Costs one `fork` (about a millisecond, more for a large host).
+ Thread-safe; the child only parses and leaves with `_exit`.
+ */
+JitcoreErrorRef JitcoreCreateModuleFromUntrustedIR(JitcoreModuleRef *Result,
+                                                   const char *Name,
+                                                   const char *Data,
+                                                   size_t Len);
 
 /*
  Copies `M`, a module a host built with LLVM-C against the same

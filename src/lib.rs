@@ -11,6 +11,7 @@ pub mod compile;
 pub mod engine;
 pub mod error;
 pub mod ffi;
+mod guard;
 pub mod llvm;
 pub mod module;
 pub mod platform;

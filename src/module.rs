@@ -55,6 +55,28 @@ impl Module {
         Module::prepare(name, IrModule::parse(name, data)?)
     }
 
+    /// Parses IR text or bitcode from a source the host does not trust.
+    /// LLVM's bitcode reader is not hardened against malformed input (it
+    /// can crash on records of the wrong shape), so the input is first
+    /// parsed and verified in a child process: a crash there is an
+    /// `INVALID_IR` error here. Costs one `fork` per call.
+    pub fn from_untrusted_ir(name: &str, data: &[u8]) -> Result<Arc<Module>> {
+        crate::llvm::initialize()?;
+        // The parse may use many times the input's size, never without bound.
+        let budget = (data.len() as u64).saturating_mul(64).max(1 << 30);
+        crate::platform::run_isolated(
+            budget,
+            || IrModule::parse(name, data).map(drop),
+            |signal| {
+                Error::invalid_ir(format!(
+                    "cannot parse module '{name}': LLVM's IR reader crashed on it (signal {signal}) in an isolated \
+                     child process; the input is malformed"
+                ))
+            },
+        )?;
+        Module::from_ir(name, data)
+    }
+
     /// Copies a host's LLVM-C module (it stays the host's).
     ///
     /// # Safety

@@ -1,7 +1,7 @@
 //! Target machines and target data as hosts see them.
 
 use crate::error::{Error, Result};
-use crate::llvm::ir::with_parsed_type;
+use crate::llvm::ir::IrType;
 use crate::llvm::target_machine::{TargetData, TargetSpec};
 
 /// A host-facing target machine: the description engines copy from.
@@ -47,9 +47,9 @@ impl TargetDataInfo {
     /// each query parses its type in a scratch context that is freed after:
     /// a long-lived TargetData could see a new type at a freed type's address
     /// and answer with the old layout. A fresh TargetData per query cannot.
-    fn query(&self, ir_type: &str, f: impl FnOnce(&TargetData, llvm_sys::prelude::LLVMTypeRef) -> u64) -> Result<u64> {
+    fn query(&self, ir_type: &str, f: impl FnOnce(&TargetData, &IrType) -> u64) -> Result<u64> {
         let td = TargetData::from_layout(&self.layout);
-        with_parsed_type(ir_type, |ty| Ok(f(&td, ty)))
+        Ok(f(&td, &IrType::parse(ir_type)?))
     }
 
     pub fn pointer_size(&self) -> u32 {
@@ -62,15 +62,12 @@ impl TargetDataInfo {
 
     /// ABI size in bytes of the IR type written as `ir_type` (`{i64, [2 x i64]}`).
     pub fn abi_size(&self, ir_type: &str) -> Result<u64> {
-        // SAFETY: the type lives in the scratch context for the closure's
-        // duration; LLVMABISizeOfType only reads it and the target data.
-        self.query(ir_type, |td, ty| unsafe { llvm_sys::target::LLVMABISizeOfType(td.as_raw(), ty) })
+        self.query(ir_type, |td, ty| td.abi_size(ty))
     }
 
     /// ABI alignment in bytes of the IR type written as `ir_type`.
     pub fn abi_alignment(&self, ir_type: &str) -> Result<u64> {
-        // SAFETY: as in abi_size.
-        self.query(ir_type, |td, ty| unsafe { llvm_sys::target::LLVMABIAlignmentOfType(td.as_raw(), ty) } as u64)
+        self.query(ir_type, |td, ty| td.abi_alignment(ty))
     }
 }
 

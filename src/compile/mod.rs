@@ -13,7 +13,7 @@ use llvm_sys::transforms::pass_builder::*;
 use crate::error::{Error, Result};
 use crate::llvm::buffer::MemoryBuffer;
 use crate::llvm::target_machine::{TargetMachine, TargetSpec};
-use crate::llvm::{cstring, take_error, take_message};
+use crate::llvm::{cstring, diagnostics, take_error, take_message};
 use crate::module::Module;
 
 /// The IR pipeline for an opt level, as `opt -passes=` spells it.
@@ -30,6 +30,9 @@ pub fn compile(module: &Module, spec: &TargetSpec, tm: &TargetMachine, data_layo
     copy.keep_linkonce_definitions();
 
     let passes = cstring(&pipeline(spec.opt_level));
+    // Backend errors (bad inline or module asm, ...) arrive as diagnostics
+    // on this thread, not as a failed call.
+    diagnostics::clear();
     // SAFETY: the copy and the target machine are live and used by this
     // thread only (the module lock is held); the options are created and
     // disposed here.
@@ -40,6 +43,9 @@ pub fn compile(module: &Module, spec: &TargetSpec, tm: &TargetMachine, data_layo
         if let Some(msg) = take_error(err) {
             return Err(Error::compile(format!("optimizing module '{}' failed: {msg}", module.name())));
         }
+    }
+    if let Some(msg) = diagnostics::take_errors() {
+        return Err(Error::compile(format!("optimizing module '{}' failed: {msg}", module.name())));
     }
 
     let mut out = ptr::null_mut();
@@ -55,10 +61,15 @@ pub fn compile(module: &Module, spec: &TargetSpec, tm: &TargetMachine, data_layo
             &mut out,
         )
     };
-    if failed != 0 || out.is_null() {
-        let text = unsafe { take_message(msg) };
-        return Err(Error::compile(format!("code generation for module '{}' failed: {text}", module.name())));
+    // SAFETY: msg is NULL or a message LLVM gave us to dispose; out, when
+    // set, is a buffer LLVM gave us to own.
+    let (text, object) = unsafe { (take_message(msg), (!out.is_null()).then(|| MemoryBuffer::from_raw(out))) };
+    let diagnosed = diagnostics::take_errors();
+    match (failed != 0, object, diagnosed) {
+        (false, Some(object), None) => Ok(object),
+        (_, _, Some(diag)) => {
+            Err(Error::compile(format!("code generation for module '{}' failed: {diag}", module.name())))
+        }
+        _ => Err(Error::compile(format!("code generation for module '{}' failed: {text}", module.name()))),
     }
-    // SAFETY: out is a buffer LLVM gave us to own.
-    Ok(unsafe { MemoryBuffer::from_raw(out) })
 }

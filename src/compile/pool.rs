@@ -78,7 +78,7 @@ fn worker(shared: &Shared) {
         };
         // A job guards its own panics (it must fail its materialization);
         // this is the last line of defence so the thread survives.
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+        let _ = crate::guard::catch(job);
     }
 }
 

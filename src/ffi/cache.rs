@@ -2,7 +2,6 @@
 //! jitcore's disk object cache.
 
 use std::ffi::c_char;
-use std::path::Path;
 use std::sync::Arc;
 
 use crate::cache::disk::{DiskCache, JitcoreDiskCacheStatistics};
@@ -13,7 +12,7 @@ use crate::error::Error;
 use super::error::JitcoreErrorRef;
 use super::module::{self, JitcoreModuleRef};
 use super::target::JitcoreTargetMachineRef;
-use super::{boundary, boundary_or, non_null, str_arg, write_out};
+use super::{boundary, boundary_or, non_null, write_out};
 
 /// Creates a buffer holding a copy of `Len` bytes at `Data` (an object file,
 /// typically from a host's object cache). The caller owns the result: return
@@ -26,12 +25,14 @@ pub unsafe extern "C" fn JitcoreCreateObjectBufferCopy(Data: *const u8, Len: usi
         if Data.is_null() && Len != 0 {
             return std::ptr::null_mut();
         }
-        let bytes = if Len == 0 {
-            Vec::new()
-        } else {
-            // SAFETY: the host passes Len readable bytes at Data.
-            unsafe { std::slice::from_raw_parts(Data, Len) }.to_vec()
-        };
+        // SAFETY: the host passes Len readable bytes at Data.
+        let Ok(data) = (unsafe { super::bytes_arg(Data, Len, "Data") }) else { return std::ptr::null_mut() };
+        // An allocation that fails is NULL, not an abort.
+        let mut bytes = Vec::new();
+        if bytes.try_reserve_exact(data.len()).is_err() {
+            return std::ptr::null_mut();
+        }
+        bytes.extend_from_slice(data);
         Box::into_raw(Box::new(JitcoreOpaqueObjectBuffer { bytes }))
     })
 }
@@ -157,8 +158,8 @@ pub unsafe extern "C" fn JitcoreCreateDiskCache(
     boundary(|| {
         non_null(Result, "Result")?;
         // SAFETY: Directory is NULL or a NUL-terminated string (contract).
-        let dir = unsafe { str_arg(Directory, "Directory")? };
-        let disk = DiskCache::open(Path::new(dir), MaxBytes)?;
+        let dir = unsafe { super::path_arg(Directory, "Directory")? };
+        let disk = DiskCache::open(dir, MaxBytes)?;
         // SAFETY: Result was checked non-NULL.
         unsafe { write_out(Result, Box::into_raw(Box::new(JitcoreOpaqueObjectCache { disk }))) };
         Ok(())

@@ -167,9 +167,10 @@ pub unsafe extern "C" fn JitcoreEngineAddObjectFile(EE: JitcoreEngineRef, Path: 
     boundary(|| {
         // SAFETY: EE is a live engine handle and Path a NUL-terminated string.
         let engine = unsafe { engine(EE)? };
-        let path = unsafe { str_arg(Path, "Path")? };
-        let bytes = std::fs::read(path).map_err(|e| Error::io(format!("cannot read object file '{path}': {e}")))?;
-        engine.add_object(&bytes, path)
+        let path = unsafe { super::path_arg(Path, "Path")? };
+        let bytes = std::fs::read(path)
+            .map_err(|e| Error::io(format!("cannot read object file '{}': {e}", path.display())))?;
+        engine.add_object(&bytes, &path.display().to_string())
     })
 }
 

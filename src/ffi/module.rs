@@ -79,8 +79,16 @@ pub(crate) fn unregister(modules: &[Arc<Module>]) {
 /// and verifies it. `Data` need not be NUL-terminated; both arguments are
 /// borrowed for the call. On success `*Result` is a module the caller owns
 /// (dispose with `JitcoreDisposeModule`, or hand to an engine). Errors:
-/// `INVALID_ARGUMENT` for NULL arguments, `INVALID_IR` with the module name,
-/// line and column for IR that does not parse or verify. Thread-safe.
+/// `INVALID_ARGUMENT` for NULL arguments or a `Len` too large to exist;
+/// `INVALID_IR` with the module name, line and column for IR that does not
+/// parse or verify, and for textual IR whose brackets nest more than 512
+/// levels deep (LLVM's parser recurses per level). Thread-safe.
+///
+/// Untrusted input: textual IR is safe to parse in-process. LLVM's
+/// *bitcode* reader is not hardened against malformed input: bitcode whose
+/// records have the wrong shape (a function body indexing a struct with a
+/// non-constant, a type or value id out of place) can crash it. Parse
+/// bitcode you did not produce with `JitcoreCreateModuleFromUntrustedIR`.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreCreateModuleFromIR(
     Result: *mut JitcoreModuleRef,
@@ -97,6 +105,38 @@ pub unsafe extern "C" fn JitcoreCreateModuleFromIR(
             return Err(Error::invalid_ir(format!("module '{name}' is empty")));
         }
         let module = Module::from_ir(name, data)?;
+        // SAFETY: Result was checked non-NULL.
+        unsafe { write_out(Result, register(module)) };
+        Ok(())
+    })
+}
+
+
+/// Parses `Data` as `JitcoreCreateModuleFromIR` does, for input from a
+/// source the host does not trust: it is first parsed and verified in a
+/// child process (`fork`), so malformed bitcode that crashes LLVM's bitcode
+/// reader ends the child, not the host. Same results and errors, plus
+/// `INVALID_IR` "LLVM's IR reader crashed on it" for such input, and
+/// `INTERNAL` if no child could be started (or it ran over a minute). The
+/// child's memory may grow by at most the larger of 1 GiB and 64 times
+/// `Len`. Costs one `fork` (about a millisecond, more for a large host).
+/// Thread-safe; the child only parses and leaves with `_exit`.
+#[no_mangle]
+pub unsafe extern "C" fn JitcoreCreateModuleFromUntrustedIR(
+    Result: *mut JitcoreModuleRef,
+    Name: *const c_char,
+    Data: *const c_char,
+    Len: usize,
+) -> JitcoreErrorRef {
+    boundary(|| {
+        non_null(Result, "Result")?;
+        // SAFETY: the host passes a NUL-terminated name and Len readable bytes.
+        let name = unsafe { str_arg(Name, "Name")? };
+        let data = unsafe { bytes_arg(Data.cast(), Len, "Data")? };
+        if data.is_empty() {
+            return Err(Error::invalid_ir(format!("module '{name}' is empty")));
+        }
+        let module = Module::from_untrusted_ir(name, data)?;
         // SAFETY: Result was checked non-NULL.
         unsafe { write_out(Result, register(module)) };
         Ok(())

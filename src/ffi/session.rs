@@ -8,12 +8,15 @@
 //! on a compile thread, and must not call back into the session.
 
 use std::ffi::{c_char, c_int, c_uint, c_void};
-use std::sync::{Arc, Mutex, Weak};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, RwLock, Weak};
+
+use once_cell::sync::Lazy;
 
 use super::error::JitcoreErrorRef;
 use super::module::{self, JitcoreModuleRef};
 use super::target::JitcoreOptLevelArg;
-use super::{boundary, boundary_or, bytes_arg, non_null, str_arg, write_out};
+use super::{boundary, boundary_or, bytes_arg, non_null, slice_arg, str_arg, write_out};
 use crate::cache::{
     HostCallbacks, JitcoreObjectBufferRef, JitcoreObjectCacheGetBufferFunction, JitcoreObjectCacheNotifyFunction,
 };
@@ -117,13 +120,37 @@ unsafe fn session<'a>(s: JitcoreSessionRef) -> Result<&'a JitcoreOpaqueSession> 
     Ok(&*s)
 }
 
+/// Addresses of the dylib handles of live sessions. A dylib handle is owned
+/// by its session, so a host may still hold one after disposing of the
+/// session: every use checks it here before reading it.
+static LIVE_DYLIBS: Lazy<RwLock<HashSet<usize>>> = Lazy::new(|| RwLock::new(HashSet::new()));
+
+fn dylib_is_live(d: JitcoreDylibRef) -> bool {
+    LIVE_DYLIBS.read().unwrap_or_else(|p| p.into_inner()).contains(&(d as usize))
+}
+
+/// The dylib behind a handle that is NULL, live, or one of a disposed session.
+///
+/// # Safety
+/// `d` must be NULL or a dylib handle (of a live or a disposed session).
+unsafe fn live_dylib<'a>(d: JitcoreDylibRef) -> Result<&'a JitcoreOpaqueDylib> {
+    non_null(d, "dylib")?;
+    if !dylib_is_live(d) {
+        return Err(Error::invalid_argument(format!(
+            "{d:p} is not a live dylib handle (its session was disposed of)"
+        )));
+    }
+    // SAFETY: the handle is registered, so its session handle (which owns
+    // it) is not disposed of; disposal must not race other uses.
+    Ok(&*d)
+}
+
 /// The dylib and its live session.
 ///
 /// # Safety
-/// `d` must be NULL or a live dylib handle.
+/// `d` must be NULL or a dylib handle (of a live or a disposed session).
 unsafe fn dylib<'a>(d: JitcoreDylibRef) -> Result<(&'a Arc<Dylib>, Arc<Session>)> {
-    non_null(d, "dylib")?;
-    let d = &*d;
+    let d = live_dylib(d)?;
     let s = d.session.upgrade().ok_or_else(|| Error::invalid_argument("the dylib's session was disposed of"))?;
     Ok((&d.dylib, s))
 }
@@ -153,6 +180,7 @@ impl JitcoreOpaqueSession {
         let mut h = Box::new(JitcoreOpaqueDylib { dylib: d.clone(), session: Arc::downgrade(&self.session) });
         let p = &mut *h as *mut JitcoreOpaqueDylib;
         handles.push(h);
+        LIVE_DYLIBS.write().unwrap_or_else(|p| p.into_inner()).insert(p as usize);
         p
     }
 }
@@ -238,6 +266,12 @@ pub unsafe extern "C" fn JitcoreDisposeSession(S: JitcoreSessionRef) {
         }
         // SAFETY: S came from JitcoreCreateSession and is disposed of once.
         let handle = unsafe { Box::from_raw(S) };
+        {
+            let mut live = LIVE_DYLIBS.write().unwrap_or_else(|p| p.into_inner());
+            for h in handle.dylibs.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+                live.remove(&(&**h as *const JitcoreOpaqueDylib as usize));
+            }
+        }
         let modules = handle.session.all_modules();
         drop(handle);
         // The generators that call the filters went with the session.
@@ -310,13 +344,8 @@ pub unsafe extern "C" fn JitcoreDylibSetLinkOrder(
     boundary(|| {
         // SAFETY: D is a live dylib handle; Order has NumDylibs handles.
         let (d, s) = unsafe { dylib(D)? };
-        let handles = if NumDylibs == 0 {
-            &[][..]
-        } else {
-            non_null(Order, "Order")?;
-            // SAFETY: Order has NumDylibs readable handles (contract), checked non-NULL above.
-            unsafe { std::slice::from_raw_parts(Order, NumDylibs) }
-        };
+        // SAFETY: Order has NumDylibs readable handles (contract).
+        let handles = unsafe { slice_arg(Order, NumDylibs, "Order")? };
         let mut order = Vec::with_capacity(handles.len());
         for (i, &h) in handles.iter().enumerate() {
             let (other, other_session) =
@@ -425,9 +454,8 @@ pub unsafe extern "C" fn JitcoreDylibDefineAbsoluteSymbols(
         if NumSymbols == 0 {
             return Ok(());
         }
-        non_null(Symbols, "Symbols")?;
-        // SAFETY: Symbols has NumSymbols readable entries (contract), checked non-NULL above.
-        let defs = unsafe { std::slice::from_raw_parts(Symbols, NumSymbols) };
+        // SAFETY: Symbols has NumSymbols readable entries (contract).
+        let defs = unsafe { slice_arg(Symbols, NumSymbols, "Symbols")? };
         let mut symbols = Vec::with_capacity(defs.len());
         for (i, def) in defs.iter().enumerate() {
             // SAFETY: each Name is NULL or a NUL-terminated string (contract).
@@ -515,7 +543,8 @@ fn keep_filter(D: JitcoreDylibRef, filter: Option<FilterBox>) {
     let Some(filter) = filter else { return };
     // SAFETY: D is a live dylib handle (checked by the caller); its session
     // handle owns the filters.
-    let Some(s) = (unsafe { &*D }).session.upgrade() else { return };
+    let Ok(d) = (unsafe { live_dylib(D) }) else { return };
+    let Some(s) = d.session.upgrade() else { return };
     FILTERS.lock().unwrap_or_else(|p| p.into_inner()).push((Arc::downgrade(&s), filter));
 }
 
@@ -560,7 +589,7 @@ pub unsafe extern "C" fn JitcoreDylibAddMaterializer(
         fn drop(&mut self) {
             if let Some(f) = self.dispose {
                 // SAFETY: the host's dispose function, called once with its Ctx.
-                let _ = std::panic::catch_unwind(|| unsafe { f(self.ctx as *mut c_void) });
+                let _ = crate::guard::catch(|| unsafe { f(self.ctx as *mut c_void) });
             }
         }
     }
@@ -573,9 +602,8 @@ pub unsafe extern "C" fn JitcoreDylibAddMaterializer(
         if NumSymbols == 0 {
             return Err(Error::invalid_argument("a materializer must name at least one symbol"));
         }
-        non_null(Symbols, "Symbols")?;
-        // SAFETY: Symbols has NumSymbols readable pointers (contract), checked non-NULL above.
-        let raw = unsafe { std::slice::from_raw_parts(Symbols, NumSymbols) };
+        // SAFETY: Symbols has NumSymbols readable pointers (contract).
+        let raw = unsafe { slice_arg(Symbols, NumSymbols, "Symbols")? };
         let mut names = Vec::with_capacity(raw.len());
         for (i, &p) in raw.iter().enumerate() {
             // SAFETY: each name is NULL or a NUL-terminated string (contract).
@@ -589,13 +617,19 @@ pub unsafe extern "C" fn JitcoreDylibAddMaterializer(
             // SAFETY: the host's callback, callable from any thread with its
             // Ctx (documented); the names are borrowed for the call.
             let err = unsafe { materialize(host.ctx(), ptrs.as_ptr(), ptrs.len(), &mut m, &mut o) };
+            // Whatever the host handed over and jitcore does not use is freed.
+            let discard = |m: JitcoreModuleRef, o: JitcoreObjectBufferRef| {
+                if !o.is_null() {
+                    // SAFETY: a buffer the host handed over; we free it once.
+                    drop(unsafe { Box::from_raw(o) });
+                }
+                // SAFETY: NULL or a module handle the host handed over.
+                unsafe { module::JitcoreDisposeModule(m) };
+            };
             if !err.is_null() {
                 // SAFETY: a non-NULL result is an error the host made, ours to consume.
                 let e = unsafe { super::error::from_ref(err) };
-                if !o.is_null() {
-                    // SAFETY: a buffer the host handed over; we free it.
-                    drop(unsafe { Box::from_raw(o) });
-                }
+                discard(m, o);
                 return Err(e);
             }
             match (m.is_null(), o.is_null()) {
@@ -610,9 +644,15 @@ pub unsafe extern "C" fn JitcoreDylibAddMaterializer(
                     Ok(Code::Object(MemoryBuffer::copy_of(
                         &buf.bytes,
                         &format!("object for '{}'", requested.join("', '")),
-                    )))
+                    )?))
                 }
-                _ => Err(Error::invalid_argument("the materializer must set exactly one of ModuleOut and ObjectOut")),
+                (false, false) => {
+                    discard(m, o);
+                    Err(Error::invalid_argument("the materializer set both ModuleOut and ObjectOut (it must set exactly one)"))
+                }
+                (true, true) => {
+                    Err(Error::invalid_argument("the materializer set neither ModuleOut nor ObjectOut (it must set exactly one)"))
+                }
             }
         });
         let materializer = Arc::new(HostMaterializer::new(names, produce)?);
@@ -679,9 +719,8 @@ pub unsafe extern "C" fn JitcoreSessionLookupMany(
             return Ok(());
         }
         non_null(Results, "Results")?;
-        non_null(Names, "Names")?;
-        // SAFETY: Names has NumNames readable pointers (contract), checked non-NULL above.
-        let raw = unsafe { std::slice::from_raw_parts(Names, NumNames) };
+        // SAFETY: Names has NumNames readable pointers (contract).
+        let raw = unsafe { slice_arg(Names, NumNames, "Names")? };
         let mut names = Vec::with_capacity(raw.len());
         for (i, &p) in raw.iter().enumerate() {
             // SAFETY: each name is NULL or a NUL-terminated string (contract).
@@ -807,11 +846,11 @@ pub unsafe extern "C" fn JitcoreSessionGetStatistics(
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreDylibGetName(D: JitcoreDylibRef) -> *const c_char {
     boundary_or(std::ptr::null(), || {
-        if D.is_null() {
-            return std::ptr::null();
+        // SAFETY: D is NULL or a dylib handle; a live one's name lives in the session.
+        match unsafe { live_dylib(D) } {
+            Ok(d) => d.dylib.c_name().as_ptr(),
+            Err(_) => std::ptr::null(),
         }
-        // SAFETY: D is a live dylib handle; its name lives in the session.
-        unsafe { &*D }.dylib.c_name().as_ptr()
     })
 }
 

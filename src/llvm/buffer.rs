@@ -6,6 +6,7 @@ use llvm_sys::core::{
 use llvm_sys::prelude::LLVMMemoryBufferRef;
 
 use super::cstring;
+use crate::error::{Error, Result};
 
 /// Owns an LLVM memory buffer; disposes it on drop unless released.
 pub struct MemoryBuffer(LLVMMemoryBufferRef);
@@ -17,12 +18,16 @@ unsafe impl Send for MemoryBuffer {}
 impl MemoryBuffer {
     /// A buffer holding a copy of `data` (NUL-terminated after the end, as
     /// LLVM's text parsers expect), identified by `name` in diagnostics.
-    pub fn copy_of(data: &[u8], name: &str) -> MemoryBuffer {
-        let name = cstring(name);
+    /// Fails (with `INVALID_ARGUMENT`) only when the copy cannot be allocated.
+    pub fn copy_of(data: &[u8], name: &str) -> Result<MemoryBuffer> {
+        let cname = cstring(name);
         // SAFETY: data is a valid slice for its length; LLVM copies it and the
-        // name before returning.
-        let raw = unsafe { LLVMCreateMemoryBufferWithMemoryRangeCopy(data.as_ptr().cast(), data.len(), name.as_ptr()) };
-        MemoryBuffer(raw)
+        // name before returning, or returns NULL when it cannot allocate.
+        let raw = unsafe { LLVMCreateMemoryBufferWithMemoryRangeCopy(data.as_ptr().cast(), data.len(), cname.as_ptr()) };
+        if raw.is_null() {
+            return Err(Error::invalid_argument(format!("cannot allocate {} bytes for '{name}'", data.len())));
+        }
+        Ok(MemoryBuffer(raw))
     }
 
     /// Takes ownership of a buffer LLVM handed out.

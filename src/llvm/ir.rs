@@ -139,9 +139,15 @@ impl IrModule {
     /// Parses textual IR or bitcode (LLVM detects which) into a new context.
     /// `name` identifies the buffer in diagnostics ("name:line:col: error: ...").
     pub fn parse(name: &str, data: &[u8]) -> Result<IrModule> {
-        // SAFETY: LLVMContextCreate returns a fresh context we own.
-        let ctx = unsafe { LLVMContextCreate() };
-        let buf = MemoryBuffer::copy_of(data, name);
+        if let Some(depth) = text_nesting(data) {
+            if depth > MAX_IR_NESTING {
+                return Err(Error::invalid_ir(format!(
+                    "cannot parse module '{name}': brackets nest {depth} levels deep, more than the {MAX_IR_NESTING} jitcore accepts"
+                )));
+            }
+        }
+        let buf = MemoryBuffer::copy_of(data, name)?;
+        let ctx = super::diagnostics::new_context();
         let mut module = ptr::null_mut();
         let mut msg = ptr::null_mut();
         // SAFETY: ctx and buf are live; the buffer stays ours (the parser
@@ -376,24 +382,114 @@ impl Drop for IrModule {
     }
 }
 
-/// Parses an IR type written as text (`i32`, `{i64, [2 x i64]}`, `ptr`) in a
-/// scratch context and calls `f` with it. Errors name the text.
-pub fn with_parsed_type<T>(text: &str, f: impl FnOnce(LLVMTypeRef) -> Result<T>) -> Result<T> {
-    let source = format!("@jitcore.type.probe = external global {text}\n");
-    let m = IrModule::parse("<type>", source.as_bytes())
-        .map_err(|e| Error::invalid_argument(format!("not an IR type: '{text}' ({})", e.message)))?;
-    let g = cstring("jitcore.type.probe");
-    // SAFETY: the module is live; the global exists because parsing succeeded.
-    let ty = unsafe {
-        let v = LLVMGetNamedGlobal(m.as_raw(), g.as_ptr());
-        if v.is_null() {
-            return Err(Error::invalid_argument(format!("not an IR type: '{text}'")));
-        }
-        LLVMGlobalGetValueType(v)
-    };
-    // SAFETY: LLVMTypeIsSized only inspects the type, which lives in m's context.
-    if unsafe { LLVMTypeIsSized(ty) } == 0 {
-        return Err(Error::invalid_argument(format!("IR type '{text}' has no size")));
+/// How deeply IR text may nest brackets (`(`, `[`, `{`, `<`): LLVM's parser,
+/// verifier and layout code recurse once per level, so deeper input would
+/// overflow the stack of the thread that parses it. Real IR stays far below.
+pub const MAX_IR_NESTING: usize = 512;
+
+/// The deepest bracket nesting of IR text, outside string literals and
+/// comments, or `None` for bitcode (which is read without recursion).
+fn text_nesting(data: &[u8]) -> Option<usize> {
+    if data.starts_with(b"BC\xc0\xde") || data.starts_with(&[0xde, 0xc0, 0x17, 0x0b]) {
+        return None;
     }
-    f(ty)
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let (mut in_string, mut in_comment) = (false, false);
+    for &b in data {
+        match b {
+            b'\n' => in_comment = false,
+            _ if in_comment => {}
+            b'"' => in_string = !in_string,
+            _ if in_string => {}
+            b';' => in_comment = true,
+            b'(' | b'[' | b'{' | b'<' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b')' | b']' | b'}' | b'>' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Some(deepest)
+}
+
+/// A sized IR type parsed from text in a scratch context of its own.
+pub struct IrType {
+    ty: LLVMTypeRef,
+    _module: IrModule,
+}
+
+impl IrType {
+    /// Parses `text` as one IR type (`i32`, `{i64, [2 x i64]}`, `ptr`). Only
+    /// a type is accepted: text that would add anything else to the probe
+    /// module, types without a size, and types whose size in bits does not
+    /// fit in 64 bits are `INVALID_ARGUMENT` naming the text.
+    pub fn parse(text: &str) -> Result<IrType> {
+        let not_a_type = |why: &str| Error::invalid_argument(format!("not an IR type: '{text}'{why}"));
+        // A type never needs these; they would let text end the declaration
+        // and add globals, functions or metadata to the probe module.
+        if text.trim().is_empty() || text.bytes().any(|b| b"\n\r;@=!\"#$^|\\".contains(&b) || b < 0x20) {
+            return Err(not_a_type(""));
+        }
+        let source = format!("@jitcore.type.probe = external global {text}\n");
+        let m = IrModule::parse("<type>", source.as_bytes()).map_err(|e| not_a_type(&format!(" ({})", e.message)))?;
+        let g = cstring("jitcore.type.probe");
+        // SAFETY: the module is live; the global exists because parsing
+        // succeeded; we only read the module's lists and the type.
+        let ty = unsafe {
+            let v = LLVMGetNamedGlobal(m.as_raw(), g.as_ptr());
+            let alone = !v.is_null()
+                && LLVMGetFirstGlobal(m.as_raw()) == v
+                && LLVMGetNextGlobal(v).is_null()
+                && LLVMGetFirstFunction(m.as_raw()).is_null();
+            if !alone {
+                return Err(not_a_type(""));
+            }
+            LLVMGlobalGetValueType(v)
+        };
+        // SAFETY: LLVMTypeIsSized only inspects the type, which lives in m's context.
+        if unsafe { LLVMTypeIsSized(ty) } == 0 {
+            return Err(Error::invalid_argument(format!("IR type '{text}' has no size")));
+        }
+        // LLVM computes sizes in bits in 64-bit arithmetic and wraps.
+        // SAFETY: the type is live in m's context.
+        if unsafe { size_bound_bits(ty) }.is_none() {
+            return Err(Error::invalid_argument(format!("IR type '{text}' is too large: its size overflows 64 bits")));
+        }
+        Ok(IrType { ty, _module: m })
+    }
+
+    pub fn as_raw(&self) -> LLVMTypeRef {
+        self.ty
+    }
+}
+
+/// An upper bound of a type's size in bits (padding included), or `None` if
+/// it may not fit in 64 bits.
+///
+/// # Safety
+/// `ty` must be a live, sized type. Its nesting is bounded by [`MAX_IR_NESTING`].
+unsafe fn size_bound_bits(ty: LLVMTypeRef) -> Option<u64> {
+    use llvm_sys::LLVMTypeKind::*;
+    // Room for the largest scalar (x86_fp80, fp128) and its alignment.
+    const SCALAR: u64 = 256;
+    let bound = match LLVMGetTypeKind(ty) {
+        LLVMIntegerTypeKind => (LLVMGetIntTypeWidth(ty) as u64).checked_add(SCALAR)?,
+        LLVMArrayTypeKind => LLVMGetArrayLength2(ty).checked_mul(size_bound_bits(LLVMGetElementType(ty))?)?,
+        LLVMVectorTypeKind | LLVMScalableVectorTypeKind => {
+            (LLVMGetVectorSize(ty) as u64).checked_mul(size_bound_bits(LLVMGetElementType(ty))?)?
+        }
+        LLVMStructTypeKind => {
+            let n = LLVMCountStructElementTypes(ty);
+            let mut total: u64 = SCALAR;
+            for i in 0..n {
+                let element = LLVMStructGetTypeAtIndex(ty, i);
+                total = total.checked_add(size_bound_bits(element)?)?.checked_add(SCALAR)?;
+            }
+            total
+        }
+        _ => SCALAR,
+    };
+    // Sizes are also kept in bytes rounded up to alignments: keep headroom.
+    (bound < (1u64 << 60)).then_some(bound)
 }

@@ -3,6 +3,7 @@
 //! calls llvm-sys directly; everything above it is safe Rust.
 
 pub mod buffer;
+pub mod diagnostics;
 pub mod ir;
 pub mod object;
 pub mod orc;

@@ -198,7 +198,7 @@ mod tests {
     }
 
     fn check(bytes: &[u8], name: &str) -> Result<ObjectSummary> {
-        check_object(&MemoryBuffer::copy_of(bytes, name), name)
+        check_object(&MemoryBuffer::copy_of(bytes, name)?, name)
     }
 
     #[test]

@@ -411,7 +411,7 @@ extern "C" fn on_lookup_result(err: LLVMErrorRef, result: LLVMOrcCSymbolMapPairs
     // SAFETY: ctx is the Box handed to LLVMOrcExecutionSessionLookup; ORC
     // calls this once, so it is taken back once.
     let done = unsafe { Box::from_raw(ctx.cast::<LookupDone>()) };
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match take_error(err) {
+    let outcome = crate::guard::catch(|| match take_error(err) {
         Some(msg) => Err(msg),
         None if n == 0 || result.is_null() => Ok(Vec::new()),
         // SAFETY: on success ORC passes n valid pairs, live for the call;
@@ -422,14 +422,100 @@ extern "C" fn on_lookup_result(err: LLVMErrorRef, result: LLVMOrcCSymbolMapPairs
                 Found { name: SymbolName::retain(p.Name), address: p.Sym.Address, flags: copy_flags(&p.Sym.Flags) }
             })
             .collect()),
-    }))
+    })
     .unwrap_or_else(|_| Err("internal error: panic while handling a lookup result".to_string()));
-    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || done(outcome)));
+    let _ = crate::guard::catch(move || done(outcome));
 }
 
 impl Drop for Lljit {
     fn drop(&mut self) {
         // SAFETY: we own the LLJIT and dispose it once; its error is consumed.
         let _ = take_error(unsafe { LLVMOrcDisposeLLJIT(self.raw) });
+    }
+}
+
+/// A materialization responsibility jitcore owns: what ORC hands a unit's
+/// `materialize`. Emitting an object consumes it; dropping it unconsumed
+/// fails the materialization (so an error or a panic on any path fails the
+/// symbols it covers exactly once, and never one jitcore gave away).
+pub struct Responsibility(LLVMOrcMaterializationResponsibilityRef);
+
+// SAFETY: ORC lets a responsibility be completed from any thread; this
+// owner is used by one thread at a time (it moves with its compile job).
+unsafe impl Send for Responsibility {}
+
+impl Responsibility {
+    /// Takes ownership of `raw`.
+    ///
+    /// # Safety
+    /// `raw` must be a live responsibility that nobody else completes or disposes.
+    pub unsafe fn from_raw(raw: LLVMOrcMaterializationResponsibilityRef) -> Responsibility {
+        Responsibility(raw)
+    }
+
+    /// The symbols (retained) and flags it covers.
+    pub fn symbols(&self) -> Vec<(SymbolName, LLVMJITSymbolFlags)> {
+        responsibility_symbols(self.0)
+    }
+
+    /// The symbols a lookup asked for (a subset of [`symbols`](Self::symbols)).
+    pub fn requested(&self) -> Vec<SymbolName> {
+        let mut n = 0usize;
+        // SAFETY: the responsibility is live and ours; the returned array is
+        // ours to dispose and its entries are borrowed (retained to keep).
+        unsafe {
+            let syms = LLVMOrcMaterializationResponsibilityGetRequestedSymbols(self.0, &mut n);
+            let v = (0..n).map(|i| SymbolName::retain(*syms.add(i))).collect();
+            LLVMOrcDisposeSymbols(syms);
+            v
+        }
+    }
+
+    /// The JITDylib it materializes into.
+    pub fn target_dylib(&self) -> LLVMOrcJITDylibRef {
+        // SAFETY: the responsibility is live and ours.
+        unsafe { LLVMOrcMaterializationResponsibilityGetTargetDylib(self.0) }
+    }
+
+    /// Hands the responsibility and `object` to `layer`, which links the
+    /// object and completes (or fails) the materialization.
+    ///
+    /// # Safety
+    /// `layer` must be the live object layer of this responsibility's session.
+    pub unsafe fn emit(self, layer: LLVMOrcObjectLayerRef, object: MemoryBuffer) {
+        let raw = self.0;
+        std::mem::forget(self);
+        LLVMOrcObjectLayerEmit(layer, raw, object.into_raw())
+    }
+}
+
+impl Drop for Responsibility {
+    fn drop(&mut self) {
+        // SAFETY: still ours (emit forgets self): fail it and dispose of it once.
+        unsafe {
+            LLVMOrcMaterializationResponsibilityFailMaterialization(self.0);
+            LLVMOrcDisposeMaterializationResponsibility(self.0);
+        }
+    }
+}
+
+/// The symbols (retained) and flags a raw responsibility covers.
+pub fn responsibility_symbols(mr: LLVMOrcMaterializationResponsibilityRef) -> Vec<(SymbolName, LLVMJITSymbolFlags)> {
+    let mut n = 0usize;
+    // SAFETY: mr is live for the call; the pairs array is ours to dispose,
+    // and each name we keep is retained by us.
+    unsafe {
+        let pairs = LLVMOrcMaterializationResponsibilityGetSymbols(mr, &mut n);
+        let v = (0..n)
+            .map(|i| {
+                let p = &*pairs.add(i);
+                (
+                    SymbolName::retain(p.Name),
+                    LLVMJITSymbolFlags { GenericFlags: p.Flags.GenericFlags, TargetFlags: p.Flags.TargetFlags },
+                )
+            })
+            .collect();
+        LLVMOrcDisposeCSymbolFlagsMap(pairs);
+        v
     }
 }

@@ -58,6 +58,10 @@ use super::ir::{is_local, is_weak, IrModule};
 use super::{take_error, take_message};
 use crate::error::{Error, Result};
 
+/// The suffix of a function body's symbol behind its lazy stub (hidden:
+/// only the stub's call-through reaches it).
+pub const BODY_SUFFIX: &str = ".jitcore.body";
+
 /// One function definition of a split module.
 #[derive(Clone, Debug)]
 pub struct FunctionPartition {
@@ -363,11 +367,11 @@ impl Plan {
         // leave this function); the buffer outlives the parse, which copies
         // what it needs.
         unsafe {
-            let ctx = Context(LLVMContextCreate());
+            let ctx = Context(super::diagnostics::new_context());
             // Local value names are never needed; without them cloning and
             // deleting bodies is cheaper.
             LLVMContextSetDiscardValueNames(ctx.0, 1);
-            let buf = MemoryBuffer::copy_of(bitcode, &self.module_name);
+            let buf = MemoryBuffer::copy_of(bitcode, &self.module_name)?;
             let mut raw = ptr::null_mut();
             let mut msg = ptr::null_mut();
             if LLVMParseIRInContext2(ctx.0, buf.as_raw(), &mut raw, &mut msg) != 0 || raw.is_null() {
@@ -486,9 +490,9 @@ impl Plan {
 
     /// Renames the one body in `node` and writes its partition.
     fn leaf(&self, node: Node, part: &Part) -> Result<FunctionPartition> {
-        let body = format!("{}.jitcore.body", part.name);
+        let body = format!("{}{BODY_SUFFIX}", part.name);
         let mut body_ir_name = part.ir_name.clone();
-        body_ir_name.extend_from_slice(b".jitcore.body");
+        body_ir_name.extend_from_slice(BODY_SUFFIX.as_bytes());
         // SAFETY: node is a live module of this split holding exactly this
         // body; we hold it exclusively. The new declaration has the body's
         // function type and address space (checked), so replacing the body's
@@ -637,7 +641,7 @@ unsafe fn refusal(m: LLVMModuleRef, unique: &str) -> Option<Refusal> {
     let mut refuse = None;
     for_each_global_value(m, |v| {
         let name = raw_name(v);
-        if contains(&name, ours.as_bytes()) || name.ends_with(b".jitcore.body") {
+        if contains(&name, ours.as_bytes()) || name.ends_with(BODY_SUFFIX.as_bytes()) {
             // Our new names could collide with existing ones.
             refuse = Some("a global value already has a name of the kind the split gives");
         }

@@ -154,6 +154,18 @@ impl TargetData {
         unsafe { take_message(LLVMCopyStringRepOfTargetData(self.0)) }
     }
 
+    /// ABI size in bytes of `ty` (whose size was checked to fit when parsed).
+    pub fn abi_size(&self, ty: &super::ir::IrType) -> u64 {
+        // SAFETY: both are live; LLVM only reads the type and the layout.
+        unsafe { llvm_sys::target::LLVMABISizeOfType(self.0, ty.as_raw()) }
+    }
+
+    /// ABI alignment in bytes of `ty`.
+    pub fn abi_alignment(&self, ty: &super::ir::IrType) -> u64 {
+        // SAFETY: as in abi_size.
+        unsafe { llvm_sys::target::LLVMABIAlignmentOfType(self.0, ty.as_raw()) as u64 }
+    }
+
     pub fn pointer_size(&self) -> u32 {
         // SAFETY: read-only query on live target data.
         unsafe { llvm_sys::target::LLVMPointerSize(self.0) }

@@ -22,11 +22,10 @@ use crate::error::{Error, Result};
 use crate::llvm::cstring;
 use crate::llvm::ir::{IrModule, ModuleSymbol};
 use crate::llvm::orc::{copy_flags, SymbolName};
+pub use crate::llvm::split::BODY_SUFFIX;
 use crate::llvm::split::{split, FunctionPartition};
 use crate::module::Module;
 
-/// The suffix of a function body's symbol behind its lazy stub.
-pub const BODY_SUFFIX: &str = ".jitcore.body";
 
 /// Where a stub lands when its function cannot be compiled: the failure is
 /// reported (with the function's name) through the session's error

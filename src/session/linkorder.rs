@@ -59,7 +59,7 @@ extern "C" fn try_to_generate(
     set: LLVMOrcCLookupSet,
     n: usize,
 ) -> LLVMErrorRef {
-    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    let _ = crate::guard::catch(|| {
         if kind != LLVMOrcLookupKind::LLVMOrcLookupKindStatic {
             return;
         }
@@ -131,6 +131,6 @@ extern "C" fn try_to_generate(
                 ask_link_order(r.unwrap_or_default())
             })
         }
-    }));
+    });
     std::ptr::null_mut()
 }

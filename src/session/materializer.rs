@@ -2,8 +2,6 @@
 //! lookup of any of them, IR or an object that defines them (ORC's "custom
 //! compiler"). What it returns takes the one compile path like any module.
 
-use llvm_sys::orc2::*;
-
 use super::unit::Code;
 use crate::error::{Error, Result};
 use crate::llvm::ir::ModuleSymbol;
@@ -52,17 +50,9 @@ impl HostMaterializer {
             .collect()
     }
 
-    /// Calls the host for the names `mr` was asked for.
-    pub fn materialize(&self, mr: LLVMOrcMaterializationResponsibilityRef) -> Result<Code> {
-        let mut n = 0usize;
-        // SAFETY: mr is live and ours; the returned array is ours to dispose
-        // and its entries are borrowed from it (we retain what we keep).
-        let requested: Vec<String> = unsafe {
-            let syms = LLVMOrcMaterializationResponsibilityGetRequestedSymbols(mr, &mut n);
-            let v = (0..n).map(|i| SymbolName::retain(*syms.add(i)).as_str()).collect();
-            LLVMOrcDisposeSymbols(syms);
-            v
-        };
+    /// Calls the host for the `requested` names.
+    pub fn materialize(&self, requested: &[SymbolName]) -> Result<Code> {
+        let requested: Vec<String> = requested.iter().map(SymbolName::as_str).collect();
         (self.produce)(&requested).map_err(|e| e.context(self.name()))
     }
 }

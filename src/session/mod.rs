@@ -90,6 +90,37 @@ impl SessionEnv {
         self.object_layer as LLVMOrcObjectLayerRef
     }
 
+    /// Checks that `module` can be compiled for this session's target and
+    /// linked by it. Thread-local variables cannot: native TLS needs ORC's
+    /// runtime, which jitcore does not have, and LLVM-C cannot turn on
+    /// emulated TLS; without this check such code would run and compute
+    /// wrong results.
+    pub fn check_target(&self, module: &Module) -> Result<()> {
+        if let Some(tl) = module.thread_locals().first() {
+            return Err(Error::unsupported(format!(
+                "module '{}' uses thread-local variable '{tl}', which jitcore cannot link (no ORC runtime, and \
+                 LLVM-C cannot enable emulated TLS)",
+                module.name()
+            )));
+        }
+        let triple = module.triple();
+        if triple.is_empty() {
+            return Ok(());
+        }
+        let arch = triple.split('-').next().unwrap_or("");
+        let host = self.spec.arch();
+        let same = arch == host || (host == "x86_64" && arch == "amd64") || (host == "aarch64" && arch == "arm64");
+        if !same {
+            return Err(Error::unsupported(format!(
+                "module '{}' targets '{}', but this JIT runs '{}' code",
+                module.name(),
+                triple,
+                self.spec.triple
+            )));
+        }
+        Ok(())
+    }
+
     fn jit(&self) -> &Lljit {
         // SAFETY: `jit` is the address of the session's Lljit, which lives
         // (in a ManuallyDrop the session drops last) as long as any callback
@@ -249,7 +280,7 @@ unsafe impl Send for Session {}
 unsafe impl Sync for Session {}
 
 extern "C" fn report_orc_error(ctx: *mut c_void, err: LLVMErrorRef) {
-    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    let _ = crate::guard::catch(|| {
         // SAFETY: ctx is the SessionEnv reference the session keeps alive
         // until after the LLJIT (the only caller) is disposed.
         let env = unsafe { &*(ctx as *const SessionEnv) };
@@ -261,7 +292,7 @@ extern "C" fn report_orc_error(ctx: *mut c_void, err: LLVMErrorRef) {
                 env.log.report_orc(msg);
             }
         }
-    }));
+    });
 }
 
 fn main_dylib_id() -> u64 {
@@ -416,42 +447,11 @@ impl Session {
         g
     }
 
-    /// Checks that `module` can be compiled for this session's target and
-    /// linked by it. Thread-local variables cannot: native TLS needs ORC's
-    /// runtime, which jitcore does not have, and LLVM-C cannot turn on
-    /// emulated TLS; without this check such code would run and compute
-    /// wrong results.
-    fn check_target(&self, module: &Module) -> Result<()> {
-        if let Some(tl) = module.thread_locals().first() {
-            return Err(Error::unsupported(format!(
-                "module '{}' uses thread-local variable '{tl}', which jitcore cannot link (no ORC runtime, and \
-                 LLVM-C cannot enable emulated TLS)",
-                module.name()
-            )));
-        }
-        let triple = module.triple();
-        if triple.is_empty() {
-            return Ok(());
-        }
-        let arch = triple.split('-').next().unwrap_or("");
-        let host = self.env.spec.arch();
-        let same = arch == host || (host == "x86_64" && arch == "amd64") || (host == "aarch64" && arch == "arm64");
-        if !same {
-            return Err(Error::unsupported(format!(
-                "module '{}' targets '{}', but this JIT runs '{}' code",
-                module.name(),
-                triple,
-                self.env.spec.triple
-            )));
-        }
-        Ok(())
-    }
-
     /// Adds `module` to `dylib` under `group`. Nothing compiles until a
     /// lookup needs one of its symbols; with `lazy`, each function compiles
     /// when it is first called.
     pub fn add_module(&self, dylib: &Arc<Dylib>, module: &Arc<Module>, group: &Arc<Group>, lazy: bool) -> Result<()> {
-        self.check_target(module)?;
+        self.env.check_target(module)?;
         let _changes = self.lock_changes();
         if group.state().removed {
             return Err(Error::invalid_argument("the resource tracker was removed"));
@@ -506,7 +506,7 @@ impl Session {
 
     /// Adds a relocatable object (checked first) to `dylib` under `group`.
     pub fn add_object(&self, dylib: &Arc<Dylib>, bytes: &[u8], name: &str, group: &Arc<Group>) -> Result<()> {
-        let buffer = MemoryBuffer::copy_of(bytes, name);
+        let buffer = MemoryBuffer::copy_of(bytes, name)?;
         let summary = check_object(&buffer, name)?;
         let _changes = self.lock_changes();
         if group.state().removed {
@@ -622,6 +622,13 @@ impl Session {
     /// needs; a module that failed to compile or link is reset so a retry
     /// can succeed once the cause is fixed.
     pub fn lookup(&self, dylib: &Dylib, names: &[&str]) -> std::result::Result<Vec<u64>, Error> {
+        // The body behind a lazy stub is jitcore's own: hosts only see the stub.
+        if let Some(body) = names.iter().find(|n| n.ends_with(lazy::BODY_SUFFIX)) {
+            return Err(Error::symbol_not_found(format!(
+                "symbol '{body}' not found (names ending in '{}' are jitcore's own)",
+                lazy::BODY_SUFFIX
+            )));
+        }
         let mark = self.env.log.mark();
         let mut order: Vec<(LLVMOrcJITDylibRef, bool)> = vec![(dylib.as_raw(), false)];
         order.extend(dylib.search_tail());

@@ -26,13 +26,13 @@ unsafe impl Send for Generator {}
 pub struct FilterBox(Box<Filter>);
 
 extern "C" fn call_filter(ctx: *mut c_void, sym: LLVMOrcSymbolStringPoolEntryRef) -> i32 {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    crate::guard::catch(|| {
         // SAFETY: ctx is the Filter in a FilterBox the session keeps until
         // after its LLJIT (and so this generator) is gone; sym is live.
         let f = unsafe { &*ctx.cast::<Filter>() };
         let name = unsafe { std::ffi::CStr::from_ptr(LLVMOrcSymbolStringPoolEntryStr(sym)) };
         i32::from(f(&name.to_string_lossy()))
-    }))
+    })
     .unwrap_or(0)
 }
 

@@ -36,7 +36,7 @@ use crate::llvm::buffer::MemoryBuffer;
 use crate::llvm::cstring;
 use crate::llvm::ir::{module_identifier, ModuleSymbol};
 use crate::llvm::object::{check_object, summarize_object, ObjectSummary};
-use crate::llvm::orc::SymbolName;
+use crate::llvm::orc::{responsibility_symbols, Responsibility, SymbolName};
 use crate::module::Module;
 
 /// Where a unit's code comes from.
@@ -70,7 +70,7 @@ pub fn placeholder(symbols: &[ModuleSymbol], unit_id: u64, data_layout: &str) ->
     // SAFETY: everything is created here in a fresh context; the module and
     // context are handed to ORC (ThreadSafeModule) at the end, which owns them.
     unsafe {
-        let ctx = LLVMContextCreate();
+        let ctx = crate::llvm::diagnostics::new_context();
         let m = LLVMModuleCreateWithNameInContext(ident.as_ptr(), ctx);
         LLVMSetDataLayout(m, dl.as_ptr());
         let void_fn = LLVMFunctionType(LLVMVoidTypeInContext(ctx), std::ptr::null_mut(), 0, 0);
@@ -105,12 +105,17 @@ pub fn placeholder(symbols: &[ModuleSymbol], unit_id: u64, data_layout: &str) ->
 }
 
 extern "C" fn read_unit_id(ctx: *mut c_void, m: LLVMModuleRef) -> LLVMErrorRef {
-    // SAFETY: m is the live placeholder module ORC lends us for the call.
-    let ident = unsafe { module_identifier(m) };
-    let id = ident.strip_prefix(PLACEHOLDER_PREFIX).and_then(|s| s.parse::<u64>().ok());
-    // SAFETY: ctx points to the Option<u64> in `transform`'s frame.
-    unsafe { *(ctx as *mut Option<u64>) = id };
-    std::ptr::null_mut()
+    let read = crate::guard::catch(|| {
+        // SAFETY: m is the live placeholder module ORC lends us for the call.
+        let ident = unsafe { module_identifier(m) };
+        let id = ident.strip_prefix(PLACEHOLDER_PREFIX).and_then(|s| s.parse::<u64>().ok());
+        // SAFETY: ctx points to the Option<u64> in `transform`'s frame.
+        unsafe { *(ctx as *mut Option<u64>) = id };
+    });
+    match read {
+        Ok(()) => std::ptr::null_mut(),
+        Err(p) => string_error(&format!("jitcore: panic while reading a unit id: {p}")),
+    }
 }
 
 /// LLJIT's IR transform: swaps a placeholder for its real unit, and leaves
@@ -120,7 +125,7 @@ pub extern "C" fn transform(
     tsm: *mut LLVMOrcThreadSafeModuleRef,
     mr: LLVMOrcMaterializationResponsibilityRef,
 ) -> LLVMErrorRef {
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    let outcome = crate::guard::catch(|| {
         // SAFETY: ctx is the session's SessionEnv, alive while its LLJIT is.
         let env = unsafe { &*(ctx as *const SessionEnv) };
         let mut id: Option<u64> = None;
@@ -170,7 +175,7 @@ pub extern "C" fn transform(
             return err;
         }
         string_error(PLACEHOLDER_DONE)
-    }));
+    });
     let err = outcome.unwrap_or_else(|_| string_error("jitcore: panic while installing a unit"));
     if !err.is_null() {
         // LLVM-C's contract: a transform that fails disposes of the module
@@ -188,27 +193,6 @@ pub fn string_error(msg: &str) -> LLVMErrorRef {
     let c = cstring(msg);
     // SAFETY: LLVMCreateStringError copies the message.
     unsafe { llvm_sys::error::LLVMCreateStringError(c.as_ptr()) }
-}
-
-/// The symbols (retained) and flags a responsibility covers.
-pub fn responsibility_symbols(mr: LLVMOrcMaterializationResponsibilityRef) -> Vec<(SymbolName, LLVMJITSymbolFlags)> {
-    let mut n = 0usize;
-    // SAFETY: mr is live for the call; the pairs array is ours to dispose,
-    // and each name we keep is retained by us.
-    unsafe {
-        let pairs = LLVMOrcMaterializationResponsibilityGetSymbols(mr, &mut n);
-        let v = (0..n)
-            .map(|i| {
-                let p = &*pairs.add(i);
-                (
-                    SymbolName::retain(p.Name),
-                    LLVMJITSymbolFlags { GenericFlags: p.Flags.GenericFlags, TargetFlags: p.Flags.TargetFlags },
-                )
-            })
-            .collect();
-        LLVMOrcDisposeCSymbolFlagsMap(pairs);
-        v
-    }
 }
 
 /// Hands part of `mr` to `mu` (which takes over exactly the symbols it defines).
@@ -248,42 +232,37 @@ pub fn create(
     }
 }
 
-/// A materialization responsibility in flight to a compile thread.
-struct Responsibility(LLVMOrcMaterializationResponsibilityRef);
-// SAFETY: a responsibility may be completed from any thread; it is used by
-// exactly one thread at a time (it moves with the job).
-unsafe impl Send for Responsibility {}
-
 extern "C" fn materialize(ctx: *mut c_void, mr: LLVMOrcMaterializationResponsibilityRef) {
+    // SAFETY: ORC hands us mr to complete; from here it fails itself when
+    // dropped on any path that does not emit.
+    let mr = unsafe { Responsibility::from_raw(mr) };
     // SAFETY: ctx is the Box made in `create`; ORC calls materialize at most
     // once and then never calls destroy, so we take it back exactly once.
     let unit = unsafe { Box::from_raw(ctx.cast::<Unit>()) };
-    let mr = Responsibility(mr);
     let env = unit.env.clone();
-    env.dispatch(move || {
-        let mr = mr;
-        materialize_now(*unit, mr.0)
-    });
+    let dispatched = crate::guard::catch(move || env.dispatch(move || materialize_now(*unit, mr)));
+    // A panic while queueing dropped (and so failed) the responsibility.
+    drop(dispatched);
 }
 
-fn materialize_now(unit: Unit, mr: LLVMOrcMaterializationResponsibilityRef) {
+fn materialize_now(unit: Unit, mr: Responsibility) {
     let env = unit.env.clone();
     let (hash, name) = unit.identity();
-    let outcome =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| with_current_module(hash, &name, || run(&unit, mr))));
+    let outcome = crate::guard::catch(|| with_current_module(hash, &name, || prepare(&unit, &mr)));
     let error = match outcome {
-        Ok(Ok(())) => return,
+        Ok(Ok(ready)) => {
+            // A panic after the object layer took mr cannot fail it again.
+            // Link errors are reported (and attributed to this module) while
+            // the object layer links, on this thread.
+            let _ = crate::guard::catch(move || with_current_module(hash, &name, || emit(&unit, mr, ready)));
+            return;
+        }
         Ok(Err(e)) => e,
-        Err(_) => Error::internal(format!("panic while materializing '{name}'")),
+        Err(p) => Error::internal(format!("panic while materializing '{name}': {p}")),
     };
     Stats::bump(&env.stats.failures, 1);
     with_current_module(hash, &name, || env.log.report(error, true));
-    // SAFETY: `run` failed before handing mr to the object layer (it only
-    // returns Err before the emit call), so we still own it.
-    unsafe {
-        LLVMOrcMaterializationResponsibilityFailMaterialization(mr);
-        LLVMOrcDisposeMaterializationResponsibility(mr);
-    }
+    drop(mr);
 }
 
 impl Unit {
@@ -304,18 +283,27 @@ pub enum Code {
     Object(MemoryBuffer),
 }
 
-/// The compile path. Returns Err only while `mr` is still ours.
-fn run(unit: &Unit, mr: LLVMOrcMaterializationResponsibilityRef) -> Result<()> {
+/// An object ready to be emitted.
+struct Ready {
+    object: MemoryBuffer,
+    summary: ObjectSummary,
+}
+
+/// The compile path, up to the object: from the cache, or compiled.
+fn prepare(unit: &Unit, mr: &Responsibility) -> Result<Ready> {
     let env = &unit.env;
     let module = match &unit.source {
         Source::Module(m) => m.clone(),
         Source::Partition { name, bitcode } => Module::from_ir(name, bitcode)?,
-        Source::Host(h) => match h.materialize(mr)? {
-            Code::Module(m) => m,
-            Code::Object(buffer) => {
-                let summary = check_object(&buffer, &h.name())?;
-                emit(unit, mr, buffer, &summary);
-                return Ok(());
+        Source::Host(h) => match h.materialize(&mr.requested())? {
+            // A materializer's module takes the checks every added module takes.
+            Code::Module(m) => {
+                env.check_target(&m).map_err(|e| e.context(h.name()))?;
+                m
+            }
+            Code::Object(object) => {
+                let summary = check_object(&object, &h.name())?;
+                return Ok(Ready { object, summary });
             }
         },
     };
@@ -324,13 +312,12 @@ fn run(unit: &Unit, mr: LLVMOrcMaterializationResponsibilityRef) -> Result<()> {
     if let Some(cache) = &cache {
         match cache.lookup(&module, &cx) {
             Some(bytes) => {
-                let buffer = MemoryBuffer::copy_of(&bytes, module.name());
+                let object = MemoryBuffer::copy_of(&bytes, module.name())?;
                 drop(bytes);
-                match usable_cached_object(&buffer, &module, mr) {
+                match usable_cached_object(&object, &module, mr) {
                     Ok(summary) => {
                         Stats::bump(&env.stats.cache_hits, 1);
-                        emit(unit, mr, buffer, &summary);
-                        return Ok(());
+                        return Ok(Ready { object, summary });
                     }
                     Err(why) => {
                         Stats::bump(&env.stats.cache_rejected, 1);
@@ -354,26 +341,22 @@ fn run(unit: &Unit, mr: LLVMOrcMaterializationResponsibilityRef) -> Result<()> {
         cache.store(&module, object.bytes(), &cx);
     }
     let summary = summarize_object(&object, module.name())?;
-    emit(unit, mr, object, &summary);
-    Ok(())
+    Ok(Ready { object, summary })
 }
 
 /// Whether a cached object may stand in for the module: a valid relocatable
 /// object for this host that defines every symbol ORC expects of it.
-fn usable_cached_object(
-    buffer: &MemoryBuffer,
-    module: &Module,
-    mr: LLVMOrcMaterializationResponsibilityRef,
-) -> Result<ObjectSummary> {
+fn usable_cached_object(buffer: &MemoryBuffer, module: &Module, mr: &Responsibility) -> Result<ObjectSummary> {
     let summary = check_object(buffer, module.name())?;
-    let wanted = responsibility_symbols(mr);
+    let wanted = mr.symbols();
     if let Some((missing, _)) = wanted.iter().find(|(w, _)| !summary.defined.contains(&w.as_str())) {
         return Err(Error::invalid_object(format!("it does not define '{}'", missing.as_str())));
     }
     Ok(summary)
 }
 
-fn emit(unit: &Unit, mr: LLVMOrcMaterializationResponsibilityRef, object: MemoryBuffer, summary: &ObjectSummary) {
+fn emit(unit: &Unit, mr: Responsibility, ready: Ready) {
+    let Ready { object, summary } = ready;
     let env = &unit.env;
     Stats::bump(&env.stats.objects_loaded, 1);
     Stats::bump(&env.stats.object_bytes, object.bytes().len() as u64);
@@ -382,20 +365,18 @@ fn emit(unit: &Unit, mr: LLVMOrcMaterializationResponsibilityRef, object: Memory
     // Ask for the addresses of the functions for the profiler map once
     // they are linked (the JITDylib is read before mr is given away).
     let perf = env.perf.as_ref().map(|_| {
-        // SAFETY: mr is live and ours.
-        let jd = unsafe { LLVMOrcMaterializationResponsibilityGetTargetDylib(mr) };
-        let wanted = responsibility_symbols(mr);
+        let wanted = mr.symbols();
         let functions: Vec<(SymbolName, u64)> = summary
             .functions
             .iter()
             .filter_map(|(f, size)| wanted.iter().find(|(w, _)| w.as_str() == *f).map(|(w, _)| (w.clone(), *size)))
             .collect();
-        (jd, functions)
+        (mr.target_dylib(), functions)
     });
     // SAFETY: the object layer lives as long as the LLJIT, which outlives every
-    // materialization; ownership of mr and the buffer passes to the layer,
-    // which reports link failures through the session's error reporter.
-    unsafe { LLVMOrcObjectLayerEmit(env.object_layer(), mr, object.into_raw()) }
+    // materialization; it takes mr and the buffer, and reports link failures
+    // through the session's error reporter.
+    unsafe { mr.emit(env.object_layer(), object) }
     if let (Some(map), Some((jd, functions))) = (env.perf.as_ref(), perf) {
         map.record_when_linked(env, jd, functions);
     }
@@ -409,6 +390,6 @@ extern "C" fn discard(_ctx: *mut c_void, _jd: LLVMOrcJITDylibRef, _symbol: LLVMO
 
 extern "C" fn destroy(ctx: *mut c_void) {
     // SAFETY: ctx is the Box made in `create`, and ORC calls destroy only for a
-    // unit that was never materialized, once.
-    drop(unsafe { Box::from_raw(ctx.cast::<Unit>()) });
+    // unit that was never materialized, once. A panic in a drop is contained.
+    let _ = crate::guard::catch(|| drop(unsafe { Box::from_raw(ctx.cast::<Unit>()) }));
 }
