@@ -929,7 +929,9 @@ JitcoreErrorRef JitcoreDylibAddLibrarySymbols(JitcoreDylibRef D,
  symbol `D` needs is defined by a member object, that member is linked
  into `D` (for the life of `D`), as a static linker would. Errors:
  `INVALID_ARGUMENT` for NULL, `IO` naming the path if it cannot be read,
- `INVALID_OBJECT` if it is not an archive. Thread-safe.
+ `INVALID_OBJECT` if it is not an archive or if any member is not a
+ usable object file for this host (every member is validated here, the
+ message names the bad member). Thread-safe.
  */
 JitcoreErrorRef JitcoreDylibAddArchive(JitcoreDylibRef D, const char *Path);
 

@@ -527,7 +527,9 @@ pub unsafe extern "C" fn JitcoreDylibAddLibrarySymbols(
 /// symbol `D` needs is defined by a member object, that member is linked
 /// into `D` (for the life of `D`), as a static linker would. Errors:
 /// `INVALID_ARGUMENT` for NULL, `IO` naming the path if it cannot be read,
-/// `INVALID_OBJECT` if it is not an archive. Thread-safe.
+/// `INVALID_OBJECT` if it is not an archive or if any member is not a
+/// usable object file for this host (every member is validated here, the
+/// message names the bad member). Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreDylibAddArchive(D: JitcoreDylibRef, Path: *const c_char) -> JitcoreErrorRef {
     boundary(|| {

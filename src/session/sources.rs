@@ -76,14 +76,19 @@ impl Generator {
 
     /// The members of the static archive at `path`: a member is linked in
     /// (into the JITDylib, for its lifetime) when it defines a missing name.
+    /// Every member is validated now (`check_archive`); a bad one refuses
+    /// the archive with `INVALID_OBJECT` naming the member.
     pub fn archive(object_layer: LLVMOrcObjectLayerRef, path: &str) -> Result<Generator> {
         existing_file(path, "static archive")?;
-        let head = std::fs::read(path)
-            .map(|b| b.get(..8).map(<[u8]>::to_vec).unwrap_or_default())
-            .map_err(|e| Error::io(format!("cannot read '{path}': {e}")))?;
+        let bytes = std::fs::read(path).map_err(|e| Error::io(format!("cannot read '{path}': {e}")))?;
+        let head = bytes.get(..8).unwrap_or_default();
         if head != b"!<arch>\n" && head != b"!<thin>\n" {
             return Err(Error::invalid_object(format!("'{path}' is not a static archive (no '!<arch>' magic)")));
         }
+        // Every member passes the one object validator now: the archive
+        // generator hands members to the linker later, unchecked.
+        crate::llvm::object::check_archive(&bytes, path)?;
+        drop(bytes);
         let c = cstring(path);
         let mut raw = ptr::null_mut();
         // SAFETY: the object layer lives as long as the session the
