@@ -98,9 +98,17 @@ impl Engine {
             Error::module_not_found(format!("module '{}' is not added to this engine", module.name()))
         })?;
         let added = state.modules.remove(pos);
-        let removed = self.session.remove_group(&added.group);
+        if let Err(e) = self.session.remove_group(&added.group) {
+            // Its code may still be loaded: the engine keeps the module (it
+            // is freed with the engine) instead of handing it back.
+            state.modules.insert(pos, added);
+            return Err(e.context(format!(
+                "removing module '{}' (it stays added to the engine, which frees it when disposed of)",
+                module.name()
+            )));
+        }
         module.release();
-        removed.map_err(|e| e.context(format!("removing module '{}'", module.name())))
+        Ok(())
     }
 
     /// Compiles every module not compiled yet, all in one lookup (so a
@@ -189,5 +197,29 @@ impl Engine {
 
     pub fn id(&self) -> OwnerId {
         self.id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A failed tracker removal leaves the module with the engine: its
+    /// code may still be loaded, so the host does not get it back.
+    #[test]
+    fn a_failed_removal_keeps_the_module() {
+        let engine = Engine::new(TargetSpec::host(0)).unwrap();
+        let m = Module::from_ir("keep", b"define i32 @seven() { ret i32 7 }\n").unwrap();
+        engine.add_module(&m).unwrap();
+        assert_ne!(engine.lookup("seven").unwrap(), 0);
+        crate::llvm::orc::fault::FAIL_REMOVE.with(|f| f.set(true));
+        let e = engine.remove_module(&m).unwrap_err();
+        assert!(e.message.contains("stays added"), "{}", e.message);
+        assert_eq!(m.owner(), engine.id(), "the module is still the engine's");
+        assert_eq!(engine.modules().len(), 1);
+        // Without the fault, removal works and hands the module back.
+        engine.remove_module(&m).unwrap();
+        assert_eq!(m.owner(), 0);
+        assert!(engine.modules().is_empty());
     }
 }

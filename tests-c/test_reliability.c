@@ -391,6 +391,11 @@ static void test_non_utf8_paths(void)
     snprintf(file, sizeof file, "%s/missing\xff.o", base);
     CHECK_ERR(JitcoreEngineAddObjectFile(ee, file), JITCORE_ERROR_IO, "missing");
     JitcoreDisposeEngine(ee);
+    JitcoreSessionRef s = NEW_SESSION();
+    CHECK_ERR(JitcoreDylibAddArchive(JitcoreSessionGetMainDylib(s), file), JITCORE_ERROR_IO, "missing");
+    CHECK_ERR(JitcoreDylibAddLibrarySymbols(JitcoreSessionGetMainDylib(s), file, NULL, NULL), JITCORE_ERROR_IO,
+              "missing");
+    JitcoreDisposeSession(s);
     char cmd[8192];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
     CHECK(system(cmd) == 0);

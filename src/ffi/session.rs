@@ -515,7 +515,7 @@ pub unsafe extern "C" fn JitcoreDylibAddLibrarySymbols(
     boundary(|| {
         // SAFETY: D is a live dylib handle; Path a NUL-terminated string.
         let (d, s) = unsafe { dylib(D)? };
-        let path = unsafe { str_arg(Path, "Path")? };
+        let path = unsafe { super::path_arg(Path, "Path")? };
         let filter = filter_box(Filter, Ctx);
         let g = Generator::library(path, &filter)?;
         keep_filter(D, filter);
@@ -535,7 +535,7 @@ pub unsafe extern "C" fn JitcoreDylibAddArchive(D: JitcoreDylibRef, Path: *const
     boundary(|| {
         // SAFETY: D is a live dylib handle; Path a NUL-terminated string.
         let (d, s) = unsafe { dylib(D)? };
-        let path = unsafe { str_arg(Path, "Path")? };
+        let path = unsafe { super::path_arg(Path, "Path")? };
         let g = Generator::archive(s.object_layer(), path)?;
         s.add_generator(d, g)
     })

@@ -100,7 +100,7 @@ pub fn check_archive(bytes: &[u8], path: &str) -> Result<()> {
                 Error::invalid_object(format!("'{path}' is not a usable static archive: member '{member_name}': {e}"))
             })?
         };
-        let buf = MemoryBuffer::copy_of(data, &label);
+        let buf = MemoryBuffer::copy_of(data, &label)?;
         check_object(&buf, &label).map_err(|e| {
             Error::invalid_object(format!("static archive '{path}' has a bad member '{member_name}': {}", e.message))
         })?;
@@ -548,7 +548,7 @@ mod tests {
         let s = check(&real_object(), "obj").unwrap();
         assert!(s.defined.contains(&"sum".to_string()) && s.defined.contains(&"g".to_string()), "{:?}", s.defined);
         assert!(s.functions.iter().any(|(f, size)| f == "sum" && *size > 0), "{:?}", s.functions);
-        let buf = MemoryBuffer::copy_of(&real_object(), "obj");
+        let buf = MemoryBuffer::copy_of(&real_object(), "obj").unwrap();
         assert_eq!(summarize_object(&buf, "obj").unwrap().defined, s.defined);
     }
 
@@ -645,7 +645,7 @@ mod tests {
             let mut bad = obj.clone();
             bad[i] ^= 0xff;
             let _ = check(&bad, "flipped");
-            let _ = summarize_object(&MemoryBuffer::copy_of(&bad, "flipped"), "flipped");
+            let _ = summarize_object(&MemoryBuffer::copy_of(&bad, "flipped").unwrap(), "flipped");
             for &v in &values {
                 if obj[i] != v {
                     bad[i] = v;

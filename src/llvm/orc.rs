@@ -96,6 +96,10 @@ impl Tracker {
 
     /// Removes (frees) everything this tracker covers.
     pub fn remove(&self) -> Result<()> {
+        #[cfg(test)]
+        if fault::FAIL_REMOVE.with(|f| f.replace(false)) {
+            return Err(Error::internal("injected failure of a resource tracker removal"));
+        }
         // SAFETY: the tracker is live; removing twice is an ORC error, not UB.
         check(unsafe { LLVMOrcResourceTrackerRemove(self.0) }, JitcoreErrorCode::JITCORE_ERROR_INTERNAL)
     }
@@ -517,5 +521,14 @@ pub fn responsibility_symbols(mr: LLVMOrcMaterializationResponsibilityRef) -> Ve
             .collect();
         LLVMOrcDisposeCSymbolFlagsMap(pairs);
         v
+    }
+}
+
+/// Fault injection for unit tests.
+#[cfg(test)]
+pub mod fault {
+    thread_local! {
+        /// The next `Tracker::remove` on this thread fails.
+        pub static FAIL_REMOVE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     }
 }

@@ -207,7 +207,7 @@ fn run_session(o: &Options) -> Result<Outcome> {
         add(&dylib_for(jd), load_module(path)?)?;
     }
     for (jd, path) in &o.extra_archives {
-        session.add_generator(&dylib_for(jd), Generator::archive(session.object_layer(), path)?)?;
+        session.add_generator(&dylib_for(jd), Generator::archive(session.object_layer(), std::path::Path::new(path))?)?;
     }
     for path in &o.extra_objects {
         let bytes = read_input(path, "object file")?;
@@ -296,7 +296,7 @@ fn run_engine(o: &Options) -> Result<Outcome> {
         engine.add_object(&read_input(path, "object file")?, path)?;
     }
     for (_, path) in &o.extra_archives {
-        session.add_generator(session.main_dylib(), Generator::archive(session.object_layer(), path)?)?;
+        session.add_generator(session.main_dylib(), Generator::archive(session.object_layer(), std::path::Path::new(path))?)?;
     }
     // MCJIT compiles everything before it runs anything.
     engine.finalize()?;

@@ -160,6 +160,7 @@ impl LazyPlan {
 /// `symbols`) with its lazy stubs and one unit per partition.
 pub fn install(
     env: &SessionEnv,
+    id: u64,
     plan: &LazyPlan,
     group: Arc<Group>,
     stubs: usize,
@@ -213,7 +214,7 @@ pub fn install(
         if let Some((body, flags)) = by_name.get(&f.body) {
             let name = format!("{}#{}", plan.module_name, f.name);
             let source = Source::Partition { name: name.clone(), bitcode: bitcode.clone() };
-            let err = replace(mr, create(env, source, &name, vec![(body.clone(), copy_flags(flags))], group.clone()));
+            let err = replace(mr, create(env, id, source, &name, vec![(body.clone(), copy_flags(flags))], group.clone()));
             if !err.is_null() {
                 return err;
             }
@@ -225,7 +226,7 @@ pub fn install(
         if !wanted.is_empty() {
             let name = format!("{}#globals", plan.module_name);
             let source = Source::Partition { name: name.clone(), bitcode: bitcode.clone() };
-            let err = replace(mr, create(env, source, &name, wanted, group));
+            let err = replace(mr, create(env, id, source, &name, wanted, group));
             if !err.is_null() {
                 return err;
             }

@@ -257,8 +257,40 @@ impl SessionEnv {
 #[derive(Debug)]
 pub struct LookupFailure {
     pub error: Error,
-    /// Content hashes of modules whose materialization failed.
-    pub failed_modules: Vec<u64>,
+    /// The units (placeholder ids) whose own materialization failed.
+    pub failed_units: Vec<u64>,
+}
+
+/// The (JITDylib, symbols) pairs of ORC's "Failed to materialize symbols:
+/// { (main, { a, b }), (lib, { c }) }" (empty for other messages).
+fn failed_symbols(message: &str) -> Vec<(&str, Vec<&str>)> {
+    let Some(rest) = message.split("Failed to materialize symbols: ").nth(1) else { return Vec::new() };
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let (mut open, mut start) = (None, None);
+    for (i, c) in rest.char_indices() {
+        match c {
+            '(' if depth == 1 => open = Some(i + 1),
+            '{' => {
+                depth += 1;
+                if depth == 2 {
+                    start = Some(i + 1);
+                }
+            }
+            '}' => {
+                if let (2, Some(o), Some(s)) = (depth, open.take(), start.take()) {
+                    let dylib = rest[o..s - 1].trim().trim_end_matches(',').trim();
+                    out.push((dylib, rest[s..i].split(',').map(str::trim).filter(|n| !n.is_empty()).collect()));
+                }
+                if depth <= 1 {
+                    break;
+                }
+                depth -= 1;
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// An LLJIT with jitcore's compile path on it.
@@ -578,19 +610,33 @@ impl Session {
         };
         self.env.drop_all_aliases();
         let mut first_error = None;
+        let mut kept = Vec::new();
         for m in members {
-            self.env.pending().remove(&m.unit_id);
-            if let Err(e) = m.tracker.remove() {
-                first_error.get_or_insert(e);
+            match m.tracker.remove() {
+                Ok(()) => {
+                    self.env.pending().remove(&m.unit_id);
+                    drop(m.tracker);
+                    drop(m.stubs);
+                }
+                Err(e) => {
+                    // What could not be removed stays tracked by the group,
+                    // so a later removal (or the session's end) frees it.
+                    first_error.get_or_insert(e);
+                    kept.push(m);
+                }
             }
-            drop(m.tracker);
-            drop(m.stubs);
         }
-        let bytes = group.live_bytes.swap(0, Ordering::Relaxed);
-        self.env
-            .stats
-            .live_bytes
-            .fetch_sub(bytes.min(self.env.stats.live_bytes.load(Ordering::Relaxed)), Ordering::Relaxed);
+        if kept.is_empty() {
+            let bytes = group.live_bytes.swap(0, Ordering::Relaxed);
+            self.env
+                .stats
+                .live_bytes
+                .fetch_sub(bytes.min(self.env.stats.live_bytes.load(Ordering::Relaxed)), Ordering::Relaxed);
+        } else {
+            let mut state = group.state();
+            state.removed = false;
+            state.members.extend(kept);
+        }
         self.jit.clear_dead_symbol_names();
         first_error.map_or(Ok(()), Err)
     }
@@ -650,32 +696,80 @@ impl Session {
     }
 
     fn explain_lookup_failure(&self, e: Error, mark: u64, dylib: &Dylib, names: &[&str]) -> LookupFailure {
-        let reported = self.env.log.since(mark);
-        let failed_modules: Vec<u64> = reported.iter().filter_map(|r| r.module).collect();
         let what = if names.len() == 1 { format!("'{}'", names[0]) } else { format!("{} symbols", names.len()) };
-        let error = if e.message.starts_with("Symbols not found") && reported.is_empty() {
-            let missing = e.message.strip_prefix("Symbols not found: ").unwrap_or(&e.message).to_string();
+        if let Some(missing) = e.message.strip_prefix("Symbols not found: ") {
+            // ORC's own answer for this lookup: nothing defines the name.
+            // (Errors other lookups reported meanwhile are theirs.)
             let mut searched = vec![format!("'{}'", dylib.name())];
             searched.extend(dylib.link_order().iter().map(|d| format!("'{}'", d.name())));
             let subject = if names.len() == 1 { format!("symbol {what}") } else { format!("symbols {missing}") };
-            Error::symbol_not_found(format!("{subject} not found (searched JITDylib {})", searched.join(", ")))
-        } else if let Some(first) = reported.first() {
-            let mut err = first.error.clone();
-            err.message = format!("{} (while looking up {what})", err.message);
-            err
-        } else {
-            Error::from_orc_message(e.message, JitcoreErrorCode::JITCORE_ERROR_LINK)
-                .context(format!("looking up {what}"))
+            let error =
+                Error::symbol_not_found(format!("{subject} not found (searched JITDylib {})", searched.join(", ")));
+            return LookupFailure { error, failed_units: Vec::new() };
+        }
+        // A materialization failed: the units whose own failure explains it
+        // are those that define a symbol ORC names as failed. Reports of
+        // other units (another thread's lookup) are not this lookup's.
+        let units = self.units_defining(&failed_symbols(&e.message));
+        let reported = self.env.log.since(mark);
+        let mine: Vec<&report::Reported> =
+            reported.iter().filter(|r| r.unit.is_some_and(|u| units.contains(&u))).collect();
+        // Reset what ORC failed (its symbols are in an error state), and
+        // every unit that reported its own failure since (it never finished
+        // linking), whichever lookup it came from; nothing else.
+        let mut failed_units = units.clone();
+        failed_units.extend(reported.iter().filter_map(|r| r.unit));
+        // A failure in a dependency is reported by its own unit; a link
+        // error found while another thread ran ORC's lookup continuation
+        // carries no unit: then name what did fail since.
+        let cause = mine
+            .first()
+            .copied()
+            .or_else(|| reported.iter().find(|r| r.unit.is_some()))
+            .or_else(|| reported.first());
+        let error = match cause {
+            Some(r) => {
+                let mut err = r.error.clone();
+                err.message = format!("{} (while looking up {what})", err.message);
+                err
+            }
+            None => Error::from_orc_message(e.message, JitcoreErrorCode::JITCORE_ERROR_LINK)
+                .context(format!("looking up {what}")),
         };
-        LookupFailure { error, failed_modules }
+        LookupFailure { error, failed_units }
+    }
+
+    /// The units (placeholder ids) of members that define one of the
+    /// symbols named for their JITDylib in `failed`.
+    fn units_defining(&self, failed: &[(&str, Vec<&str>)]) -> Vec<u64> {
+        let mut units = Vec::new();
+        if failed.is_empty() {
+            return units;
+        }
+        for group in self.env.live_groups() {
+            let Some(dylib) = group.dylib.upgrade() else { continue };
+            let Some((_, names)) = failed.iter().find(|(d, _)| *d == dylib.name()) else { continue };
+            for member in group.state().members.iter() {
+                let defines = match (&member.module, &member.materializer) {
+                    (Some(m), _) => m.symbols().iter().any(|s| names.contains(&s.name.as_str())),
+                    (_, Some(h)) => h.symbols().iter().any(|s| names.contains(&s.name.as_str())),
+                    _ => false,
+                };
+                if defines && member.unit_id != 0 {
+                    units.push(member.unit_id);
+                }
+            }
+        }
+        units
     }
 
     /// After a failed materialization ORC keeps the symbols in an error
-    /// state; put the modules and materializers that failed back as not yet
-    /// materialized, so that a retry (after the host supplies what was
-    /// missing) can succeed.
+    /// state; put the members whose own unit failed (and so never finished
+    /// linking) back as not yet materialized, so that a retry (after the
+    /// host supplies what was missing) can succeed. Members whose unit
+    /// linked, here or in another JITDylib, are never touched.
     fn recover(&self, failure: LookupFailure) -> Error {
-        if failure.failed_modules.is_empty() {
+        if failure.failed_units.is_empty() {
             return failure.error;
         }
         let _changes = self.lock_changes();
@@ -683,15 +777,16 @@ impl Session {
             let Some(dylib) = group.dylib.upgrade() else { continue };
             let mut state = group.state();
             for member in state.members.iter_mut() {
-                // Put back what failed: a module (by content hash) or a
-                // materializer (by id), under a fresh ORC tracker.
+                if member.lazy || !failure.failed_units.contains(&member.unit_id) {
+                    continue;
+                }
                 let (pending, symbols, name) = match (&member.module, &member.materializer) {
-                    (Some(m), _) if !member.lazy && failure.failed_modules.contains(&m.content_hash()) => (
+                    (Some(m), _) => (
                         Pending::Module { module: m.clone(), group: group.clone() },
                         m.symbols().to_vec(),
                         format!("module '{}'", m.name()),
                     ),
-                    (_, Some(h)) if failure.failed_modules.contains(&h.id()) => {
+                    (_, Some(h)) => {
                         (Pending::Host { materializer: h.clone(), group: group.clone() }, h.symbols(), h.name())
                     }
                     _ => continue,
@@ -758,5 +853,19 @@ impl Drop for Session {
             drop(stubs);
             drop(Arc::from_raw(self.reporter_ctx));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::failed_symbols;
+
+    #[test]
+    fn failed_symbols_are_read_per_dylib() {
+        let m = "looking up 'f': Failed to materialize symbols: { (race, { f, n }), (main, { g }) }";
+        assert_eq!(failed_symbols(m), vec![("race", vec!["f", "n"]), ("main", vec!["g"])]);
+        assert!(failed_symbols("Symbols not found: [ x ]").is_empty());
+        assert_eq!(failed_symbols("Failed to materialize symbols: { (a, {  }) }"), vec![("a", vec![])]);
+        assert!(failed_symbols("Failed to materialize symbols: { (a, { x").is_empty());
     }
 }

@@ -15,13 +15,13 @@ use crate::error::{Error, JitcoreErrorCode};
 pub type JitcoreErrorReporterFunction =
     Option<unsafe extern "C" fn(Ctx: *mut c_void, Code: JitcoreErrorCode, Message: *const c_char)>;
 
-/// One reported error, with the module whose materialization it belongs to.
+/// One reported error, with the unit whose materialization it belongs to.
 #[derive(Clone, Debug)]
 pub struct Reported {
     pub seq: u64,
     pub error: Error,
-    /// Content hash of the module being materialized when it was reported.
-    pub module: Option<u64>,
+    /// The unit (placeholder id) being materialized when it was reported.
+    pub unit: Option<u64>,
     /// Whether it failed a materialization (rather than being a warning).
     pub fatal: bool,
 }
@@ -36,16 +36,22 @@ pub struct ErrorLog {
 }
 
 thread_local! {
-    /// The module this thread is materializing: (content hash, name).
+    /// The unit this thread is materializing: (unit id, name).
     static CURRENT: RefCell<Option<(u64, String)>> = const { RefCell::new(None) };
 }
 
-/// Marks the current thread as materializing module `hash`/`name` while `f` runs.
-pub fn with_current_module<T>(hash: u64, name: &str, f: impl FnOnce() -> T) -> T {
-    let prev = CURRENT.with(|c| c.replace(Some((hash, name.to_string()))));
-    let out = f();
-    CURRENT.with(|c| *c.borrow_mut() = prev);
-    out
+/// Marks the current thread as materializing unit `unit` (named `name` in
+/// messages) while `f` runs; restored afterwards, also if `f` panics.
+pub fn with_current_unit<T>(unit: u64, name: &str, f: impl FnOnce() -> T) -> T {
+    struct Restore(Option<(u64, String)>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let prev = self.0.take();
+            CURRENT.with(|c| *c.borrow_mut() = prev);
+        }
+    }
+    let _restore = Restore(CURRENT.with(|c| c.replace(Some((unit, name.to_string())))));
+    f()
 }
 
 impl ErrorLog {
@@ -70,7 +76,7 @@ impl ErrorLog {
             if entries.len() == KEEP {
                 entries.pop_front();
             }
-            entries.push_back(Reported { seq, error: error.clone(), module: current.map(|c| c.0), fatal });
+            entries.push_back(Reported { seq, error: error.clone(), unit: current.map(|c| c.0), fatal });
         }
         let host = *self.host.read().unwrap_or_else(|p| p.into_inner());
         if let Some((Some(f), ctx)) = host {

@@ -9,7 +9,7 @@ use std::ptr;
 use llvm_sys::orc2::*;
 
 use crate::error::{Error, JitcoreErrorCode, Result};
-use crate::llvm::{check, cstring};
+use crate::llvm::check;
 
 /// Decides whether a source may provide a name (true: allowed).
 pub type Filter = Box<dyn Fn(&str) -> bool + Send + Sync>;
@@ -43,12 +43,21 @@ fn filter_args(filter: &Option<FilterBox>) -> (LLVMOrcSymbolPredicate, *mut c_vo
     }
 }
 
-fn existing_file(path: &str, what: &str) -> Result<()> {
-    match std::fs::metadata(Path::new(path)) {
+fn existing_file(path: &Path, what: &str) -> Result<()> {
+    let shown = path.display();
+    match std::fs::metadata(path) {
         Ok(m) if m.is_file() => Ok(()),
-        Ok(_) => Err(Error::io(format!("{what} '{path}' is not a file"))),
-        Err(e) => Err(Error::io(format!("cannot open {what} '{path}': {e}"))),
+        Ok(_) => Err(Error::io(format!("{what} '{shown}' is not a file"))),
+        Err(e) => Err(Error::io(format!("cannot open {what} '{shown}': {e}"))),
     }
+}
+
+/// A path as the C string LLVM takes (Linux paths are bytes, never NUL).
+fn c_path(path: &Path) -> std::ffi::CString {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = path.as_os_str().as_bytes();
+    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    std::ffi::CString::new(&bytes[..end]).unwrap_or_default()
 }
 
 impl Generator {
@@ -63,10 +72,11 @@ impl Generator {
     }
 
     /// The exported symbols of the shared library at `path` (loaded now).
-    pub fn library(path: &str, filter: &Option<FilterBox>) -> Result<Generator> {
+    pub fn library(path: &Path, filter: &Option<FilterBox>) -> Result<Generator> {
         existing_file(path, "shared library")?;
         let (f, ctx) = filter_args(filter);
-        let c = cstring(path);
+        let c = c_path(path);
+        let path = path.display();
         let mut raw = ptr::null_mut();
         // SAFETY: as above; the path is copied.
         let err = unsafe { LLVMOrcCreateDynamicLibrarySearchGeneratorForPath(&mut raw, c.as_ptr(), 0, f, ctx) };
@@ -78,9 +88,11 @@ impl Generator {
     /// (into the JITDylib, for its lifetime) when it defines a missing name.
     /// Every member is validated now (`check_archive`); a bad one refuses
     /// the archive with `INVALID_OBJECT` naming the member.
-    pub fn archive(object_layer: LLVMOrcObjectLayerRef, path: &str) -> Result<Generator> {
+    pub fn archive(object_layer: LLVMOrcObjectLayerRef, path: &Path) -> Result<Generator> {
         existing_file(path, "static archive")?;
-        let bytes = std::fs::read(path).map_err(|e| Error::io(format!("cannot read '{path}': {e}")))?;
+        let c = c_path(path);
+        let bytes = std::fs::read(path).map_err(|e| Error::io(format!("cannot read '{}': {e}", path.display())))?;
+        let path = &path.display().to_string();
         let head = bytes.get(..8).unwrap_or_default();
         if head != b"!<arch>\n" && head != b"!<thin>\n" {
             return Err(Error::invalid_object(format!("'{path}' is not a static archive (no '!<arch>' magic)")));
@@ -89,7 +101,6 @@ impl Generator {
         // generator hands members to the linker later, unchecked.
         crate::llvm::object::check_archive(&bytes, path)?;
         drop(bytes);
-        let c = cstring(path);
         let mut raw = ptr::null_mut();
         // SAFETY: the object layer lives as long as the session the
         // generator is attached to; the path is copied.

@@ -27,7 +27,7 @@ use llvm_sys::prelude::LLVMModuleRef;
 use llvm_sys::{LLVMLinkage, LLVMVisibility};
 
 use super::materializer::HostMaterializer;
-use super::report::with_current_module;
+use super::report::with_current_unit;
 use super::stats::Stats;
 use super::tracker::Group;
 use super::{Pending, SessionEnv};
@@ -51,6 +51,8 @@ pub enum Source {
 
 /// What a unit carries until it is materialized or destroyed.
 pub struct Unit {
+    /// The id of the placeholder it replaced: what failures are tied to.
+    pub id: u64,
     pub env: Arc<SessionEnv>,
     pub source: Source,
     pub group: Arc<Group>,
@@ -150,7 +152,7 @@ pub extern "C" fn transform(
         let symbols = responsibility_symbols(mr);
         let err = match pending {
             Pending::Module { module, group } => {
-                replace(mr, create(env, Source::Module(module.clone()), module.name(), symbols, group))
+                replace(mr, create(env, id, Source::Module(module.clone()), module.name(), symbols, group))
             }
             Pending::Alias(found) => {
                 let syms = found
@@ -165,10 +167,10 @@ pub extern "C" fn transform(
                     .collect();
                 replace(mr, crate::llvm::orc::absolute_symbols(syms))
             }
-            Pending::Lazy { plan, group, stubs } => super::lazy::install(env, &plan, group, stubs, mr, symbols),
+            Pending::Lazy { plan, group, stubs } => super::lazy::install(env, id, &plan, group, stubs, mr, symbols),
             Pending::Host { materializer, group } => {
                 let name = materializer.name();
-                replace(mr, create(env, Source::Host(materializer), &name, symbols, group))
+                replace(mr, create(env, id, Source::Host(materializer), &name, symbols, group))
             }
         };
         if !err.is_null() {
@@ -204,6 +206,7 @@ pub fn replace(mr: LLVMOrcMaterializationResponsibilityRef, mu: LLVMOrcMateriali
 /// Makes the ORC materialization unit for `source`, defining `symbols`.
 pub fn create(
     env: &SessionEnv,
+    id: u64,
     source: Source,
     name: &str,
     symbols: Vec<(SymbolName, LLVMJITSymbolFlags)>,
@@ -214,7 +217,7 @@ pub fn create(
         .map(|(name, flags)| LLVMOrcCSymbolFlagsMapPair { Name: name.into_raw(), Flags: flags })
         .collect();
     let env = env.self_ref();
-    let ctx = Box::into_raw(Box::new(Unit { env, source, group }));
+    let ctx = Box::into_raw(Box::new(Unit { id, env, source, group }));
     let name = cstring(name);
     // SAFETY: ORC takes the retained names and copies the unit name; ctx is
     // a Box that exactly one of materialize/destroy takes back.
@@ -247,31 +250,31 @@ extern "C" fn materialize(ctx: *mut c_void, mr: LLVMOrcMaterializationResponsibi
 
 fn materialize_now(unit: Unit, mr: Responsibility) {
     let env = unit.env.clone();
-    let (hash, name) = unit.identity();
-    let outcome = crate::guard::catch(|| with_current_module(hash, &name, || prepare(&unit, &mr)));
+    let (id, name) = (unit.id, unit.name());
+    let outcome = crate::guard::catch(|| with_current_unit(id, &name, || prepare(&unit, &mr)));
     let error = match outcome {
         Ok(Ok(ready)) => {
             // A panic after the object layer took mr cannot fail it again.
             // Link errors are reported (and attributed to this module) while
             // the object layer links, on this thread.
-            let _ = crate::guard::catch(move || with_current_module(hash, &name, || emit(&unit, mr, ready)));
+            let _ = crate::guard::catch(move || with_current_unit(id, &name, || emit(&unit, mr, ready)));
             return;
         }
         Ok(Err(e)) => e,
         Err(p) => Error::internal(format!("panic while materializing '{name}': {p}")),
     };
     Stats::bump(&env.stats.failures, 1);
-    with_current_module(hash, &name, || env.log.report(error, true));
+    with_current_unit(id, &name, || env.log.report(error, true));
     drop(mr);
 }
 
 impl Unit {
-    /// The content hash (for resetting failed modules) and the name errors use.
-    fn identity(&self) -> (u64, String) {
+    /// The name errors use.
+    fn name(&self) -> String {
         match &self.source {
-            Source::Module(m) => (m.content_hash(), m.name().to_string()),
-            Source::Partition { name, .. } => (0, name.clone()),
-            Source::Host(h) => (h.id(), h.name()),
+            Source::Module(m) => m.name().to_string(),
+            Source::Partition { name, .. } => name.clone(),
+            Source::Host(h) => h.name(),
         }
     }
 }
