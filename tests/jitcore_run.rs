@@ -366,3 +366,23 @@ fn thread_entries_run_on_their_own_threads() {
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert_eq!(stdout(&o), "thread\n");
 }
+
+/// LLJIT's platform modules (which define `__dso_handle`) take jitcore's
+/// compile path, so compile threads never share a target machine: a C++
+/// global with a destructor runs right every time (it crashed or failed to
+/// link about one run in ten under `orc-lazy -compile-threads=2`).
+#[test]
+fn platform_modules_race_no_compile_thread() {
+    let ll = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/global_dtor.ll");
+    let ll = ll.to_str().unwrap();
+    for kind in ["orc-lazy", "orc"] {
+        for i in 0..60 {
+            let o = run(&[&format!("-jit-kind={kind}"), "-compile-threads=2", ll]);
+            assert_eq!(
+                (o.status.code(), stdout(&o).as_str(), stderr(&o).as_str()),
+                (Some(0), "ctor\nmain\ndtor\n", ""),
+                "run {i} of {kind}"
+            );
+        }
+    }
+}

@@ -47,6 +47,9 @@ pub enum Source {
     Partition { name: String, bitcode: Arc<Vec<u8>> },
     /// A host materializer's callback.
     Host(Arc<HostMaterializer>),
+    /// LLJIT's platform support module of a JITDylib (not cached, and not
+    /// counted as host code: it lives as long as its JITDylib).
+    Platform(Arc<Module>),
 }
 
 /// What a unit carries until it is materialized or destroyed.
@@ -120,8 +123,25 @@ extern "C" fn read_unit_id(ctx: *mut c_void, m: LLVMModuleRef) -> LLVMErrorRef {
     }
 }
 
-/// LLJIT's IR transform: swaps a placeholder for its real unit, and leaves
-/// every other IR module (LLJIT's platform support) alone.
+extern "C" fn copy_module(ctx: *mut c_void, m: LLVMModuleRef) -> LLVMErrorRef {
+    let copied = crate::guard::catch(|| {
+        // SAFETY: m is the live module ORC lends us for the call; it is
+        // copied (through bitcode) into a context of jitcore's own.
+        let module = unsafe { Module::from_llvm(m) };
+        // SAFETY: ctx points to the Option in `transform`'s frame.
+        unsafe { *(ctx as *mut Option<Result<Arc<Module>>>) = Some(module) };
+    });
+    match copied {
+        Ok(()) => std::ptr::null_mut(),
+        Err(p) => string_error(&format!("jitcore: panic while copying a platform module: {p}")),
+    }
+}
+
+/// LLJIT's IR transform: swaps a placeholder for its real unit. Every other
+/// IR module is LLJIT's own platform support (it defines `__dso_handle` and
+/// the `atexit` helpers of a JITDylib): it takes jitcore's compile path too
+/// (a target machine per compile, never LLJIT's single shared one, which
+/// compile threads would race on), without the object cache.
 pub extern "C" fn transform(
     ctx: *mut c_void,
     tsm: *mut LLVMOrcThreadSafeModuleRef,
@@ -139,9 +159,26 @@ pub extern "C" fn transform(
             return err;
         }
         let Some(id) = id else {
-            // Not a placeholder: LLJIT's own platform module (it defines
-            // __dso_handle and friends). Let LLJIT compile it as it is.
-            return std::ptr::null_mut();
+            let mut copy: Option<Result<Arc<Module>>> = None;
+            // SAFETY: as above; copy_module only reads the module.
+            let err = unsafe {
+                LLVMOrcThreadSafeModuleWithModuleDo(*tsm, copy_module, (&mut copy as *mut Option<_>).cast())
+            };
+            if !err.is_null() {
+                return err;
+            }
+            let module = match copy {
+                Some(Ok(m)) => m,
+                Some(Err(e)) => return string_error(&format!("jitcore: cannot copy a platform module: {}", e.message)),
+                None => return string_error("jitcore: a platform module could not be read"),
+            };
+            let group = super::tracker::Group::new(std::sync::Weak::new(), true);
+            let name = module.name().to_string();
+            let err = replace(mr, create(env, 0, Source::Platform(module), &name, responsibility_symbols(mr), group));
+            if !err.is_null() {
+                return err;
+            }
+            return string_error(PLACEHOLDER_DONE);
         };
         let Some(pending) = env.take_pending(id) else {
             return string_error("jitcore: a unit was materialized after it was removed");
@@ -275,6 +312,7 @@ impl Unit {
             Source::Module(m) => m.name().to_string(),
             Source::Partition { name, .. } => name.clone(),
             Source::Host(h) => h.name(),
+            Source::Platform(m) => m.name().to_string(),
         }
     }
 }
@@ -298,6 +336,14 @@ fn prepare(unit: &Unit, mr: &Responsibility) -> Result<Ready> {
     let module = match &unit.source {
         Source::Module(m) => m.clone(),
         Source::Partition { name, bitcode } => Module::from_ir(name, bitcode)?,
+        Source::Platform(m) => {
+            let tm = env.take_target_machine()?;
+            let compiled = crate::compile::compile(m, &env.spec, &tm, &env.data_layout);
+            env.return_target_machine(tm);
+            let object = compiled?;
+            let summary = summarize_object(&object, m.name())?;
+            return Ok(Ready { object, summary });
+        }
         Source::Host(h) => match h.materialize(&mr.requested())? {
             // A materializer's module takes the checks every added module takes.
             Code::Module(m) => {
@@ -361,10 +407,12 @@ fn usable_cached_object(buffer: &MemoryBuffer, module: &Module, mr: &Responsibil
 fn emit(unit: &Unit, mr: Responsibility, ready: Ready) {
     let Ready { object, summary } = ready;
     let env = &unit.env;
-    Stats::bump(&env.stats.objects_loaded, 1);
-    Stats::bump(&env.stats.object_bytes, object.bytes().len() as u64);
-    Stats::bump(&env.stats.live_bytes, summary.loaded_bytes);
-    unit.group.live_bytes.fetch_add(summary.loaded_bytes, std::sync::atomic::Ordering::Relaxed);
+    if !matches!(unit.source, Source::Platform(_)) {
+        Stats::bump(&env.stats.objects_loaded, 1);
+        Stats::bump(&env.stats.object_bytes, object.bytes().len() as u64);
+        Stats::bump(&env.stats.live_bytes, summary.loaded_bytes);
+        unit.group.live_bytes.fetch_add(summary.loaded_bytes, std::sync::atomic::Ordering::Relaxed);
+    }
     // Ask for the addresses of the functions for the profiler map once
     // they are linked (the JITDylib is read before mr is given away).
     let perf = env.perf.as_ref().map(|_| {
