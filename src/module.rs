@@ -88,6 +88,11 @@ impl Module {
         Module::prepare(&name, ir)
     }
 
+    /// A module of IR jitcore already holds in a context of its own.
+    pub(crate) fn from_ir_module(name: &str, ir: IrModule) -> Result<Arc<Module>> {
+        Module::prepare(name, ir)
+    }
+
     fn prepare(name: &str, mut ir: IrModule) -> Result<Arc<Module>> {
         if name.contains('\0') {
             return Err(Error::invalid_argument("a module name must not contain NUL bytes"));

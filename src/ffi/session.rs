@@ -26,7 +26,7 @@ use crate::llvm::target_machine::TargetSpec;
 use crate::session::dylib::Dylib;
 use crate::session::materializer::HostMaterializer;
 use crate::session::report::JitcoreErrorReporterFunction;
-use crate::session::sources::{FilterBox, Generator};
+use crate::session::sources::{Filter, SymbolSource};
 use crate::session::stats::JitcoreStatistics;
 use crate::session::tracker::Group;
 use crate::session::unit::Code;
@@ -274,8 +274,6 @@ pub unsafe extern "C" fn JitcoreDisposeSession(S: JitcoreSessionRef) {
         }
         let modules = handle.session.all_modules();
         drop(handle);
-        // The generators that call the filters went with the session.
-        FILTERS.lock().unwrap_or_else(|p| p.into_inner()).retain(|(s, _)| s.strong_count() > 0);
         module::unregister(&modules);
     })
 }
@@ -469,15 +467,24 @@ pub unsafe extern "C" fn JitcoreDylibDefineAbsoluteSymbols(
     })
 }
 
-fn filter_box(f: JitcoreSymbolFilterFunction, ctx: *mut c_void) -> Option<FilterBox> {
+/// A host's `Ctx` pointer, handed back to the host's callbacks.
+#[derive(Clone, Copy)]
+struct HostPtr(*mut c_void);
+// SAFETY: the host promises its callbacks may be called with their Ctx from
+// any thread (documented on each callback type); jitcore never reads it.
+unsafe impl Send for HostPtr {}
+// SAFETY: as above.
+unsafe impl Sync for HostPtr {}
+
+fn filter_fn(f: JitcoreSymbolFilterFunction, ctx: *mut c_void) -> Option<Filter> {
     let f = f?;
-    let ctx = ctx as usize;
-    Some(FilterBox::new(Box::new(move |name: &str| {
+    let ctx = HostPtr(ctx);
+    Some(Box::new(move |name: &str| {
         let c = crate::llvm::cstring(name);
         // SAFETY: the host's filter is callable from any thread with its Ctx
         // (documented); the name is borrowed for the call.
-        unsafe { f(ctx as *mut c_void, c.as_ptr()) != 0 }
-    })))
+        unsafe { f({ ctx }.0, c.as_ptr()) != 0 }
+    }))
 }
 
 /// Makes the host process's exported symbols (libc, the host's own
@@ -494,10 +501,7 @@ pub unsafe extern "C" fn JitcoreDylibAddProcessSymbols(
     boundary(|| {
         // SAFETY: D is a live dylib handle.
         let (d, s) = unsafe { dylib(D)? };
-        let filter = filter_box(Filter, Ctx);
-        let g = Generator::process(&filter)?;
-        keep_filter(D, filter);
-        s.add_generator(d, g)
+        s.add_source(d, SymbolSource::Process { filter: filter_fn(Filter, Ctx) })
     })
 }
 
@@ -516,10 +520,7 @@ pub unsafe extern "C" fn JitcoreDylibAddLibrarySymbols(
         // SAFETY: D is a live dylib handle; Path a NUL-terminated string.
         let (d, s) = unsafe { dylib(D)? };
         let path = unsafe { super::path_arg(Path, "Path")? };
-        let filter = filter_box(Filter, Ctx);
-        let g = Generator::library(path, &filter)?;
-        keep_filter(D, filter);
-        s.add_generator(d, g)
+        s.add_source(d, SymbolSource::Library { path: path.to_path_buf(), filter: filter_fn(Filter, Ctx) })
     })
 }
 
@@ -536,23 +537,10 @@ pub unsafe extern "C" fn JitcoreDylibAddArchive(D: JitcoreDylibRef, Path: *const
         // SAFETY: D is a live dylib handle; Path a NUL-terminated string.
         let (d, s) = unsafe { dylib(D)? };
         let path = unsafe { super::path_arg(Path, "Path")? };
-        let g = Generator::archive(s.object_layer(), path)?;
-        s.add_generator(d, g)
+        s.add_source(d, SymbolSource::Archive { path: path.to_path_buf() })
     })
 }
 
-fn keep_filter(D: JitcoreDylibRef, filter: Option<FilterBox>) {
-    let Some(filter) = filter else { return };
-    // SAFETY: D is a live dylib handle (checked by the caller); its session
-    // handle owns the filters.
-    let Ok(d) = (unsafe { live_dylib(D) }) else { return };
-    let Some(s) = d.session.upgrade() else { return };
-    FILTERS.lock().unwrap_or_else(|p| p.into_inner()).push((Arc::downgrade(&s), filter));
-}
-
-/// Filters of live sessions: they must outlive the generators that call
-/// them, so they are freed after their session is.
-static FILTERS: Mutex<Vec<(Weak<Session>, FilterBox)>> = Mutex::new(Vec::new());
 
 /// Adds a custom materializer to `D` under `RT` (NULL: the default
 /// tracker): `D` defines the `NumSymbols` names in `Symbols` (copied) as

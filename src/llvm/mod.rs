@@ -4,11 +4,15 @@
 
 pub mod buffer;
 pub mod diagnostics;
+pub mod generator;
 pub mod ir;
+pub mod lazy;
+pub mod lljit;
 pub mod object;
 pub mod orc;
 pub mod split;
 pub mod target_machine;
+pub mod unit;
 
 use std::ffi::{CStr, CString};
 

@@ -1,18 +1,25 @@
-//! Owners around ORC objects: the LLJIT instance, resource trackers, symbol
-//! string pool entries, and a blocking lookup over ORC's asynchronous one.
+//! Owners and handles around ORC objects: symbol string pool entries,
+//! symbol flags, JITDylibs, the execution session and its object layer,
+//! resource trackers, materialization units and responsibilities, and
+//! lookups (asynchronous, and blocking over them).
+//!
+//! Handles (`JitDylib`, `ExecutionSession`, `ObjectLayer`) are plain
+//! pointers into an LLJIT (`lljit.rs`). They are `pub(crate)` and every one
+//! is reached through the session that owns the LLJIT, which outlives all
+//! uses of them (it is disposed of last, after its compile threads stop and
+//! its trackers are released): that is the one lifetime argument the
+//! `Send`/`Sync` impls below rely on. ORC synchronizes every operation on
+//! the objects they point to.
 
 use std::ffi::{c_void, CStr};
-use std::ptr;
-use std::sync::{Arc, Condvar, Mutex};
 
 use llvm_sys::error::LLVMErrorRef;
-use llvm_sys::orc2::lljit::*;
 use llvm_sys::orc2::*;
 
-use super::buffer::MemoryBuffer;
-use super::target_machine::TargetMachine;
 use super::{check, cstring, take_error};
-use crate::error::{Error, JitcoreErrorCode, Result};
+use crate::error::{JitcoreErrorCode, Result};
+#[cfg(test)]
+use crate::error::Error;
 
 /// A retained symbol string pool entry; released on drop.
 pub struct SymbolName(LLVMOrcSymbolStringPoolEntryRef);
@@ -41,7 +48,7 @@ impl SymbolName {
         SymbolName(raw)
     }
 
-    pub fn as_raw(&self) -> LLVMOrcSymbolStringPoolEntryRef {
+    pub(super) fn as_raw(&self) -> LLVMOrcSymbolStringPoolEntryRef {
         self.0
     }
 
@@ -57,6 +64,15 @@ impl SymbolName {
         unsafe { CStr::from_ptr(LLVMOrcSymbolStringPoolEntryStr(self.0)).to_string_lossy().into_owned() }
     }
 }
+
+impl PartialEq for SymbolName {
+    /// Pool entries are unique per string: equal names are the same entry.
+    fn eq(&self, other: &SymbolName) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl Eq for SymbolName {}
 
 impl Clone for SymbolName {
     fn clone(&self) -> SymbolName {
@@ -82,15 +98,7 @@ unsafe impl Send for Tracker {}
 unsafe impl Sync for Tracker {}
 
 impl Tracker {
-    /// A new tracker for `jd`.
-    ///
-    /// # Safety
-    /// `jd` must be a live JITDylib of a live session.
-    pub unsafe fn create(jd: LLVMOrcJITDylibRef) -> Tracker {
-        Tracker(LLVMOrcJITDylibCreateResourceTracker(jd))
-    }
-
-    pub fn as_raw(&self) -> LLVMOrcResourceTrackerRef {
+    pub(super) fn as_raw(&self) -> LLVMOrcResourceTrackerRef {
         self.0
     }
 
@@ -112,224 +120,185 @@ impl Drop for Tracker {
     }
 }
 
-/// Defines `mu` in `jd`; on failure the unit is disposed here.
-///
-/// # Safety
-/// `jd` and `mu` must be live; `mu` must not be used by the caller afterwards.
-pub unsafe fn define(jd: LLVMOrcJITDylibRef, mu: LLVMOrcMaterializationUnitRef) -> Result<()> {
-    let err = LLVMOrcJITDylibDefine(jd, mu);
-    if err.is_null() {
-        return Ok(());
-    }
-    LLVMOrcDisposeMaterializationUnit(mu);
-    check(err, JitcoreErrorCode::JITCORE_ERROR_LINK)
-}
-
-/// A unit defining `symbols` (name, address, callable, exported) at absolute addresses.
-pub fn absolute_symbols(symbols: Vec<(SymbolName, u64, bool, bool)>) -> LLVMOrcMaterializationUnitRef {
+/// A unit defining `symbols` (name, address, flags) at absolute addresses.
+pub fn absolute_symbols(symbols: Vec<(SymbolName, u64, SymbolFlags)>) -> MaterializationUnit {
     let mut pairs: Vec<LLVMOrcCSymbolMapPair> = symbols
         .into_iter()
-        .map(|(name, address, callable, exported)| {
-            let mut flags = 0u8;
-            if exported {
-                flags |= LLVMJITSymbolGenericFlags::LLVMJITSymbolGenericFlagsExported as u8;
-            }
-            if callable {
-                flags |= LLVMJITSymbolGenericFlags::LLVMJITSymbolGenericFlagsCallable as u8;
-            }
-            LLVMOrcCSymbolMapPair {
-                Name: name.into_raw(),
-                Sym: LLVMJITEvaluatedSymbol {
-                    Address: address,
-                    Flags: LLVMJITSymbolFlags { GenericFlags: flags, TargetFlags: 0 },
-                },
-            }
+        .map(|(name, address, flags)| LLVMOrcCSymbolMapPair {
+            Name: name.into_raw(),
+            Sym: LLVMJITEvaluatedSymbol { Address: address, Flags: flags.raw() },
         })
         .collect();
     // SAFETY: LLVMOrcAbsoluteSymbols takes the (retained) names; we keep the array.
-    unsafe { LLVMOrcAbsoluteSymbols(pairs.as_mut_ptr(), pairs.len()) }
+    unsafe { MaterializationUnit(LLVMOrcAbsoluteSymbols(pairs.as_mut_ptr(), pairs.len())) }
 }
 
-/// Owns an LLJIT instance (and with it the ExecutionSession, the object
-/// linking layer, every JITDylib and all jitted memory).
-pub struct Lljit {
-    raw: LLVMOrcLLJITRef,
+/// ORC's flags of one symbol definition (exported, callable, weak...).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SymbolFlags {
+    generic: u8,
+    target: u8,
 }
 
-// SAFETY: LLJIT and its ExecutionSession are designed for concurrent use from
-// many threads; jitcore only calls its thread-safe entry points concurrently.
-unsafe impl Send for Lljit {}
+impl SymbolFlags {
+    pub(super) fn from_raw(f: &LLVMJITSymbolFlags) -> SymbolFlags {
+        SymbolFlags { generic: f.GenericFlags, target: f.TargetFlags }
+    }
+
+    pub(super) fn raw(self) -> LLVMJITSymbolFlags {
+        LLVMJITSymbolFlags { GenericFlags: self.generic, TargetFlags: self.target }
+    }
+
+    /// Flags of an absolute symbol.
+    pub fn new(exported: bool, callable: bool) -> SymbolFlags {
+        let mut generic = 0u8;
+        if exported {
+            generic |= LLVMJITSymbolGenericFlags::LLVMJITSymbolGenericFlagsExported as u8;
+        }
+        if callable {
+            generic |= LLVMJITSymbolGenericFlags::LLVMJITSymbolGenericFlagsCallable as u8;
+        }
+        SymbolFlags { generic, target: 0 }
+    }
+
+    pub fn is_callable(self) -> bool {
+        self.generic & LLVMJITSymbolGenericFlags::LLVMJITSymbolGenericFlagsCallable as u8 != 0
+    }
+
+    /// The same flags, no longer exported (a hidden alias of an exported symbol).
+    pub fn hidden(self) -> SymbolFlags {
+        SymbolFlags { generic: self.generic & !(LLVMJITSymbolGenericFlags::LLVMJITSymbolGenericFlagsExported as u8), ..self }
+    }
+}
+
+/// A JITDylib (see the module doc for why this handle may be shared).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JitDylib(LLVMOrcJITDylibRef);
+
+// SAFETY: ORC synchronizes every operation on a JITDylib, and the handle is
+// only used while the session that owns it lives (module doc).
+unsafe impl Send for JitDylib {}
 // SAFETY: as above.
-unsafe impl Sync for Lljit {}
+unsafe impl Sync for JitDylib {}
 
-impl Lljit {
-    /// An LLJIT whose target machine builder is made from `tm`.
-    pub fn new(tm: TargetMachine) -> Result<Lljit> {
-        // SAFETY: the builder takes the JTMB (which took the TM); CreateLLJIT
-        // takes the builder whatever the outcome.
-        unsafe {
-            let jtmb = LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(tm.into_raw());
-            let builder = LLVMOrcCreateLLJITBuilder();
-            LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(builder, jtmb);
-            let mut raw = ptr::null_mut();
-            let err = LLVMOrcCreateLLJIT(&mut raw, builder);
-            if let Some(msg) = take_error(err) {
-                return Err(Error::internal(format!("cannot create the JIT: {msg}")));
-            }
-            Ok(Lljit { raw })
-        }
-    }
-
-    pub fn as_raw(&self) -> LLVMOrcLLJITRef {
-        self.raw
-    }
-
-    pub fn execution_session(&self) -> LLVMOrcExecutionSessionRef {
-        // SAFETY: the LLJIT is live.
-        unsafe { LLVMOrcLLJITGetExecutionSession(self.raw) }
-    }
-
-    pub fn main_dylib(&self) -> LLVMOrcJITDylibRef {
-        // SAFETY: the LLJIT is live.
-        unsafe { LLVMOrcLLJITGetMainJITDylib(self.raw) }
-    }
-
-    pub fn object_layer(&self) -> LLVMOrcObjectLayerRef {
-        // SAFETY: the LLJIT is live.
-        unsafe { LLVMOrcLLJITGetObjLinkingLayer(self.raw) }
-    }
-
-    pub fn data_layout(&self) -> String {
-        // SAFETY: a borrowed string owned by the LLJIT.
-        unsafe { CStr::from_ptr(LLVMOrcLLJITGetDataLayoutStr(self.raw)).to_string_lossy().into_owned() }
-    }
-
-    pub fn triple(&self) -> String {
-        // SAFETY: a borrowed string owned by the LLJIT.
-        unsafe { CStr::from_ptr(LLVMOrcLLJITGetTripleString(self.raw)).to_string_lossy().into_owned() }
-    }
-
-    /// Interns `name` after applying the target's global prefix (none on ELF).
-    pub fn mangle_and_intern(&self, name: &str) -> SymbolName {
-        let c = cstring(name);
-        // SAFETY: the LLJIT is live; the returned entry carries a reference for us.
-        unsafe { SymbolName::from_raw(LLVMOrcLLJITMangleAndIntern(self.raw, c.as_ptr())) }
-    }
-
-    /// Creates a JITDylib named `name` (set up for LLJIT's platform support).
-    pub fn create_dylib(&self, name: &str) -> Result<LLVMOrcJITDylibRef> {
-        let c = cstring(name);
-        let mut jd = ptr::null_mut();
-        // SAFETY: the session is live; the name is copied.
-        let err = unsafe { LLVMOrcExecutionSessionCreateJITDylib(self.execution_session(), &mut jd, c.as_ptr()) };
-        check(err, JitcoreErrorCode::JITCORE_ERROR_INVALID_ARGUMENT)?;
-        Ok(jd)
-    }
-
-    /// The JITDylib named `name`, if the session has one.
-    pub fn dylib_by_name(&self, name: &str) -> Option<LLVMOrcJITDylibRef> {
-        let c = cstring(name);
-        // SAFETY: the session is live; the name is only read.
-        let jd = unsafe { LLVMOrcExecutionSessionGetJITDylibByName(self.execution_session(), c.as_ptr()) };
-        (!jd.is_null()).then_some(jd)
-    }
-
-    /// Drops symbol names nothing uses any more from the string pool.
-    pub fn clear_dead_symbol_names(&self) {
-        // SAFETY: the session is live; the pool synchronizes itself.
-        unsafe {
-            LLVMOrcSymbolStringPoolClearDeadEntries(LLVMOrcExecutionSessionGetSymbolStringPool(
-                self.execution_session(),
-            ))
-        }
-    }
-
-    /// Registers jitted code with GDB's JIT interface (needs the executor's
-    /// registration function, which libLLVM provides in-process).
-    pub fn enable_debug_support(&self) -> Result<()> {
-        // SAFETY: the LLJIT is live.
-        let err = unsafe { LLVMOrcLLJITEnableDebugSupport(self.raw) };
-        check(err, JitcoreErrorCode::JITCORE_ERROR_UNSUPPORTED)
-    }
-
-    /// Adds a relocatable object tracked by `rt`.
-    pub fn add_object(&self, rt: &Tracker, object: MemoryBuffer) -> Result<()> {
-        // SAFETY: the LLJIT and tracker are live; the buffer's ownership passes
-        // to LLJIT whatever the outcome.
-        let err = unsafe { LLVMOrcLLJITAddObjectFileWithRT(self.raw, rt.as_raw(), object.into_raw()) };
-        check(err, JitcoreErrorCode::JITCORE_ERROR_INVALID_OBJECT)
-    }
-
-    /// Adds an IR module (tracked by `rt`) through LLJIT's IR layers.
-    ///
+impl JitDylib {
     /// # Safety
-    /// `tsm` must be a live ThreadSafeModule the caller gives up.
-    pub unsafe fn add_ir_module(&self, rt: &Tracker, tsm: LLVMOrcThreadSafeModuleRef) -> Result<()> {
-        check(LLVMOrcLLJITAddLLVMIRModuleWithRT(self.raw, rt.as_raw(), tsm), JitcoreErrorCode::JITCORE_ERROR_LINK)
+    /// `raw` must be a JITDylib of a session that outlives every use of the handle.
+    pub unsafe fn from_raw(raw: LLVMOrcJITDylibRef) -> JitDylib {
+        JitDylib(raw)
     }
 
-    /// Sets the function LLJIT's IR transform layer applies to every IR
-    /// module before it is compiled.
-    ///
-    /// # Safety
-    /// `ctx` must stay valid until the LLJIT is disposed.
-    pub unsafe fn set_ir_transform(&self, f: LLVMOrcIRTransformLayerTransformFunction, ctx: *mut c_void) {
-        LLVMOrcIRTransformLayerSetTransform(LLVMOrcLLJITGetIRTransformLayer(self.raw), f, ctx);
+    pub(super) fn raw(self) -> LLVMOrcJITDylibRef {
+        self.0
     }
 
-    /// Installs an error reporter for errors that have no caller.
-    ///
-    /// # Safety
-    /// `ctx` must stay valid until the LLJIT is disposed.
-    pub unsafe fn set_error_reporter(&self, f: LLVMOrcErrorReporterFunction, ctx: *mut c_void) {
-        LLVMOrcExecutionSessionSetErrorReporter(self.execution_session(), f, ctx);
+    /// A fresh resource tracker for this JITDylib.
+    pub fn create_tracker(self) -> Tracker {
+        // SAFETY: the JITDylib is live (module doc); we own the new tracker.
+        Tracker(unsafe { LLVMOrcJITDylibCreateResourceTracker(self.0) })
     }
 
-    /// Looks `names` up in `order` (each JITDylib with whether only its
-    /// exported symbols match), triggering whatever materialization that
-    /// needs, and blocks until it is done. Addresses come back in the order
-    /// of `names`.
-    pub fn lookup(
-        &self,
-        kind: LookupKind,
-        order: &[(LLVMOrcJITDylibRef, bool)],
-        names: &[SymbolName],
-    ) -> Result<Vec<u64>> {
-        let wait = Arc::new(LookupWait::default());
-        let signal = wait.clone();
-        let wanted: Vec<usize> = names.iter().map(|n| n.as_raw() as usize).collect();
-        // SAFETY: the execution session is live while the LLJIT is.
-        unsafe {
-            lookup_async(self.execution_session(), kind, order, names, false, move |r| {
-                let outcome = r.and_then(|found| {
-                    wanted
-                        .iter()
-                        .map(|w| {
-                            found
-                                .iter()
-                                .find(|f| f.name.as_raw() as usize == *w)
-                                .map(|f| f.address)
-                                .ok_or_else(|| "lookup returned no address".to_string())
-                        })
-                        .collect()
-                });
-                *signal.result.lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome);
-                signal.done.notify_all();
-            })
-        };
-        let mut slot = wait.result.lock().unwrap_or_else(|p| p.into_inner());
-        loop {
-            if let Some(r) = slot.take() {
-                return r.map_err(|msg| Error::from_orc_message(msg, JitcoreErrorCode::JITCORE_ERROR_LINK));
-            }
-            slot = wait.done.wait(slot).unwrap_or_else(|p| p.into_inner());
+    /// Defines `mu` here, in the JITDylib's default tracker (what lives as
+    /// long as the JITDylib). On failure the unit is disposed of.
+    pub fn define(self, mu: MaterializationUnit) -> Result<()> {
+        // SAFETY: the JITDylib is live; Define takes the unit on success and
+        // leaves it to us on failure.
+        let raw = mu.into_raw();
+        let err = unsafe { LLVMOrcJITDylibDefine(self.0, raw) };
+        if err.is_null() {
+            return Ok(());
         }
+        // SAFETY: on failure the unit is still ours.
+        unsafe { LLVMOrcDisposeMaterializationUnit(raw) };
+        check(err, JitcoreErrorCode::JITCORE_ERROR_LINK)
     }
 }
 
-/// A copy of symbol flags (llvm-sys does not derive Copy for them).
-pub fn copy_flags(f: &LLVMJITSymbolFlags) -> LLVMJITSymbolFlags {
-    LLVMJITSymbolFlags { GenericFlags: f.GenericFlags, TargetFlags: f.TargetFlags }
+/// The execution session of an LLJIT (module doc: why it may be shared).
+#[derive(Clone, Copy, Debug)]
+pub struct ExecutionSession(LLVMOrcExecutionSessionRef);
+
+// SAFETY: an ExecutionSession is built for concurrent use; the handle is
+// only used while its LLJIT lives (module doc).
+unsafe impl Send for ExecutionSession {}
+// SAFETY: as above.
+unsafe impl Sync for ExecutionSession {}
+
+impl ExecutionSession {
+    pub(super) fn from_raw(raw: LLVMOrcExecutionSessionRef) -> ExecutionSession {
+        ExecutionSession(raw)
+    }
+
+    pub(super) fn raw(self) -> LLVMOrcExecutionSessionRef {
+        self.0
+    }
+
+    /// Interns `name` (unmangled) in the session's string pool.
+    pub fn intern(self, name: &str) -> SymbolName {
+        let c = cstring(name);
+        // SAFETY: the session is live; the entry carries a reference for us.
+        SymbolName(unsafe { LLVMOrcExecutionSessionIntern(self.0, c.as_ptr()) })
+    }
+
+    /// Starts an asynchronous lookup (see [`lookup_async`]).
+    pub fn lookup_async(
+        self,
+        kind: LookupKind,
+        order: &[(JitDylib, bool)],
+        names: &[SymbolName],
+        weak: bool,
+        done: impl FnOnce(std::result::Result<Vec<Found>, String>) + Send + 'static,
+    ) {
+        // SAFETY: the session and the JITDylibs of the order are live (module doc).
+        unsafe { lookup_async(self.0, kind, order, names, weak, done) }
+    }
+}
+
+/// The object linking layer of an LLJIT (module doc: why it may be shared).
+#[derive(Clone, Copy, Debug)]
+pub struct ObjectLayer(LLVMOrcObjectLayerRef);
+
+// SAFETY: the layer is built for concurrent emits; the handle is only used
+// while its LLJIT lives (module doc).
+unsafe impl Send for ObjectLayer {}
+// SAFETY: as above.
+unsafe impl Sync for ObjectLayer {}
+
+impl ObjectLayer {
+    pub(super) fn from_raw(raw: LLVMOrcObjectLayerRef) -> ObjectLayer {
+        ObjectLayer(raw)
+    }
+
+    pub(super) fn raw(self) -> LLVMOrcObjectLayerRef {
+        self.0
+    }
+}
+
+/// A materialization unit not yet given to ORC; disposed of when dropped.
+pub struct MaterializationUnit(LLVMOrcMaterializationUnitRef);
+
+// SAFETY: a unit not yet given to ORC is owned by this value alone.
+unsafe impl Send for MaterializationUnit {}
+
+impl MaterializationUnit {
+    /// # Safety
+    /// `raw` must be a unit nobody else owns.
+    pub(super) unsafe fn from_raw(raw: LLVMOrcMaterializationUnitRef) -> MaterializationUnit {
+        MaterializationUnit(raw)
+    }
+
+    pub(super) fn into_raw(self) -> LLVMOrcMaterializationUnitRef {
+        let raw = self.0;
+        std::mem::forget(self);
+        raw
+    }
+}
+
+impl Drop for MaterializationUnit {
+    fn drop(&mut self) {
+        // SAFETY: still ours (into_raw forgets self); disposed of once.
+        unsafe { LLVMOrcDisposeMaterializationUnit(self.0) }
+    }
 }
 
 /// Whether a lookup is the linker's (`Static`) or a host's (`DLSym`).
@@ -345,7 +314,7 @@ pub enum LookupKind {
 pub struct Found {
     pub name: SymbolName,
     pub address: u64,
-    pub flags: LLVMJITSymbolFlags,
+    pub flags: SymbolFlags,
 }
 
 type LookupDone = Box<dyn FnOnce(std::result::Result<Vec<Found>, String>) + Send>;
@@ -356,10 +325,10 @@ type LookupDone = Box<dyn FnOnce(std::result::Result<Vec<Found>, String>) + Send
 ///
 /// # Safety
 /// `es` and every JITDylib in `order` must be live.
-pub unsafe fn lookup_async(
+unsafe fn lookup_async(
     es: LLVMOrcExecutionSessionRef,
     kind: LookupKind,
-    order: &[(LLVMOrcJITDylibRef, bool)],
+    order: &[(JitDylib, bool)],
     names: &[SymbolName],
     weak: bool,
     done: impl FnOnce(std::result::Result<Vec<Found>, String>) + Send + 'static,
@@ -367,7 +336,7 @@ pub unsafe fn lookup_async(
     let mut order: Vec<LLVMOrcCJITDylibSearchOrderElement> = order
         .iter()
         .map(|&(jd, exported_only)| LLVMOrcCJITDylibSearchOrderElement {
-            JD: jd,
+            JD: jd.0,
             JDLookupFlags: if exported_only {
                 LLVMOrcJITDylibLookupFlags::LLVMOrcJITDylibLookupFlagsMatchExportedSymbolsOnly
             } else {
@@ -405,12 +374,6 @@ pub unsafe fn lookup_async(
     );
 }
 
-#[derive(Default)]
-struct LookupWait {
-    result: Mutex<Option<std::result::Result<Vec<u64>, String>>>,
-    done: Condvar,
-}
-
 extern "C" fn on_lookup_result(err: LLVMErrorRef, result: LLVMOrcCSymbolMapPairs, n: usize, ctx: *mut c_void) {
     // SAFETY: ctx is the Box handed to LLVMOrcExecutionSessionLookup; ORC
     // calls this once, so it is taken back once.
@@ -423,7 +386,7 @@ extern "C" fn on_lookup_result(err: LLVMErrorRef, result: LLVMOrcCSymbolMapPairs
         None => Ok((0..n)
             .map(|i| unsafe {
                 let p = &*result.add(i);
-                Found { name: SymbolName::retain(p.Name), address: p.Sym.Address, flags: copy_flags(&p.Sym.Flags) }
+                Found { name: SymbolName::retain(p.Name), address: p.Sym.Address, flags: SymbolFlags::from_raw(&p.Sym.Flags) }
             })
             .collect()),
     })
@@ -431,98 +394,6 @@ extern "C" fn on_lookup_result(err: LLVMErrorRef, result: LLVMOrcCSymbolMapPairs
     let _ = crate::guard::catch(move || done(outcome));
 }
 
-impl Drop for Lljit {
-    fn drop(&mut self) {
-        // SAFETY: we own the LLJIT and dispose it once; its error is consumed.
-        let _ = take_error(unsafe { LLVMOrcDisposeLLJIT(self.raw) });
-    }
-}
-
-/// A materialization responsibility jitcore owns: what ORC hands a unit's
-/// `materialize`. Emitting an object consumes it; dropping it unconsumed
-/// fails the materialization (so an error or a panic on any path fails the
-/// symbols it covers exactly once, and never one jitcore gave away).
-pub struct Responsibility(LLVMOrcMaterializationResponsibilityRef);
-
-// SAFETY: ORC lets a responsibility be completed from any thread; this
-// owner is used by one thread at a time (it moves with its compile job).
-unsafe impl Send for Responsibility {}
-
-impl Responsibility {
-    /// Takes ownership of `raw`.
-    ///
-    /// # Safety
-    /// `raw` must be a live responsibility that nobody else completes or disposes.
-    pub unsafe fn from_raw(raw: LLVMOrcMaterializationResponsibilityRef) -> Responsibility {
-        Responsibility(raw)
-    }
-
-    /// The symbols (retained) and flags it covers.
-    pub fn symbols(&self) -> Vec<(SymbolName, LLVMJITSymbolFlags)> {
-        responsibility_symbols(self.0)
-    }
-
-    /// The symbols a lookup asked for (a subset of [`symbols`](Self::symbols)).
-    pub fn requested(&self) -> Vec<SymbolName> {
-        let mut n = 0usize;
-        // SAFETY: the responsibility is live and ours; the returned array is
-        // ours to dispose and its entries are borrowed (retained to keep).
-        unsafe {
-            let syms = LLVMOrcMaterializationResponsibilityGetRequestedSymbols(self.0, &mut n);
-            let v = (0..n).map(|i| SymbolName::retain(*syms.add(i))).collect();
-            LLVMOrcDisposeSymbols(syms);
-            v
-        }
-    }
-
-    /// The JITDylib it materializes into.
-    pub fn target_dylib(&self) -> LLVMOrcJITDylibRef {
-        // SAFETY: the responsibility is live and ours.
-        unsafe { LLVMOrcMaterializationResponsibilityGetTargetDylib(self.0) }
-    }
-
-    /// Hands the responsibility and `object` to `layer`, which links the
-    /// object and completes (or fails) the materialization.
-    ///
-    /// # Safety
-    /// `layer` must be the live object layer of this responsibility's session.
-    pub unsafe fn emit(self, layer: LLVMOrcObjectLayerRef, object: MemoryBuffer) {
-        let raw = self.0;
-        std::mem::forget(self);
-        LLVMOrcObjectLayerEmit(layer, raw, object.into_raw())
-    }
-}
-
-impl Drop for Responsibility {
-    fn drop(&mut self) {
-        // SAFETY: still ours (emit forgets self): fail it and dispose of it once.
-        unsafe {
-            LLVMOrcMaterializationResponsibilityFailMaterialization(self.0);
-            LLVMOrcDisposeMaterializationResponsibility(self.0);
-        }
-    }
-}
-
-/// The symbols (retained) and flags a raw responsibility covers.
-pub fn responsibility_symbols(mr: LLVMOrcMaterializationResponsibilityRef) -> Vec<(SymbolName, LLVMJITSymbolFlags)> {
-    let mut n = 0usize;
-    // SAFETY: mr is live for the call; the pairs array is ours to dispose,
-    // and each name we keep is retained by us.
-    unsafe {
-        let pairs = LLVMOrcMaterializationResponsibilityGetSymbols(mr, &mut n);
-        let v = (0..n)
-            .map(|i| {
-                let p = &*pairs.add(i);
-                (
-                    SymbolName::retain(p.Name),
-                    LLVMJITSymbolFlags { GenericFlags: p.Flags.GenericFlags, TargetFlags: p.Flags.TargetFlags },
-                )
-            })
-            .collect();
-        LLVMOrcDisposeCSymbolFlagsMap(pairs);
-        v
-    }
-}
 
 /// Fault injection for unit tests.
 #[cfg(test)]

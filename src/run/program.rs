@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::llvm::target_machine::TargetSpec;
 use crate::module::Module;
 use crate::session::dylib::Dylib;
-use crate::session::sources::Generator;
+use crate::session::sources::SymbolSource;
 use crate::session::stats::JitcoreStatistics;
 use crate::session::{Session, SessionConfig};
 
@@ -157,7 +157,7 @@ fn run_session(o: &Options) -> Result<Outcome> {
     // handlers included, as main does.)
     let prepare = |d: &Arc<Dylib>| -> Result<()> {
         if !o.no_process_syms {
-            session.add_generator(d, Generator::process(&None)?)?;
+            session.add_source(d, SymbolSource::Process { filter: None })?;
         }
         Ok(())
     };
@@ -207,7 +207,7 @@ fn run_session(o: &Options) -> Result<Outcome> {
         add(&dylib_for(jd), load_module(path)?)?;
     }
     for (jd, path) in &o.extra_archives {
-        session.add_generator(&dylib_for(jd), Generator::archive(session.object_layer(), std::path::Path::new(path))?)?;
+        session.add_source(&dylib_for(jd), SymbolSource::Archive { path: path.into() })?;
     }
     for path in &o.extra_objects {
         let bytes = read_input(path, "object file")?;
@@ -296,7 +296,7 @@ fn run_engine(o: &Options) -> Result<Outcome> {
         engine.add_object(&read_input(path, "object file")?, path)?;
     }
     for (_, path) in &o.extra_archives {
-        session.add_generator(session.main_dylib(), Generator::archive(session.object_layer(), std::path::Path::new(path))?)?;
+        session.add_source(session.main_dylib(), SymbolSource::Archive { path: path.into() })?;
     }
     // MCJIT compiles everything before it runs anything.
     engine.finalize()?;

@@ -3,16 +3,14 @@
 
 use std::sync::{Arc, Mutex, RwLock, Weak};
 
-use llvm_sys::orc2::{LLVMOrcJITDylibRef, LLVMOrcMaterializationUnitRef};
-
 use super::tracker::Group;
 use crate::error::Result;
-use crate::llvm::orc::{self, Tracker};
+use crate::llvm::orc::{JitDylib, Tracker};
 use crate::module::OwnerId;
 
 /// A JITDylib of a session.
 pub struct Dylib {
-    raw: LLVMOrcJITDylibRef,
+    jd: JitDylib,
     name: String,
     c_name: std::ffi::CString,
     id: OwnerId,
@@ -27,25 +25,17 @@ pub struct Dylib {
     sources: once_cell::sync::OnceCell<Arc<Dylib>>,
     /// LLJIT's platform dylib, searched by the linker right after this
     /// dylib's own definitions (see `Session::create_dylib`).
-    platform: once_cell::sync::OnceCell<usize>,
+    platform: once_cell::sync::OnceCell<JitDylib>,
     /// Definitions the link-order generator made here, standing for symbols
     /// of other dylibs: their trackers and names.
     aliases: Mutex<Vec<(Tracker, Vec<String>)>>,
 }
 
-// SAFETY: JITDylibs are owned by the ExecutionSession, which synchronizes
-// every operation on them; the raw pointer stays valid while the session
-// lives. The other fields are synchronized Rust types.
-unsafe impl Send for Dylib {}
-// SAFETY: as above.
-unsafe impl Sync for Dylib {}
-
 impl Dylib {
-    /// # Safety
-    /// `raw` must be a JITDylib of a session that outlives this value.
-    pub unsafe fn new(raw: LLVMOrcJITDylibRef, name: &str, id: OwnerId) -> Arc<Dylib> {
+    /// The jitcore side of JITDylib `jd`.
+    pub(crate) fn new(jd: JitDylib, name: &str, id: OwnerId) -> Arc<Dylib> {
         Arc::new_cyclic(|me| Dylib {
-            raw,
+            jd,
             name: name.to_string(),
             c_name: crate::llvm::cstring(name),
             id,
@@ -57,8 +47,8 @@ impl Dylib {
         })
     }
 
-    pub fn as_raw(&self) -> LLVMOrcJITDylibRef {
-        self.raw
+    pub(crate) fn jd(&self) -> JitDylib {
+        self.jd
     }
 
     pub fn name(&self) -> &str {
@@ -78,17 +68,8 @@ impl Dylib {
     }
 
     /// A fresh ORC tracker for this JITDylib.
-    pub fn new_tracker(&self) -> Tracker {
-        // SAFETY: the JITDylib is live while its session is (see `new`).
-        unsafe { Tracker::create(self.raw) }
-    }
-
-    /// Defines `mu` here, in the JITDylib's default ORC tracker (what lives
-    /// as long as the JITDylib: absolute symbols, symbol sources). On failure
-    /// the unit is disposed and nothing is defined.
-    pub fn define(&self, mu: LLVMOrcMaterializationUnitRef) -> Result<()> {
-        // SAFETY: the JITDylib is live; `define` takes the unit in all cases.
-        unsafe { orc::define(self.raw, mu) }
+    pub(crate) fn new_tracker(&self) -> Tracker {
+        self.jd.create_tracker()
     }
 
     pub fn set_link_order(&self, order: &[Arc<Dylib>]) {
@@ -100,13 +81,13 @@ impl Dylib {
         self.link_order.read().unwrap_or_else(|p| p.into_inner()).iter().filter_map(Weak::upgrade).collect()
     }
 
-    pub fn set_platform(&self, jd: LLVMOrcJITDylibRef) {
-        let _ = self.platform.set(jd as usize);
+    pub(crate) fn set_platform(&self, jd: JitDylib) {
+        let _ = self.platform.set(jd);
     }
 
     /// LLJIT's platform dylib, if this dylib falls back to it.
-    pub fn platform(&self) -> Option<LLVMOrcJITDylibRef> {
-        self.platform.get().map(|p| *p as LLVMOrcJITDylibRef)
+    pub(crate) fn platform(&self) -> Option<JitDylib> {
+        self.platform.get().copied()
     }
 
     pub fn sources(&self) -> Option<&Arc<Dylib>> {
@@ -120,21 +101,21 @@ impl Dylib {
 
     /// The JITDylibs the linker searches after this one, with whether only
     /// their exported symbols count: its sources, then its link order.
-    pub fn search_tail(&self) -> Vec<(LLVMOrcJITDylibRef, bool)> {
+    pub(crate) fn search_tail(&self) -> Vec<(JitDylib, bool)> {
         let mut tail = Vec::new();
         if let Some(s) = self.sources.get() {
-            tail.push((s.as_raw(), false));
+            tail.push((s.jd(), false));
         }
-        tail.extend(self.link_order().iter().map(|d| (d.as_raw(), true)));
+        tail.extend(self.link_order().iter().map(|d| (d.jd(), true)));
         tail
     }
 
-    pub fn add_alias(&self, tracker: Tracker, names: Vec<String>) {
+    pub(crate) fn add_alias(&self, tracker: Tracker, names: Vec<String>) {
         self.aliases.lock().unwrap_or_else(|p| p.into_inner()).push((tracker, names));
     }
 
     /// Takes the aliases out: all of them, or those naming one of `names`.
-    pub fn take_aliases(&self, names: Option<&[String]>) -> Vec<Tracker> {
+    pub(crate) fn take_aliases(&self, names: Option<&[String]>) -> Vec<Tracker> {
         let mut aliases = self.aliases.lock().unwrap_or_else(|p| p.into_inner());
         let (gone, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut *aliases)
             .into_iter()

@@ -12,100 +12,17 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use llvm_sys::error::LLVMErrorRef;
-use llvm_sys::orc2::*;
-
 use super::tracker::Group;
-use super::unit::{create, replace, Source};
+use super::unit::{create, Source};
 use super::SessionEnv;
-use crate::error::{Error, Result};
-use crate::llvm::cstring;
+use crate::error::Result;
 use crate::llvm::ir::{IrModule, ModuleSymbol};
-use crate::llvm::orc::{copy_flags, SymbolName};
+use crate::llvm::lazy::{lazy_reexports, StubsManager};
+use crate::llvm::unit::BorrowedResponsibility;
+use crate::llvm::orc::{SymbolFlags, SymbolName};
 pub use crate::llvm::split::BODY_SUFFIX;
 use crate::llvm::split::{split, FunctionPartition};
 use crate::module::Module;
-
-
-/// Where a stub lands when its function cannot be compiled: the failure is
-/// reported (with the function's name) through the session's error
-/// reporter, and the call returns 0.
-extern "C" fn lazy_compile_failed() -> u64 {
-    0
-}
-
-/// The session's lazy call-through manager (trampolines that resolve a
-/// stub's body on first call).
-pub struct CallThrough(LLVMOrcLazyCallThroughManagerRef);
-
-// SAFETY: the call-through manager synchronizes itself; it is used by many
-// threads at once by design (every first call goes through it).
-unsafe impl Send for CallThrough {}
-// SAFETY: as above.
-unsafe impl Sync for CallThrough {}
-
-impl CallThrough {
-    pub fn new(triple: &str, es: LLVMOrcExecutionSessionRef) -> Result<CallThrough> {
-        let t = cstring(triple);
-        let mut raw = std::ptr::null_mut();
-        // SAFETY: the session is live and outlives the manager (the session
-        // disposes of it before its LLJIT).
-        let err = unsafe {
-            LLVMOrcCreateLocalLazyCallThroughManager(
-                t.as_ptr(),
-                es,
-                lazy_compile_failed as extern "C" fn() -> u64 as usize as u64,
-                &mut raw,
-            )
-        };
-        crate::llvm::check(err, crate::error::JitcoreErrorCode::JITCORE_ERROR_UNSUPPORTED)
-            .map_err(|e| e.context("lazy compilation is not available on this host"))?;
-        Ok(CallThrough(raw))
-    }
-
-    pub fn as_raw(&self) -> LLVMOrcLazyCallThroughManagerRef {
-        self.0
-    }
-}
-
-impl Drop for CallThrough {
-    fn drop(&mut self) {
-        // SAFETY: we own the manager and dispose it once.
-        unsafe { LLVMOrcDisposeLazyCallThroughManager(self.0) }
-    }
-}
-
-/// The stubs of one lazily added module.
-pub struct StubsManager(LLVMOrcIndirectStubsManagerRef);
-
-// SAFETY: the stubs manager synchronizes itself.
-unsafe impl Send for StubsManager {}
-// SAFETY: as above.
-unsafe impl Sync for StubsManager {}
-
-impl StubsManager {
-    pub fn new(triple: &str) -> Result<StubsManager> {
-        let t = cstring(triple);
-        // SAFETY: creates a manager we own.
-        let raw = unsafe { LLVMOrcCreateLocalIndirectStubsManager(t.as_ptr()) };
-        if raw.is_null() {
-            return Err(Error::unsupported(format!("no lazy stubs for '{triple}'")));
-        }
-        Ok(StubsManager(raw))
-    }
-
-    pub fn as_raw(&self) -> LLVMOrcIndirectStubsManagerRef {
-        self.0
-    }
-}
-
-impl Drop for StubsManager {
-    fn drop(&mut self) {
-        // SAFETY: we own the manager and dispose it once, after the tracker
-        // whose stubs it holds was removed (or the session is gone).
-        unsafe { LLVMOrcDisposeIndirectStubsManager(self.0) }
-    }
-}
 
 /// A module split for lazy compilation.
 pub struct LazyPlan {
@@ -163,74 +80,35 @@ pub fn install(
     id: u64,
     plan: &LazyPlan,
     group: Arc<Group>,
-    stubs: usize,
-    mr: LLVMOrcMaterializationResponsibilityRef,
-    symbols: Vec<(SymbolName, LLVMJITSymbolFlags)>,
-) -> LLVMErrorRef {
-    let call_through = match env.lazy_support() {
-        Ok(c) => c,
-        Err(e) => return super::unit::string_error(&e.message),
-    };
-    let by_name: HashMap<String, (SymbolName, LLVMJITSymbolFlags)> =
+    stubs: &StubsManager,
+    mr: &BorrowedResponsibility<'_>,
+    symbols: Vec<(SymbolName, SymbolFlags)>,
+) -> std::result::Result<(), String> {
+    let call_through = env.lazy_support().map_err(|e| e.message)?;
+    let by_name: HashMap<String, (SymbolName, SymbolFlags)> =
         symbols.into_iter().map(|(n, f)| (n.as_str(), (n, f))).collect();
-    // SAFETY: mr is live and ours for the call.
-    let jd = unsafe { LLVMOrcMaterializationResponsibilityGetTargetDylib(mr) };
-    let es = env.execution_session();
-
-    let mut aliases: Vec<LLVMOrcCSymbolAliasMapPair> = Vec::new();
-    for (f, _) in &plan.functions {
-        if let Some((stub, flags)) = by_name.get(&f.name) {
-            let body = cstring(&f.body);
-            aliases.push(LLVMOrcCSymbolAliasMapPair {
-                Name: stub.clone().into_raw(),
-                // SAFETY: interning in the live session gives us a reference,
-                // which LazyReexports takes over (as it does the stub name).
-                Entry: LLVMOrcCSymbolAliasMapEntry {
-                    Name: unsafe { LLVMOrcExecutionSessionIntern(es, body.as_ptr()) },
-                    Flags: copy_flags(flags),
-                },
-            });
-        }
-    }
+    let aliases: Vec<(SymbolName, String, SymbolFlags)> = plan
+        .functions
+        .iter()
+        .filter_map(|(f, _)| by_name.get(&f.name).map(|(stub, flags)| (stub.clone(), f.body.clone(), *flags)))
+        .collect();
     if !aliases.is_empty() {
-        // SAFETY: the managers outlive every stub they make (the call-through
-        // manager lives with the session, the stubs manager until the
-        // module's tracker is removed); LazyReexports takes the names.
-        let mu = unsafe {
-            LLVMOrcLazyReexports(
-                call_through,
-                stubs as LLVMOrcIndirectStubsManagerRef,
-                jd,
-                aliases.as_mut_ptr(),
-                aliases.len(),
-            )
-        };
-        let err = replace(mr, mu);
-        if !err.is_null() {
-            return err;
-        }
+        mr.replace(lazy_reexports(&call_through, stubs, env.execution_session(), mr.target_dylib(), aliases))?;
     }
     for (f, bitcode) in &plan.functions {
         if let Some((body, flags)) = by_name.get(&f.body) {
             let name = format!("{}#{}", plan.module_name, f.name);
             let source = Source::Partition { name: name.clone(), bitcode: bitcode.clone() };
-            let err = replace(mr, create(env, id, source, &name, vec![(body.clone(), copy_flags(flags))], group.clone()));
-            if !err.is_null() {
-                return err;
-            }
+            mr.replace(create(env, id, source, &name, vec![(body.clone(), *flags)], group.clone()))?;
         }
     }
     if let Some((bitcode, globals)) = &plan.globals {
-        let wanted: Vec<_> =
-            globals.iter().filter_map(|g| by_name.get(&g.name).map(|(n, f)| (n.clone(), copy_flags(f)))).collect();
+        let wanted: Vec<_> = globals.iter().filter_map(|g| by_name.get(&g.name).cloned()).collect();
         if !wanted.is_empty() {
             let name = format!("{}#globals", plan.module_name);
             let source = Source::Partition { name: name.clone(), bitcode: bitcode.clone() };
-            let err = replace(mr, create(env, id, source, &name, wanted, group));
-            if !err.is_null() {
-                return err;
-            }
+            mr.replace(create(env, id, source, &name, wanted, group))?;
         }
     }
-    std::ptr::null_mut()
+    Ok(())
 }

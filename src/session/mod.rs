@@ -18,12 +18,9 @@ pub mod unit;
 
 use std::collections::HashMap;
 use std::ffi::c_void;
-use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 
-use llvm_sys::error::LLVMErrorRef;
-use llvm_sys::orc2::{LLVMOrcExecutionSessionRef, LLVMOrcJITDylibRef, LLVMOrcObjectLayerRef};
 
 use crate::cache::ObjectCache;
 use crate::compile::pool::Pool;
@@ -31,7 +28,10 @@ use crate::error::{Error, JitcoreErrorCode, Result};
 use crate::llvm::buffer::MemoryBuffer;
 use crate::llvm::ir::ModuleSymbol;
 use crate::llvm::object::check_object;
-use crate::llvm::orc::{self, Found, Lljit, LookupKind, SymbolName, Tracker};
+use crate::llvm::generator::Generator;
+use crate::llvm::lazy::{CallThrough, StubsManager};
+use crate::llvm::lljit::Lljit;
+use crate::llvm::orc::{self, ExecutionSession, Found, JitDylib, LookupKind, ObjectLayer, SymbolFlags, SymbolName, Tracker};
 use crate::llvm::target_machine::{TargetMachine, TargetSpec};
 use crate::module::Module;
 use dylib::Dylib;
@@ -55,7 +55,7 @@ pub struct SessionConfig {
 /// What a placeholder stands for until it is materialized (see unit.rs).
 pub enum Pending {
     Module { module: Arc<Module>, group: Arc<Group> },
-    Lazy { plan: Arc<lazy::LazyPlan>, group: Arc<Group>, stubs: usize },
+    Lazy { plan: Arc<lazy::LazyPlan>, group: Arc<Group>, stubs: Arc<StubsManager> },
     Alias(Vec<Found>),
     Host { materializer: Arc<materializer::HostMaterializer>, group: Arc<Group> },
 }
@@ -64,8 +64,6 @@ pub enum Pending {
 pub struct SessionEnv {
     pub spec: TargetSpec,
     pub data_layout: String,
-    jit: usize,
-    object_layer: usize,
     machines: Mutex<Vec<TargetMachine>>,
     cache: RwLock<Option<Arc<dyn ObjectCache>>>,
     pub stats: Stats,
@@ -78,16 +76,18 @@ pub struct SessionEnv {
     pub config: SessionConfig,
     /// LLJIT's platform dylib (atexit support, `__dso_handle`'s helpers)
     /// and process-symbols dylib, which LLJIT links only from main.
-    platform_dylib: Option<usize>,
-    process_dylib: Option<usize>,
-    lazy: Mutex<Option<lazy::CallThrough>>,
+    platform_dylib: Option<JitDylib>,
+    process_dylib: Option<JitDylib>,
+    lazy: Mutex<Option<Arc<CallThrough>>>,
     pub perf: Option<perf::PerfMap>,
     me: Weak<SessionEnv>,
+    /// The LLJIT: dropped last, when nothing else of the session is left.
+    jit: Lljit,
 }
 
 impl SessionEnv {
-    pub fn object_layer(&self) -> LLVMOrcObjectLayerRef {
-        self.object_layer as LLVMOrcObjectLayerRef
+    pub fn object_layer(&self) -> ObjectLayer {
+        self.jit.object_layer()
     }
 
     /// Checks that `module` can be compiled for this session's target and
@@ -121,15 +121,12 @@ impl SessionEnv {
         Ok(())
     }
 
-    fn jit(&self) -> &Lljit {
-        // SAFETY: `jit` is the address of the session's Lljit, which lives
-        // (in a ManuallyDrop the session drops last) as long as any callback
-        // that reaches this environment can run.
-        unsafe { &*(self.jit as *const Lljit) }
+    pub fn execution_session(&self) -> ExecutionSession {
+        self.jit.execution_session()
     }
 
-    pub fn execution_session(&self) -> LLVMOrcExecutionSessionRef {
-        self.jit().execution_session()
+    pub(crate) fn jit(&self) -> &Lljit {
+        &self.jit
     }
 
     pub fn cache(&self) -> Option<Arc<dyn ObjectCache>> {
@@ -149,9 +146,10 @@ impl SessionEnv {
         self.machines.lock().unwrap_or_else(|p| p.into_inner()).push(tm);
     }
 
-    /// A counted reference to this environment (for units to hold).
-    pub fn self_ref(&self) -> Arc<SessionEnv> {
-        self.me.upgrade().expect("a SessionEnv is only used while referenced")
+    /// A reference to this environment for what ORC holds (units, lookup
+    /// callbacks): weak, so nothing inside the LLJIT keeps it alive.
+    pub fn weak(&self) -> Weak<SessionEnv> {
+        self.me.clone()
     }
 
     fn pending(&self) -> MutexGuard<'_, HashMap<u64, Pending>> {
@@ -184,8 +182,7 @@ impl SessionEnv {
         let unit_id = self.next_unit.fetch_add(1, Ordering::Relaxed);
         self.pending().insert(unit_id, pending);
         let tsm = unit::placeholder(symbols, unit_id, &self.data_layout);
-        // SAFETY: the placeholder is ours to give; the tracker is of `dylib`.
-        if let Err(mut e) = unsafe { self.jit().add_ir_module(&tracker, tsm) } {
+        if let Err(mut e) = self.jit.add_ir_module(&tracker, tsm) {
             self.pending().remove(&unit_id);
             // ORC names the placeholder ("In jitcore.unit.7, ..."); the
             // caller adds the host's name for it.
@@ -204,9 +201,7 @@ impl SessionEnv {
             .map(|f| ModuleSymbol {
                 name: f.name.as_str(),
                 exported: false,
-                callable: f.flags.GenericFlags
-                    & llvm_sys::orc2::LLVMJITSymbolGenericFlags::LLVMJITSymbolGenericFlagsCallable as u8
-                    != 0,
+                callable: f.flags.is_callable(),
                 weak: false,
             })
             .collect();
@@ -229,12 +224,14 @@ impl SessionEnv {
     }
 
     /// The session's lazy call-through manager, made on first use.
-    pub fn lazy_support(&self) -> Result<llvm_sys::orc2::LLVMOrcLazyCallThroughManagerRef> {
+    pub fn lazy_support(&self) -> Result<Arc<CallThrough>> {
         let mut lazy = self.lazy.lock().unwrap_or_else(|p| p.into_inner());
-        if lazy.is_none() {
-            *lazy = Some(lazy::CallThrough::new(&self.spec.triple, self.execution_session())?);
+        if let Some(c) = &*lazy {
+            return Ok(c.clone());
         }
-        Ok(lazy.as_ref().map(|c| c.as_raw()).expect("set above"))
+        let c = Arc::new(CallThrough::new(&self.spec.triple, self.execution_session())?);
+        *lazy = Some(c.clone());
+        Ok(c)
     }
 
     fn register_group(&self, group: &Arc<Group>) {
@@ -295,36 +292,11 @@ fn failed_symbols(message: &str) -> Vec<(&str, Vec<&str>)> {
 
 /// An LLJIT with jitcore's compile path on it.
 pub struct Session {
-    // Dropped explicitly in Drop, before the reporter context it calls into.
-    jit: ManuallyDrop<Box<Lljit>>,
     env: Arc<SessionEnv>,
     main: Arc<Dylib>,
-    reporter_ctx: *const SessionEnv,
-    /// Serializes structural changes (adding, removing, resetting) so a
-    /// removal and a reset never interleave on one group.
+    /// Serializes structural changes (adding, removing, resetting, link
+    /// orders, symbol sources) so they never interleave with a reset.
     changes: Mutex<()>,
-}
-
-// SAFETY: every field is Send + Sync except the raw reporter context, which
-// is an Arc reference only used to free it in Drop.
-unsafe impl Send for Session {}
-// SAFETY: as above.
-unsafe impl Sync for Session {}
-
-extern "C" fn report_orc_error(ctx: *mut c_void, err: LLVMErrorRef) {
-    let _ = crate::guard::catch(|| {
-        // SAFETY: ctx is the SessionEnv reference the session keeps alive
-        // until after the LLJIT (the only caller) is disposed.
-        let env = unsafe { &*(ctx as *const SessionEnv) };
-        if let Some(msg) = crate::llvm::take_error(err) {
-            if msg != unit::PLACEHOLDER_DONE {
-                // ORC reports what fails a materialization (link errors,
-                // lazy compiles that failed).
-                Stats::bump(&env.stats.failures, 1);
-                env.log.report_orc(msg);
-            }
-        }
-    });
 }
 
 fn main_dylib_id() -> u64 {
@@ -334,7 +306,7 @@ fn main_dylib_id() -> u64 {
 impl Session {
     pub fn new(spec: TargetSpec, config: SessionConfig) -> Result<Session> {
         crate::llvm::initialize()?;
-        let jit = Box::new(Lljit::new(spec.create()?)?);
+        let jit = Lljit::new(spec.create()?)?;
         let arch = spec.arch().to_string();
         if !jit.triple().starts_with(&arch) {
             return Err(Error::unsupported(format!("JIT triple '{}' does not match '{}'", jit.triple(), spec.triple)));
@@ -347,11 +319,27 @@ impl Session {
             n => Some(Pool::new(n).map_err(|e| Error::internal(format!("cannot start compile threads: {e}")))?),
         };
         let perf = if config.perf { Some(perf::PerfMap::open()?) } else { None };
-        let env = Arc::new_cyclic(|me| SessionEnv {
+        let platform_dylib = jit.dylib_by_name("<Platform>");
+        let process_dylib = jit.dylib_by_name("<Process Symbols>");
+        let main_jd = jit.main_dylib();
+        let env = Arc::new_cyclic(|me: &Weak<SessionEnv>| {
+            let reporter = me.clone();
+            jit.set_error_reporter(Box::new(move |msg| {
+                // ORC reports what fails a materialization (link errors,
+                // lazy compiles that failed).
+                if let Some(env) = reporter.upgrade() {
+                    Stats::bump(&env.stats.failures, 1);
+                    env.log.report_orc(msg);
+                }
+            }));
+            let transformer = me.clone();
+            jit.set_ir_transform(Box::new(move |request| match transformer.upgrade() {
+                Some(env) => unit::transform(&env, request),
+                None => Err("jitcore: the session is gone".to_string()),
+            }));
+            SessionEnv {
             data_layout: jit.data_layout(),
             spec,
-            jit: &*jit as *const Lljit as usize,
-            object_layer: jit.object_layer() as usize,
             machines: Mutex::new(Vec::new()),
             cache: RwLock::new(None),
             stats: Stats::default(),
@@ -362,23 +350,17 @@ impl Session {
             dylibs: RwLock::new(Vec::new()),
             groups: Mutex::new(Vec::new()),
             config,
-            platform_dylib: jit.dylib_by_name("<Platform>").map(|p| p as usize),
-            process_dylib: jit.dylib_by_name("<Process Symbols>").map(|p| p as usize),
+            platform_dylib,
+            process_dylib,
             lazy: Mutex::new(None),
             perf,
             me: me.clone(),
-        });
-        let reporter_ctx = Arc::into_raw(env.clone());
-        // SAFETY: reporter_ctx stays valid until Drop, after the LLJIT is gone.
-        unsafe {
-            jit.set_error_reporter(report_orc_error, reporter_ctx as *mut c_void);
-            jit.set_ir_transform(unit::transform, reporter_ctx as *mut c_void);
-        }
-        // SAFETY: the main JITDylib lives as long as the LLJIT, which `self` owns.
-        let main = unsafe { Dylib::new(jit.main_dylib(), "main", main_dylib_id()) };
+            jit,
+        }});
+        let main = Dylib::new(main_jd, "main", main_dylib_id());
         linkorder::install(&env, &main);
         env.dylibs.write().unwrap_or_else(|p| p.into_inner()).push(main.clone());
-        Ok(Session { jit: ManuallyDrop::new(jit), env, main, reporter_ctx, changes: Mutex::new(()) })
+        Ok(Session { env, main, changes: Mutex::new(()) })
     }
 
     pub fn env(&self) -> &Arc<SessionEnv> {
@@ -411,17 +393,15 @@ impl Session {
             return Err(Error::invalid_argument(format!("'{name}' is not a usable JITDylib name")));
         }
         let mut dylibs = self.env.dylibs.write().unwrap_or_else(|p| p.into_inner());
-        if dylibs.iter().any(|d| d.name() == name) || self.jit.dylib_by_name(name).is_some() {
+        if dylibs.iter().any(|d| d.name() == name) || self.env.jit.dylib_by_name(name).is_some() {
             return Err(Error::invalid_argument(format!("a JITDylib named '{name}' already exists")));
         }
-        let raw = self.jit.create_dylib(name)?;
-        // SAFETY: the JITDylib lives as long as the LLJIT, which `self` owns.
-        let d = unsafe { Dylib::new(raw, name, crate::engine::new_owner_id()) };
+        let d = Dylib::new(self.env.jit.create_dylib(name)?, name, crate::engine::new_owner_id());
         // LLJIT's platform support adds code to every JITDylib that needs
         // its platform dylib (atexit, __dso_handle); main links it first,
         // before the process's symbols, and so does every dylib made here.
         if let Some(p) = self.env.platform_dylib {
-            d.set_platform(p as LLVMOrcJITDylibRef);
+            d.set_platform(p);
         }
         linkorder::install(&self.env, &d);
         dylibs.push(d.clone());
@@ -441,22 +421,21 @@ impl Session {
     fn sources_of<'a>(&self, dylib: &'a Arc<Dylib>) -> Result<&'a Arc<Dylib>> {
         dylib.sources_or_init(|| {
             let name = format!("<sources of {}>", dylib.name());
-            let raw = self.jit.create_dylib(&name)?;
-            // SAFETY: the JITDylib lives as long as the LLJIT, which `self` owns.
-            let d = unsafe { Dylib::new(raw, &name, crate::engine::new_owner_id()) };
+            let d = Dylib::new(self.env.jit.create_dylib(&name)?, &name, crate::engine::new_owner_id());
             self.env.dylibs.write().unwrap_or_else(|p| p.into_inner()).push(d.clone());
             Ok(d)
         })
     }
 
     /// The dylib whose ORC JITDylib is `raw`, if it is one of ours.
-    pub fn dylib_by_raw(&self, raw: LLVMOrcJITDylibRef) -> Option<Arc<Dylib>> {
-        self.env.dylibs.read().unwrap_or_else(|p| p.into_inner()).iter().find(|d| d.as_raw() == raw).cloned()
+    pub fn dylib_by_jd(&self, jd: JitDylib) -> Option<Arc<Dylib>> {
+        self.env.dylibs.read().unwrap_or_else(|p| p.into_inner()).iter().find(|d| d.jd() == jd).cloned()
     }
 
     /// Sets the dylibs `dylib` links against, searched in order after its
     /// own definitions. Naming `dylib` itself is allowed and ignored.
     pub fn set_link_order(&self, dylib: &Arc<Dylib>, order: &[Arc<Dylib>]) -> Result<()> {
+        let _changes = self.lock_changes();
         let mut seen = Vec::new();
         for d in order {
             if Arc::ptr_eq(d, dylib) || seen.iter().any(|s: &Arc<Dylib>| Arc::ptr_eq(s, d)) {
@@ -519,9 +498,10 @@ impl Session {
             return self.install_eager(dylib, module, group);
         };
         self.env.lazy_support()?;
-        let stubs = lazy::StubsManager::new(&self.env.spec.triple)?;
+        let stubs = StubsManager::new(&self.env.spec.triple)?;
         let symbols = plan.placeholder_symbols();
-        let pending = Pending::Lazy { plan: Arc::new(plan), group: group.clone(), stubs: stubs.as_raw() as usize };
+        let stubs = Arc::new(stubs);
+        let pending = Pending::Lazy { plan: Arc::new(plan), group: group.clone(), stubs: stubs.clone() };
         let (tracker, unit_id) = self
             .env
             .install(dylib, &symbols, pending)
@@ -548,7 +528,8 @@ impl Session {
             let _ = t.remove();
         }
         let rt = dylib.new_tracker();
-        self.jit
+        self.env
+            .jit
             .add_object(&rt, buffer)
             .map_err(|e| e.context(format!("cannot add object '{name}' to JITDylib '{}'", dylib.name())))?;
         Stats::bump(&self.env.stats.objects_loaded, 1);
@@ -590,12 +571,14 @@ impl Session {
 
     /// Defines symbols at absolute addresses for the life of `dylib`.
     pub fn define_absolute(&self, dylib: &Dylib, symbols: &[(String, u64)]) -> Result<()> {
+        let _changes = self.lock_changes();
         let names: Vec<String> = symbols.iter().map(|s| s.0.clone()).collect();
         for t in dylib.take_aliases(Some(&names)) {
             let _ = t.remove();
         }
-        let syms = symbols.iter().map(|(n, a)| (self.jit.mangle_and_intern(n), *a, true, true)).collect();
-        dylib.define(orc::absolute_symbols(syms)).map_err(|e| e.context(format!("in JITDylib '{}'", dylib.name())))
+        let syms =
+            symbols.iter().map(|(n, a)| (self.env.jit.mangle_and_intern(n), *a, SymbolFlags::new(true, true))).collect();
+        dylib.jd().define(orc::absolute_symbols(syms)).map_err(|e| e.context(format!("in JITDylib '{}'", dylib.name())))
     }
 
     /// Removes everything `group` tracks (freeing its code and data) and
@@ -637,7 +620,7 @@ impl Session {
             state.removed = false;
             state.members.extend(kept);
         }
-        self.jit.clear_dead_symbol_names();
+        self.env.jit.clear_dead_symbol_names();
         first_error.map_or(Ok(()), Err)
     }
 
@@ -676,17 +659,17 @@ impl Session {
             )));
         }
         let mark = self.env.log.mark();
-        let mut order: Vec<(LLVMOrcJITDylibRef, bool)> = vec![(dylib.as_raw(), false)];
+        let mut order: Vec<(JitDylib, bool)> = vec![(dylib.jd(), false)];
         order.extend(dylib.search_tail());
-        if dylib.as_raw() == self.main.as_raw() {
+        if dylib.jd() == self.main.jd() {
             // Main resolves the process's symbols (LLJIT links them), for
             // the host's lookups too.
             if let Some(p) = self.env.process_dylib {
-                order.push((p as LLVMOrcJITDylibRef, true));
+                order.push((p, true));
             }
         }
-        let interned: Vec<SymbolName> = names.iter().map(|n| self.jit.mangle_and_intern(n)).collect();
-        match self.jit.lookup(LookupKind::DLSym, &order, &interned) {
+        let interned: Vec<SymbolName> = names.iter().map(|n| self.env.jit.mangle_and_intern(n)).collect();
+        match self.env.jit.lookup(LookupKind::DLSym, &order, &interned) {
             Ok(addrs) => Ok(addrs),
             Err(e) => {
                 let failure = self.explain_lookup_failure(e, mark, dylib, names);
@@ -810,18 +793,20 @@ impl Session {
 
     /// Adds a symbol source to `dylib`: searched after its own definitions
     /// and earlier sources, before its link order.
-    pub fn add_generator(&self, dylib: &Arc<Dylib>, generator: sources::Generator) -> Result<()> {
+    pub fn add_source(&self, dylib: &Arc<Dylib>, source: sources::SymbolSource) -> Result<()> {
+        let generator = source.generator(self.env.object_layer())?;
+        self.add_generator(dylib, generator)
+    }
+
+    fn add_generator(&self, dylib: &Arc<Dylib>, generator: Generator) -> Result<()> {
+        let _changes = self.lock_changes();
         let sources = self.sources_of(dylib)?;
-        generator.attach(sources.as_raw());
+        generator.attach(sources.jd(), &self.env.jit);
         // What the link order supplied may now come from the new source.
         for t in dylib.take_aliases(None) {
             let _ = t.remove();
         }
         Ok(())
-    }
-
-    pub fn object_layer(&self) -> LLVMOrcObjectLayerRef {
-        self.jit.object_layer()
     }
 }
 
@@ -832,11 +817,12 @@ impl Drop for Session {
         drop(pool);
         // Release every ORC tracker before the session that owns them goes;
         // lazy stubs are freed after it (nothing can call them then).
-        let mut stubs = Vec::new();
         for group in self.env.live_groups() {
             for m in group.take_members() {
                 drop(m.tracker);
-                stubs.extend(m.stubs);
+                if let Some(stubs) = m.stubs {
+                    self.env.jit.keep_until_disposed(Box::new(stubs));
+                }
             }
         }
         for d in self.env.dylibs.read().unwrap_or_else(|p| p.into_inner()).iter() {
@@ -846,13 +832,9 @@ impl Drop for Session {
         // The call-through manager goes before the session it was made for
         // (as LLVM's own lazy example disposes of it).
         drop(self.env.lazy.lock().unwrap_or_else(|p| p.into_inner()).take());
-        // SAFETY: the LLJIT is dropped exactly once, here, before the
-        // reporter context it may call into is freed; no field is used after.
-        unsafe {
-            ManuallyDrop::drop(&mut self.jit);
-            drop(stubs);
-            drop(Arc::from_raw(self.reporter_ctx));
-        }
+        // The environment (and with it the LLJIT, its last field) goes when
+        // `env` is dropped: nothing inside ORC holds it (units, callbacks
+        // and lookups keep weak references).
     }
 }
 

@@ -6,11 +6,9 @@ use std::fs::File;
 use std::io::Write;
 use std::sync::Mutex;
 
-use llvm_sys::orc2::LLVMOrcJITDylibRef;
-
 use super::SessionEnv;
 use crate::error::{Error, Result};
-use crate::llvm::orc::{lookup_async, LookupKind, SymbolName};
+use crate::llvm::orc::{JitDylib, LookupKind, SymbolName};
 
 /// The process's perf map, shared by every session that enables perf.
 pub struct PerfMap {
@@ -45,20 +43,19 @@ impl PerfMap {
     }
 
     /// Once `functions` (name, size) of `jd` are linked, writes their lines.
-    pub fn record_when_linked(&self, env: &SessionEnv, jd: LLVMOrcJITDylibRef, functions: Vec<(SymbolName, u64)>) {
+    pub fn record_when_linked(&self, env: &SessionEnv, jd: JitDylib, functions: Vec<(SymbolName, u64)>) {
         if functions.is_empty() {
             return;
         }
         let names: Vec<SymbolName> = functions.iter().map(|(n, _)| n.clone()).collect();
         let file = self.file;
-        // SAFETY: the session and jd are live; the lookup only waits for
-        // symbols this unit is emitting.
-        unsafe {
-            lookup_async(env.execution_session(), LookupKind::DLSym, &[(jd, false)], &names, true, move |r| {
+        // The lookup only waits for symbols this unit is emitting.
+        {
+            env.execution_session().lookup_async(LookupKind::DLSym, &[(jd, false)], &names, true, move |r| {
                 let Ok(found) = r else { return };
                 let mut lines = String::new();
                 for f in found {
-                    if let Some((_, size)) = functions.iter().find(|(n, _)| n.as_raw() == f.name.as_raw()) {
+                    if let Some((_, size)) = functions.iter().find(|(n, _)| *n == f.name) {
                         let name = f.name.as_str();
                         let shown = name.strip_suffix(super::lazy::BODY_SUFFIX).unwrap_or(&name).to_string();
                         lines.push_str(&format!("{:x} {:x} {}\n", f.address, size.max(&1), shown));

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use super::dylib::Dylib;
-use super::lazy::StubsManager;
+use crate::llvm::lazy::StubsManager;
 use super::materializer::HostMaterializer;
 use crate::llvm::orc::Tracker;
 use crate::module::Module;
@@ -26,7 +26,7 @@ pub struct Member {
     pub materializer: Option<Arc<HostMaterializer>>,
     pub lazy: bool,
     /// The lazy stubs of a lazily added module, freed after the tracker.
-    pub stubs: Option<StubsManager>,
+    pub stubs: Option<Arc<StubsManager>>,
 }
 
 #[derive(Default)]

@@ -1,0 +1,263 @@
+//! Materialization units and responsibilities: the ORC half of jitcore's
+//! one compile path (the session half is `session/unit.rs`).
+//!
+//! A custom unit carries a [`UnitBody`]; ORC either materializes it (the
+//! body receives an owned [`Responsibility`]) or destroys it unmaterialized
+//! (the body is dropped). Placeholders are tiny IR modules of empty
+//! definitions standing for a unit until a lookup needs it.
+
+use std::ffi::c_void;
+use std::marker::PhantomData;
+
+use llvm_sys::core::*;
+use llvm_sys::error::LLVMErrorRef;
+use llvm_sys::orc2::*;
+use llvm_sys::{LLVMLinkage, LLVMVisibility};
+
+use super::buffer::MemoryBuffer;
+use super::cstring;
+use super::ir::ModuleSymbol;
+use super::orc::{JitDylib, MaterializationUnit, ObjectLayer, SymbolFlags, SymbolName};
+
+/// The message with which a transform ends a placeholder's (now empty)
+/// materialization; the session's reporter ignores it.
+pub const PLACEHOLDER_DONE: &str = "jitcore: placeholder replaced by its unit";
+
+/// An LLVM error with `msg`.
+pub fn string_error(msg: &str) -> LLVMErrorRef {
+    let c = cstring(msg);
+    // SAFETY: LLVMCreateStringError copies the message.
+    unsafe { llvm_sys::error::LLVMCreateStringError(c.as_ptr()) }
+}
+
+/// A materialization responsibility jitcore owns: what ORC hands a unit's
+/// `materialize`. Emitting an object consumes it; dropping it unconsumed
+/// fails the materialization (so an error or a panic on any path fails the
+/// symbols it covers exactly once, and never one jitcore gave away).
+pub struct Responsibility(LLVMOrcMaterializationResponsibilityRef);
+
+// SAFETY: ORC lets a responsibility be completed from any thread; this
+// owner is used by one thread at a time (it moves with its compile job).
+unsafe impl Send for Responsibility {}
+
+impl Responsibility {
+    /// Takes ownership of `raw`.
+    ///
+    /// # Safety
+    /// `raw` must be a live responsibility that nobody else completes or disposes.
+    pub unsafe fn from_raw(raw: LLVMOrcMaterializationResponsibilityRef) -> Responsibility {
+        Responsibility(raw)
+    }
+
+    /// The symbols (retained) and flags it covers.
+    pub fn symbols(&self) -> Vec<(SymbolName, SymbolFlags)> {
+        responsibility_symbols(self.0)
+    }
+
+    /// The symbols a lookup asked for (a subset of [`symbols`](Self::symbols)).
+    pub fn requested(&self) -> Vec<SymbolName> {
+        let mut n = 0usize;
+        // SAFETY: the responsibility is live and ours; the returned array is
+        // ours to dispose and its entries are borrowed (retained to keep).
+        unsafe {
+            let syms = LLVMOrcMaterializationResponsibilityGetRequestedSymbols(self.0, &mut n);
+            let v = (0..n).map(|i| SymbolName::retain(*syms.add(i))).collect();
+            LLVMOrcDisposeSymbols(syms);
+            v
+        }
+    }
+
+    /// The JITDylib it materializes into.
+    pub fn target_dylib(&self) -> JitDylib {
+        // SAFETY: the responsibility is live and ours; its JITDylib lives
+        // as long as the session.
+        unsafe { JitDylib::from_raw(LLVMOrcMaterializationResponsibilityGetTargetDylib(self.0)) }
+    }
+
+    /// Hands the responsibility and `object` to `layer` (the object layer
+    /// of this responsibility's session), which links the object and
+    /// completes (or fails) the materialization.
+    pub fn emit(self, layer: ObjectLayer, object: MemoryBuffer) {
+        let raw = self.0;
+        std::mem::forget(self);
+        // SAFETY: the layer is live (orc.rs module doc); it takes the
+        // responsibility and the buffer.
+        unsafe { LLVMOrcObjectLayerEmit(layer.raw(), raw, object.into_raw()) }
+    }
+}
+
+impl Drop for Responsibility {
+    fn drop(&mut self) {
+        // SAFETY: still ours (emit forgets self): fail it and dispose of it once.
+        unsafe {
+            LLVMOrcMaterializationResponsibilityFailMaterialization(self.0);
+            LLVMOrcDisposeMaterializationResponsibility(self.0);
+        }
+    }
+}
+
+/// The symbols (retained) and flags a raw responsibility covers.
+fn responsibility_symbols(mr: LLVMOrcMaterializationResponsibilityRef) -> Vec<(SymbolName, SymbolFlags)> {
+    let mut n = 0usize;
+    // SAFETY: mr is live for the call; the pairs array is ours to dispose,
+    // and each name we keep is retained by us.
+    unsafe {
+        let pairs = LLVMOrcMaterializationResponsibilityGetSymbols(mr, &mut n);
+        let v = (0..n)
+            .map(|i| {
+                let p = &*pairs.add(i);
+                (SymbolName::retain(p.Name), SymbolFlags::from_raw(&p.Flags))
+            })
+            .collect();
+        LLVMOrcDisposeCSymbolFlagsMap(pairs);
+        v
+    }
+}
+
+
+/// A responsibility ORC lends for the duration of a call (an IR transform).
+pub struct BorrowedResponsibility<'a> {
+    raw: LLVMOrcMaterializationResponsibilityRef,
+    _call: PhantomData<&'a ()>,
+}
+
+impl BorrowedResponsibility<'_> {
+    /// # Safety
+    /// `raw` must be live for the borrow's lifetime.
+    pub(super) unsafe fn new(raw: LLVMOrcMaterializationResponsibilityRef) -> Self {
+        BorrowedResponsibility { raw, _call: PhantomData }
+    }
+
+    pub fn symbols(&self) -> Vec<(SymbolName, SymbolFlags)> {
+        responsibility_symbols(self.raw)
+    }
+
+    pub fn target_dylib(&self) -> JitDylib {
+        // SAFETY: live for the call; the JITDylib lives as long as the session.
+        unsafe { JitDylib::from_raw(LLVMOrcMaterializationResponsibilityGetTargetDylib(self.raw)) }
+    }
+
+    /// Hands the symbols `mu` defines over to `mu`.
+    pub fn replace(&self, mu: MaterializationUnit) -> Result<(), String> {
+        // SAFETY: the responsibility is live; Replace takes the unit whatever the outcome.
+        let err = unsafe { LLVMOrcMaterializationResponsibilityReplace(self.raw, mu.into_raw()) };
+        super::take_error(err).map_or(Ok(()), Err)
+    }
+}
+
+/// What a custom unit does when ORC materializes it.
+pub trait UnitBody: Send + 'static {
+    /// Produces the code for `mr` (emitting consumes it; dropping fails it).
+    fn materialize(self: Box<Self>, mr: Responsibility);
+}
+
+/// A custom unit named `name` defining `symbols`, carrying `body`.
+pub fn custom_unit(name: &str, symbols: Vec<(SymbolName, SymbolFlags)>, body: Box<dyn UnitBody>) -> MaterializationUnit {
+    let mut pairs: Vec<LLVMOrcCSymbolFlagsMapPair> = symbols
+        .into_iter()
+        .map(|(name, flags)| LLVMOrcCSymbolFlagsMapPair { Name: name.into_raw(), Flags: flags.raw() })
+        .collect();
+    let ctx = Box::into_raw(Box::new(body));
+    let name = cstring(name);
+    // SAFETY: ORC takes the retained names and copies the name; ctx is a
+    // Box that exactly one of materialize/destroy takes back.
+    unsafe {
+        MaterializationUnit::from_raw(LLVMOrcCreateCustomMaterializationUnit(
+            name.as_ptr(),
+            ctx.cast(),
+            pairs.as_mut_ptr(),
+            pairs.len(),
+            std::ptr::null_mut(),
+            materialize,
+            discard,
+            destroy,
+        ))
+    }
+}
+
+extern "C" fn materialize(ctx: *mut c_void, mr: LLVMOrcMaterializationResponsibilityRef) {
+    // SAFETY: ORC hands us mr to complete: from here it fails itself when
+    // dropped on any path that does not emit (a panic included).
+    let mr = unsafe { Responsibility::from_raw(mr) };
+    // SAFETY: ctx is the Box made in `custom_unit`; ORC calls materialize
+    // at most once and then never destroy, so it is taken back once.
+    let body = unsafe { Box::from_raw(ctx.cast::<Box<dyn UnitBody>>()) };
+    let _ = crate::guard::catch(move || body.materialize(mr));
+}
+
+extern "C" fn discard(_ctx: *mut c_void, _jd: LLVMOrcJITDylibRef, _symbol: LLVMOrcSymbolStringPoolEntryRef) {
+    // A weak definition of this unit was overridden by another definition.
+    // Nothing to do: the linker drops a weak definition that ORC did not
+    // assign to the unit, and binds references to the winning one.
+}
+
+extern "C" fn destroy(ctx: *mut c_void) {
+    // SAFETY: ctx is the Box made in `custom_unit`, and ORC calls destroy
+    // only for a unit that was never materialized, once. A panic in a drop
+    // is contained.
+    let _ = crate::guard::catch(|| drop(unsafe { Box::from_raw(ctx.cast::<Box<dyn UnitBody>>()) }));
+}
+
+/// An IR module with its own context, on its way to ORC.
+pub struct ThreadSafeModule(LLVMOrcThreadSafeModuleRef);
+
+// SAFETY: owned by this value alone until given to ORC.
+unsafe impl Send for ThreadSafeModule {}
+
+impl ThreadSafeModule {
+    pub(super) fn into_raw(self) -> LLVMOrcThreadSafeModuleRef {
+        let raw = self.0;
+        std::mem::forget(self);
+        raw
+    }
+}
+
+impl Drop for ThreadSafeModule {
+    fn drop(&mut self) {
+        // SAFETY: still ours; disposed of once (with its context).
+        unsafe { LLVMOrcDisposeThreadSafeModule(self.0) }
+    }
+}
+
+/// The placeholder IR module named `name` for `symbols`: one empty
+/// definition per symbol (same name, kind, weakness and visibility, so ORC
+/// derives the same symbol flags).
+pub fn placeholder(symbols: &[ModuleSymbol], name: &str, data_layout: &str) -> ThreadSafeModule {
+    let ident = cstring(name);
+    let dl = cstring(data_layout);
+    // SAFETY: everything is created here in a fresh context; the module and
+    // context are handed to the ThreadSafeModule at the end, which owns them.
+    unsafe {
+        let ctx = super::diagnostics::new_context();
+        let m = LLVMModuleCreateWithNameInContext(ident.as_ptr(), ctx);
+        LLVMSetDataLayout(m, dl.as_ptr());
+        let void_fn = LLVMFunctionType(LLVMVoidTypeInContext(ctx), std::ptr::null_mut(), 0, 0);
+        let i8t = LLVMInt8TypeInContext(ctx);
+        let builder = LLVMCreateBuilderInContext(ctx);
+        for sym in symbols {
+            let name = cstring(&sym.name);
+            let v = if sym.callable {
+                let f = LLVMAddFunction(m, name.as_ptr(), void_fn);
+                let bb = LLVMAppendBasicBlockInContext(ctx, f, c"entry".as_ptr());
+                LLVMPositionBuilderAtEnd(builder, bb);
+                LLVMBuildRetVoid(builder);
+                f
+            } else {
+                let g = LLVMAddGlobal(m, i8t, name.as_ptr());
+                LLVMSetInitializer(g, LLVMConstInt(i8t, 0, 0));
+                g
+            };
+            if sym.weak {
+                LLVMSetLinkage(v, LLVMLinkage::LLVMWeakAnyLinkage);
+            }
+            if !sym.exported {
+                LLVMSetVisibility(v, LLVMVisibility::LLVMHiddenVisibility);
+            }
+        }
+        LLVMDisposeBuilder(builder);
+        let tsc = LLVMOrcCreateNewThreadSafeContextFromLLVMContext(ctx);
+        let tsm = LLVMOrcCreateNewThreadSafeModule(m, tsc);
+        LLVMOrcDisposeThreadSafeContext(tsc);
+        ThreadSafeModule(tsm)
+    }
+}
