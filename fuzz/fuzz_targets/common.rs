@@ -73,6 +73,30 @@ pub fn engine(tm: JitcoreTargetMachineRef) -> JitcoreEngineRef {
     ee
 }
 
+/// Consumes `err`: Ok on success, else its message. Panics on an internal error.
+pub fn result(err: JitcoreErrorRef, what: &str) -> Result<(), String> {
+    if err.is_null() {
+        return Ok(());
+    }
+    // SAFETY: a live error, consumed exactly once (by GetErrorMessage).
+    unsafe {
+        let code = JitcoreGetErrorCode(err);
+        let m = JitcoreGetErrorMessage(err);
+        let text = std::ffi::CStr::from_ptr(m).to_string_lossy().into_owned();
+        JitcoreDisposeErrorMessage(m);
+        assert!(code != JitcoreErrorCode::JITCORE_ERROR_INTERNAL, "{what}: internal error (a caught panic): {text}");
+        Err(format!("{code:?}: {text}"))
+    }
+}
+
+/// Looks `name` up in `ee`; the error's message on failure.
+pub fn lookup_msg(ee: JitcoreEngineRef, name: &str) -> Result<u64, String> {
+    let name = CString::new(name).unwrap();
+    let mut addr = 0u64;
+    // SAFETY: live engine, valid out-parameter and name.
+    result(unsafe { JitcoreEngineGetFunctionAddress(ee, &mut addr, name.as_ptr()) }, "lookup").map(|()| addr)
+}
+
 /// Looks `name` up in `ee`.
 pub fn lookup(ee: JitcoreEngineRef, name: &str) -> Option<u64> {
     let name = CString::new(name).unwrap();

@@ -79,9 +79,9 @@ fuzz_target!(|data: &[u8]| {
         JitcoreEngineSetDiskCache(ee, cache);
         let m = module(KNOWN_NAME, KNOWN_IR.as_bytes()).unwrap();
         assert!(ok(JitcoreEngineAddModule(ee, m), "JitcoreEngineAddModule"));
-        let addr = lookup(ee, "f");
+        let addr = lookup_msg(ee, "f");
         let st = stats(ee);
-        let addr = addr.unwrap_or_else(|| panic!("f not found with a bad disk entry ({st:?})"));
+        let addr = addr.unwrap_or_else(|e| panic!("f not found with a bad disk entry: {e} ({st:?})"));
         if st.CacheHits == 0 || object == &fx.known[..] {
             assert_eq!(call_known(addr), 42, "{st:?}");
         }

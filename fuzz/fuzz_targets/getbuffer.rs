@@ -44,10 +44,10 @@ fuzz_target!(|data: &[u8]| {
         JitcoreEngineSetObjectCache(ee, None, Some(get_buffer), &bytes as *const &[u8] as *mut c_void);
         let m = module(KNOWN_NAME, KNOWN_IR.as_bytes()).unwrap();
         assert!(ok(JitcoreEngineAddModule(ee, m), "JitcoreEngineAddModule"));
-        let addr = lookup(ee, "f");
+        let addr = lookup_msg(ee, "f");
         let st = stats(ee);
-        let addr = addr.unwrap_or_else(|| {
-            panic!("f not found: the cache's bytes neither served nor replaced by a compile ({st:?})")
+        let addr = addr.unwrap_or_else(|e| {
+            panic!("f not found: the cache's bytes neither served nor replaced by a compile: {e} ({st:?})")
         });
         if st.CacheHits == 0 || data == known {
             assert_eq!(call_known(addr), 42, "{st:?}");
