@@ -31,6 +31,15 @@ fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| {
         let base = if std::path::Path::new("/dev/shm").is_dir() { PathBuf::from("/dev/shm") } else { std::env::temp_dir() };
+        // Directories of earlier runs that crashed (their process is gone).
+        for e in std::fs::read_dir(&base).into_iter().flatten().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if let Some(pid) = name.strip_prefix("jitcore-fuzz-disk-") {
+                if !std::path::Path::new("/proc").join(pid).exists() {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        }
         let dir = base.join(format!("jitcore-fuzz-disk-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let m = module(KNOWN_NAME, KNOWN_IR.as_bytes()).unwrap();
