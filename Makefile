@@ -5,7 +5,10 @@
 #   make test   runs every test: Rust unit/integration tests, the C suite
 #               (cargo harness and CMake/ctest), the header check, packaging,
 #               the C suite under valgrind's leak checker, and LLVM's own
-#               ExecutionEngine tests through jitcore-run (conformance).
+#               ExecutionEngine tests through jitcore-run (conformance),
+#               and a fuzz smoke run (test-fuzz, about a minute).
+#   make check-deep  fuzzes each target for FUZZ_SECONDS (default 600 s);
+#               see RELIABILITY.md.
 # Both install missing system packages first (scripts/install-deps.sh).
 
 CARGO ?= cargo
@@ -13,7 +16,7 @@ export LLVM_SYS_221_PREFIX ?= /usr/lib/llvm-22
 RELEASE_DIR := target/release
 CFLAGS_STRICT := -std=c11 -Wall -Wextra -Werror -pedantic
 
-.PHONY: all deps build demo test test-rust test-ctest test-packaging test-leaks test-conformance header bench clean
+.PHONY: all deps build demo test test-rust test-ctest test-packaging test-leaks test-conformance test-fuzz check-deep header bench clean
 
 all: build
 
@@ -36,7 +39,7 @@ header:
 	$(CARGO) build --release
 	cp "$$(ls -t $(RELEASE_DIR)/build/jitcore-*/out/jitcore.h | head -n1)" include/jitcore.h
 
-test: deps test-rust test-ctest test-packaging test-conformance test-leaks
+test: deps test-rust test-ctest test-packaging test-conformance test-leaks test-fuzz
 	@echo "make test: all suites passed"
 
 test-rust: build
@@ -55,6 +58,17 @@ test-conformance: build
 
 test-leaks:
 	JITCORE_VALGRIND=1 $(CARGO) test --release --test c_suite
+
+# libFuzzer through cargo-fuzz (installed if missing): regression inputs,
+# then a fixed number of inputs per target (fuzz/, scripts/fuzz.sh).
+test-fuzz: deps
+	bash scripts/fuzz.sh smoke
+
+# Deep fuzzing: each target for FUZZ_SECONDS. (Only fuzzing so far: no
+# stress or fault-injection scenarios are written yet.)
+FUZZ_SECONDS ?= 600
+check-deep: deps
+	bash scripts/fuzz.sh deep $(FUZZ_SECONDS)
 
 # Lazy vs eager compilation, jitcore and lli-22 (prints ratios; not a test).
 bench: build

@@ -17,8 +17,11 @@
 //! | 88 | n  | the object (relocatable ELF, as the compiler made it) |
 //!
 //! An entry is served only if every field checks out: the magic, version
-//! and header length, the length against the file's size, the checksum,
-//! and the key against the one looked up. Anything else (truncated, a
+//! and header length, the length against the file's size and against
+//! [`MAX_OBJECT`], the checksum, and the key against the one looked up.
+//! The header is read and checked first, so a file whose header is wrong
+//! (however big, sparse or not) costs one 88-byte read; only then is
+//! exactly the stated length read, into a fallibly allocated buffer. Anything else (truncated, a
 //! flipped bit anywhere, a file that is not an entry, an entry stored under
 //! another key's name, an empty file) is deleted, counted, reported through
 //! the error log as a `CACHE` error, and the module is compiled.
@@ -78,8 +81,10 @@ const STALE_TEMP: Duration = Duration::from_secs(3600);
 /// With a cap, the directory is scanned at least this often while writing,
 /// so what other processes wrote is seen even when this one writes little.
 const RESCAN: Duration = Duration::from_secs(10);
-/// No object is this big; a bigger file is not read into memory.
-const MAX_ENTRY: u64 = 1 << 32;
+/// No object is this big (compiled modules are kilobytes to megabytes): an
+/// entry whose header states more is corrupt and is never read into memory,
+/// and a bigger object is not stored.
+pub(crate) const MAX_OBJECT: u64 = 1 << 30;
 
 /// Statistics of a disk cache. The counters are this cache handle's, since
 /// it was created; `BytesOnDisk` and `Entries` describe the directory now,
@@ -277,24 +282,51 @@ impl DiskCache {
                 return None;
             }
         };
-        if size > MAX_ENTRY {
-            self.drop_corrupt(&path, &file, &format!("it is {size} bytes long"), module, cx);
+        // The header first: a file whose header does not state exactly the
+        // file's length, within the bound, is dropped without reading
+        // more than these 88 bytes (a huge or sparse file costs nothing).
+        let mut head = [0u8; HEADER_LEN];
+        let got = match read_up_to(&mut file, &mut head) {
+            Ok(n) => n,
+            Err(e) => {
+                self.problem(cx, format!("cannot read entry '{}': {e}", path.display()));
+                return None;
+            }
+        };
+        let len = match check_header(&head[..got], size) {
+            Ok(len) => len,
+            Err(why) => {
+                self.drop_corrupt(&path, &file, &why, module, cx);
+                return None;
+            }
+        };
+        // `len <= MAX_OBJECT` (1 GiB), so it fits in usize; the allocation is
+        // fallible all the same (an address-space limit must not abort).
+        let mut object = Vec::new();
+        if let Err(e) = object.try_reserve_exact(len as usize) {
+            self.problem(cx, format!("cannot read entry '{}': no memory for {len} bytes ({e})", path.display()));
             return None;
         }
-        let mut bytes = Vec::with_capacity(size as usize);
-        if let Err(e) = file.read_to_end(&mut bytes) {
-            self.problem(cx, format!("cannot read entry '{}': {e}", path.display()));
-            return None;
+        object.resize(len as usize, 0);
+        match file.read_exact(&mut object) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::UnexpectedEof => {
+                self.drop_corrupt(&path, &file, "it was truncated while being read", module, cx);
+                return None;
+            }
+            Err(e) => {
+                self.problem(cx, format!("cannot read entry '{}': {e}", path.display()));
+                return None;
+            }
         }
-        if let Err(why) = verify(&bytes, key) {
+        if let Err(why) = check_object(&head, &object, key) {
             self.drop_corrupt(&path, &file, &why, module, cx);
             return None;
         }
         // Most recently used: every process orders evictions by this time.
         let now = SystemTime::now();
         let _ = file.set_times(FileTimes::new().set_accessed(now).set_modified(now));
-        bytes.drain(..HEADER_LEN);
-        Some(bytes)
+        Some(object)
     }
 
     /// Deletes a bad entry (unless another writer already replaced it),
@@ -452,7 +484,7 @@ impl ObjectCache for DiskCache {
     }
 
     fn store(&self, module: &Arc<Module>, object: &[u8], cx: &CacheContext<'_>) {
-        if object.is_empty() || !self.usable_dir(cx) {
+        if object.is_empty() || object.len() as u64 > MAX_OBJECT || !self.usable_dir(cx) {
             return;
         }
         self.write_entry(&module_key(module, cx.spec), object, cx);
@@ -491,41 +523,75 @@ fn u32_at(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))
 }
 
-/// Checks a whole entry file against the key it was looked up by; the
-/// error says what is wrong with it.
-pub fn verify(bytes: &[u8], key: &Key) -> std::result::Result<(), String> {
-    if bytes.is_empty() {
+/// Reads into `buf` until it is full or the file ends; the bytes read.
+fn read_up_to(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// Checks the header of an entry file of `file_len` bytes (`head` is the
+/// file's first `min(file_len, HEADER_LEN)` bytes): magic, version, header
+/// length, and the stated object length against the file's size and
+/// [`MAX_OBJECT`]. Returns the object's length; the error says what is wrong.
+pub fn check_header(head: &[u8], file_len: u64) -> std::result::Result<u64, String> {
+    if file_len == 0 {
         return Err("the file is empty".into());
     }
-    if bytes.len() < HEADER_LEN {
-        return Err(format!("{} bytes, shorter than the {HEADER_LEN}-byte header", bytes.len()));
+    if file_len < HEADER_LEN as u64 || head.len() < HEADER_LEN {
+        return Err(format!("{file_len} bytes, shorter than the {HEADER_LEN}-byte header"));
     }
-    if bytes[0..8] != MAGIC {
+    if head[0..8] != MAGIC {
         return Err("not a jitcore cache entry (bad magic)".into());
     }
-    let version = u32_at(bytes, 8);
+    let version = u32_at(head, 8);
     if version != CACHE_FORMAT_VERSION {
         return Err(format!("format version {version}, expected {CACHE_FORMAT_VERSION}"));
     }
-    let header_len = u32_at(bytes, 12);
+    let header_len = u32_at(head, 12);
     if header_len as usize != HEADER_LEN {
         return Err(format!("header length {header_len}, expected {HEADER_LEN}"));
     }
-    let len = u64::from_le_bytes(bytes[48..56].try_into().expect("8 bytes"));
-    let have = (bytes.len() - HEADER_LEN) as u64;
+    let len = u64::from_le_bytes(head[48..56].try_into().expect("8 bytes"));
+    let have = file_len - HEADER_LEN as u64;
     if len != have {
         return Err(format!("the header says {len} bytes of object, the file has {have} (truncated or extended)"));
     }
     if len == 0 {
         return Err("the object is empty".into());
     }
-    if checksum(bytes, &bytes[HEADER_LEN..])[..] != bytes[56..88] {
+    if len > MAX_OBJECT {
+        return Err(format!("the header says {len} bytes of object, more than the largest object ({MAX_OBJECT})"));
+    }
+    Ok(len)
+}
+
+/// Checks an entry's object against its (already checked) header and the
+/// key it was looked up by: the checksum, then the key.
+pub fn check_object(head: &[u8; HEADER_LEN], object: &[u8], key: &Key) -> std::result::Result<(), String> {
+    if checksum(head, object)[..] != head[56..88] {
         return Err("checksum mismatch".into());
     }
-    if bytes[16..48] != key[..] {
-        return Err(format!("it holds the entry of key {}", to_hex(&bytes[16..48])));
+    if head[16..48] != key[..] {
+        return Err(format!("it holds the entry of key {}", to_hex(&head[16..48])));
     }
     Ok(())
+}
+
+/// Checks a whole entry file against the key it was looked up by; the
+/// error says what is wrong with it.
+pub fn verify(bytes: &[u8], key: &Key) -> std::result::Result<(), String> {
+    let head = &bytes[..bytes.len().min(HEADER_LEN)];
+    check_header(head, bytes.len() as u64)?;
+    let head: &[u8; HEADER_LEN] = head.try_into().expect("a checked header is whole");
+    check_object(head, &bytes[HEADER_LEN..], key)
 }
 
 #[cfg(test)]
@@ -615,6 +681,80 @@ mod tests {
         let names: Vec<String> =
             fs::read_dir(cache.dir()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
         assert!(names.is_empty(), "{names:?}");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A sparse file of 3.5 GiB as the entry: before the header was read
+    /// first, each lookup read it whole (17-28 s, 3.6 GiB of memory) and
+    /// aborted the process under an address-space limit. Now it is dropped
+    /// as corrupt after one 88-byte read. The cases run in a child process
+    /// (this test binary again) whose address space is limited to what it
+    /// uses plus 256 MiB, so any large allocation would abort it.
+    #[test]
+    fn huge_sparse_entries_are_dropped_without_being_read() {
+        const CHILD: &str = "JITCORE_TEST_SPARSE_CHILD";
+        const NAME: &str = "cache::disk::tests::huge_sparse_entries_are_dropped_without_being_read";
+        if std::env::var_os(CHILD).is_none() {
+            let out = std::process::Command::new(std::env::current_exe().unwrap())
+                .args(["--exact", NAME, "--test-threads=1", "--nocapture"])
+                .env(CHILD, "1")
+                .output()
+                .unwrap();
+            let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+            assert!(out.status.success() && text.contains("1 passed"), "child failed ({}):\n{text}", out.status);
+            return;
+        }
+        let dir = temp_dir("sparse");
+        let cache = DiskCache::open(&dir, 0).unwrap();
+        let spec = TargetSpec::host(2);
+        let log = ErrorLog::default();
+        let cx = CacheContext { spec: &spec, log: &log };
+        let m = Module::from_ir("sum", SUM.as_bytes()).unwrap();
+        let key = module_key(&m, &spec);
+        let path = cache.entry_path(&key);
+        const HUGE: u64 = 7 << 29; // 3.5 GiB
+        let object = b"\x7fELF pretend object".to_vec();
+        // (the file's first bytes, the length it is extended to)
+        let mut claims_all = header(&key, &object);
+        claims_all[48..56].copy_from_slice(&(HUGE - HEADER_LEN as u64).to_le_bytes());
+        let mut claims_max = header(&key, &object);
+        claims_max[48..56].copy_from_slice(&u64::MAX.to_le_bytes());
+        let cases: Vec<(Vec<u8>, u64, &str)> = vec![
+            (entry(&key, &object), HUGE, "truncated or extended"),
+            (claims_all.to_vec(), HUGE, "more than the largest object"),
+            (claims_max.to_vec(), (HEADER_LEN + object.len()) as u64, "truncated or extended"),
+            (Vec::new(), HUGE, "bad magic"),
+        ];
+        // SAFETY: getrlimit/setrlimit on a valid struct; this process is a
+        // child that only runs this test.
+        unsafe {
+            let statm = fs::read_to_string("/proc/self/statm").unwrap();
+            let pages: u64 = statm.split_whitespace().next().unwrap().parse().unwrap();
+            let limit = pages * libc::sysconf(libc::_SC_PAGESIZE) as u64 + (256 << 20);
+            let rl = libc::rlimit { rlim_cur: limit, rlim_max: libc::RLIM_INFINITY };
+            assert_eq!(libc::setrlimit(libc::RLIMIT_AS, &rl), 0);
+        }
+        // The limit bites: reading such a file whole (the old way, with
+        // `Vec::with_capacity(size)`) would have aborted this process.
+        assert!(Vec::<u8>::new().try_reserve_exact(HUGE as usize).is_err(), "RLIMIT_AS is in force");
+        for (i, (bytes, len, why)) in cases.iter().enumerate() {
+            fs::write(&path, bytes).unwrap();
+            File::options().write(true).open(&path).unwrap().set_len(*len).unwrap();
+            let mut head = [0u8; HEADER_LEN];
+            File::open(&path).unwrap().read_exact(&mut head).unwrap();
+            let said = check_header(&head, *len).unwrap_err();
+            assert!(said.contains(why), "case {i}: {said}");
+            let start = Instant::now();
+            assert_eq!(cache.lookup(&m, &cx), None, "case {i}");
+            assert!(start.elapsed() < Duration::from_secs(2), "case {i} took {:?}", start.elapsed());
+            assert!(!path.exists(), "case {i}: the entry is deleted");
+            assert_eq!(cache.statistics().CorruptDropped, i as u64 + 1, "case {i}: counted");
+        }
+        // and a good entry is still served under the limit
+        cache.store(&m, &object, &cx);
+        assert_eq!(cache.lookup(&m, &cx).as_deref(), Some(&object[..]));
+        let st = cache.statistics();
+        assert_eq!((st.Hits, st.Misses, st.CorruptDropped), (1, cases.len() as u64, cases.len() as u64));
         fs::remove_dir_all(&dir).unwrap();
     }
 
