@@ -15,6 +15,22 @@
  *    the duration of the call.
  *  - Nothing aborts the process for a condition a host can cause, and no
  *    Rust panic crosses this boundary (it becomes JITCORE_ERROR_INTERNAL).
+ *  - Threads: every function says whether it may be called from several
+ *    threads at once; every callback type says how long its Ctx must live
+ *    and on which threads it is called. Engines and sessions may be used
+ *    from several threads at once, except by their Dispose functions.
+ *
+ * Contents: the opaque handles, then one section per concept:
+ *   1. Errors             JitcoreErrorRef, codes, the error reporter
+ *   2. Modules            IR in, a JitcoreModuleRef out
+ *   3. Targets            target machines and target data
+ *   4. Engine             an MCJIT-style engine: modules in, addresses out
+ *   5. Session            an ORC session with JITDylibs, lazy, concurrent
+ *   6. Dylibs             definitions, symbol sources, link order, materializers
+ *   7. Resource trackers  removing what was added, as one
+ *   8. Caches             object cache callbacks, object buffers, disk cache
+ *   9. Statistics         counters of engines, sessions and disk caches
+ *  10. Version            version and host checks
  */
 
 #ifndef JITCORE_H
@@ -30,23 +46,133 @@
    LLVMModuleRef as is; no LLVM header is needed here. */
 struct LLVMOpaqueModule;
 
+#ifdef __cplusplus
+extern "C" {
+#endif // __cplusplus
+
+/* ==========================================================================
+ * Handles
+ *
+ * Every object the API hands out is an opaque pointer typedef,
+ * declared here together (as llvm-c/Types.h does) so that any section may
+ * name any of them. Each section below says who owns its handles, how to
+ * dispose of them, and which functions may be called from several threads.
+ * ========================================================================== */
 
 /*
- Bytes in a module key (`JitcoreModuleGetKey`).
+ An error returned by a jitcore function (`JitcoreErrorRef`).
  */
-#define JITCORE_MODULE_KEY_SIZE 32
+typedef struct JitcoreOpaqueError JitcoreOpaqueError;
 
 /*
- Bytes of a module key's hexadecimal form, with its terminating NUL.
+ A jitcore error. NULL means success. Every non-NULL error must be
+ consumed exactly once, by `JitcoreGetErrorMessage` or `JitcoreConsumeError`.
  */
-#define JITCORE_MODULE_KEY_HEX_SIZE 65
+typedef struct JitcoreOpaqueError *JitcoreErrorRef;
 
 /*
- How deeply IR text may nest brackets (`(`, `[`, `{`, `<`): LLVM's parser,
- verifier and layout code recurse once per level, so deeper input would
- overflow the stack of the thread that parses it. Real IR stays far below.
+ A module (`JitcoreModuleRef`).
  */
-#define MAX_IR_NESTING 512
+typedef struct JitcoreOpaqueModule JitcoreOpaqueModule;
+
+/*
+ A parsed, verified module in its own LLVM context.
+ */
+typedef struct JitcoreOpaqueModule *JitcoreModuleRef;
+
+/*
+ A target machine description (`JitcoreTargetMachineRef`).
+ */
+typedef struct JitcoreOpaqueTargetMachine JitcoreOpaqueTargetMachine;
+
+/*
+ A description of the machine to generate code for.
+ */
+typedef struct JitcoreOpaqueTargetMachine *JitcoreTargetMachineRef;
+
+/*
+ Target data of an engine (`JitcoreTargetDataRef`).
+ */
+typedef struct JitcoreOpaqueTargetData JitcoreOpaqueTargetData;
+
+/*
+ The data layout of an engine's target: sizes and alignments of IR types.
+ */
+typedef struct JitcoreOpaqueTargetData *JitcoreTargetDataRef;
+
+/*
+ An execution engine (`JitcoreEngineRef`).
+ */
+typedef struct JitcoreOpaqueEngine JitcoreOpaqueEngine;
+
+/*
+ An execution engine: modules in, callable addresses out.
+ */
+typedef struct JitcoreOpaqueEngine *JitcoreEngineRef;
+
+/*
+ A session (`JitcoreSessionRef`).
+ */
+typedef struct JitcoreOpaqueSession JitcoreOpaqueSession;
+
+/*
+ An ORC ExecutionSession with JITDylibs, link order and jitcore's compile
+ path: modules in, addresses out.
+ */
+typedef struct JitcoreOpaqueSession *JitcoreSessionRef;
+
+/*
+ A JITDylib (`JitcoreDylibRef`), owned by its session.
+ */
+typedef struct JitcoreOpaqueDylib JitcoreOpaqueDylib;
+
+/*
+ A JITDylib: a symbol namespace, like a shared library. Owned by the session.
+ */
+typedef struct JitcoreOpaqueDylib *JitcoreDylibRef;
+
+/*
+ A resource tracker (`JitcoreResourceTrackerRef`).
+ */
+typedef struct JitcoreOpaqueResourceTracker JitcoreOpaqueResourceTracker;
+
+/*
+ A handle on what was added to a JITDylib under it, removable as one.
+ */
+typedef struct JitcoreOpaqueResourceTracker *JitcoreResourceTrackerRef;
+
+/*
+ An object cache handle (`JitcoreObjectCacheRef`).
+ */
+typedef struct JitcoreOpaqueObjectCache JitcoreOpaqueObjectCache;
+
+/*
+ An object cache jitcore implements (the disk cache), attachable to
+ engines and sessions.
+ */
+typedef struct JitcoreOpaqueObjectCache *JitcoreObjectCacheRef;
+
+/*
+ Opaque handle to a byte buffer holding an object file
+ (`JitcoreObjectBufferRef`).
+ */
+typedef struct JitcoreOpaqueObjectBuffer JitcoreOpaqueObjectBuffer;
+
+/*
+ Handle to an object buffer.
+ */
+typedef struct JitcoreOpaqueObjectBuffer *JitcoreObjectBufferRef;
+
+/* ==========================================================================
+ * 1. Errors
+ *
+ * Errors: every fallible function returns a `JitcoreErrorRef`, NULL for
+ * success. A non-NULL error belongs to the caller, who reads its stable
+ * code (`JitcoreGetErrorCode`, which does not consume it) and consumes it
+ * exactly once (`JitcoreGetErrorMessage` or `JitcoreConsumeError`). Errors
+ * that no call can return (a lazy compile that failed, a rejected cache
+ * entry) go to the error reporter of the engine or session, if one is set.
+ * ========================================================================== */
 
 /*
  Stable error codes. Numbers are part of the ABI: never reuse or renumber.
@@ -120,6 +246,138 @@ typedef enum JitcoreErrorCode {
 } JitcoreErrorCode;
 
 /*
+ Receives errors that no call can return. `Message` is borrowed for the
+ duration of the call only.
+ */
+typedef void (*JitcoreErrorReporterFunction)(void *Ctx,
+                                             enum JitcoreErrorCode Code,
+                                             const char *Message);
+
+/*
+ Creates an error with `Code` and a copy of `Message` (NULL: an empty
+ message), for callbacks that return a `JitcoreErrorRef` (custom
+ materializers). A code outside the enum becomes `INTERNAL`. The caller
+ owns the result until it returns it to jitcore. Thread-safe.
+ */
+JitcoreErrorRef JitcoreCreateError(unsigned int Code, const char *Message);
+
+/*
+ Returns the code of `Err` without consuming it. NULL (success) gives
+ `JITCORE_ERROR_SUCCESS`. Thread-safe for distinct errors.
+ */
+enum JitcoreErrorCode JitcoreGetErrorCode(JitcoreErrorRef Err);
+
+/*
+ Consumes `Err` and returns its message, which says what failed and on
+ what (module, symbol, file, line). The caller owns the string and frees
+ it with `JitcoreDisposeErrorMessage`. NULL gives NULL.
+ */
+char *JitcoreGetErrorMessage(JitcoreErrorRef Err);
+
+/*
+ Frees a message returned by `JitcoreGetErrorMessage`. NULL is ignored.
+ */
+void JitcoreDisposeErrorMessage(char *Message);
+
+/*
+ Consumes `Err` without reading it. NULL is ignored.
+ */
+void JitcoreConsumeError(JitcoreErrorRef Err);
+
+/* ==========================================================================
+ * 2. Modules
+ *
+ * Modules: a `JitcoreModuleRef` is LLVM IR, parsed and verified, in an
+ * LLVM context of its own. The caller owns a module it created until it
+ * adds it to an engine or a dylib; from then on the engine or session owns
+ * it, until it is removed. A handle is a registry id, not a pointer: a
+ * handle that was disposed of, or freed with the engine or session that
+ * owned it, is recognized and ignored instead of being freed twice, so
+ * modules and their owners may be disposed of in either order.
+ * ========================================================================== */
+
+/*
+ How deeply IR text may nest brackets (`(`, `[`, `{`, `<`): LLVM's parser,
+ verifier and layout code recurse once per level, so deeper input would
+ overflow the stack of the thread that parses it. Real IR stays far below.
+ */
+#define MAX_IR_NESTING 512
+
+/*
+ Parses `Data` (`Len` bytes of textual IR or bitcode, detected by its
+ magic number) into a new module named `Name`, in its own LLVM context,
+ and verifies it. `Data` need not be NUL-terminated; both arguments are
+ borrowed for the call. On success `*Result` is a module the caller owns
+ (dispose with `JitcoreDisposeModule`, or hand to an engine). Errors:
+ `INVALID_ARGUMENT` for NULL arguments or a `Len` too large to exist;
+ `INVALID_IR` with the module name, line and column for IR that does not
+ parse or verify, and for textual IR whose brackets nest more than 512
+ levels deep (LLVM's parser recurses per level). Thread-safe.
+
+ Untrusted input: textual IR is safe to parse in-process. LLVM's
+ *bitcode* reader is not hardened against malformed input: bitcode whose
+ records have the wrong shape (a function body indexing a struct with a
+ non-constant, a type or value id out of place) can crash it. Parse
+ bitcode you did not produce with `JitcoreCreateModuleFromUntrustedIR`.
+ */
+JitcoreErrorRef JitcoreCreateModuleFromIR(JitcoreModuleRef *Result,
+                                          const char *Name,
+                                          const char *Data,
+                                          size_t Len);
+
+/*
+ Parses `Data` as `JitcoreCreateModuleFromIR` does, for input from a
+ source the host does not trust: it is first parsed and verified in a
+ child process (`fork`), so malformed bitcode that crashes LLVM's bitcode
+ reader ends the child, not the host. Same results and errors, plus
+ `INVALID_IR` "LLVM's IR reader crashed on it" for such input, and
+ `INTERNAL` if no child could be started (or it ran over a minute). The
+ child's memory may grow by at most the larger of 1 GiB and 64 times
+ `Len`. Costs one `fork` (about a millisecond, more for a large host).
+ Thread-safe; the child only parses and leaves with `_exit`.
+ */
+JitcoreErrorRef JitcoreCreateModuleFromUntrustedIR(JitcoreModuleRef *Result,
+                                                   const char *Name,
+                                                   const char *Data,
+                                                   size_t Len);
+
+/*
+ Copies `M`, a module a host built with LLVM-C against the same
+ libLLVM-22, into a new jitcore module (through bitcode, into a context of
+ its own). The host keeps `M` and may go on using it; nothing else may use
+ `M` during the call. On success `*Result` is owned by the caller. Errors:
+ `INVALID_ARGUMENT` for NULL, `INVALID_IR` when `M` does not verify.
+ */
+JitcoreErrorRef JitcoreCreateModuleFromLLVMModule(JitcoreModuleRef *Result,
+                                                  struct LLVMOpaqueModule *M);
+
+/*
+ Disposes of a module the caller owns. NULL is ignored. A module that is
+ currently added to an engine belongs to the engine, and a handle already
+ freed (by this function or with the engine that owned it) is no longer a
+ module: in both cases this does nothing, so modules and engines may be
+ disposed of in either order. Not thread-safe against other uses of `M`.
+ */
+void JitcoreDisposeModule(JitcoreModuleRef M);
+
+/*
+ The module's name: borrowed, valid until the module is disposed of (or
+ freed with its engine). NULL for NULL or a handle that is not live.
+ Thread-safe.
+ */
+const char *JitcoreModuleGetName(JitcoreModuleRef M);
+
+/* ==========================================================================
+ * 3. Targets
+ *
+ * Targets: a `JitcoreTargetMachineRef` describes the machine to generate
+ * code for (the host's triple, CPU and CPU features, an opt level); the
+ * caller owns it, and engines copy what they need from it. A
+ * `JitcoreTargetDataRef` is an engine's data layout (sizes and alignments
+ * of IR types), borrowed from the engine.
+ * ========================================================================== */
+
+/*
  Optimization levels: the IR pipeline (`default<On>`) and codegen both follow it.
  */
 typedef enum JitcoreOptLevel {
@@ -130,372 +388,62 @@ typedef enum JitcoreOptLevel {
 } JitcoreOptLevel;
 
 /*
- A JITDylib (`JitcoreDylibRef`), owned by its session.
- */
-typedef struct JitcoreOpaqueDylib JitcoreOpaqueDylib;
-
-/*
- An execution engine (`JitcoreEngineRef`).
- */
-typedef struct JitcoreOpaqueEngine JitcoreOpaqueEngine;
-
-/*
- An error returned by a jitcore function (`JitcoreErrorRef`).
- */
-typedef struct JitcoreOpaqueError JitcoreOpaqueError;
-
-/*
- A module (`JitcoreModuleRef`).
- */
-typedef struct JitcoreOpaqueModule JitcoreOpaqueModule;
-
-/*
- Opaque handle to a byte buffer holding an object file
- (`JitcoreObjectBufferRef`).
- */
-typedef struct JitcoreOpaqueObjectBuffer JitcoreOpaqueObjectBuffer;
-
-/*
- An object cache handle (`JitcoreObjectCacheRef`).
- */
-typedef struct JitcoreOpaqueObjectCache JitcoreOpaqueObjectCache;
-
-/*
- A resource tracker (`JitcoreResourceTrackerRef`).
- */
-typedef struct JitcoreOpaqueResourceTracker JitcoreOpaqueResourceTracker;
-
-/*
- A session (`JitcoreSessionRef`).
- */
-typedef struct JitcoreOpaqueSession JitcoreOpaqueSession;
-
-/*
- Target data of an engine (`JitcoreTargetDataRef`).
- */
-typedef struct JitcoreOpaqueTargetData JitcoreOpaqueTargetData;
-
-/*
- A target machine description (`JitcoreTargetMachineRef`).
- */
-typedef struct JitcoreOpaqueTargetMachine JitcoreOpaqueTargetMachine;
-
-/*
- Handle to an object buffer.
- */
-typedef struct JitcoreOpaqueObjectBuffer *JitcoreObjectBufferRef;
-
-/*
- A jitcore error. NULL means success. Every non-NULL error must be
- consumed exactly once, by `JitcoreGetErrorMessage` or `JitcoreConsumeError`.
- */
-typedef struct JitcoreOpaqueError *JitcoreErrorRef;
-
-/*
- A parsed, verified module in its own LLVM context.
- */
-typedef struct JitcoreOpaqueModule *JitcoreModuleRef;
-
-/*
- A description of the machine to generate code for.
- */
-typedef struct JitcoreOpaqueTargetMachine *JitcoreTargetMachineRef;
-
-/*
- An object cache jitcore implements (the disk cache), attachable to
- engines and sessions.
- */
-typedef struct JitcoreOpaqueObjectCache *JitcoreObjectCacheRef;
-
-/*
- Statistics of a disk cache. The counters are this cache handle's, since
- it was created; `BytesOnDisk` and `Entries` describe the directory now,
- whoever wrote it. A zeroed struct is valid; fields may be added at the
- end in later versions.
- */
-typedef struct JitcoreDiskCacheStatistics {
-  /*
-   Lookups answered with a verified entry.
-   */
-  uint64_t Hits;
-  /*
-   Lookups that found no usable entry (none, corrupt, or unreadable).
-   */
-  uint64_t Misses;
-  /*
-   Entries written.
-   */
-  uint64_t Writes;
-  /*
-   Entries that failed verification and were deleted (never loaded).
-   */
-  uint64_t CorruptDropped;
-  /*
-   Entries deleted to keep the directory under the size cap.
-   */
-  uint64_t Evictions;
-  /*
-   Bytes of entries in the directory now.
-   */
-  uint64_t BytesOnDisk;
-  /*
-   Entries in the directory now.
-   */
-  uint64_t Entries;
-  /*
-   I/O failures (directory not usable, write failed, disk full); the
-   first one was reported through the error reporter.
-   */
-  uint64_t IOErrors;
-} JitcoreDiskCacheStatistics;
-
-/*
- An execution engine: modules in, callable addresses out.
- */
-typedef struct JitcoreOpaqueEngine *JitcoreEngineRef;
-
-/*
- The data layout of an engine's target: sizes and alignments of IR types.
- */
-typedef struct JitcoreOpaqueTargetData *JitcoreTargetDataRef;
-
-/*
- Called once with each freshly compiled object of module `M`. `Object` is
- borrowed for the duration of the call only.
- */
-typedef void (*JitcoreObjectCacheNotifyFunction)(void *Ctx,
-                                                 JitcoreModuleRef M,
-                                                 const uint8_t *Object,
-                                                 size_t Len);
-
-/*
- Called before module `M` is compiled. Returns NULL to compile normally,
- or a buffer (ownership passes to jitcore) holding the object to use
- instead of compiling.
- */
-typedef JitcoreObjectBufferRef (*JitcoreObjectCacheGetBufferFunction)(void *Ctx, JitcoreModuleRef M);
-
-/*
- Receives errors that no call can return. `Message` is borrowed for the
- duration of the call only.
- */
-typedef void (*JitcoreErrorReporterFunction)(void *Ctx,
-                                             enum JitcoreErrorCode Code,
-                                             const char *Message);
-
-/*
- Statistics of an engine or session. A zeroed struct is valid; fields may
- be added at the end in later versions.
- */
-typedef struct JitcoreStatistics {
-  /*
-   Modules compiled from IR (cache hits not counted).
-   */
-  uint64_t ModulesCompiled;
-  /*
-   Function definitions in the modules compiled.
-   */
-  uint64_t FunctionsCompiled;
-  /*
-   Objects handed to the linker: compiled, from the cache, or added by the host.
-   */
-  uint64_t ObjectsLoaded;
-  /*
-   Modules whose object came from the object cache.
-   */
-  uint64_t CacheHits;
-  /*
-   Modules the object cache had nothing for.
-   */
-  uint64_t CacheMisses;
-  /*
-   Cache results that were not valid objects for the module and were ignored.
-   */
-  uint64_t CacheRejected;
-  /*
-   Bytes of object code emitted to the linker so far.
-   */
-  uint64_t ObjectBytesEmitted;
-  /*
-   Materializations that failed (compile or link errors).
-   */
-  uint64_t MaterializationFailures;
-  /*
-   Bytes of jitted code and data currently loaded (what removing
-   everything would free).
-   */
-  uint64_t CodeBytesLive;
-} JitcoreStatistics;
-
-/*
- Options of a session. Initialize with `JitcoreSessionOptionsInit`, then
- change what you need; fields may be added at the end in later versions.
- */
-typedef struct JitcoreSessionOptions {
-  /*
-   Optimization level of every compile (default O2).
-   */
-  JitcoreOptLevel OptLevel;
-  /*
-   0: compile on the thread that looks a symbol up; N: a pool of N
-   compile threads, so independent modules compile in parallel.
-   */
-  unsigned int CompileThreads;
-  /*
-   Nonzero: `JitcoreDylibAddModule` behaves as `JitcoreDylibAddModuleLazy`.
-   */
-  int LazyByDefault;
-  /*
-   Nonzero: register jitted code with GDB's JIT interface, so code with
-   debug info can be debugged.
-   */
-  int EnableDebugger;
-  /*
-   Nonzero: write `/tmp/perf-<pid>.map`, so `perf report` names jitted functions.
-   */
-  int EnablePerf;
-} JitcoreSessionOptions;
-
-/*
- An ORC ExecutionSession with JITDylibs, link order and jitcore's compile
- path: modules in, addresses out.
- */
-typedef struct JitcoreOpaqueSession *JitcoreSessionRef;
-
-/*
- A JITDylib: a symbol namespace, like a shared library. Owned by the session.
- */
-typedef struct JitcoreOpaqueDylib *JitcoreDylibRef;
-
-/*
- A handle on what was added to a JITDylib under it, removable as one.
- */
-typedef struct JitcoreOpaqueResourceTracker *JitcoreResourceTrackerRef;
-
-/*
- One symbol at an absolute address.
- */
-typedef struct JitcoreSymbolDefinition {
-  const char *Name;
-  uint64_t Address;
-} JitcoreSymbolDefinition;
-
-/*
- Decides whether a symbol source may provide `Name`: nonzero allows it.
- */
-typedef int (*JitcoreSymbolFilterFunction)(void *Ctx, const char *Name);
-
-/*
- A custom materializer's callback: on the first lookup of any of its
- symbols, produce code defining them. `Symbols` (`NumSymbols` names,
- borrowed for the call) are the ones that were asked for. Set exactly one
- of `*ModuleOut` (a module, whose ownership passes to jitcore) or
- `*ObjectOut` (an object buffer from `JitcoreCreateObjectBufferCopy`,
- likewise) and return NULL, or return an error (the lookup fails with it,
- and the next lookup of these symbols calls the materializer again).
- */
-typedef JitcoreErrorRef (*JitcoreMaterializeFunction)(void *Ctx,
-                                                      const char *const *Symbols,
-                                                      size_t NumSymbols,
-                                                      JitcoreModuleRef *ModuleOut,
-                                                      JitcoreObjectBufferRef *ObjectOut);
-
-/*
- Releases a materializer's context once it can no longer be called.
- */
-typedef void (*JitcoreMaterializerDisposeFunction)(void *Ctx);
-
-#ifdef __cplusplus
-extern "C" {
-#endif // __cplusplus
-
-/*
- Creates a buffer holding a copy of `Len` bytes at `Data` (an object file,
- typically from a host's object cache). The caller owns the result: return
- it from a `JitcoreObjectCacheGetBufferFunction` (which passes ownership to
- jitcore) or dispose of it with `JitcoreDisposeObjectBuffer`. Returns NULL
- if `Data` is NULL while `Len` is not 0. Thread-safe.
- */
-JitcoreObjectBufferRef JitcoreCreateObjectBufferCopy(const uint8_t *Data, size_t Len);
-
-/*
- Disposes of a buffer the caller owns. NULL is ignored.
- */
-void JitcoreDisposeObjectBuffer(JitcoreObjectBufferRef Buf);
-
-/*
- Writes the content key of module `M` compiled for `TM` (its triple, CPU,
- CPU features, opt level, relocation and code model): BLAKE3 over the
- module's bitcode and those, the LLVM version and jitcore's version and
- cache-format version. Modules with identical bitcode (which includes the
- module's name) get the same key for the same machine; anything that
- changes the object changes the key. It is the name of the module's entry
- in a disk cache (`<Hex>.jco`) and suits a host's own cache callbacks,
- which may call it on the `M` they are given (lazy partitions included).
- For a session, pass a host target machine at the session's opt level
- (`JitcoreCreateHostTargetMachine(&TM, Options.OptLevel)`): it describes
- the same machine. `Key` receives `JITCORE_MODULE_KEY_SIZE` (32) bytes and
- `Hex` `JITCORE_MODULE_KEY_HEX_SIZE` (65) characters: 64 lowercase hex
- digits and a NUL; either may be NULL, not both. The first call on a
- module serializes it to bitcode; later calls are cheap. Errors:
- `INVALID_ARGUMENT` for a NULL or dead `M`, a NULL `TM`, or both outputs
- NULL (nothing is written then). Thread-safe.
- */
-JitcoreErrorRef JitcoreModuleGetKey(JitcoreModuleRef M,
-                                    JitcoreTargetMachineRef TM,
-                                    uint8_t *Key,
-                                    char *Hex);
-
-/*
- Creates jitcore's disk object cache in `Directory` (created with its
- parents if missing), holding at most `MaxBytes` bytes of entries (0: no
- cap; past the cap the least recently used entries are deleted). Attach it
- with `JitcoreEngineSetDiskCache` or `JitcoreSessionSetDiskCache`; one
- cache may serve several engines and sessions, and several threads and
- processes may share one directory at once.
-
- Each compiled module is stored in `<Directory>/<key>.jco`, where `<key>`
- is `JitcoreModuleGetKey`'s hex form, written atomically (a temporary file
- in the directory, fsync, rename) with a header (magic, format version,
- key, length, BLAKE3 checksum) that is verified before an entry is used.
- An entry that fails verification (truncated, altered, not an entry,
- stored under another key's name, empty) is never loaded: it is deleted,
- counted (`CorruptDropped`), reported as a `JITCORE_ERROR_CACHE` error to
- the error reporter, and the module is compiled. Files in the directory
- that are not named like entries are left alone.
-
- A directory that cannot be created, read or written, or a full disk,
- does not fail this call nor any lookup: modules are compiled, failures
- are counted (`IOErrors`), and the first is reported once, as a
- `JITCORE_ERROR_IO` error, to the error reporter of the engine or session
- that was compiling.
-
+ Creates a description of the host machine (its triple, CPU and CPU
+ features; position-independent code, small code model) at `OptLevel`.
  On success the caller owns `*Result` (dispose with
- `JitcoreDisposeObjectCache`). Errors: `INVALID_ARGUMENT` for a NULL
- `Result` or `Directory`, or an empty or non-UTF-8 `Directory`.
+ `JitcoreDisposeTargetMachine`). Errors: `INVALID_ARGUMENT` for NULL or an
+ opt level outside 0..3; `UNSUPPORTED` if LLVM has no target for the host.
  Thread-safe.
  */
-JitcoreErrorRef JitcoreCreateDiskCache(JitcoreObjectCacheRef *Result,
-                                       const char *Directory,
-                                       uint64_t MaxBytes);
+JitcoreErrorRef JitcoreCreateHostTargetMachine(JitcoreTargetMachineRef *Result,
+                                               JitcoreOptLevel OptLevel);
 
 /*
- Disposes of the caller's handle on a cache. Engines and sessions it is
- attached to keep using it until they are disposed of or detach it, so it
- may be disposed of right after attaching. NULL is ignored. Must not race
- other uses of the handle.
+ Disposes of a target machine. Engines made from it keep their own copy.
+ NULL is ignored.
  */
-void JitcoreDisposeObjectCache(JitcoreObjectCacheRef Cache);
+void JitcoreDisposeTargetMachine(JitcoreTargetMachineRef TM);
 
 /*
- Writes the statistics of a disk cache: hits, misses, writes, corrupt
- entries dropped, evictions and I/O failures of this cache since it was
- created (in this process), and the bytes and number of entries in its
- directory now (scanned by this call, so they include what other
- processes wrote). Errors: `INVALID_ARGUMENT` for NULL. Thread-safe.
+ The target triple of `TM` (`x86_64-pc-linux-gnu`): borrowed, valid until
+ `TM` is disposed of. NULL for NULL.
  */
-JitcoreErrorRef JitcoreDiskCacheGetStatistics(JitcoreObjectCacheRef Cache,
-                                              struct JitcoreDiskCacheStatistics *Result);
+const char *JitcoreTargetMachineGetTriple(JitcoreTargetMachineRef TM);
+
+/*
+ The size of a pointer in bytes (8 on 64-bit hosts); 0 for NULL.
+ Thread-safe.
+ */
+unsigned int JitcoreTargetDataGetPointerSize(JitcoreTargetDataRef TD);
+
+/*
+ Writes the ABI size in bytes of `IRType`, an LLVM IR type written as
+ text (`"i32"`, `"{i64, [2 x i64]}"`, `"<4 x float>"`, `"ptr"`).
+ Errors: `INVALID_ARGUMENT` for NULL, or naming a string that is not a
+ sized IR type (`*Result` is then untouched). Thread-safe.
+ */
+JitcoreErrorRef JitcoreTargetDataGetABISize(JitcoreTargetDataRef TD,
+                                            uint64_t *Result,
+                                            const char *IRType);
+
+/*
+ Writes the ABI alignment in bytes of `IRType` (see
+ `JitcoreTargetDataGetABISize`). Same errors. Thread-safe.
+ */
+JitcoreErrorRef JitcoreTargetDataGetABIAlignment(JitcoreTargetDataRef TD,
+                                                 uint64_t *Result,
+                                                 const char *IRType);
+
+/* ==========================================================================
+ * 4. Engine
+ *
+ * The engine: an execution engine in the style of LLVM-C's MCJIT (and
+ * llvmlite's `ExecutionEngine`), built on ORC's LLJIT and jitcore's compile
+ * path. Add modules and object files, look up the addresses of functions
+ * and globals (which compiles what they need), run static constructors and
+ * destructors. For several symbol namespaces, lazy compilation or
+ * unloading part of the code, use a session instead.
+ * ========================================================================== */
 
 /*
  Creates an execution engine for the machine `TM` describes (the engine
@@ -621,23 +569,6 @@ JitcoreErrorRef JitcoreEngineRunStaticDestructors(JitcoreEngineRef EE);
 JitcoreTargetDataRef JitcoreEngineGetTargetData(JitcoreEngineRef EE);
 
 /*
- Sets the engine's object cache (llvmlite's `set_object_cache`); both
- callbacks NULL removes it. Before compiling a module the engine calls
- `GetBuffer(Ctx, M)`: NULL means compile; a buffer (owned by jitcore from
- then on) holding a valid object for `M` is used instead of compiling, and
- `Notify` is not called for it. A buffer that is not a valid object for
- `M` is ignored: the module is compiled, the statistics count a rejected
- entry, and the error reporter hears of it. `Notify(Ctx, M, Object, Len)`
- runs exactly once for each module compiled, with its ELF bytes (borrowed
- for the call). Callbacks run on the thread that compiles, which may be any
- thread that looks symbols up; they must not call back into this engine.
- */
-void JitcoreEngineSetObjectCache(JitcoreEngineRef EE,
-                                 JitcoreObjectCacheNotifyFunction Notify,
-                                 JitcoreObjectCacheGetBufferFunction GetBuffer,
-                                 void *Ctx);
-
-/*
  Sets the function that hears of errors no call can return (a cached
  object that was rejected, a failure while compiling on behalf of a
  lookup). `Message` is borrowed for the call. NULL removes it. The
@@ -647,138 +578,44 @@ void JitcoreEngineSetErrorReporter(JitcoreEngineRef EE,
                                    JitcoreErrorReporterFunction Reporter,
                                    void *Ctx);
 
-/*
- Writes the engine's statistics (modules compiled, cache hits, ...).
- Errors: `INVALID_ARGUMENT` for NULL. Thread-safe.
- */
-JitcoreErrorRef JitcoreEngineGetStatistics(JitcoreEngineRef EE, struct JitcoreStatistics *Result);
+/* ==========================================================================
+ * 5. Session
+ *
+ * The session: an ORC ExecutionSession with JITDylibs (see the dylibs
+ * section), link orders, resource trackers, lazy and concurrent
+ * compilation, and jitcore's one compile path (object cache, optimizer,
+ * code generator, JITLink). A session starts with a main JITDylib; add
+ * modules to its dylibs and look symbols up from a dylib.
+ * ========================================================================== */
 
 /*
- Attaches jitcore's disk cache `Cache` (from `JitcoreCreateDiskCache`) to
- the engine, replacing any object cache it had (`JitcoreEngineSetObjectCache`
- callbacks included; setting those later replaces this one). NULL `Cache`
- removes the engine's cache. Before compiling a module the engine looks
- for its entry (keyed by `JitcoreModuleGetKey` for the engine's machine);
- a verified entry is used instead of compiling (a cache hit in
- `JitcoreEngineGetStatistics`), and each module compiled is stored. The
- engine keeps the cache alive while attached: the caller may dispose of
- its handle at any time. A NULL `EE` is ignored. Thread-safe.
+ Options of a session. Initialize with `JitcoreSessionOptionsInit`, then
+ change what you need; fields may be added at the end in later versions.
  */
-void JitcoreEngineSetDiskCache(JitcoreEngineRef EE, JitcoreObjectCacheRef Cache);
-
-/*
- Creates an error with `Code` and a copy of `Message` (NULL: an empty
- message), for callbacks that return a `JitcoreErrorRef` (custom
- materializers). A code outside the enum becomes `INTERNAL`. The caller
- owns the result until it returns it to jitcore. Thread-safe.
- */
-JitcoreErrorRef JitcoreCreateError(unsigned int Code, const char *Message);
-
-/*
- Returns the code of `Err` without consuming it. NULL (success) gives
- `JITCORE_ERROR_SUCCESS`. Thread-safe for distinct errors.
- */
-enum JitcoreErrorCode JitcoreGetErrorCode(JitcoreErrorRef Err);
-
-/*
- Consumes `Err` and returns its message, which says what failed and on
- what (module, symbol, file, line). The caller owns the string and frees
- it with `JitcoreDisposeErrorMessage`. NULL gives NULL.
- */
-char *JitcoreGetErrorMessage(JitcoreErrorRef Err);
-
-/*
- Frees a message returned by `JitcoreGetErrorMessage`. NULL is ignored.
- */
-void JitcoreDisposeErrorMessage(char *Message);
-
-/*
- Consumes `Err` without reading it. NULL is ignored.
- */
-void JitcoreConsumeError(JitcoreErrorRef Err);
-
-/*
- The library's version as `"MAJOR.MINOR.PATCH"`: a static string, never freed.
- It matches the `JITCORE_VERSION_*` macros of the header it was built with.
- */
-const char *JitcoreGetVersionString(void);
-
-/*
- Writes the library's version numbers; any pointer may be NULL.
- */
-void JitcoreGetVersion(unsigned int *Major, unsigned int *Minor, unsigned int *Patch);
-
-/*
- Checks that this process may map memory executable, as JIT needs.
- Returns NULL when it may, or `JITCORE_ERROR_JIT_EXECUTION_DENIED` naming
- the system call that was refused (SELinux `deny_execmem`, PaX, seccomp...).
- Thread-safe.
- */
-JitcoreErrorRef JitcoreCheckJITExecution(void);
-
-/*
- Parses `Data` (`Len` bytes of textual IR or bitcode, detected by its
- magic number) into a new module named `Name`, in its own LLVM context,
- and verifies it. `Data` need not be NUL-terminated; both arguments are
- borrowed for the call. On success `*Result` is a module the caller owns
- (dispose with `JitcoreDisposeModule`, or hand to an engine). Errors:
- `INVALID_ARGUMENT` for NULL arguments or a `Len` too large to exist;
- `INVALID_IR` with the module name, line and column for IR that does not
- parse or verify, and for textual IR whose brackets nest more than 512
- levels deep (LLVM's parser recurses per level). Thread-safe.
-
- Untrusted input: textual IR is safe to parse in-process. LLVM's
- *bitcode* reader is not hardened against malformed input: bitcode whose
- records have the wrong shape (a function body indexing a struct with a
- non-constant, a type or value id out of place) can crash it. Parse
- bitcode you did not produce with `JitcoreCreateModuleFromUntrustedIR`.
- */
-JitcoreErrorRef JitcoreCreateModuleFromIR(JitcoreModuleRef *Result,
-                                          const char *Name,
-                                          const char *Data,
-                                          size_t Len);
-
-/*
- Parses `Data` as `JitcoreCreateModuleFromIR` does, for input from a
- source the host does not trust: it is first parsed and verified in a
- child process (`fork`), so malformed bitcode that crashes LLVM's bitcode
- reader ends the child, not the host. Same results and errors, plus
- `INVALID_IR` "LLVM's IR reader crashed on it" for such input, and
- `INTERNAL` if no child could be started (or it ran over a minute). The
- child's memory may grow by at most the larger of 1 GiB and 64 times
- `Len`. Costs one `fork` (about a millisecond, more for a large host).
- Thread-safe; the child only parses and leaves with `_exit`.
- */
-JitcoreErrorRef JitcoreCreateModuleFromUntrustedIR(JitcoreModuleRef *Result,
-                                                   const char *Name,
-                                                   const char *Data,
-                                                   size_t Len);
-
-/*
- Copies `M`, a module a host built with LLVM-C against the same
- libLLVM-22, into a new jitcore module (through bitcode, into a context of
- its own). The host keeps `M` and may go on using it; nothing else may use
- `M` during the call. On success `*Result` is owned by the caller. Errors:
- `INVALID_ARGUMENT` for NULL, `INVALID_IR` when `M` does not verify.
- */
-JitcoreErrorRef JitcoreCreateModuleFromLLVMModule(JitcoreModuleRef *Result,
-                                                  struct LLVMOpaqueModule *M);
-
-/*
- Disposes of a module the caller owns. NULL is ignored. A module that is
- currently added to an engine belongs to the engine, and a handle already
- freed (by this function or with the engine that owned it) is no longer a
- module: in both cases this does nothing, so modules and engines may be
- disposed of in either order. Not thread-safe against other uses of `M`.
- */
-void JitcoreDisposeModule(JitcoreModuleRef M);
-
-/*
- The module's name: borrowed, valid until the module is disposed of (or
- freed with its engine). NULL for NULL or a handle that is not live.
- Thread-safe.
- */
-const char *JitcoreModuleGetName(JitcoreModuleRef M);
+typedef struct JitcoreSessionOptions {
+  /*
+   Optimization level of every compile (default O2).
+   */
+  JitcoreOptLevel OptLevel;
+  /*
+   0: compile on the thread that looks a symbol up; N: a pool of N
+   compile threads, so independent modules compile in parallel.
+   */
+  unsigned int CompileThreads;
+  /*
+   Nonzero: `JitcoreDylibAddModule` behaves as `JitcoreDylibAddModuleLazy`.
+   */
+  int LazyByDefault;
+  /*
+   Nonzero: register jitted code with GDB's JIT interface, so code with
+   debug info can be debugged.
+   */
+  int EnableDebugger;
+  /*
+   Nonzero: write `/tmp/perf-<pid>.map`, so `perf report` names jitted functions.
+   */
+  int EnablePerf;
+} JitcoreSessionOptions;
 
 /*
  Fills `Options` with the defaults: O2, no compile threads (compile on the
@@ -833,6 +670,97 @@ JitcoreErrorRef JitcoreSessionCreateDylib(JitcoreSessionRef S,
  arguments). The main JITDylib is named "main". Thread-safe.
  */
 JitcoreDylibRef JitcoreSessionGetDylibByName(JitcoreSessionRef S, const char *Name);
+
+/*
+ Looks `Name` up as a dynamic linker would from `D`: `D`'s own
+ definitions first, then the exported definitions of `D`'s link order, in
+ order (then the process's symbols, for dylibs made by the session).
+ Compiles what it needs (a lazily added function is not compiled: its
+ stub's address is returned). Writes the address to `*Result`. Errors:
+ `INVALID_ARGUMENT` for NULL or a dylib of another session,
+ `SYMBOL_NOT_FOUND` naming the symbol and the dylibs searched;
+ `UNRESOLVED_SYMBOL`, `COMPILE` or `LINK` naming the module if its code
+ cannot be compiled and linked (that module is reset, so a retry after
+ fixing the cause works). `*Result` is untouched on error. Thread-safe;
+ concurrent lookups of one symbol compile it once and agree on the address.
+ */
+JitcoreErrorRef JitcoreSessionLookup(JitcoreSessionRef S,
+                                     JitcoreDylibRef D,
+                                     uint64_t *Result,
+                                     const char *Name);
+
+/*
+ Looks `NumNames` names up from `D` at once, as `JitcoreSessionLookup`
+ does, writing `Results[i]` for `Names[i]`: all the modules they need are
+ compiled together (in parallel, with compile threads). On error no
+ result is written. Same errors. Thread-safe.
+ */
+JitcoreErrorRef JitcoreSessionLookupMany(JitcoreSessionRef S,
+                                         JitcoreDylibRef D,
+                                         uint64_t *Results,
+                                         const char *const *Names,
+                                         size_t NumNames);
+
+/*
+ Sets the function that hears of errors no call can return: a lazy
+ compile that failed (naming the function), a link failure, a rejected
+ cache entry. `Message` is borrowed for the call. NULL removes it. It may
+ be called from any thread and must not call into the session.
+ */
+void JitcoreSessionSetErrorReporter(JitcoreSessionRef S,
+                                    JitcoreErrorReporterFunction Reporter,
+                                    void *Ctx);
+
+/* ==========================================================================
+ * 6. Dylibs
+ *
+ * Dylibs: a `JitcoreDylibRef` is a JITDylib, a symbol namespace like a
+ * shared library, owned by its session. A dylib holds definitions
+ * (modules, eager or lazy; object files; absolute symbols; custom
+ * materializers), symbol sources asked for what it does not define (the
+ * process, a shared library, a static archive), and a link order: the
+ * dylibs its code links against. A lookup from a dylib
+ * (`JitcoreSessionLookup`) searches its own definitions, then its symbol
+ * sources, then its link order.
+ * ========================================================================== */
+
+/*
+ One symbol at an absolute address.
+ */
+typedef struct JitcoreSymbolDefinition {
+  const char *Name;
+  uint64_t Address;
+} JitcoreSymbolDefinition;
+
+/*
+ A custom materializer's callback: on the first lookup of any of its
+ symbols, produce code defining them. `Symbols` (`NumSymbols` names,
+ borrowed for the call) are the ones that were asked for. Set exactly one
+ of `*ModuleOut` (a module, whose ownership passes to jitcore) or
+ `*ObjectOut` (an object buffer from `JitcoreCreateObjectBufferCopy`,
+ likewise) and return NULL, or return an error (the lookup fails with it,
+ and the next lookup of these symbols calls the materializer again).
+ */
+typedef JitcoreErrorRef (*JitcoreMaterializeFunction)(void *Ctx,
+                                                      const char *const *Symbols,
+                                                      size_t NumSymbols,
+                                                      JitcoreModuleRef *ModuleOut,
+                                                      JitcoreObjectBufferRef *ObjectOut);
+
+/*
+ Releases a materializer's context once it can no longer be called.
+ */
+typedef void (*JitcoreMaterializerDisposeFunction)(void *Ctx);
+
+/*
+ Decides whether a symbol source may provide `Name`: nonzero allows it.
+ */
+typedef int (*JitcoreSymbolFilterFunction)(void *Ctx, const char *Name);
+
+/*
+ The name of `D` (borrowed, valid while the session lives). NULL for NULL.
+ */
+const char *JitcoreDylibGetName(JitcoreDylibRef D);
 
 /*
  Sets the JITDylibs `D` links against, as a shared library's DT_NEEDED
@@ -903,6 +831,28 @@ JitcoreErrorRef JitcoreDylibDefineAbsoluteSymbols(JitcoreDylibRef D,
                                                   size_t NumSymbols);
 
 /*
+ Adds a custom materializer to `D` under `RT` (NULL: the default
+ tracker): `D` defines the `NumSymbols` names in `Symbols` (copied) as
+ exported functions, and the first lookup of any of them calls
+ `Materialize` (see `JitcoreMaterializeFunction`), whose module or object
+ then takes the one compile path (cache, optimize, codegen, link).
+ `Materialize` runs once; if it fails (or its code does not link), the
+ lookup fails with that error and the symbols are reset, so the next
+ lookup calls it again. `Dispose(Ctx)` (may be NULL) runs once, when the
+ materializer's tracker is removed or the session is disposed of; on an
+ error from this function it runs before the function returns. Errors:
+ `INVALID_ARGUMENT` for NULL or no symbols, `DUPLICATE_DEFINITION` naming
+ a symbol `D` already defines. Thread-safe.
+ */
+JitcoreErrorRef JitcoreDylibAddMaterializer(JitcoreDylibRef D,
+                                            const char *const *Symbols,
+                                            size_t NumSymbols,
+                                            JitcoreMaterializeFunction Materialize,
+                                            JitcoreMaterializerDisposeFunction Dispose,
+                                            void *Ctx,
+                                            JitcoreResourceTrackerRef RT);
+
+/*
  Makes the host process's exported symbols (libc, the host's own
  exported functions) that `Filter` allows (NULL: all) resolvable in `D`,
  after `D`'s own definitions. `Filter(Ctx, Name)` is called on lookups,
@@ -935,57 +885,15 @@ JitcoreErrorRef JitcoreDylibAddLibrarySymbols(JitcoreDylibRef D,
  */
 JitcoreErrorRef JitcoreDylibAddArchive(JitcoreDylibRef D, const char *Path);
 
-/*
- Adds a custom materializer to `D` under `RT` (NULL: the default
- tracker): `D` defines the `NumSymbols` names in `Symbols` (copied) as
- exported functions, and the first lookup of any of them calls
- `Materialize` (see `JitcoreMaterializeFunction`), whose module or object
- then takes the one compile path (cache, optimize, codegen, link).
- `Materialize` runs once; if it fails (or its code does not link), the
- lookup fails with that error and the symbols are reset, so the next
- lookup calls it again. `Dispose(Ctx)` (may be NULL) runs once, when the
- materializer's tracker is removed or the session is disposed of; on an
- error from this function it runs before the function returns. Errors:
- `INVALID_ARGUMENT` for NULL or no symbols, `DUPLICATE_DEFINITION` naming
- a symbol `D` already defines. Thread-safe.
- */
-JitcoreErrorRef JitcoreDylibAddMaterializer(JitcoreDylibRef D,
-                                            const char *const *Symbols,
-                                            size_t NumSymbols,
-                                            JitcoreMaterializeFunction Materialize,
-                                            JitcoreMaterializerDisposeFunction Dispose,
-                                            void *Ctx,
-                                            JitcoreResourceTrackerRef RT);
-
-/*
- Looks `Name` up as a dynamic linker would from `D`: `D`'s own
- definitions first, then the exported definitions of `D`'s link order, in
- order (then the process's symbols, for dylibs made by the session).
- Compiles what it needs (a lazily added function is not compiled: its
- stub's address is returned). Writes the address to `*Result`. Errors:
- `INVALID_ARGUMENT` for NULL or a dylib of another session,
- `SYMBOL_NOT_FOUND` naming the symbol and the dylibs searched;
- `UNRESOLVED_SYMBOL`, `COMPILE` or `LINK` naming the module if its code
- cannot be compiled and linked (that module is reset, so a retry after
- fixing the cause works). `*Result` is untouched on error. Thread-safe;
- concurrent lookups of one symbol compile it once and agree on the address.
- */
-JitcoreErrorRef JitcoreSessionLookup(JitcoreSessionRef S,
-                                     JitcoreDylibRef D,
-                                     uint64_t *Result,
-                                     const char *Name);
-
-/*
- Looks `NumNames` names up from `D` at once, as `JitcoreSessionLookup`
- does, writing `Results[i]` for `Names[i]`: all the modules they need are
- compiled together (in parallel, with compile threads). On error no
- result is written. Same errors. Thread-safe.
- */
-JitcoreErrorRef JitcoreSessionLookupMany(JitcoreSessionRef S,
-                                         JitcoreDylibRef D,
-                                         uint64_t *Results,
-                                         const char *const *Names,
-                                         size_t NumNames);
+/* ==========================================================================
+ * 7. Resource trackers
+ *
+ * Resource trackers: everything added to a JITDylib is added under a
+ * tracker, the dylib's default one (NULL) or one made with
+ * `JitcoreDylibCreateResourceTracker`. Removing a tracker removes what was
+ * added under it, code, data and symbols, as one, and nothing else: the
+ * way to unload part of a dylib. Trackers are owned by the caller.
+ * ========================================================================== */
 
 /*
  Creates a resource tracker for `D`: what is added under it can be
@@ -1013,6 +921,61 @@ JitcoreErrorRef JitcoreResourceTrackerRemove(JitcoreResourceTrackerRef RT);
  */
 void JitcoreDisposeResourceTracker(JitcoreResourceTrackerRef RT);
 
+/* ==========================================================================
+ * 8. Caches
+ *
+ * Caches: an engine or session compiles a module only when its object
+ * cache has no object for it. The cache is either the host's own, two
+ * callbacks (`JitcoreEngineSetObjectCache`, `JitcoreSessionSetObjectCache`:
+ * asked for an object before each compile, told of each object compiled),
+ * or jitcore's disk cache (`JitcoreCreateDiskCache`), a directory of
+ * verified entries keyed by `JitcoreModuleGetKey`. Object buffers carry
+ * objects from the host to jitcore.
+ * ========================================================================== */
+
+/*
+ Bytes in a module key (`JitcoreModuleGetKey`).
+ */
+#define JITCORE_MODULE_KEY_SIZE 32
+
+/*
+ Bytes of a module key's hexadecimal form, with its terminating NUL.
+ */
+#define JITCORE_MODULE_KEY_HEX_SIZE 65
+
+/*
+ Called once with each freshly compiled object of module `M`. `Object` is
+ borrowed for the duration of the call only.
+ */
+typedef void (*JitcoreObjectCacheNotifyFunction)(void *Ctx,
+                                                 JitcoreModuleRef M,
+                                                 const uint8_t *Object,
+                                                 size_t Len);
+
+/*
+ Called before module `M` is compiled. Returns NULL to compile normally,
+ or a buffer (ownership passes to jitcore) holding the object to use
+ instead of compiling.
+ */
+typedef JitcoreObjectBufferRef (*JitcoreObjectCacheGetBufferFunction)(void *Ctx, JitcoreModuleRef M);
+
+/*
+ Sets the engine's object cache (llvmlite's `set_object_cache`); both
+ callbacks NULL removes it. Before compiling a module the engine calls
+ `GetBuffer(Ctx, M)`: NULL means compile; a buffer (owned by jitcore from
+ then on) holding a valid object for `M` is used instead of compiling, and
+ `Notify` is not called for it. A buffer that is not a valid object for
+ `M` is ignored: the module is compiled, the statistics count a rejected
+ entry, and the error reporter hears of it. `Notify(Ctx, M, Object, Len)`
+ runs exactly once for each module compiled, with its ELF bytes (borrowed
+ for the call). Callbacks run on the thread that compiles, which may be any
+ thread that looks symbols up; they must not call back into this engine.
+ */
+void JitcoreEngineSetObjectCache(JitcoreEngineRef EE,
+                                 JitcoreObjectCacheNotifyFunction Notify,
+                                 JitcoreObjectCacheGetBufferFunction GetBuffer,
+                                 void *Ctx);
+
 /*
  Sets the session's object cache; both callbacks NULL removes it. It
  works as `JitcoreEngineSetObjectCache` describes, for every module of
@@ -1027,26 +990,95 @@ void JitcoreSessionSetObjectCache(JitcoreSessionRef S,
                                   void *Ctx);
 
 /*
- Sets the function that hears of errors no call can return: a lazy
- compile that failed (naming the function), a link failure, a rejected
- cache entry. `Message` is borrowed for the call. NULL removes it. It may
- be called from any thread and must not call into the session.
+ Creates a buffer holding a copy of `Len` bytes at `Data` (an object file,
+ typically from a host's object cache). The caller owns the result: return
+ it from a `JitcoreObjectCacheGetBufferFunction` (which passes ownership to
+ jitcore) or dispose of it with `JitcoreDisposeObjectBuffer`. Returns NULL
+ if `Data` is NULL while `Len` is not 0. Thread-safe.
  */
-void JitcoreSessionSetErrorReporter(JitcoreSessionRef S,
-                                    JitcoreErrorReporterFunction Reporter,
-                                    void *Ctx);
+JitcoreObjectBufferRef JitcoreCreateObjectBufferCopy(const uint8_t *Data, size_t Len);
 
 /*
- Writes the session's statistics: modules and functions compiled,
- objects loaded, cache hits and misses, code bytes live. Errors:
- `INVALID_ARGUMENT` for NULL. Thread-safe.
+ Disposes of a buffer the caller owns. NULL is ignored.
  */
-JitcoreErrorRef JitcoreSessionGetStatistics(JitcoreSessionRef S, struct JitcoreStatistics *Result);
+void JitcoreDisposeObjectBuffer(JitcoreObjectBufferRef Buf);
 
 /*
- The name of `D` (borrowed, valid while the session lives). NULL for NULL.
+ Writes the content key of module `M` compiled for `TM` (its triple, CPU,
+ CPU features, opt level, relocation and code model): BLAKE3 over the
+ module's bitcode and those, the LLVM version and jitcore's version and
+ cache-format version. Modules with identical bitcode (which includes the
+ module's name) get the same key for the same machine; anything that
+ changes the object changes the key. It is the name of the module's entry
+ in a disk cache (`<Hex>.jco`) and suits a host's own cache callbacks,
+ which may call it on the `M` they are given (lazy partitions included).
+ For a session, pass a host target machine at the session's opt level
+ (`JitcoreCreateHostTargetMachine(&TM, Options.OptLevel)`): it describes
+ the same machine. `Key` receives `JITCORE_MODULE_KEY_SIZE` (32) bytes and
+ `Hex` `JITCORE_MODULE_KEY_HEX_SIZE` (65) characters: 64 lowercase hex
+ digits and a NUL; either may be NULL, not both. The first call on a
+ module serializes it to bitcode; later calls are cheap. Errors:
+ `INVALID_ARGUMENT` for a NULL or dead `M`, a NULL `TM`, or both outputs
+ NULL (nothing is written then). Thread-safe.
  */
-const char *JitcoreDylibGetName(JitcoreDylibRef D);
+JitcoreErrorRef JitcoreModuleGetKey(JitcoreModuleRef M,
+                                    JitcoreTargetMachineRef TM,
+                                    uint8_t *Key,
+                                    char *Hex);
+
+/*
+ Creates jitcore's disk object cache in `Directory` (created with its
+ parents if missing), holding at most `MaxBytes` bytes of entries (0: no
+ cap; past the cap the least recently used entries are deleted). Attach it
+ with `JitcoreEngineSetDiskCache` or `JitcoreSessionSetDiskCache`; one
+ cache may serve several engines and sessions, and several threads and
+ processes may share one directory at once.
+
+ Each compiled module is stored in `<Directory>/<key>.jco`, where `<key>`
+ is `JitcoreModuleGetKey`'s hex form, written atomically (a temporary file
+ in the directory, fsync, rename) with a header (magic, format version,
+ key, length, BLAKE3 checksum) that is verified before an entry is used.
+ An entry that fails verification (truncated, altered, not an entry,
+ stored under another key's name, empty) is never loaded: it is deleted,
+ counted (`CorruptDropped`), reported as a `JITCORE_ERROR_CACHE` error to
+ the error reporter, and the module is compiled. Files in the directory
+ that are not named like entries are left alone.
+
+ A directory that cannot be created, read or written, or a full disk,
+ does not fail this call nor any lookup: modules are compiled, failures
+ are counted (`IOErrors`), and the first is reported once, as a
+ `JITCORE_ERROR_IO` error, to the error reporter of the engine or session
+ that was compiling.
+
+ On success the caller owns `*Result` (dispose with
+ `JitcoreDisposeObjectCache`). Errors: `INVALID_ARGUMENT` for a NULL
+ `Result` or `Directory`, or an empty or non-UTF-8 `Directory`.
+ Thread-safe.
+ */
+JitcoreErrorRef JitcoreCreateDiskCache(JitcoreObjectCacheRef *Result,
+                                       const char *Directory,
+                                       uint64_t MaxBytes);
+
+/*
+ Disposes of the caller's handle on a cache. Engines and sessions it is
+ attached to keep using it until they are disposed of or detach it, so it
+ may be disposed of right after attaching. NULL is ignored. Must not race
+ other uses of the handle.
+ */
+void JitcoreDisposeObjectCache(JitcoreObjectCacheRef Cache);
+
+/*
+ Attaches jitcore's disk cache `Cache` (from `JitcoreCreateDiskCache`) to
+ the engine, replacing any object cache it had (`JitcoreEngineSetObjectCache`
+ callbacks included; setting those later replaces this one). NULL `Cache`
+ removes the engine's cache. Before compiling a module the engine looks
+ for its entry (keyed by `JitcoreModuleGetKey` for the engine's machine);
+ a verified entry is used instead of compiling (a cache hit in
+ `JitcoreEngineGetStatistics`), and each module compiled is stored. The
+ engine keeps the cache alive while attached: the caller may dispose of
+ its handle at any time. A NULL `EE` is ignored. Thread-safe.
+ */
+void JitcoreEngineSetDiskCache(JitcoreEngineRef EE, JitcoreObjectCacheRef Cache);
 
 /*
  Attaches jitcore's disk cache `Cache` (from `JitcoreCreateDiskCache`) to
@@ -1059,52 +1091,151 @@ const char *JitcoreDylibGetName(JitcoreDylibRef D);
  */
 void JitcoreSessionSetDiskCache(JitcoreSessionRef S, JitcoreObjectCacheRef Cache);
 
+/* ==========================================================================
+ * 9. Statistics
+ *
+ * Statistics: counters of an engine's or a session's compile path
+ * (`JitcoreStatistics`) and of a disk cache (`JitcoreDiskCacheStatistics`),
+ * copied out as plain structs. Reading them is thread-safe and never waits
+ * for a compile.
+ * ========================================================================== */
+
 /*
- Creates a description of the host machine (its triple, CPU and CPU
- features; position-independent code, small code model) at `OptLevel`.
- On success the caller owns `*Result` (dispose with
- `JitcoreDisposeTargetMachine`). Errors: `INVALID_ARGUMENT` for NULL or an
- opt level outside 0..3; `UNSUPPORTED` if LLVM has no target for the host.
+ Statistics of an engine or session. A zeroed struct is valid; fields may
+ be added at the end in later versions.
+ */
+typedef struct JitcoreStatistics {
+  /*
+   Modules compiled from IR (cache hits not counted).
+   */
+  uint64_t ModulesCompiled;
+  /*
+   Function definitions in the modules compiled.
+   */
+  uint64_t FunctionsCompiled;
+  /*
+   Objects handed to the linker: compiled, from the cache, or added by the host.
+   */
+  uint64_t ObjectsLoaded;
+  /*
+   Modules whose object came from the object cache.
+   */
+  uint64_t CacheHits;
+  /*
+   Modules the object cache had nothing for.
+   */
+  uint64_t CacheMisses;
+  /*
+   Cache results that were not valid objects for the module and were ignored.
+   */
+  uint64_t CacheRejected;
+  /*
+   Bytes of object code emitted to the linker so far.
+   */
+  uint64_t ObjectBytesEmitted;
+  /*
+   Materializations that failed (compile or link errors).
+   */
+  uint64_t MaterializationFailures;
+  /*
+   Bytes of jitted code and data currently loaded (what removing
+   everything would free).
+   */
+  uint64_t CodeBytesLive;
+} JitcoreStatistics;
+
+/*
+ Statistics of a disk cache. The counters are this cache handle's, since
+ it was created; `BytesOnDisk` and `Entries` describe the directory now,
+ whoever wrote it. A zeroed struct is valid; fields may be added at the
+ end in later versions.
+ */
+typedef struct JitcoreDiskCacheStatistics {
+  /*
+   Lookups answered with a verified entry.
+   */
+  uint64_t Hits;
+  /*
+   Lookups that found no usable entry (none, corrupt, or unreadable).
+   */
+  uint64_t Misses;
+  /*
+   Entries written.
+   */
+  uint64_t Writes;
+  /*
+   Entries that failed verification and were deleted (never loaded).
+   */
+  uint64_t CorruptDropped;
+  /*
+   Entries deleted to keep the directory under the size cap.
+   */
+  uint64_t Evictions;
+  /*
+   Bytes of entries in the directory now.
+   */
+  uint64_t BytesOnDisk;
+  /*
+   Entries in the directory now.
+   */
+  uint64_t Entries;
+  /*
+   I/O failures (directory not usable, write failed, disk full); the
+   first one was reported through the error reporter.
+   */
+  uint64_t IOErrors;
+} JitcoreDiskCacheStatistics;
+
+/*
+ Writes the engine's statistics (modules compiled, cache hits, ...).
+ Errors: `INVALID_ARGUMENT` for NULL. Thread-safe.
+ */
+JitcoreErrorRef JitcoreEngineGetStatistics(JitcoreEngineRef EE, struct JitcoreStatistics *Result);
+
+/*
+ Writes the session's statistics: modules and functions compiled,
+ objects loaded, cache hits and misses, code bytes live. Errors:
+ `INVALID_ARGUMENT` for NULL. Thread-safe.
+ */
+JitcoreErrorRef JitcoreSessionGetStatistics(JitcoreSessionRef S, struct JitcoreStatistics *Result);
+
+/*
+ Writes the statistics of a disk cache: hits, misses, writes, corrupt
+ entries dropped, evictions and I/O failures of this cache since it was
+ created (in this process), and the bytes and number of entries in its
+ directory now (scanned by this call, so they include what other
+ processes wrote). Errors: `INVALID_ARGUMENT` for NULL. Thread-safe.
+ */
+JitcoreErrorRef JitcoreDiskCacheGetStatistics(JitcoreObjectCacheRef Cache,
+                                              struct JitcoreDiskCacheStatistics *Result);
+
+/* ==========================================================================
+ * 10. Version
+ *
+ * Version and host checks: the library's version, which matches the
+ * `JITCORE_VERSION_*` macros of the header it was built with, and whether
+ * this process may map executable memory, as every engine and session
+ * needs. These functions are thread-safe.
+ * ========================================================================== */
+
+/*
+ The library's version as `"MAJOR.MINOR.PATCH"`: a static string, never freed.
+ It matches the `JITCORE_VERSION_*` macros of the header it was built with.
+ */
+const char *JitcoreGetVersionString(void);
+
+/*
+ Writes the library's version numbers; any pointer may be NULL.
+ */
+void JitcoreGetVersion(unsigned int *Major, unsigned int *Minor, unsigned int *Patch);
+
+/*
+ Checks that this process may map memory executable, as JIT needs.
+ Returns NULL when it may, or `JITCORE_ERROR_JIT_EXECUTION_DENIED` naming
+ the system call that was refused (SELinux `deny_execmem`, PaX, seccomp...).
  Thread-safe.
  */
-JitcoreErrorRef JitcoreCreateHostTargetMachine(JitcoreTargetMachineRef *Result,
-                                               JitcoreOptLevel OptLevel);
-
-/*
- Disposes of a target machine. Engines made from it keep their own copy.
- NULL is ignored.
- */
-void JitcoreDisposeTargetMachine(JitcoreTargetMachineRef TM);
-
-/*
- The target triple of `TM` (`x86_64-pc-linux-gnu`): borrowed, valid until
- `TM` is disposed of. NULL for NULL.
- */
-const char *JitcoreTargetMachineGetTriple(JitcoreTargetMachineRef TM);
-
-/*
- The size of a pointer in bytes (8 on 64-bit hosts); 0 for NULL.
- Thread-safe.
- */
-unsigned int JitcoreTargetDataGetPointerSize(JitcoreTargetDataRef TD);
-
-/*
- Writes the ABI size in bytes of `IRType`, an LLVM IR type written as
- text (`"i32"`, `"{i64, [2 x i64]}"`, `"<4 x float>"`, `"ptr"`).
- Errors: `INVALID_ARGUMENT` for NULL, or naming a string that is not a
- sized IR type (`*Result` is then untouched). Thread-safe.
- */
-JitcoreErrorRef JitcoreTargetDataGetABISize(JitcoreTargetDataRef TD,
-                                            uint64_t *Result,
-                                            const char *IRType);
-
-/*
- Writes the ABI alignment in bytes of `IRType` (see
- `JitcoreTargetDataGetABISize`). Same errors. Thread-safe.
- */
-JitcoreErrorRef JitcoreTargetDataGetABIAlignment(JitcoreTargetDataRef TD,
-                                                 uint64_t *Result,
-                                                 const char *IRType);
+JitcoreErrorRef JitcoreCheckJITExecution(void);
 
 #ifdef __cplusplus
 }  // extern "C"

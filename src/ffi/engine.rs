@@ -1,22 +1,19 @@
-//! The execution engine (llvmlite's `ExecutionEngine`, made safe).
-//!
-//! Threads: every engine function may be called from several threads at
-//! once on the same engine, except `JitcoreDisposeEngine`, which must not
-//! race any other use of the engine.
+//! The engine: an execution engine in the style of LLVM-C's MCJIT (and
+//! llvmlite's `ExecutionEngine`), built on ORC's LLJIT and jitcore's compile
+//! path. Add modules and object files, look up the addresses of functions
+//! and globals (which compiles what they need), run static constructors and
+//! destructors. For several symbol namespaces, lazy compilation or
+//! unloading part of the code, use a session instead.
 
 use std::ffi::{c_char, c_void};
-use std::sync::Arc;
 
-use super::cache::{disk_cache, JitcoreObjectCacheRef};
 use super::error::JitcoreErrorRef;
 use super::module::{self, JitcoreModuleRef};
 use super::target::{JitcoreOpaqueTargetData, JitcoreTargetDataRef, JitcoreTargetMachineRef};
 use super::{boundary, boundary_or, bytes_arg, non_null, str_arg, write_out};
-use crate::cache::{HostCallbacks, JitcoreObjectCacheGetBufferFunction, JitcoreObjectCacheNotifyFunction, ObjectCache};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::session::report::JitcoreErrorReporterFunction;
-use crate::session::stats::JitcoreStatistics;
 
 /// An execution engine (`JitcoreEngineRef`).
 pub struct JitcoreOpaqueEngine {
@@ -31,7 +28,7 @@ pub type JitcoreEngineRef = *mut JitcoreOpaqueEngine;
 ///
 /// # Safety
 /// `ee` must be NULL or a live engine handle.
-unsafe fn engine<'a>(ee: JitcoreEngineRef) -> Result<&'a Engine> {
+pub(crate) unsafe fn engine<'a>(ee: JitcoreEngineRef) -> Result<&'a Engine> {
     non_null(ee, "engine")?;
     Ok(&(*ee).engine)
 }
@@ -240,30 +237,6 @@ pub unsafe extern "C" fn JitcoreEngineGetTargetData(EE: JitcoreEngineRef) -> Jit
     })
 }
 
-/// Sets the engine's object cache (llvmlite's `set_object_cache`); both
-/// callbacks NULL removes it. Before compiling a module the engine calls
-/// `GetBuffer(Ctx, M)`: NULL means compile; a buffer (owned by jitcore from
-/// then on) holding a valid object for `M` is used instead of compiling, and
-/// `Notify` is not called for it. A buffer that is not a valid object for
-/// `M` is ignored: the module is compiled, the statistics count a rejected
-/// entry, and the error reporter hears of it. `Notify(Ctx, M, Object, Len)`
-/// runs exactly once for each module compiled, with its ELF bytes (borrowed
-/// for the call). Callbacks run on the thread that compiles, which may be any
-/// thread that looks symbols up; they must not call back into this engine.
-#[no_mangle]
-pub unsafe extern "C" fn JitcoreEngineSetObjectCache(
-    EE: JitcoreEngineRef,
-    Notify: JitcoreObjectCacheNotifyFunction,
-    GetBuffer: JitcoreObjectCacheGetBufferFunction,
-    Ctx: *mut c_void,
-) {
-    boundary_or((), || {
-        if let Ok(engine) = unsafe { engine(EE) } {
-            engine.set_cache(HostCallbacks::new(Notify, GetBuffer, Ctx));
-        }
-    })
-}
-
 /// Sets the function that hears of errors no call can return (a cached
 /// object that was rejected, a failure while compiling on behalf of a
 /// lookup). `Message` is borrowed for the call. NULL removes it. The
@@ -277,44 +250,6 @@ pub unsafe extern "C" fn JitcoreEngineSetErrorReporter(
     boundary_or((), || {
         if let Ok(engine) = unsafe { engine(EE) } {
             engine.session().env().log.set_host_reporter(Reporter, Ctx);
-        }
-    })
-}
-
-/// Writes the engine's statistics (modules compiled, cache hits, ...).
-/// Errors: `INVALID_ARGUMENT` for NULL. Thread-safe.
-#[no_mangle]
-pub unsafe extern "C" fn JitcoreEngineGetStatistics(
-    EE: JitcoreEngineRef,
-    Result: *mut JitcoreStatistics,
-) -> JitcoreErrorRef {
-    boundary(|| {
-        // SAFETY: EE is a live engine handle.
-        let engine = unsafe { engine(EE)? };
-        non_null(Result, "Result")?;
-        // SAFETY: Result was checked non-NULL.
-        unsafe { write_out(Result, engine.statistics()) };
-        Ok(())
-    })
-}
-
-/// Attaches jitcore's disk cache `Cache` (from `JitcoreCreateDiskCache`) to
-/// the engine, replacing any object cache it had (`JitcoreEngineSetObjectCache`
-/// callbacks included; setting those later replaces this one). NULL `Cache`
-/// removes the engine's cache. Before compiling a module the engine looks
-/// for its entry (keyed by `JitcoreModuleGetKey` for the engine's machine);
-/// a verified entry is used instead of compiling (a cache hit in
-/// `JitcoreEngineGetStatistics`), and each module compiled is stored. The
-/// engine keeps the cache alive while attached: the caller may dispose of
-/// its handle at any time. A NULL `EE` is ignored. Thread-safe.
-#[no_mangle]
-pub unsafe extern "C" fn JitcoreEngineSetDiskCache(EE: JitcoreEngineRef, Cache: JitcoreObjectCacheRef) {
-    boundary_or((), || {
-        // SAFETY: Cache is NULL or a live cache handle (contract).
-        let cache = unsafe { disk_cache(Cache) }.map(|c| c as Arc<dyn ObjectCache>);
-        // SAFETY: EE is NULL or a live engine handle (contract).
-        if let Ok(engine) = unsafe { engine(EE) } {
-            engine.set_cache(cache);
         }
     })
 }

@@ -1,9 +1,10 @@
-//! Module handles.
-//!
-//! A `JitcoreModuleRef` is a registry id, not a pointer: a handle that was
-//! disposed of, or freed with the engine that owned it, is recognized and
-//! ignored instead of being freed twice. That is what lets hosts dispose of
-//! modules and engines in either order.
+//! Modules: a `JitcoreModuleRef` is LLVM IR, parsed and verified, in an
+//! LLVM context of its own. The caller owns a module it created until it
+//! adds it to an engine or a dylib; from then on the engine or session owns
+//! it, until it is removed. A handle is a registry id, not a pointer: a
+//! handle that was disposed of, or freed with the engine or session that
+//! owned it, is recognized and ignored instead of being freed twice, so
+//! modules and their owners may be disposed of in either order.
 
 use std::collections::HashMap;
 use std::ffi::c_char;

@@ -1,4 +1,8 @@
-//! Target machines and target data.
+//! Targets: a `JitcoreTargetMachineRef` describes the machine to generate
+//! code for (the host's triple, CPU and CPU features, an opt level); the
+//! caller owns it, and engines copy what they need from it. A
+//! `JitcoreTargetDataRef` is an engine's data layout (sizes and alignments
+//! of IR types), borrowed from the engine.
 
 use std::ffi::{c_char, c_uint};
 
