@@ -247,7 +247,12 @@ typedef enum JitcoreErrorCode {
 
 /*
  Receives errors that no call can return. `Message` is borrowed for the
- duration of the call only.
+ duration of the call only. Called on whichever thread meets the error (one
+ that looks symbols up, a compile thread, one whose call into a lazy
+ function compiles it), possibly on several threads at once; it must not
+ call into the engine or session. `Ctx` must stay valid until the engine
+ or session is disposed of: replacing the reporter stops new calls, but a
+ report already under way may still use the old one.
  */
 typedef void (*JitcoreErrorReporterFunction)(void *Ctx,
                                              enum JitcoreErrorCode Code,
@@ -257,30 +262,37 @@ typedef void (*JitcoreErrorReporterFunction)(void *Ctx,
  Creates an error with `Code` and a copy of `Message` (NULL: an empty
  message), for callbacks that return a `JitcoreErrorRef` (custom
  materializers). A code outside the enum becomes `INTERNAL`. The caller
- owns the result until it returns it to jitcore. Thread-safe.
+ owns the result until it returns it to jitcore (or consumes it). Returns
+ NULL only if the error cannot be made. Thread-safe.
  */
 JitcoreErrorRef JitcoreCreateError(unsigned int Code, const char *Message);
 
 /*
  Returns the code of `Err` without consuming it. NULL (success) gives
- `JITCORE_ERROR_SUCCESS`. Thread-safe for distinct errors.
+ `JITCORE_ERROR_SUCCESS`. Thread-safe; must not race the call that
+ consumes `Err`.
  */
 enum JitcoreErrorCode JitcoreGetErrorCode(JitcoreErrorRef Err);
 
 /*
  Consumes `Err` and returns its message, which says what failed and on
  what (module, symbol, file, line). The caller owns the string and frees
- it with `JitcoreDisposeErrorMessage`. NULL gives NULL.
+ it with `JitcoreDisposeErrorMessage`. NULL gives NULL. Thread-safe for
+ distinct errors; `Err` must not be used by another thread meanwhile, nor
+ after this call.
  */
 char *JitcoreGetErrorMessage(JitcoreErrorRef Err);
 
 /*
  Frees a message returned by `JitcoreGetErrorMessage`. NULL is ignored.
+ Thread-safe for distinct messages.
  */
 void JitcoreDisposeErrorMessage(char *Message);
 
 /*
- Consumes `Err` without reading it. NULL is ignored.
+ Consumes `Err` without reading it. NULL is ignored. Thread-safe for
+ distinct errors; `Err` must not be used by another thread meanwhile, nor
+ after this call.
  */
 void JitcoreConsumeError(JitcoreErrorRef Err);
 
@@ -347,6 +359,9 @@ JitcoreErrorRef JitcoreCreateModuleFromUntrustedIR(JitcoreModuleRef *Result,
  its own). The host keeps `M` and may go on using it; nothing else may use
  `M` during the call. On success `*Result` is owned by the caller. Errors:
  `INVALID_ARGUMENT` for NULL, `INVALID_IR` when `M` does not verify.
+ Thread-safe with respect to jitcore; `M` and its LLVM context must not
+ be used by another thread during the call (LLVM contexts are not
+ thread-safe).
  */
 JitcoreErrorRef JitcoreCreateModuleFromLLVMModule(JitcoreModuleRef *Result,
                                                   struct LLVMOpaqueModule *M);
@@ -356,14 +371,15 @@ JitcoreErrorRef JitcoreCreateModuleFromLLVMModule(JitcoreModuleRef *Result,
  currently added to an engine belongs to the engine, and a handle already
  freed (by this function or with the engine that owned it) is no longer a
  module: in both cases this does nothing, so modules and engines may be
- disposed of in either order. Not thread-safe against other uses of `M`.
+ disposed of in either order. Must not race any other use of `M` (a name
+ borrowed from it dies with it).
  */
 void JitcoreDisposeModule(JitcoreModuleRef M);
 
 /*
  The module's name: borrowed, valid until the module is disposed of (or
- freed with its engine). NULL for NULL or a handle that is not live.
- Thread-safe.
+ freed with its engine or session). NULL for NULL or a handle that is
+ not live. Thread-safe; must not race the disposal of `M`.
  */
 const char *JitcoreModuleGetName(JitcoreModuleRef M);
 
@@ -400,19 +416,21 @@ JitcoreErrorRef JitcoreCreateHostTargetMachine(JitcoreTargetMachineRef *Result,
 
 /*
  Disposes of a target machine. Engines made from it keep their own copy.
- NULL is ignored.
+ NULL is ignored. Must not race any other use of `TM` (its triple string
+ dies with it).
  */
 void JitcoreDisposeTargetMachine(JitcoreTargetMachineRef TM);
 
 /*
  The target triple of `TM` (`x86_64-pc-linux-gnu`): borrowed, valid until
- `TM` is disposed of. NULL for NULL.
+ `TM` is disposed of. NULL for NULL. Thread-safe; must not race the
+ disposal of `TM`.
  */
 const char *JitcoreTargetMachineGetTriple(JitcoreTargetMachineRef TM);
 
 /*
  The size of a pointer in bytes (8 on 64-bit hosts); 0 for NULL.
- Thread-safe.
+ Thread-safe; must not race the disposal of the engine `TD` belongs to.
  */
 unsigned int JitcoreTargetDataGetPointerSize(JitcoreTargetDataRef TD);
 
@@ -420,7 +438,9 @@ unsigned int JitcoreTargetDataGetPointerSize(JitcoreTargetDataRef TD);
  Writes the ABI size in bytes of `IRType`, an LLVM IR type written as
  text (`"i32"`, `"{i64, [2 x i64]}"`, `"<4 x float>"`, `"ptr"`).
  Errors: `INVALID_ARGUMENT` for NULL, or naming a string that is not a
- sized IR type (`*Result` is then untouched). Thread-safe.
+ sized IR type (`*Result` is then untouched). Thread-safe (each query
+ parses its type in a context of its own); must not race the disposal of
+ the engine `TD` belongs to.
  */
 JitcoreErrorRef JitcoreTargetDataGetABISize(JitcoreTargetDataRef TD,
                                             uint64_t *Result,
@@ -428,7 +448,8 @@ JitcoreErrorRef JitcoreTargetDataGetABISize(JitcoreTargetDataRef TD,
 
 /*
  Writes the ABI alignment in bytes of `IRType` (see
- `JitcoreTargetDataGetABISize`). Same errors. Thread-safe.
+ `JitcoreTargetDataGetABISize`). Same errors. Thread-safe; must not race
+ the disposal of the engine `TD` belongs to.
  */
 JitcoreErrorRef JitcoreTargetDataGetABIAlignment(JitcoreTargetDataRef TD,
                                                  uint64_t *Result,
@@ -464,7 +485,8 @@ JitcoreErrorRef JitcoreCreateMCJITCompiler(JitcoreEngineRef *Result,
  module still added to it (their handles become dead and
  `JitcoreDisposeModule` ignores them). Static destructors are not run; call
  `JitcoreEngineRunStaticDestructors` first if they should. NULL is ignored.
- Must not race any other call on the engine.
+ Not thread-safe: must not race any other call on the engine, nor run
+ while jitted code of the engine runs.
  */
 void JitcoreDisposeEngine(JitcoreEngineRef EE);
 
@@ -475,7 +497,8 @@ void JitcoreDisposeEngine(JitcoreEngineRef EE);
  or a dead handle, `MODULE_ALREADY_ADDED` if `M` is added to an engine
  already, `DUPLICATE_DEFINITION` naming the symbol if another module
  defines one of `M`'s external symbols, `UNSUPPORTED` if `M` targets
- another architecture. Thread-safe.
+ another architecture. Thread-safe: may be called from several threads at
+ once on the same engine (not with `JitcoreDisposeEngine`).
  */
 JitcoreErrorRef JitcoreEngineAddModule(JitcoreEngineRef EE, JitcoreModuleRef M);
 
@@ -484,8 +507,9 @@ JitcoreErrorRef JitcoreEngineAddModule(JitcoreEngineRef EE, JitcoreModuleRef M);
  (addresses obtained from it become invalid) and its symbols, which are no
  longer found. On success the caller owns `M` again and may add it again,
  here or elsewhere. Errors: `INVALID_ARGUMENT` for NULL, `MODULE_NOT_FOUND`
- if `M` is not added to this engine. Thread-safe, but the caller must not
- run `M`'s code while removing it.
+ if `M` is not added to this engine. Thread-safe (not with
+ `JitcoreDisposeEngine`), but no thread may run `M`'s code, or use an
+ address into it, while or after it is removed.
  */
 JitcoreErrorRef JitcoreEngineRemoveModule(JitcoreEngineRef EE, JitcoreModuleRef M);
 
@@ -494,7 +518,9 @@ JitcoreErrorRef JitcoreEngineRemoveModule(JitcoreEngineRef EE, JitcoreModuleRef 
  the first failure is returned, naming its module: `UNRESOLVED_SYMBOL`
  naming the external nobody provides, `COMPILE`, `LINK`. A module that
  failed stays added, uncompiled, and is compiled again on the next lookup
- (so providing the missing symbol and retrying works). Thread-safe.
+ (so providing the missing symbol and retrying works). Thread-safe (not
+ with `JitcoreDisposeEngine`); compiles may run on this thread while
+ other threads look symbols up.
  */
 JitcoreErrorRef JitcoreEngineFinalizeObject(JitcoreEngineRef EE);
 
@@ -503,8 +529,9 @@ JitcoreErrorRef JitcoreEngineFinalizeObject(JitcoreEngineRef EE);
  it needs) first. Errors: `SYMBOL_NOT_FOUND` if no module defines `Name`;
  `UNRESOLVED_SYMBOL`, `COMPILE` or `LINK` naming the module and symbol if
  its module cannot be compiled and linked. `*Result` is untouched on
- error, and the engine stays usable. Thread-safe; concurrent lookups of
- the same symbol compile it once and get the same address.
+ error, and the engine stays usable. Thread-safe (not with
+ `JitcoreDisposeEngine`); concurrent lookups of the same symbol compile it
+ once and get the same address.
  */
 JitcoreErrorRef JitcoreEngineGetFunctionAddress(JitcoreEngineRef EE,
                                                 uint64_t *Result,
@@ -512,7 +539,8 @@ JitcoreErrorRef JitcoreEngineGetFunctionAddress(JitcoreEngineRef EE,
 
 /*
  Writes the address of global variable (or function) `Name`, as
- `JitcoreEngineGetFunctionAddress` does. Same errors. Thread-safe.
+ `JitcoreEngineGetFunctionAddress` does. Same errors. Thread-safe (not
+ with `JitcoreDisposeEngine`).
  */
 JitcoreErrorRef JitcoreEngineGetGlobalValueAddress(JitcoreEngineRef EE,
                                                    uint64_t *Result,
@@ -524,14 +552,14 @@ JitcoreErrorRef JitcoreEngineGetGlobalValueAddress(JitcoreEngineRef EE,
  during the call. Errors: `INVALID_ARGUMENT` for NULL, `IO` naming the path
  if it cannot be read, `INVALID_OBJECT` if it is not a relocatable object
  for this host (garbage, truncated), `DUPLICATE_DEFINITION` naming the
- symbol. Thread-safe.
+ symbol. Thread-safe (not with `JitcoreDisposeEngine`).
  */
 JitcoreErrorRef JitcoreEngineAddObjectFile(JitcoreEngineRef EE, const char *Path);
 
 /*
  Adds a relocatable object file held in memory (`Len` bytes at `Data`,
  copied during the call). Errors as for `JitcoreEngineAddObjectFile`.
- Thread-safe.
+ Thread-safe (not with `JitcoreDisposeEngine`).
  */
 JitcoreErrorRef JitcoreEngineAddObjectBuffer(JitcoreEngineRef EE, const uint8_t *Data, size_t Len);
 
@@ -539,7 +567,8 @@ JitcoreErrorRef JitcoreEngineAddObjectBuffer(JitcoreEngineRef EE, const uint8_t 
  Makes symbol `Name` resolve to `Address` for every module of the engine
  (a host function or variable the jitted code may call or use).
  Errors: `INVALID_ARGUMENT` for NULL, `DUPLICATE_DEFINITION` if the engine
- already has a definition of `Name`. Thread-safe.
+ already has a definition of `Name`. Thread-safe (not with
+ `JitcoreDisposeEngine`).
  */
 JitcoreErrorRef JitcoreEngineAddGlobalMapping(JitcoreEngineRef EE,
                                               const char *Name,
@@ -550,8 +579,9 @@ JitcoreErrorRef JitcoreEngineAddGlobalMapping(JitcoreEngineRef EE,
  constructors have not run yet, compiling them as needed: lowest priority
  number first, then in the order the modules were added. Errors are those
  of a lookup (the constructor's module could not be compiled); the
- constructors before it have run. Thread-safe, but constructors run on the
- calling thread.
+ constructors before it have run. Thread-safe (not with
+ `JitcoreDisposeEngine`); the constructors run on the calling thread,
+ each at most once even when several threads call this at once.
  */
 JitcoreErrorRef JitcoreEngineRunStaticConstructors(JitcoreEngineRef EE);
 
@@ -559,20 +589,26 @@ JitcoreErrorRef JitcoreEngineRunStaticConstructors(JitcoreEngineRef EE);
  Runs the static destructors (`llvm.global_dtors`) of every module whose
  destructors have not run yet: highest priority number first, then the
  most recently added module first. Errors as for constructors.
+ Thread-safe (not with `JitcoreDisposeEngine`); the destructors run on the
+ calling thread, each at most once. No other thread may run the engine's
+ code meanwhile or afterwards if it depends on what they tear down.
  */
 JitcoreErrorRef JitcoreEngineRunStaticDestructors(JitcoreEngineRef EE);
 
 /*
  The engine's target data: borrowed, valid until the engine is disposed
- of (do not dispose of it). NULL for NULL.
+ of (do not dispose of it). NULL for NULL. Thread-safe (not with
+ `JitcoreDisposeEngine`).
  */
 JitcoreTargetDataRef JitcoreEngineGetTargetData(JitcoreEngineRef EE);
 
 /*
  Sets the function that hears of errors no call can return (a cached
  object that was rejected, a failure while compiling on behalf of a
- lookup). `Message` is borrowed for the call. NULL removes it. The
- reporter may be called from any thread and must not call into the engine.
+ lookup). `Message` is borrowed for the call. NULL `Reporter` removes it;
+ a NULL `EE` is ignored. See `JitcoreErrorReporterFunction` for how long
+ `Ctx` must live and where the reporter runs; it must not call into the
+ engine. Thread-safe (not with `JitcoreDisposeEngine`).
  */
 void JitcoreEngineSetErrorReporter(JitcoreEngineRef EE,
                                    JitcoreErrorReporterFunction Reporter,
@@ -620,6 +656,7 @@ typedef struct JitcoreSessionOptions {
 /*
  Fills `Options` with the defaults: O2, no compile threads (compile on the
  looking-up thread), eager, no debugger or perf support. NULL is ignored.
+ Thread-safe for distinct structs.
  */
 void JitcoreSessionOptionsInit(struct JitcoreSessionOptions *Options);
 
@@ -636,6 +673,9 @@ void JitcoreSessionOptionsInit(struct JitcoreSessionOptions *Options);
  or an opt level outside 0..3, `UNSUPPORTED` if the host cannot JIT or
  the debugger support cannot be enabled, `IO` if the perf map cannot be
  written, `INTERNAL` if compile threads cannot be started. Thread-safe.
+ The session it makes may be used from several threads at once: every
+ session, dylib and tracker function is thread-safe except the Dispose
+ functions.
  */
 JitcoreErrorRef JitcoreCreateSession(JitcoreSessionRef *Result,
                                      const struct JitcoreSessionOptions *Options);
@@ -644,13 +684,16 @@ JitcoreErrorRef JitcoreCreateSession(JitcoreSessionRef *Result,
  Disposes of a session: frees all jitted code and data, every module
  added to it, its JITDylibs (their handles become dead) and its compile
  threads (after the compiles in flight finish). Tracker handles stay to be
- disposed of, but no longer do anything. NULL is ignored. Must not race
- any other use of the session or its dylibs.
+ disposed of, but no longer do anything. NULL is ignored. Not
+ thread-safe: must not race any other use of the session, its dylibs or
+ its trackers, nor run while the session's jitted code runs.
  */
 void JitcoreDisposeSession(JitcoreSessionRef S);
 
 /*
- The session's main JITDylib (owned by the session). NULL for NULL.
+ The session's main JITDylib (owned by the session, valid until it is
+ disposed of). NULL for NULL. Thread-safe (not with
+ `JitcoreDisposeSession`).
  */
 JitcoreDylibRef JitcoreSessionGetMainDylib(JitcoreSessionRef S);
 
@@ -659,7 +702,8 @@ JitcoreDylibRef JitcoreSessionGetMainDylib(JitcoreSessionRef S);
  order is empty: set it with `JitcoreDylibSetLinkOrder`. Like main, it
  uses LLJIT's platform support (exit handlers, `__dso_handle`). Errors:
  `INVALID_ARGUMENT` for NULL, an empty name, or a name already in use.
- Thread-safe.
+ Thread-safe (not with `JitcoreDisposeSession`); of two threads creating
+ the same name at once, one fails.
  */
 JitcoreErrorRef JitcoreSessionCreateDylib(JitcoreSessionRef S,
                                           JitcoreDylibRef *Result,
@@ -667,22 +711,24 @@ JitcoreErrorRef JitcoreSessionCreateDylib(JitcoreSessionRef S,
 
 /*
  The JITDylib named `Name`, or NULL if there is none (or for NULL
- arguments). The main JITDylib is named "main". Thread-safe.
+ arguments). The main JITDylib is named "main". Thread-safe (not with
+ `JitcoreDisposeSession`).
  */
 JitcoreDylibRef JitcoreSessionGetDylibByName(JitcoreSessionRef S, const char *Name);
 
 /*
  Looks `Name` up as a dynamic linker would from `D`: `D`'s own
  definitions first, then the exported definitions of `D`'s link order, in
- order (then the process's symbols, for dylibs made by the session).
+ order (the main JITDylib then asks the host process).
  Compiles what it needs (a lazily added function is not compiled: its
  stub's address is returned). Writes the address to `*Result`. Errors:
  `INVALID_ARGUMENT` for NULL or a dylib of another session,
  `SYMBOL_NOT_FOUND` naming the symbol and the dylibs searched;
  `UNRESOLVED_SYMBOL`, `COMPILE` or `LINK` naming the module if its code
  cannot be compiled and linked (that module is reset, so a retry after
- fixing the cause works). `*Result` is untouched on error. Thread-safe;
- concurrent lookups of one symbol compile it once and agree on the address.
+ fixing the cause works). `*Result` is untouched on error. Thread-safe
+ (not with `JitcoreDisposeSession`); concurrent lookups of one symbol
+ compile it once and agree on the address.
  */
 JitcoreErrorRef JitcoreSessionLookup(JitcoreSessionRef S,
                                      JitcoreDylibRef D,
@@ -693,7 +739,8 @@ JitcoreErrorRef JitcoreSessionLookup(JitcoreSessionRef S,
  Looks `NumNames` names up from `D` at once, as `JitcoreSessionLookup`
  does, writing `Results[i]` for `Names[i]`: all the modules they need are
  compiled together (in parallel, with compile threads). On error no
- result is written. Same errors. Thread-safe.
+ result is written. Same errors. Thread-safe (not with
+ `JitcoreDisposeSession`).
  */
 JitcoreErrorRef JitcoreSessionLookupMany(JitcoreSessionRef S,
                                          JitcoreDylibRef D,
@@ -704,8 +751,10 @@ JitcoreErrorRef JitcoreSessionLookupMany(JitcoreSessionRef S,
 /*
  Sets the function that hears of errors no call can return: a lazy
  compile that failed (naming the function), a link failure, a rejected
- cache entry. `Message` is borrowed for the call. NULL removes it. It may
- be called from any thread and must not call into the session.
+ cache entry. `Message` is borrowed for the call. NULL `Reporter` removes
+ it; a NULL `S` is ignored. See `JitcoreErrorReporterFunction` for how
+ long `Ctx` must live and where the reporter runs; it must not call into
+ the session. Thread-safe (not with `JitcoreDisposeSession`).
  */
 void JitcoreSessionSetErrorReporter(JitcoreSessionRef S,
                                     JitcoreErrorReporterFunction Reporter,
@@ -740,6 +789,11 @@ typedef struct JitcoreSymbolDefinition {
  `*ObjectOut` (an object buffer from `JitcoreCreateObjectBufferCopy`,
  likewise) and return NULL, or return an error (the lookup fails with it,
  and the next lookup of these symbols calls the materializer again).
+ It runs on the thread that looks a symbol up or on a compile thread, one
+ call at a time, and must not call into the session. `Ctx` must stay valid
+ until the materializer's `JitcoreMaterializerDisposeFunction` is called
+ (without one: until its tracker is removed or the session is disposed
+ of).
  */
 typedef JitcoreErrorRef (*JitcoreMaterializeFunction)(void *Ctx,
                                                       const char *const *Symbols,
@@ -748,17 +802,27 @@ typedef JitcoreErrorRef (*JitcoreMaterializeFunction)(void *Ctx,
                                                       JitcoreObjectBufferRef *ObjectOut);
 
 /*
- Releases a materializer's context once it can no longer be called.
+ Releases a materializer's context once it can no longer be called: it
+ is called exactly once with the materializer's `Ctx`, on whichever thread
+ drops the materializer last (the one that removes its tracker, disposes
+ of the session, or fails to add it; or a compile thread that was still
+ using it), after which jitcore never uses `Ctx` again.
  */
 typedef void (*JitcoreMaterializerDisposeFunction)(void *Ctx);
 
 /*
- Decides whether a symbol source may provide `Name`: nonzero allows it.
+ Decides whether a symbol source may provide `Name` (borrowed for the
+ call): nonzero allows it. Called during lookups, on any thread that looks
+ symbols up or compiles, possibly on several threads at once, from the
+ call that installs it until the session is disposed of: `Ctx` must stay
+ valid until `JitcoreDisposeSession` returns. It must not call into the
+ session.
  */
 typedef int (*JitcoreSymbolFilterFunction)(void *Ctx, const char *Name);
 
 /*
- The name of `D` (borrowed, valid while the session lives). NULL for NULL.
+ The name of `D` (borrowed, valid while the session lives). NULL for NULL
+ or a dylib of a disposed session. Thread-safe (not with `JitcoreDisposeSession`).
  */
 const char *JitcoreDylibGetName(JitcoreDylibRef D);
 
@@ -769,7 +833,8 @@ const char *JitcoreDylibGetName(JitcoreDylibRef D);
  in the list is ignored (its own definitions always come first); the
  search is not transitive. Replaces the previous order; code already
  linked keeps its bindings. Errors: `INVALID_ARGUMENT` for NULL, a dylib
- of another session. Thread-safe.
+ of another session. Thread-safe (not with `JitcoreDisposeSession`); a lookup running at
+ the same time sees the old order or the new one.
  */
 JitcoreErrorRef JitcoreDylibSetLinkOrder(JitcoreDylibRef D,
                                          const JitcoreDylibRef *Order,
@@ -786,7 +851,7 @@ JitcoreErrorRef JitcoreDylibSetLinkOrder(JitcoreDylibRef D,
  another dylib or already removed; `MODULE_ALREADY_ADDED`;
  `DUPLICATE_DEFINITION` naming the symbol if `D` already defines one of
  `M`'s strong external symbols; `UNSUPPORTED` for a foreign target.
- Thread-safe.
+ Thread-safe (not with `JitcoreDisposeSession`).
  */
 JitcoreErrorRef JitcoreDylibAddModule(JitcoreDylibRef D,
                                       JitcoreModuleRef M,
@@ -800,8 +865,8 @@ JitcoreErrorRef JitcoreDylibAddModule(JitcoreDylibRef D,
  A lazy compile that fails is reported through the session's error
  reporter naming the function, and the call returns 0. Modules that
  cannot be split (e.g. `blockaddress` across functions) compile whole on
- first lookup. Same ownership and errors. Thread-safe; concurrent first
- calls compile a function once.
+ first lookup. Same ownership and errors. Thread-safe (not with `JitcoreDisposeSession`);
+ concurrent first calls of a function compile it once.
  */
 JitcoreErrorRef JitcoreDylibAddModuleLazy(JitcoreDylibRef D,
                                           JitcoreModuleRef M,
@@ -812,7 +877,7 @@ JitcoreErrorRef JitcoreDylibAddModuleLazy(JitcoreDylibRef D,
  the host) to `D` under `RT` (NULL: the default tracker). It is checked
  before the linker sees it. Errors: `INVALID_ARGUMENT` for NULL,
  `INVALID_OBJECT` for bytes that are not a relocatable object for this
- host, `DUPLICATE_DEFINITION` naming the symbol. Thread-safe.
+ host, `DUPLICATE_DEFINITION` naming the symbol. Thread-safe (not with `JitcoreDisposeSession`).
  */
 JitcoreErrorRef JitcoreDylibAddObjectBuffer(JitcoreDylibRef D,
                                             const uint8_t *Data,
@@ -824,7 +889,7 @@ JitcoreErrorRef JitcoreDylibAddObjectBuffer(JitcoreDylibRef D,
  or data the jitted code may use), for the life of `D`. Names are copied.
  Errors: `INVALID_ARGUMENT` for NULL or an empty name,
  `DUPLICATE_DEFINITION` if `D` already defines one (then none is defined).
- Thread-safe.
+ Thread-safe (not with `JitcoreDisposeSession`).
  */
 JitcoreErrorRef JitcoreDylibDefineAbsoluteSymbols(JitcoreDylibRef D,
                                                   const struct JitcoreSymbolDefinition *Symbols,
@@ -833,16 +898,17 @@ JitcoreErrorRef JitcoreDylibDefineAbsoluteSymbols(JitcoreDylibRef D,
 /*
  Adds a custom materializer to `D` under `RT` (NULL: the default
  tracker): `D` defines the `NumSymbols` names in `Symbols` (copied) as
- exported functions, and the first lookup of any of them calls
- `Materialize` (see `JitcoreMaterializeFunction`), whose module or object
- then takes the one compile path (cache, optimize, codegen, link).
- `Materialize` runs once; if it fails (or its code does not link), the
- lookup fails with that error and the symbols are reset, so the next
- lookup calls it again. `Dispose(Ctx)` (may be NULL) runs once, when the
+ exported functions. `Materialize` (see `JitcoreMaterializeFunction`) is
+ called on the first lookup of any of these symbols, and its module or
+ object takes the one compile path (cache, optimize, codegen, link). If
+ that fails (`Materialize` returns an error, or its code does not compile
+ or link), the lookup fails with that error and the symbols are reset, so
+ the next lookup calls `Materialize` again; once it has succeeded it is
+ never called again. `Dispose(Ctx)` (may be NULL) runs once, when the
  materializer's tracker is removed or the session is disposed of; on an
  error from this function it runs before the function returns. Errors:
  `INVALID_ARGUMENT` for NULL or no symbols, `DUPLICATE_DEFINITION` naming
- a symbol `D` already defines. Thread-safe.
+ a symbol `D` already defines. Thread-safe (not with `JitcoreDisposeSession`).
  */
 JitcoreErrorRef JitcoreDylibAddMaterializer(JitcoreDylibRef D,
                                             const char *const *Symbols,
@@ -855,9 +921,10 @@ JitcoreErrorRef JitcoreDylibAddMaterializer(JitcoreDylibRef D,
 /*
  Makes the host process's exported symbols (libc, the host's own
  exported functions) that `Filter` allows (NULL: all) resolvable in `D`,
- after `D`'s own definitions. `Filter(Ctx, Name)` is called on lookups,
- from any thread, until the session is disposed of. Errors:
- `INVALID_ARGUMENT` for NULL `D`. Thread-safe.
+ after `D`'s own definitions. `Filter(Ctx, Name)` is called on lookups
+ (see `JitcoreSymbolFilterFunction`: `Ctx` must live until the session is
+ disposed of). Errors: `INVALID_ARGUMENT` for NULL `D`. Thread-safe
+ (not with `JitcoreDisposeSession`).
  */
 JitcoreErrorRef JitcoreDylibAddProcessSymbols(JitcoreDylibRef D,
                                               JitcoreSymbolFilterFunction Filter,
@@ -867,7 +934,8 @@ JitcoreErrorRef JitcoreDylibAddProcessSymbols(JitcoreDylibRef D,
  Loads the shared library at `Path` (dlopen) and makes its exported
  symbols that `Filter` allows (NULL: all) resolvable in `D`. Errors:
  `INVALID_ARGUMENT` for NULL, `IO` naming the path if it does not exist or
- cannot be loaded. Thread-safe.
+ cannot be loaded. `Filter` and `Ctx` as for
+ `JitcoreDylibAddProcessSymbols`. Thread-safe (not with `JitcoreDisposeSession`).
  */
 JitcoreErrorRef JitcoreDylibAddLibrarySymbols(JitcoreDylibRef D,
                                               const char *Path,
@@ -881,7 +949,7 @@ JitcoreErrorRef JitcoreDylibAddLibrarySymbols(JitcoreDylibRef D,
  `INVALID_ARGUMENT` for NULL, `IO` naming the path if it cannot be read,
  `INVALID_OBJECT` if it is not an archive or if any member is not a
  usable object file for this host (every member is validated here, the
- message names the bad member). Thread-safe.
+ message names the bad member). Thread-safe (not with `JitcoreDisposeSession`).
  */
 JitcoreErrorRef JitcoreDylibAddArchive(JitcoreDylibRef D, const char *Path);
 
@@ -899,7 +967,7 @@ JitcoreErrorRef JitcoreDylibAddArchive(JitcoreDylibRef D, const char *Path);
  Creates a resource tracker for `D`: what is added under it can be
  removed as one with `JitcoreResourceTrackerRemove`. The caller owns the
  result (dispose with `JitcoreDisposeResourceTracker`). NULL for NULL or
- a dylib whose session is gone. Thread-safe.
+ a dylib whose session is gone. Thread-safe (not with `JitcoreDisposeSession`).
  */
 JitcoreResourceTrackerRef JitcoreDylibCreateResourceTracker(JitcoreDylibRef D);
 
@@ -910,14 +978,16 @@ JitcoreResourceTrackerRef JitcoreDylibCreateResourceTracker(JitcoreDylibRef D);
  become dead), and unused symbol names are dropped. Other trackers' code
  is untouched; `RT` stays to be disposed of, and adding to it fails.
  Errors: `INVALID_ARGUMENT` for NULL, or if its session was disposed of.
- Thread-safe.
+ Thread-safe (not with `JitcoreDisposeSession`); must not race
+ `JitcoreDisposeResourceTracker` of `RT`, and no thread may run the code
+ being removed.
  */
 JitcoreErrorRef JitcoreResourceTrackerRemove(JitcoreResourceTrackerRef RT);
 
 /*
  Disposes of a tracker handle. What was added under it and not removed
  stays loaded, under its dylib's default tracker (as in ORC). NULL is
- ignored. Must not race other uses of `RT`.
+ ignored. Not thread-safe: must not race any other use of `RT`.
  */
 void JitcoreDisposeResourceTracker(JitcoreResourceTrackerRef RT);
 
@@ -945,7 +1015,12 @@ void JitcoreDisposeResourceTracker(JitcoreResourceTrackerRef RT);
 
 /*
  Called once with each freshly compiled object of module `M`. `Object` is
- borrowed for the duration of the call only.
+ borrowed for the duration of the call only, and `M` may be a handle valid
+ for the call only (see `JitcoreSessionSetObjectCache`). Called on the
+ thread that compiles (one that looks symbols up, a compile thread, or
+ one whose call into a lazy function compiles it), possibly on several
+ threads at once; it must not call into the engine or session. `Ctx` must
+ stay valid until the engine or session is disposed of.
  */
 typedef void (*JitcoreObjectCacheNotifyFunction)(void *Ctx,
                                                  JitcoreModuleRef M,
@@ -955,7 +1030,8 @@ typedef void (*JitcoreObjectCacheNotifyFunction)(void *Ctx,
 /*
  Called before module `M` is compiled. Returns NULL to compile normally,
  or a buffer (ownership passes to jitcore) holding the object to use
- instead of compiling.
+ instead of compiling. Called on the same threads, with the same rules
+ and the same `Ctx` lifetime, as `JitcoreObjectCacheNotifyFunction`.
  */
 typedef JitcoreObjectBufferRef (*JitcoreObjectCacheGetBufferFunction)(void *Ctx, JitcoreModuleRef M);
 
@@ -969,7 +1045,11 @@ typedef JitcoreObjectBufferRef (*JitcoreObjectCacheGetBufferFunction)(void *Ctx,
  entry, and the error reporter hears of it. `Notify(Ctx, M, Object, Len)`
  runs exactly once for each module compiled, with its ELF bytes (borrowed
  for the call). Callbacks run on the thread that compiles, which may be any
- thread that looks symbols up; they must not call back into this engine.
+ thread that looks symbols up, possibly on several at once; they must not
+ call back into this engine. `Ctx` must stay valid until the engine is
+ disposed of: replacing or removing the callbacks stops new compiles from
+ calling them, but a compile already under way still may. A NULL `EE` is
+ ignored. Thread-safe (not with `JitcoreDisposeEngine`).
  */
 void JitcoreEngineSetObjectCache(JitcoreEngineRef EE,
                                  JitcoreObjectCacheNotifyFunction Notify,
@@ -981,8 +1061,12 @@ void JitcoreEngineSetObjectCache(JitcoreEngineRef EE,
  works as `JitcoreEngineSetObjectCache` describes, for every module of
  every JITDylib. Partitions of lazily added modules (named
  `<module>#<function>` and `<module>#globals`) and modules returned by
- materializers are passed with a handle valid for the call only. NULL `S`
- is ignored.
+ materializers are passed with a handle valid for the call only. The
+ callbacks also run on compile threads and on threads whose calls into
+ lazily compiled functions compile them. `Ctx` must stay valid until the
+ session is disposed of (as for an engine, replacing the callbacks does
+ not stop a compile already under way). NULL `S` is ignored. Thread-safe
+ (not with `JitcoreDisposeSession`).
  */
 void JitcoreSessionSetObjectCache(JitcoreSessionRef S,
                                   JitcoreObjectCacheNotifyFunction Notify,
@@ -994,12 +1078,14 @@ void JitcoreSessionSetObjectCache(JitcoreSessionRef S,
  typically from a host's object cache). The caller owns the result: return
  it from a `JitcoreObjectCacheGetBufferFunction` (which passes ownership to
  jitcore) or dispose of it with `JitcoreDisposeObjectBuffer`. Returns NULL
- if `Data` is NULL while `Len` is not 0. Thread-safe.
+ if `Data` is NULL while `Len` is not 0, or if the copy cannot be
+ allocated. Thread-safe.
  */
 JitcoreObjectBufferRef JitcoreCreateObjectBufferCopy(const uint8_t *Data, size_t Len);
 
 /*
- Disposes of a buffer the caller owns. NULL is ignored.
+ Disposes of a buffer the caller owns (not one it handed to jitcore).
+ NULL is ignored. Must not race other uses of `Buf`.
  */
 void JitcoreDisposeObjectBuffer(JitcoreObjectBufferRef Buf);
 
@@ -1019,7 +1105,8 @@ void JitcoreDisposeObjectBuffer(JitcoreObjectBufferRef Buf);
  digits and a NUL; either may be NULL, not both. The first call on a
  module serializes it to bitcode; later calls are cheap. Errors:
  `INVALID_ARGUMENT` for a NULL or dead `M`, a NULL `TM`, or both outputs
- NULL (nothing is written then). Thread-safe.
+ NULL (nothing is written then). Thread-safe, also from inside object
+ cache callbacks; must not race the disposal of `M` or `TM`.
  */
 JitcoreErrorRef JitcoreModuleGetKey(JitcoreModuleRef M,
                                     JitcoreTargetMachineRef TM,
@@ -1052,8 +1139,7 @@ JitcoreErrorRef JitcoreModuleGetKey(JitcoreModuleRef M,
 
  On success the caller owns `*Result` (dispose with
  `JitcoreDisposeObjectCache`). Errors: `INVALID_ARGUMENT` for a NULL
- `Result` or `Directory`, or an empty or non-UTF-8 `Directory`.
- Thread-safe.
+ `Result` or `Directory`, or an empty `Directory`. Thread-safe.
  */
 JitcoreErrorRef JitcoreCreateDiskCache(JitcoreObjectCacheRef *Result,
                                        const char *Directory,
@@ -1062,8 +1148,8 @@ JitcoreErrorRef JitcoreCreateDiskCache(JitcoreObjectCacheRef *Result,
 /*
  Disposes of the caller's handle on a cache. Engines and sessions it is
  attached to keep using it until they are disposed of or detach it, so it
- may be disposed of right after attaching. NULL is ignored. Must not race
- other uses of the handle.
+ may be disposed of right after attaching. NULL is ignored. Not
+ thread-safe: must not race other uses of the handle.
  */
 void JitcoreDisposeObjectCache(JitcoreObjectCacheRef Cache);
 
@@ -1076,7 +1162,9 @@ void JitcoreDisposeObjectCache(JitcoreObjectCacheRef Cache);
  a verified entry is used instead of compiling (a cache hit in
  `JitcoreEngineGetStatistics`), and each module compiled is stored. The
  engine keeps the cache alive while attached: the caller may dispose of
- its handle at any time. A NULL `EE` is ignored. Thread-safe.
+ its handle at any time after this call. A NULL `EE` is ignored.
+ Thread-safe (not with `JitcoreDisposeEngine`, nor with the disposal of
+ `Cache` during this call).
  */
 void JitcoreEngineSetDiskCache(JitcoreEngineRef EE, JitcoreObjectCacheRef Cache);
 
@@ -1087,7 +1175,8 @@ void JitcoreEngineSetDiskCache(JitcoreEngineRef EE, JitcoreObjectCacheRef Cache)
  cache the session had, NULL removes it, and the session keeps the cache
  alive while attached. Each partition of a lazily added module is a module
  of its own with its own entry, stored and found when the function is
- first called. A NULL `S` is ignored. Thread-safe.
+ first called. A NULL `S` is ignored. Thread-safe (not with `JitcoreDisposeSession`), nor
+ with the disposal of `Cache` during this call).
  */
 void JitcoreSessionSetDiskCache(JitcoreSessionRef S, JitcoreObjectCacheRef Cache);
 
@@ -1188,14 +1277,17 @@ typedef struct JitcoreDiskCacheStatistics {
 
 /*
  Writes the engine's statistics (modules compiled, cache hits, ...).
- Errors: `INVALID_ARGUMENT` for NULL. Thread-safe.
+ Errors: `INVALID_ARGUMENT` for NULL. Thread-safe (not with
+ `JitcoreDisposeEngine`); counters are read one by one, so a snapshot taken
+ while other threads compile may be a moment apart between fields.
  */
 JitcoreErrorRef JitcoreEngineGetStatistics(JitcoreEngineRef EE, struct JitcoreStatistics *Result);
 
 /*
  Writes the session's statistics: modules and functions compiled,
  objects loaded, cache hits and misses, code bytes live. Errors:
- `INVALID_ARGUMENT` for NULL. Thread-safe.
+ `INVALID_ARGUMENT` for NULL. Thread-safe (not with `JitcoreDisposeSession`); counters
+ are read one by one, as for an engine.
  */
 JitcoreErrorRef JitcoreSessionGetStatistics(JitcoreSessionRef S, struct JitcoreStatistics *Result);
 
@@ -1204,7 +1296,8 @@ JitcoreErrorRef JitcoreSessionGetStatistics(JitcoreSessionRef S, struct JitcoreS
  entries dropped, evictions and I/O failures of this cache since it was
  created (in this process), and the bytes and number of entries in its
  directory now (scanned by this call, so they include what other
- processes wrote). Errors: `INVALID_ARGUMENT` for NULL. Thread-safe.
+ processes wrote). Errors: `INVALID_ARGUMENT` for NULL. Thread-safe (not
+ with `JitcoreDisposeObjectCache` of `Cache`).
  */
 JitcoreErrorRef JitcoreDiskCacheGetStatistics(JitcoreObjectCacheRef Cache,
                                               struct JitcoreDiskCacheStatistics *Result);
@@ -1221,11 +1314,13 @@ JitcoreErrorRef JitcoreDiskCacheGetStatistics(JitcoreObjectCacheRef Cache,
 /*
  The library's version as `"MAJOR.MINOR.PATCH"`: a static string, never freed.
  It matches the `JITCORE_VERSION_*` macros of the header it was built with.
+ Thread-safe.
  */
 const char *JitcoreGetVersionString(void);
 
 /*
  Writes the library's version numbers; any pointer may be NULL.
+ Thread-safe.
  */
 void JitcoreGetVersion(unsigned int *Major, unsigned int *Minor, unsigned int *Patch);
 

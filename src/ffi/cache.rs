@@ -33,7 +33,11 @@ use super::{boundary, boundary_or, non_null, write_out};
 /// entry, and the error reporter hears of it. `Notify(Ctx, M, Object, Len)`
 /// runs exactly once for each module compiled, with its ELF bytes (borrowed
 /// for the call). Callbacks run on the thread that compiles, which may be any
-/// thread that looks symbols up; they must not call back into this engine.
+/// thread that looks symbols up, possibly on several at once; they must not
+/// call back into this engine. `Ctx` must stay valid until the engine is
+/// disposed of: replacing or removing the callbacks stops new compiles from
+/// calling them, but a compile already under way still may. A NULL `EE` is
+/// ignored. Thread-safe (not with `JitcoreDisposeEngine`).
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreEngineSetObjectCache(
     EE: JitcoreEngineRef,
@@ -52,8 +56,12 @@ pub unsafe extern "C" fn JitcoreEngineSetObjectCache(
 /// works as `JitcoreEngineSetObjectCache` describes, for every module of
 /// every JITDylib. Partitions of lazily added modules (named
 /// `<module>#<function>` and `<module>#globals`) and modules returned by
-/// materializers are passed with a handle valid for the call only. NULL `S`
-/// is ignored.
+/// materializers are passed with a handle valid for the call only. The
+/// callbacks also run on compile threads and on threads whose calls into
+/// lazily compiled functions compile them. `Ctx` must stay valid until the
+/// session is disposed of (as for an engine, replacing the callbacks does
+/// not stop a compile already under way). NULL `S` is ignored. Thread-safe
+/// (not with `JitcoreDisposeSession`).
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreSessionSetObjectCache(
     S: JitcoreSessionRef,
@@ -73,7 +81,8 @@ pub unsafe extern "C" fn JitcoreSessionSetObjectCache(
 /// typically from a host's object cache). The caller owns the result: return
 /// it from a `JitcoreObjectCacheGetBufferFunction` (which passes ownership to
 /// jitcore) or dispose of it with `JitcoreDisposeObjectBuffer`. Returns NULL
-/// if `Data` is NULL while `Len` is not 0. Thread-safe.
+/// if `Data` is NULL while `Len` is not 0, or if the copy cannot be
+/// allocated. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreCreateObjectBufferCopy(Data: *const u8, Len: usize) -> JitcoreObjectBufferRef {
     boundary_or(std::ptr::null_mut(), || {
@@ -92,7 +101,8 @@ pub unsafe extern "C" fn JitcoreCreateObjectBufferCopy(Data: *const u8, Len: usi
     })
 }
 
-/// Disposes of a buffer the caller owns. NULL is ignored.
+/// Disposes of a buffer the caller owns (not one it handed to jitcore).
+/// NULL is ignored. Must not race other uses of `Buf`.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreDisposeObjectBuffer(Buf: JitcoreObjectBufferRef) {
     boundary_or((), || {
@@ -145,7 +155,8 @@ pub(crate) unsafe fn disk_cache(c: JitcoreObjectCacheRef) -> Option<Arc<DiskCach
 /// digits and a NUL; either may be NULL, not both. The first call on a
 /// module serializes it to bitcode; later calls are cheap. Errors:
 /// `INVALID_ARGUMENT` for a NULL or dead `M`, a NULL `TM`, or both outputs
-/// NULL (nothing is written then). Thread-safe.
+/// NULL (nothing is written then). Thread-safe, also from inside object
+/// cache callbacks; must not race the disposal of `M` or `TM`.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreModuleGetKey(
     M: JitcoreModuleRef,
@@ -202,8 +213,7 @@ pub unsafe extern "C" fn JitcoreModuleGetKey(
 ///
 /// On success the caller owns `*Result` (dispose with
 /// `JitcoreDisposeObjectCache`). Errors: `INVALID_ARGUMENT` for a NULL
-/// `Result` or `Directory`, or an empty or non-UTF-8 `Directory`.
-/// Thread-safe.
+/// `Result` or `Directory`, or an empty `Directory`. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreCreateDiskCache(
     Result: *mut JitcoreObjectCacheRef,
@@ -223,8 +233,8 @@ pub unsafe extern "C" fn JitcoreCreateDiskCache(
 
 /// Disposes of the caller's handle on a cache. Engines and sessions it is
 /// attached to keep using it until they are disposed of or detach it, so it
-/// may be disposed of right after attaching. NULL is ignored. Must not race
-/// other uses of the handle.
+/// may be disposed of right after attaching. NULL is ignored. Not
+/// thread-safe: must not race other uses of the handle.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreDisposeObjectCache(Cache: JitcoreObjectCacheRef) {
     boundary_or((), || {
@@ -243,7 +253,9 @@ pub unsafe extern "C" fn JitcoreDisposeObjectCache(Cache: JitcoreObjectCacheRef)
 /// a verified entry is used instead of compiling (a cache hit in
 /// `JitcoreEngineGetStatistics`), and each module compiled is stored. The
 /// engine keeps the cache alive while attached: the caller may dispose of
-/// its handle at any time. A NULL `EE` is ignored. Thread-safe.
+/// its handle at any time after this call. A NULL `EE` is ignored.
+/// Thread-safe (not with `JitcoreDisposeEngine`, nor with the disposal of
+/// `Cache` during this call).
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreEngineSetDiskCache(EE: JitcoreEngineRef, Cache: JitcoreObjectCacheRef) {
     boundary_or((), || {
@@ -262,7 +274,8 @@ pub unsafe extern "C" fn JitcoreEngineSetDiskCache(EE: JitcoreEngineRef, Cache: 
 /// cache the session had, NULL removes it, and the session keeps the cache
 /// alive while attached. Each partition of a lazily added module is a module
 /// of its own with its own entry, stored and found when the function is
-/// first called. A NULL `S` is ignored. Thread-safe.
+/// first called. A NULL `S` is ignored. Thread-safe (not with `JitcoreDisposeSession`), nor
+/// with the disposal of `Cache` during this call).
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreSessionSetDiskCache(S: JitcoreSessionRef, Cache: JitcoreObjectCacheRef) {
     boundary_or((), || {

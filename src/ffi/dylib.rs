@@ -43,7 +43,12 @@ pub struct JitcoreSymbolDefinition {
     pub Address: u64,
 }
 
-/// Decides whether a symbol source may provide `Name`: nonzero allows it.
+/// Decides whether a symbol source may provide `Name` (borrowed for the
+/// call): nonzero allows it. Called during lookups, on any thread that looks
+/// symbols up or compiles, possibly on several threads at once, from the
+/// call that installs it until the session is disposed of: `Ctx` must stay
+/// valid until `JitcoreDisposeSession` returns. It must not call into the
+/// session.
 pub type JitcoreSymbolFilterFunction = Option<unsafe extern "C" fn(Ctx: *mut c_void, Name: *const c_char) -> c_int>;
 
 /// A custom materializer's callback: on the first lookup of any of its
@@ -53,6 +58,11 @@ pub type JitcoreSymbolFilterFunction = Option<unsafe extern "C" fn(Ctx: *mut c_v
 /// `*ObjectOut` (an object buffer from `JitcoreCreateObjectBufferCopy`,
 /// likewise) and return NULL, or return an error (the lookup fails with it,
 /// and the next lookup of these symbols calls the materializer again).
+/// It runs on the thread that looks a symbol up or on a compile thread, one
+/// call at a time, and must not call into the session. `Ctx` must stay valid
+/// until the materializer's `JitcoreMaterializerDisposeFunction` is called
+/// (without one: until its tracker is removed or the session is disposed
+/// of).
 pub type JitcoreMaterializeFunction = Option<
     unsafe extern "C" fn(
         Ctx: *mut c_void,
@@ -63,7 +73,11 @@ pub type JitcoreMaterializeFunction = Option<
     ) -> JitcoreErrorRef,
 >;
 
-/// Releases a materializer's context once it can no longer be called.
+/// Releases a materializer's context once it can no longer be called: it
+/// is called exactly once with the materializer's `Ctx`, on whichever thread
+/// drops the materializer last (the one that removes its tracker, disposes
+/// of the session, or fails to add it; or a compile thread that was still
+/// using it), after which jitcore never uses `Ctx` again.
 pub type JitcoreMaterializerDisposeFunction = Option<unsafe extern "C" fn(Ctx: *mut c_void)>;
 
 /// Addresses of the dylib handles of live sessions. A dylib handle is owned
@@ -101,7 +115,8 @@ pub(crate) unsafe fn dylib<'a>(d: JitcoreDylibRef) -> Result<(&'a Arc<Dylib>, Ar
     Ok((&d.dylib, s))
 }
 
-/// The name of `D` (borrowed, valid while the session lives). NULL for NULL.
+/// The name of `D` (borrowed, valid while the session lives). NULL for NULL
+/// or a dylib of a disposed session. Thread-safe (not with `JitcoreDisposeSession`).
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreDylibGetName(D: JitcoreDylibRef) -> *const c_char {
     boundary_or(std::ptr::null(), || {
@@ -119,7 +134,8 @@ pub unsafe extern "C" fn JitcoreDylibGetName(D: JitcoreDylibRef) -> *const c_cha
 /// in the list is ignored (its own definitions always come first); the
 /// search is not transitive. Replaces the previous order; code already
 /// linked keeps its bindings. Errors: `INVALID_ARGUMENT` for NULL, a dylib
-/// of another session. Thread-safe.
+/// of another session. Thread-safe (not with `JitcoreDisposeSession`); a lookup running at
+/// the same time sees the old order or the new one.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreDylibSetLinkOrder(
     D: JitcoreDylibRef,
@@ -173,7 +189,7 @@ fn add_module(
 /// another dylib or already removed; `MODULE_ALREADY_ADDED`;
 /// `DUPLICATE_DEFINITION` naming the symbol if `D` already defines one of
 /// `M`'s strong external symbols; `UNSUPPORTED` for a foreign target.
-/// Thread-safe.
+/// Thread-safe (not with `JitcoreDisposeSession`).
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreDylibAddModule(
     D: JitcoreDylibRef,
@@ -190,8 +206,8 @@ pub unsafe extern "C" fn JitcoreDylibAddModule(
 /// A lazy compile that fails is reported through the session's error
 /// reporter naming the function, and the call returns 0. Modules that
 /// cannot be split (e.g. `blockaddress` across functions) compile whole on
-/// first lookup. Same ownership and errors. Thread-safe; concurrent first
-/// calls compile a function once.
+/// first lookup. Same ownership and errors. Thread-safe (not with `JitcoreDisposeSession`);
+/// concurrent first calls of a function compile it once.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreDylibAddModuleLazy(
     D: JitcoreDylibRef,
@@ -205,7 +221,7 @@ pub unsafe extern "C" fn JitcoreDylibAddModuleLazy(
 /// the host) to `D` under `RT` (NULL: the default tracker). It is checked
 /// before the linker sees it. Errors: `INVALID_ARGUMENT` for NULL,
 /// `INVALID_OBJECT` for bytes that are not a relocatable object for this
-/// host, `DUPLICATE_DEFINITION` naming the symbol. Thread-safe.
+/// host, `DUPLICATE_DEFINITION` naming the symbol. Thread-safe (not with `JitcoreDisposeSession`).
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreDylibAddObjectBuffer(
     D: JitcoreDylibRef,
@@ -226,7 +242,7 @@ pub unsafe extern "C" fn JitcoreDylibAddObjectBuffer(
 /// or data the jitted code may use), for the life of `D`. Names are copied.
 /// Errors: `INVALID_ARGUMENT` for NULL or an empty name,
 /// `DUPLICATE_DEFINITION` if `D` already defines one (then none is defined).
-/// Thread-safe.
+/// Thread-safe (not with `JitcoreDisposeSession`).
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreDylibDefineAbsoluteSymbols(
     D: JitcoreDylibRef,
@@ -256,16 +272,17 @@ pub unsafe extern "C" fn JitcoreDylibDefineAbsoluteSymbols(
 
 /// Adds a custom materializer to `D` under `RT` (NULL: the default
 /// tracker): `D` defines the `NumSymbols` names in `Symbols` (copied) as
-/// exported functions, and the first lookup of any of them calls
-/// `Materialize` (see `JitcoreMaterializeFunction`), whose module or object
-/// then takes the one compile path (cache, optimize, codegen, link).
-/// `Materialize` runs once; if it fails (or its code does not link), the
-/// lookup fails with that error and the symbols are reset, so the next
-/// lookup calls it again. `Dispose(Ctx)` (may be NULL) runs once, when the
+/// exported functions. `Materialize` (see `JitcoreMaterializeFunction`) is
+/// called on the first lookup of any of these symbols, and its module or
+/// object takes the one compile path (cache, optimize, codegen, link). If
+/// that fails (`Materialize` returns an error, or its code does not compile
+/// or link), the lookup fails with that error and the symbols are reset, so
+/// the next lookup calls `Materialize` again; once it has succeeded it is
+/// never called again. `Dispose(Ctx)` (may be NULL) runs once, when the
 /// materializer's tracker is removed or the session is disposed of; on an
 /// error from this function it runs before the function returns. Errors:
 /// `INVALID_ARGUMENT` for NULL or no symbols, `DUPLICATE_DEFINITION` naming
-/// a symbol `D` already defines. Thread-safe.
+/// a symbol `D` already defines. Thread-safe (not with `JitcoreDisposeSession`).
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreDylibAddMaterializer(
     D: JitcoreDylibRef,
@@ -375,9 +392,10 @@ fn filter_box(f: JitcoreSymbolFilterFunction, ctx: *mut c_void) -> Option<Filter
 
 /// Makes the host process's exported symbols (libc, the host's own
 /// exported functions) that `Filter` allows (NULL: all) resolvable in `D`,
-/// after `D`'s own definitions. `Filter(Ctx, Name)` is called on lookups,
-/// from any thread, until the session is disposed of. Errors:
-/// `INVALID_ARGUMENT` for NULL `D`. Thread-safe.
+/// after `D`'s own definitions. `Filter(Ctx, Name)` is called on lookups
+/// (see `JitcoreSymbolFilterFunction`: `Ctx` must live until the session is
+/// disposed of). Errors: `INVALID_ARGUMENT` for NULL `D`. Thread-safe
+/// (not with `JitcoreDisposeSession`).
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreDylibAddProcessSymbols(
     D: JitcoreDylibRef,
@@ -397,7 +415,8 @@ pub unsafe extern "C" fn JitcoreDylibAddProcessSymbols(
 /// Loads the shared library at `Path` (dlopen) and makes its exported
 /// symbols that `Filter` allows (NULL: all) resolvable in `D`. Errors:
 /// `INVALID_ARGUMENT` for NULL, `IO` naming the path if it does not exist or
-/// cannot be loaded. Thread-safe.
+/// cannot be loaded. `Filter` and `Ctx` as for
+/// `JitcoreDylibAddProcessSymbols`. Thread-safe (not with `JitcoreDisposeSession`).
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreDylibAddLibrarySymbols(
     D: JitcoreDylibRef,
@@ -422,7 +441,7 @@ pub unsafe extern "C" fn JitcoreDylibAddLibrarySymbols(
 /// `INVALID_ARGUMENT` for NULL, `IO` naming the path if it cannot be read,
 /// `INVALID_OBJECT` if it is not an archive or if any member is not a
 /// usable object file for this host (every member is validated here, the
-/// message names the bad member). Thread-safe.
+/// message names the bad member). Thread-safe (not with `JitcoreDisposeSession`).
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreDylibAddArchive(D: JitcoreDylibRef, Path: *const c_char) -> JitcoreErrorRef {
     boundary(|| {

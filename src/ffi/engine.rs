@@ -68,7 +68,8 @@ pub unsafe extern "C" fn JitcoreCreateMCJITCompiler(
 /// module still added to it (their handles become dead and
 /// `JitcoreDisposeModule` ignores them). Static destructors are not run; call
 /// `JitcoreEngineRunStaticDestructors` first if they should. NULL is ignored.
-/// Must not race any other call on the engine.
+/// Not thread-safe: must not race any other call on the engine, nor run
+/// while jitted code of the engine runs.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreDisposeEngine(EE: JitcoreEngineRef) {
     boundary_or((), || {
@@ -89,7 +90,8 @@ pub unsafe extern "C" fn JitcoreDisposeEngine(EE: JitcoreEngineRef) {
 /// or a dead handle, `MODULE_ALREADY_ADDED` if `M` is added to an engine
 /// already, `DUPLICATE_DEFINITION` naming the symbol if another module
 /// defines one of `M`'s external symbols, `UNSUPPORTED` if `M` targets
-/// another architecture. Thread-safe.
+/// another architecture. Thread-safe: may be called from several threads at
+/// once on the same engine (not with `JitcoreDisposeEngine`).
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreEngineAddModule(EE: JitcoreEngineRef, M: JitcoreModuleRef) -> JitcoreErrorRef {
     boundary(|| unsafe { engine(EE) }?.add_module(&module::get(M)?))
@@ -99,8 +101,9 @@ pub unsafe extern "C" fn JitcoreEngineAddModule(EE: JitcoreEngineRef, M: Jitcore
 /// (addresses obtained from it become invalid) and its symbols, which are no
 /// longer found. On success the caller owns `M` again and may add it again,
 /// here or elsewhere. Errors: `INVALID_ARGUMENT` for NULL, `MODULE_NOT_FOUND`
-/// if `M` is not added to this engine. Thread-safe, but the caller must not
-/// run `M`'s code while removing it.
+/// if `M` is not added to this engine. Thread-safe (not with
+/// `JitcoreDisposeEngine`), but no thread may run `M`'s code, or use an
+/// address into it, while or after it is removed.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreEngineRemoveModule(EE: JitcoreEngineRef, M: JitcoreModuleRef) -> JitcoreErrorRef {
     boundary(|| unsafe { engine(EE) }?.remove_module(&module::get(M)?))
@@ -110,7 +113,9 @@ pub unsafe extern "C" fn JitcoreEngineRemoveModule(EE: JitcoreEngineRef, M: Jitc
 /// the first failure is returned, naming its module: `UNRESOLVED_SYMBOL`
 /// naming the external nobody provides, `COMPILE`, `LINK`. A module that
 /// failed stays added, uncompiled, and is compiled again on the next lookup
-/// (so providing the missing symbol and retrying works). Thread-safe.
+/// (so providing the missing symbol and retrying works). Thread-safe (not
+/// with `JitcoreDisposeEngine`); compiles may run on this thread while
+/// other threads look symbols up.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreEngineFinalizeObject(EE: JitcoreEngineRef) -> JitcoreErrorRef {
     boundary(|| unsafe { engine(EE) }?.finalize())
@@ -131,8 +136,9 @@ fn lookup_into(EE: JitcoreEngineRef, Result: *mut u64, Name: *const c_char) -> R
 /// it needs) first. Errors: `SYMBOL_NOT_FOUND` if no module defines `Name`;
 /// `UNRESOLVED_SYMBOL`, `COMPILE` or `LINK` naming the module and symbol if
 /// its module cannot be compiled and linked. `*Result` is untouched on
-/// error, and the engine stays usable. Thread-safe; concurrent lookups of
-/// the same symbol compile it once and get the same address.
+/// error, and the engine stays usable. Thread-safe (not with
+/// `JitcoreDisposeEngine`); concurrent lookups of the same symbol compile it
+/// once and get the same address.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreEngineGetFunctionAddress(
     EE: JitcoreEngineRef,
@@ -143,7 +149,8 @@ pub unsafe extern "C" fn JitcoreEngineGetFunctionAddress(
 }
 
 /// Writes the address of global variable (or function) `Name`, as
-/// `JitcoreEngineGetFunctionAddress` does. Same errors. Thread-safe.
+/// `JitcoreEngineGetFunctionAddress` does. Same errors. Thread-safe (not
+/// with `JitcoreDisposeEngine`).
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreEngineGetGlobalValueAddress(
     EE: JitcoreEngineRef,
@@ -158,7 +165,7 @@ pub unsafe extern "C" fn JitcoreEngineGetGlobalValueAddress(
 /// during the call. Errors: `INVALID_ARGUMENT` for NULL, `IO` naming the path
 /// if it cannot be read, `INVALID_OBJECT` if it is not a relocatable object
 /// for this host (garbage, truncated), `DUPLICATE_DEFINITION` naming the
-/// symbol. Thread-safe.
+/// symbol. Thread-safe (not with `JitcoreDisposeEngine`).
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreEngineAddObjectFile(EE: JitcoreEngineRef, Path: *const c_char) -> JitcoreErrorRef {
     boundary(|| {
@@ -173,7 +180,7 @@ pub unsafe extern "C" fn JitcoreEngineAddObjectFile(EE: JitcoreEngineRef, Path: 
 
 /// Adds a relocatable object file held in memory (`Len` bytes at `Data`,
 /// copied during the call). Errors as for `JitcoreEngineAddObjectFile`.
-/// Thread-safe.
+/// Thread-safe (not with `JitcoreDisposeEngine`).
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreEngineAddObjectBuffer(
     EE: JitcoreEngineRef,
@@ -191,7 +198,8 @@ pub unsafe extern "C" fn JitcoreEngineAddObjectBuffer(
 /// Makes symbol `Name` resolve to `Address` for every module of the engine
 /// (a host function or variable the jitted code may call or use).
 /// Errors: `INVALID_ARGUMENT` for NULL, `DUPLICATE_DEFINITION` if the engine
-/// already has a definition of `Name`. Thread-safe.
+/// already has a definition of `Name`. Thread-safe (not with
+/// `JitcoreDisposeEngine`).
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreEngineAddGlobalMapping(
     EE: JitcoreEngineRef,
@@ -209,8 +217,9 @@ pub unsafe extern "C" fn JitcoreEngineAddGlobalMapping(
 /// constructors have not run yet, compiling them as needed: lowest priority
 /// number first, then in the order the modules were added. Errors are those
 /// of a lookup (the constructor's module could not be compiled); the
-/// constructors before it have run. Thread-safe, but constructors run on the
-/// calling thread.
+/// constructors before it have run. Thread-safe (not with
+/// `JitcoreDisposeEngine`); the constructors run on the calling thread,
+/// each at most once even when several threads call this at once.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreEngineRunStaticConstructors(EE: JitcoreEngineRef) -> JitcoreErrorRef {
     boundary(|| unsafe { engine(EE) }?.run_static_constructors())
@@ -219,13 +228,17 @@ pub unsafe extern "C" fn JitcoreEngineRunStaticConstructors(EE: JitcoreEngineRef
 /// Runs the static destructors (`llvm.global_dtors`) of every module whose
 /// destructors have not run yet: highest priority number first, then the
 /// most recently added module first. Errors as for constructors.
+/// Thread-safe (not with `JitcoreDisposeEngine`); the destructors run on the
+/// calling thread, each at most once. No other thread may run the engine's
+/// code meanwhile or afterwards if it depends on what they tear down.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreEngineRunStaticDestructors(EE: JitcoreEngineRef) -> JitcoreErrorRef {
     boundary(|| unsafe { engine(EE) }?.run_static_destructors())
 }
 
 /// The engine's target data: borrowed, valid until the engine is disposed
-/// of (do not dispose of it). NULL for NULL.
+/// of (do not dispose of it). NULL for NULL. Thread-safe (not with
+/// `JitcoreDisposeEngine`).
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreEngineGetTargetData(EE: JitcoreEngineRef) -> JitcoreTargetDataRef {
     boundary_or(std::ptr::null_mut(), || {
@@ -239,8 +252,10 @@ pub unsafe extern "C" fn JitcoreEngineGetTargetData(EE: JitcoreEngineRef) -> Jit
 
 /// Sets the function that hears of errors no call can return (a cached
 /// object that was rejected, a failure while compiling on behalf of a
-/// lookup). `Message` is borrowed for the call. NULL removes it. The
-/// reporter may be called from any thread and must not call into the engine.
+/// lookup). `Message` is borrowed for the call. NULL `Reporter` removes it;
+/// a NULL `EE` is ignored. See `JitcoreErrorReporterFunction` for how long
+/// `Ctx` must live and where the reporter runs; it must not call into the
+/// engine. Thread-safe (not with `JitcoreDisposeEngine`).
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreEngineSetErrorReporter(
     EE: JitcoreEngineRef,

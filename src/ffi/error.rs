@@ -44,7 +44,8 @@ pub(crate) unsafe fn from_ref(err: JitcoreErrorRef) -> Error {
 /// Creates an error with `Code` and a copy of `Message` (NULL: an empty
 /// message), for callbacks that return a `JitcoreErrorRef` (custom
 /// materializers). A code outside the enum becomes `INTERNAL`. The caller
-/// owns the result until it returns it to jitcore. Thread-safe.
+/// owns the result until it returns it to jitcore (or consumes it). Returns
+/// NULL only if the error cannot be made. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreCreateError(Code: c_uint, Message: *const c_char) -> JitcoreErrorRef {
     boundary_or(std::ptr::null_mut(), || {
@@ -60,7 +61,8 @@ pub unsafe extern "C" fn JitcoreCreateError(Code: c_uint, Message: *const c_char
 }
 
 /// Returns the code of `Err` without consuming it. NULL (success) gives
-/// `JITCORE_ERROR_SUCCESS`. Thread-safe for distinct errors.
+/// `JITCORE_ERROR_SUCCESS`. Thread-safe; must not race the call that
+/// consumes `Err`.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreGetErrorCode(Err: JitcoreErrorRef) -> JitcoreErrorCode {
     boundary_or(JitcoreErrorCode::JITCORE_ERROR_INTERNAL, || {
@@ -74,7 +76,9 @@ pub unsafe extern "C" fn JitcoreGetErrorCode(Err: JitcoreErrorRef) -> JitcoreErr
 
 /// Consumes `Err` and returns its message, which says what failed and on
 /// what (module, symbol, file, line). The caller owns the string and frees
-/// it with `JitcoreDisposeErrorMessage`. NULL gives NULL.
+/// it with `JitcoreDisposeErrorMessage`. NULL gives NULL. Thread-safe for
+/// distinct errors; `Err` must not be used by another thread meanwhile, nor
+/// after this call.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreGetErrorMessage(Err: JitcoreErrorRef) -> *mut c_char {
     boundary_or(std::ptr::null_mut(), || {
@@ -88,6 +92,7 @@ pub unsafe extern "C" fn JitcoreGetErrorMessage(Err: JitcoreErrorRef) -> *mut c_
 }
 
 /// Frees a message returned by `JitcoreGetErrorMessage`. NULL is ignored.
+/// Thread-safe for distinct messages.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreDisposeErrorMessage(Message: *mut c_char) {
     boundary_or((), || {
@@ -98,7 +103,9 @@ pub unsafe extern "C" fn JitcoreDisposeErrorMessage(Message: *mut c_char) {
     })
 }
 
-/// Consumes `Err` without reading it. NULL is ignored.
+/// Consumes `Err` without reading it. NULL is ignored. Thread-safe for
+/// distinct errors; `Err` must not be used by another thread meanwhile, nor
+/// after this call.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreConsumeError(Err: JitcoreErrorRef) {
     boundary_or((), || {

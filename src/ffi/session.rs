@@ -73,6 +73,7 @@ impl JitcoreOpaqueSession {
 
 /// Fills `Options` with the defaults: O2, no compile threads (compile on the
 /// looking-up thread), eager, no debugger or perf support. NULL is ignored.
+/// Thread-safe for distinct structs.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreSessionOptionsInit(Options: *mut JitcoreSessionOptions) {
     boundary_or((), || {
@@ -102,6 +103,9 @@ pub unsafe extern "C" fn JitcoreSessionOptionsInit(Options: *mut JitcoreSessionO
 /// or an opt level outside 0..3, `UNSUPPORTED` if the host cannot JIT or
 /// the debugger support cannot be enabled, `IO` if the perf map cannot be
 /// written, `INTERNAL` if compile threads cannot be started. Thread-safe.
+/// The session it makes may be used from several threads at once: every
+/// session, dylib and tracker function is thread-safe except the Dispose
+/// functions.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreCreateSession(
     Result: *mut JitcoreSessionRef,
@@ -142,8 +146,9 @@ pub unsafe extern "C" fn JitcoreCreateSession(
 /// Disposes of a session: frees all jitted code and data, every module
 /// added to it, its JITDylibs (their handles become dead) and its compile
 /// threads (after the compiles in flight finish). Tracker handles stay to be
-/// disposed of, but no longer do anything. NULL is ignored. Must not race
-/// any other use of the session or its dylibs.
+/// disposed of, but no longer do anything. NULL is ignored. Not
+/// thread-safe: must not race any other use of the session, its dylibs or
+/// its trackers, nor run while the session's jitted code runs.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreDisposeSession(S: JitcoreSessionRef) {
     boundary_or((), || {
@@ -166,7 +171,9 @@ pub unsafe extern "C" fn JitcoreDisposeSession(S: JitcoreSessionRef) {
     })
 }
 
-/// The session's main JITDylib (owned by the session). NULL for NULL.
+/// The session's main JITDylib (owned by the session, valid until it is
+/// disposed of). NULL for NULL. Thread-safe (not with
+/// `JitcoreDisposeSession`).
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreSessionGetMainDylib(S: JitcoreSessionRef) -> JitcoreDylibRef {
     // SAFETY: S is NULL or a live session handle (contract).
@@ -180,7 +187,8 @@ pub unsafe extern "C" fn JitcoreSessionGetMainDylib(S: JitcoreSessionRef) -> Jit
 /// order is empty: set it with `JitcoreDylibSetLinkOrder`. Like main, it
 /// uses LLJIT's platform support (exit handlers, `__dso_handle`). Errors:
 /// `INVALID_ARGUMENT` for NULL, an empty name, or a name already in use.
-/// Thread-safe.
+/// Thread-safe (not with `JitcoreDisposeSession`); of two threads creating
+/// the same name at once, one fails.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreSessionCreateDylib(
     S: JitcoreSessionRef,
@@ -200,7 +208,8 @@ pub unsafe extern "C" fn JitcoreSessionCreateDylib(
 }
 
 /// The JITDylib named `Name`, or NULL if there is none (or for NULL
-/// arguments). The main JITDylib is named "main". Thread-safe.
+/// arguments). The main JITDylib is named "main". Thread-safe (not with
+/// `JitcoreDisposeSession`).
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreSessionGetDylibByName(S: JitcoreSessionRef, Name: *const c_char) -> JitcoreDylibRef {
     boundary_or(std::ptr::null_mut(), || {
@@ -216,15 +225,16 @@ pub unsafe extern "C" fn JitcoreSessionGetDylibByName(S: JitcoreSessionRef, Name
 
 /// Looks `Name` up as a dynamic linker would from `D`: `D`'s own
 /// definitions first, then the exported definitions of `D`'s link order, in
-/// order (then the process's symbols, for dylibs made by the session).
+/// order (the main JITDylib then asks the host process).
 /// Compiles what it needs (a lazily added function is not compiled: its
 /// stub's address is returned). Writes the address to `*Result`. Errors:
 /// `INVALID_ARGUMENT` for NULL or a dylib of another session,
 /// `SYMBOL_NOT_FOUND` naming the symbol and the dylibs searched;
 /// `UNRESOLVED_SYMBOL`, `COMPILE` or `LINK` naming the module if its code
 /// cannot be compiled and linked (that module is reset, so a retry after
-/// fixing the cause works). `*Result` is untouched on error. Thread-safe;
-/// concurrent lookups of one symbol compile it once and agree on the address.
+/// fixing the cause works). `*Result` is untouched on error. Thread-safe
+/// (not with `JitcoreDisposeSession`); concurrent lookups of one symbol
+/// compile it once and agree on the address.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreSessionLookup(
     S: JitcoreSessionRef,
@@ -252,7 +262,8 @@ pub unsafe extern "C" fn JitcoreSessionLookup(
 /// Looks `NumNames` names up from `D` at once, as `JitcoreSessionLookup`
 /// does, writing `Results[i]` for `Names[i]`: all the modules they need are
 /// compiled together (in parallel, with compile threads). On error no
-/// result is written. Same errors. Thread-safe.
+/// result is written. Same errors. Thread-safe (not with
+/// `JitcoreDisposeSession`).
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreSessionLookupMany(
     S: JitcoreSessionRef,
@@ -289,8 +300,10 @@ pub unsafe extern "C" fn JitcoreSessionLookupMany(
 
 /// Sets the function that hears of errors no call can return: a lazy
 /// compile that failed (naming the function), a link failure, a rejected
-/// cache entry. `Message` is borrowed for the call. NULL removes it. It may
-/// be called from any thread and must not call into the session.
+/// cache entry. `Message` is borrowed for the call. NULL `Reporter` removes
+/// it; a NULL `S` is ignored. See `JitcoreErrorReporterFunction` for how
+/// long `Ctx` must live and where the reporter runs; it must not call into
+/// the session. Thread-safe (not with `JitcoreDisposeSession`).
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreSessionSetErrorReporter(
     S: JitcoreSessionRef,

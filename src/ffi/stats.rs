@@ -13,7 +13,9 @@ use super::session::{session, JitcoreSessionRef};
 use super::{boundary, non_null, write_out};
 
 /// Writes the engine's statistics (modules compiled, cache hits, ...).
-/// Errors: `INVALID_ARGUMENT` for NULL. Thread-safe.
+/// Errors: `INVALID_ARGUMENT` for NULL. Thread-safe (not with
+/// `JitcoreDisposeEngine`); counters are read one by one, so a snapshot taken
+/// while other threads compile may be a moment apart between fields.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreEngineGetStatistics(
     EE: JitcoreEngineRef,
@@ -31,7 +33,8 @@ pub unsafe extern "C" fn JitcoreEngineGetStatistics(
 
 /// Writes the session's statistics: modules and functions compiled,
 /// objects loaded, cache hits and misses, code bytes live. Errors:
-/// `INVALID_ARGUMENT` for NULL. Thread-safe.
+/// `INVALID_ARGUMENT` for NULL. Thread-safe (not with `JitcoreDisposeSession`); counters
+/// are read one by one, as for an engine.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreSessionGetStatistics(
     S: JitcoreSessionRef,
@@ -51,7 +54,8 @@ pub unsafe extern "C" fn JitcoreSessionGetStatistics(
 /// entries dropped, evictions and I/O failures of this cache since it was
 /// created (in this process), and the bytes and number of entries in its
 /// directory now (scanned by this call, so they include what other
-/// processes wrote). Errors: `INVALID_ARGUMENT` for NULL. Thread-safe.
+/// processes wrote). Errors: `INVALID_ARGUMENT` for NULL. Thread-safe (not
+/// with `JitcoreDisposeObjectCache` of `Cache`).
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreDiskCacheGetStatistics(
     Cache: JitcoreObjectCacheRef,

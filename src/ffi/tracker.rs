@@ -43,7 +43,7 @@ pub(crate) unsafe fn group_for(d: &Arc<Dylib>, rt: JitcoreResourceTrackerRef) ->
 /// Creates a resource tracker for `D`: what is added under it can be
 /// removed as one with `JitcoreResourceTrackerRemove`. The caller owns the
 /// result (dispose with `JitcoreDisposeResourceTracker`). NULL for NULL or
-/// a dylib whose session is gone. Thread-safe.
+/// a dylib whose session is gone. Thread-safe (not with `JitcoreDisposeSession`).
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreDylibCreateResourceTracker(D: JitcoreDylibRef) -> JitcoreResourceTrackerRef {
     boundary_or(std::ptr::null_mut(), || {
@@ -60,7 +60,9 @@ pub unsafe extern "C" fn JitcoreDylibCreateResourceTracker(D: JitcoreDylibRef) -
 /// become dead), and unused symbol names are dropped. Other trackers' code
 /// is untouched; `RT` stays to be disposed of, and adding to it fails.
 /// Errors: `INVALID_ARGUMENT` for NULL, or if its session was disposed of.
-/// Thread-safe.
+/// Thread-safe (not with `JitcoreDisposeSession`); must not race
+/// `JitcoreDisposeResourceTracker` of `RT`, and no thread may run the code
+/// being removed.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreResourceTrackerRemove(RT: JitcoreResourceTrackerRef) -> JitcoreErrorRef {
     boundary(|| {
@@ -77,7 +79,7 @@ pub unsafe extern "C" fn JitcoreResourceTrackerRemove(RT: JitcoreResourceTracker
 
 /// Disposes of a tracker handle. What was added under it and not removed
 /// stays loaded, under its dylib's default tracker (as in ORC). NULL is
-/// ignored. Must not race other uses of `RT`.
+/// ignored. Not thread-safe: must not race any other use of `RT`.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreDisposeResourceTracker(RT: JitcoreResourceTrackerRef) {
     boundary_or((), || {

@@ -10,12 +10,14 @@ use super::{boundary, boundary_or};
 
 /// The library's version as `"MAJOR.MINOR.PATCH"`: a static string, never freed.
 /// It matches the `JITCORE_VERSION_*` macros of the header it was built with.
+/// Thread-safe.
 #[no_mangle]
 pub extern "C" fn JitcoreGetVersionString() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
 }
 
 /// Writes the library's version numbers; any pointer may be NULL.
+/// Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreGetVersion(Major: *mut c_uint, Minor: *mut c_uint, Patch: *mut c_uint) {
     boundary_or((), || {
