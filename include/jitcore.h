@@ -15,6 +15,22 @@
  *    the duration of the call.
  *  - Nothing aborts the process for a condition a host can cause, and no
  *    Rust panic crosses this boundary (it becomes JITCORE_ERROR_INTERNAL).
+ *  - Threads: every function says whether it may be called from several
+ *    threads at once; every callback type says how long its Ctx must live
+ *    and on which threads it is called. Engines and sessions may be used
+ *    from several threads at once, except by their Dispose functions.
+ *
+ * Contents: the opaque handles, then one section per concept:
+ *   1. Errors             JitcoreErrorRef, codes, the error reporter
+ *   2. Modules            IR in, a JitcoreModuleRef out
+ *   3. Targets            target machines and target data
+ *   4. Engine             an MCJIT-style engine: modules in, addresses out
+ *   5. Session            an ORC session with JITDylibs, lazy, concurrent
+ *   6. Dylibs             definitions, symbol sources, link order, materializers
+ *   7. Resource trackers  removing what was added, as one
+ *   8. Caches             object cache callbacks, object buffers, disk cache
+ *   9. Statistics         counters of engines, sessions and disk caches
+ *  10. Version            version and host checks
  */
 
 #ifndef JITCORE_H
@@ -30,23 +46,133 @@
    LLVMModuleRef as is; no LLVM header is needed here. */
 struct LLVMOpaqueModule;
 
+#ifdef __cplusplus
+extern "C" {
+#endif // __cplusplus
+
+/* ==========================================================================
+ * Handles
+ *
+ * Every object the API hands out is an opaque pointer typedef,
+ * declared here together (as llvm-c/Types.h does) so that any section may
+ * name any of them. Each section below says who owns its handles, how to
+ * dispose of them, and which functions may be called from several threads.
+ * ========================================================================== */
 
 /*
- Bytes in a module key (`JitcoreModuleGetKey`).
+ An error returned by a jitcore function (`JitcoreErrorRef`).
  */
-#define JITCORE_MODULE_KEY_SIZE 32
+typedef struct JitcoreOpaqueError JitcoreOpaqueError;
 
 /*
- Bytes of a module key's hexadecimal form, with its terminating NUL.
+ A jitcore error. NULL means success. Every non-NULL error must be
+ consumed exactly once, by `JitcoreGetErrorMessage` or `JitcoreConsumeError`.
  */
-#define JITCORE_MODULE_KEY_HEX_SIZE 65
+typedef struct JitcoreOpaqueError *JitcoreErrorRef;
 
 /*
- How deeply IR text may nest brackets (`(`, `[`, `{`, `<`): LLVM's parser,
- verifier and layout code recurse once per level, so deeper input would
- overflow the stack of the thread that parses it. Real IR stays far below.
+ A module (`JitcoreModuleRef`).
  */
-#define MAX_IR_NESTING 512
+typedef struct JitcoreOpaqueModule JitcoreOpaqueModule;
+
+/*
+ A parsed, verified module in its own LLVM context.
+ */
+typedef struct JitcoreOpaqueModule *JitcoreModuleRef;
+
+/*
+ A target machine description (`JitcoreTargetMachineRef`).
+ */
+typedef struct JitcoreOpaqueTargetMachine JitcoreOpaqueTargetMachine;
+
+/*
+ A description of the machine to generate code for.
+ */
+typedef struct JitcoreOpaqueTargetMachine *JitcoreTargetMachineRef;
+
+/*
+ Target data of an engine (`JitcoreTargetDataRef`).
+ */
+typedef struct JitcoreOpaqueTargetData JitcoreOpaqueTargetData;
+
+/*
+ The data layout of an engine's target: sizes and alignments of IR types.
+ */
+typedef struct JitcoreOpaqueTargetData *JitcoreTargetDataRef;
+
+/*
+ An execution engine (`JitcoreEngineRef`).
+ */
+typedef struct JitcoreOpaqueEngine JitcoreOpaqueEngine;
+
+/*
+ An execution engine: modules in, callable addresses out.
+ */
+typedef struct JitcoreOpaqueEngine *JitcoreEngineRef;
+
+/*
+ A session (`JitcoreSessionRef`).
+ */
+typedef struct JitcoreOpaqueSession JitcoreOpaqueSession;
+
+/*
+ An ORC ExecutionSession with JITDylibs, link order and jitcore's compile
+ path: modules in, addresses out.
+ */
+typedef struct JitcoreOpaqueSession *JitcoreSessionRef;
+
+/*
+ A JITDylib (`JitcoreDylibRef`), owned by its session.
+ */
+typedef struct JitcoreOpaqueDylib JitcoreOpaqueDylib;
+
+/*
+ A JITDylib: a symbol namespace, like a shared library. Owned by the session.
+ */
+typedef struct JitcoreOpaqueDylib *JitcoreDylibRef;
+
+/*
+ A resource tracker (`JitcoreResourceTrackerRef`).
+ */
+typedef struct JitcoreOpaqueResourceTracker JitcoreOpaqueResourceTracker;
+
+/*
+ A handle on what was added to a JITDylib under it, removable as one.
+ */
+typedef struct JitcoreOpaqueResourceTracker *JitcoreResourceTrackerRef;
+
+/*
+ An object cache handle (`JitcoreObjectCacheRef`).
+ */
+typedef struct JitcoreOpaqueObjectCache JitcoreOpaqueObjectCache;
+
+/*
+ An object cache jitcore implements (the disk cache), attachable to
+ engines and sessions.
+ */
+typedef struct JitcoreOpaqueObjectCache *JitcoreObjectCacheRef;
+
+/*
+ Opaque handle to a byte buffer holding an object file
+ (`JitcoreObjectBufferRef`).
+ */
+typedef struct JitcoreOpaqueObjectBuffer JitcoreOpaqueObjectBuffer;
+
+/*
+ Handle to an object buffer.
+ */
+typedef struct JitcoreOpaqueObjectBuffer *JitcoreObjectBufferRef;
+
+/* ==========================================================================
+ * 1. Errors
+ *
+ * Errors: every fallible function returns a `JitcoreErrorRef`, NULL for
+ * success. A non-NULL error belongs to the caller, who reads its stable
+ * code (`JitcoreGetErrorCode`, which does not consume it) and consumes it
+ * exactly once (`JitcoreGetErrorMessage` or `JitcoreConsumeError`). Errors
+ * that no call can return (a lazy compile that failed, a rejected cache
+ * entry) go to the error reporter of the engine or session, if one is set.
+ * ========================================================================== */
 
 /*
  Stable error codes. Numbers are part of the ABI: never reuse or renumber.
@@ -120,6 +246,147 @@ typedef enum JitcoreErrorCode {
 } JitcoreErrorCode;
 
 /*
+ Receives errors that no call can return. `Message` is borrowed for the
+ duration of the call only. Called on whichever thread meets the error (one
+ that looks symbols up, a compile thread, one whose call into a lazy
+ function compiles it), possibly on several threads at once; it must not
+ call into the engine or session. `Ctx` must stay valid until the engine
+ or session is disposed of: replacing the reporter stops new calls, but a
+ report already under way may still use the old one.
+ */
+typedef void (*JitcoreErrorReporterFunction)(void *Ctx,
+                                             enum JitcoreErrorCode Code,
+                                             const char *Message);
+
+/*
+ Creates an error with `Code` and a copy of `Message` (NULL: an empty
+ message), for callbacks that return a `JitcoreErrorRef` (custom
+ materializers). A code outside the enum becomes `INTERNAL`. The caller
+ owns the result until it returns it to jitcore (or consumes it). Returns
+ NULL only if the error cannot be made. Thread-safe.
+ */
+JitcoreErrorRef JitcoreCreateError(unsigned int Code, const char *Message);
+
+/*
+ Returns the code of `Err` without consuming it. NULL (success) gives
+ `JITCORE_ERROR_SUCCESS`. Thread-safe; must not race the call that
+ consumes `Err`.
+ */
+enum JitcoreErrorCode JitcoreGetErrorCode(JitcoreErrorRef Err);
+
+/*
+ Consumes `Err` and returns its message, which says what failed and on
+ what (module, symbol, file, line). The caller owns the string and frees
+ it with `JitcoreDisposeErrorMessage`. NULL gives NULL. Thread-safe for
+ distinct errors; `Err` must not be used by another thread meanwhile, nor
+ after this call.
+ */
+char *JitcoreGetErrorMessage(JitcoreErrorRef Err);
+
+/*
+ Frees a message returned by `JitcoreGetErrorMessage`. NULL is ignored.
+ Thread-safe for distinct messages.
+ */
+void JitcoreDisposeErrorMessage(char *Message);
+
+/*
+ Consumes `Err` without reading it. NULL is ignored. Thread-safe for
+ distinct errors; `Err` must not be used by another thread meanwhile, nor
+ after this call.
+ */
+void JitcoreConsumeError(JitcoreErrorRef Err);
+
+/* ==========================================================================
+ * 2. Modules
+ *
+ * Modules: a `JitcoreModuleRef` is LLVM IR, parsed and verified, in an
+ * LLVM context of its own. The caller owns a module it created until it
+ * adds it to an engine or a dylib; from then on the engine or session owns
+ * it, until it is removed. A handle is a registry id, not a pointer: a
+ * handle that was disposed of, or freed with the engine or session that
+ * owned it, is recognized and ignored instead of being freed twice, so
+ * modules and their owners may be disposed of in either order.
+ * ========================================================================== */
+
+/*
+ Parses `Data` (`Len` bytes of textual IR or bitcode, detected by its
+ magic number) into a new module named `Name`, in its own LLVM context,
+ and verifies it. `Data` need not be NUL-terminated; both arguments are
+ borrowed for the call. On success `*Result` is a module the caller owns
+ (dispose with `JitcoreDisposeModule`, or hand to an engine). Errors:
+ `INVALID_ARGUMENT` for NULL arguments or a `Len` too large to exist;
+ `INVALID_IR` with the module name, line and column for IR that does not
+ parse or verify, and for textual IR whose brackets nest more than 512
+ levels deep (LLVM's parser recurses per level). Thread-safe.
+
+ Untrusted input: textual IR is safe to parse in-process. LLVM's
+ *bitcode* reader is not hardened against malformed input: bitcode whose
+ records have the wrong shape (a function body indexing a struct with a
+ non-constant, a type or value id out of place) can crash it. Parse
+ bitcode you did not produce with `JitcoreCreateModuleFromUntrustedIR`.
+ */
+JitcoreErrorRef JitcoreCreateModuleFromIR(JitcoreModuleRef *Result,
+                                          const char *Name,
+                                          const char *Data,
+                                          size_t Len);
+
+/*
+ Parses `Data` as `JitcoreCreateModuleFromIR` does, for input from a
+ source the host does not trust: it is first parsed and verified in a
+ child process (`fork`), so malformed bitcode that crashes LLVM's bitcode
+ reader ends the child, not the host. Same results and errors, plus
+ `INVALID_IR` "LLVM's IR reader crashed on it" for such input, and
+ `INTERNAL` if no child could be started (or it ran over a minute). The
+ child's memory may grow by at most the larger of 1 GiB and 64 times
+ `Len`. Costs one `fork` (about a millisecond, more for a large host).
+ Thread-safe; the child only parses and leaves with `_exit`.
+ */
+JitcoreErrorRef JitcoreCreateModuleFromUntrustedIR(JitcoreModuleRef *Result,
+                                                   const char *Name,
+                                                   const char *Data,
+                                                   size_t Len);
+
+/*
+ Copies `M`, a module a host built with LLVM-C against the same
+ libLLVM-22, into a new jitcore module (through bitcode, into a context of
+ its own). The host keeps `M` and may go on using it; nothing else may use
+ `M` during the call. On success `*Result` is owned by the caller. Errors:
+ `INVALID_ARGUMENT` for NULL, `INVALID_IR` when `M` does not verify.
+ Thread-safe with respect to jitcore; `M` and its LLVM context must not
+ be used by another thread during the call (LLVM contexts are not
+ thread-safe).
+ */
+JitcoreErrorRef JitcoreCreateModuleFromLLVMModule(JitcoreModuleRef *Result,
+                                                  struct LLVMOpaqueModule *M);
+
+/*
+ Disposes of a module the caller owns. NULL is ignored. A module that is
+ currently added to an engine belongs to the engine, and a handle already
+ freed (by this function or with the engine that owned it) is no longer a
+ module: in both cases this does nothing, so modules and engines may be
+ disposed of in either order. Must not race any other use of `M` (a name
+ borrowed from it dies with it).
+ */
+void JitcoreDisposeModule(JitcoreModuleRef M);
+
+/*
+ The module's name: borrowed, valid until the module is disposed of (or
+ freed with its engine or session). NULL for NULL or a handle that is
+ not live. Thread-safe; must not race the disposal of `M`.
+ */
+const char *JitcoreModuleGetName(JitcoreModuleRef M);
+
+/* ==========================================================================
+ * 3. Targets
+ *
+ * Targets: a `JitcoreTargetMachineRef` describes the machine to generate
+ * code for (the host's triple, CPU and CPU features, an opt level); the
+ * caller owns it, and engines copy what they need from it. A
+ * `JitcoreTargetDataRef` is an engine's data layout (sizes and alignments
+ * of IR types), borrowed from the engine.
+ * ========================================================================== */
+
+/*
  Optimization levels: the IR pipeline (`default<On>`) and codegen both follow it.
  */
 typedef enum JitcoreOptLevel {
@@ -130,138 +397,623 @@ typedef enum JitcoreOptLevel {
 } JitcoreOptLevel;
 
 /*
- A JITDylib (`JitcoreDylibRef`), owned by its session.
+ Creates a description of the host machine (its triple, CPU and CPU
+ features; position-independent code, small code model) at `OptLevel`.
+ On success the caller owns `*Result` (dispose with
+ `JitcoreDisposeTargetMachine`). Errors: `INVALID_ARGUMENT` for NULL or an
+ opt level outside 0..3; `UNSUPPORTED` if LLVM has no target for the host.
+ Thread-safe.
  */
-typedef struct JitcoreOpaqueDylib JitcoreOpaqueDylib;
+JitcoreErrorRef JitcoreCreateHostTargetMachine(JitcoreTargetMachineRef *Result,
+                                               JitcoreOptLevel OptLevel);
 
 /*
- An execution engine (`JitcoreEngineRef`).
+ Disposes of a target machine. Engines made from it keep their own copy.
+ NULL is ignored. Must not race any other use of `TM` (its triple string
+ dies with it).
  */
-typedef struct JitcoreOpaqueEngine JitcoreOpaqueEngine;
+void JitcoreDisposeTargetMachine(JitcoreTargetMachineRef TM);
 
 /*
- An error returned by a jitcore function (`JitcoreErrorRef`).
+ The target triple of `TM` (`x86_64-pc-linux-gnu`): borrowed, valid until
+ `TM` is disposed of. NULL for NULL. Thread-safe; must not race the
+ disposal of `TM`.
  */
-typedef struct JitcoreOpaqueError JitcoreOpaqueError;
+const char *JitcoreTargetMachineGetTriple(JitcoreTargetMachineRef TM);
 
 /*
- A module (`JitcoreModuleRef`).
+ The size of a pointer in bytes (8 on 64-bit hosts); 0 for NULL.
+ Thread-safe; must not race the disposal of the engine `TD` belongs to.
  */
-typedef struct JitcoreOpaqueModule JitcoreOpaqueModule;
+unsigned int JitcoreTargetDataGetPointerSize(JitcoreTargetDataRef TD);
 
 /*
- Opaque handle to a byte buffer holding an object file
- (`JitcoreObjectBufferRef`).
+ Writes the ABI size in bytes of `IRType`, an LLVM IR type written as
+ text (`"i32"`, `"{i64, [2 x i64]}"`, `"<4 x float>"`, `"ptr"`).
+ Errors: `INVALID_ARGUMENT` for NULL, or naming a string that is not a
+ sized IR type (`*Result` is then untouched). Thread-safe (each query
+ parses its type in a context of its own); must not race the disposal of
+ the engine `TD` belongs to.
  */
-typedef struct JitcoreOpaqueObjectBuffer JitcoreOpaqueObjectBuffer;
+JitcoreErrorRef JitcoreTargetDataGetABISize(JitcoreTargetDataRef TD,
+                                            uint64_t *Result,
+                                            const char *IRType);
 
 /*
- An object cache handle (`JitcoreObjectCacheRef`).
+ Writes the ABI alignment in bytes of `IRType` (see
+ `JitcoreTargetDataGetABISize`). Same errors. Thread-safe; must not race
+ the disposal of the engine `TD` belongs to.
  */
-typedef struct JitcoreOpaqueObjectCache JitcoreOpaqueObjectCache;
+JitcoreErrorRef JitcoreTargetDataGetABIAlignment(JitcoreTargetDataRef TD,
+                                                 uint64_t *Result,
+                                                 const char *IRType);
+
+/* ==========================================================================
+ * 4. Engine
+ *
+ * The engine: an execution engine in the style of LLVM-C's MCJIT (and
+ * llvmlite's `ExecutionEngine`), built on ORC's LLJIT and jitcore's compile
+ * path. Add modules and object files, look up the addresses of functions
+ * and globals (which compiles what they need), run static constructors and
+ * destructors. For several symbol namespaces, lazy compilation or
+ * unloading part of the code, use a session instead.
+ * ========================================================================== */
 
 /*
- A resource tracker (`JitcoreResourceTrackerRef`).
+ Creates an execution engine for the machine `TM` describes (the engine
+ copies what it needs; the caller keeps `TM`), built on ORC's LLJIT, with
+ host-process symbols (libc's `printf`, `malloc`, ...) resolvable. If `M`
+ is not NULL it is added as by `JitcoreEngineAddModule`, and on success the
+ engine owns it. On success the caller owns `*Result` (dispose with
+ `JitcoreDisposeEngine`); on failure nothing changes hands. Errors:
+ `INVALID_ARGUMENT` for a NULL `Result` or `TM`, and those of
+ `JitcoreEngineAddModule`. Thread-safe.
  */
-typedef struct JitcoreOpaqueResourceTracker JitcoreOpaqueResourceTracker;
+JitcoreErrorRef JitcoreCreateMCJITCompiler(JitcoreEngineRef *Result,
+                                           JitcoreModuleRef M,
+                                           JitcoreTargetMachineRef TM);
 
 /*
- A session (`JitcoreSessionRef`).
+ Disposes of an engine: frees all its jitted code and data and every
+ module still added to it (their handles become dead and
+ `JitcoreDisposeModule` ignores them). Static destructors are not run; call
+ `JitcoreEngineRunStaticDestructors` first if they should. NULL is ignored.
+ Not thread-safe: must not race any other call on the engine, nor run
+ while jitted code of the engine runs.
  */
-typedef struct JitcoreOpaqueSession JitcoreOpaqueSession;
+void JitcoreDisposeEngine(JitcoreEngineRef EE);
 
 /*
- Target data of an engine (`JitcoreTargetDataRef`).
+ Adds module `M` to the engine; it is compiled when one of its symbols is
+ looked up, or by `JitcoreEngineFinalizeObject`. On success the engine owns
+ `M`; on failure the caller still does. Errors: `INVALID_ARGUMENT` for NULL
+ or a dead handle, `MODULE_ALREADY_ADDED` if `M` is added to an engine
+ already, `DUPLICATE_DEFINITION` naming the symbol if another module
+ defines one of `M`'s external symbols, `UNSUPPORTED` if `M` targets
+ another architecture. Thread-safe: may be called from several threads at
+ once on the same engine (not with `JitcoreDisposeEngine`).
  */
-typedef struct JitcoreOpaqueTargetData JitcoreOpaqueTargetData;
+JitcoreErrorRef JitcoreEngineAddModule(JitcoreEngineRef EE, JitcoreModuleRef M);
 
 /*
- A target machine description (`JitcoreTargetMachineRef`).
+ Removes module `M` from the engine, freeing its jitted code and data
+ (addresses obtained from it become invalid) and its symbols, which are no
+ longer found. On success the caller owns `M` again and may add it again,
+ here or elsewhere. Errors: `INVALID_ARGUMENT` for NULL, `MODULE_NOT_FOUND`
+ if `M` is not added to this engine. Thread-safe (not with
+ `JitcoreDisposeEngine`), but no thread may run `M`'s code, or use an
+ address into it, while or after it is removed.
  */
-typedef struct JitcoreOpaqueTargetMachine JitcoreOpaqueTargetMachine;
+JitcoreErrorRef JitcoreEngineRemoveModule(JitcoreEngineRef EE, JitcoreModuleRef M);
 
 /*
- Handle to an object buffer.
+ Compiles and links every module not compiled yet. Every module is tried;
+ the first failure is returned, naming its module: `UNRESOLVED_SYMBOL`
+ naming the external nobody provides, `COMPILE`, `LINK`. A module that
+ failed stays added, uncompiled, and is compiled again on the next lookup
+ (so providing the missing symbol and retrying works). Thread-safe (not
+ with `JitcoreDisposeEngine`); compiles may run on this thread while
+ other threads look symbols up.
  */
-typedef struct JitcoreOpaqueObjectBuffer *JitcoreObjectBufferRef;
+JitcoreErrorRef JitcoreEngineFinalizeObject(JitcoreEngineRef EE);
 
 /*
- A jitcore error. NULL means success. Every non-NULL error must be
- consumed exactly once, by `JitcoreGetErrorMessage` or `JitcoreConsumeError`.
+ Writes the address of function `Name`, compiling its module (and what
+ it needs) first. Errors: `SYMBOL_NOT_FOUND` if no module defines `Name`;
+ `UNRESOLVED_SYMBOL`, `COMPILE` or `LINK` naming the module and symbol if
+ its module cannot be compiled and linked. `*Result` is untouched on
+ error, and the engine stays usable. Thread-safe (not with
+ `JitcoreDisposeEngine`); concurrent lookups of the same symbol compile it
+ once and get the same address.
  */
-typedef struct JitcoreOpaqueError *JitcoreErrorRef;
+JitcoreErrorRef JitcoreEngineGetFunctionAddress(JitcoreEngineRef EE,
+                                                uint64_t *Result,
+                                                const char *Name);
 
 /*
- A parsed, verified module in its own LLVM context.
+ Writes the address of global variable (or function) `Name`, as
+ `JitcoreEngineGetFunctionAddress` does. Same errors. Thread-safe (not
+ with `JitcoreDisposeEngine`).
  */
-typedef struct JitcoreOpaqueModule *JitcoreModuleRef;
+JitcoreErrorRef JitcoreEngineGetGlobalValueAddress(JitcoreEngineRef EE,
+                                                   uint64_t *Result,
+                                                   const char *Name);
 
 /*
- A description of the machine to generate code for.
+ Adds the relocatable object file at `Path` (ELF, for the host) to the
+ engine; its symbols resolve for modules and lookups. The file is read
+ during the call. Errors: `INVALID_ARGUMENT` for NULL, `IO` naming the path
+ if it cannot be read, `INVALID_OBJECT` if it is not a relocatable object
+ for this host (garbage, truncated), `DUPLICATE_DEFINITION` naming the
+ symbol. Thread-safe (not with `JitcoreDisposeEngine`).
  */
-typedef struct JitcoreOpaqueTargetMachine *JitcoreTargetMachineRef;
+JitcoreErrorRef JitcoreEngineAddObjectFile(JitcoreEngineRef EE, const char *Path);
 
 /*
- An object cache jitcore implements (the disk cache), attachable to
- engines and sessions.
+ Adds a relocatable object file held in memory (`Len` bytes at `Data`,
+ copied during the call). Errors as for `JitcoreEngineAddObjectFile`.
+ Thread-safe (not with `JitcoreDisposeEngine`).
  */
-typedef struct JitcoreOpaqueObjectCache *JitcoreObjectCacheRef;
+JitcoreErrorRef JitcoreEngineAddObjectBuffer(JitcoreEngineRef EE, const uint8_t *Data, size_t Len);
 
 /*
- Statistics of a disk cache. The counters are this cache handle's, since
- it was created; `BytesOnDisk` and `Entries` describe the directory now,
- whoever wrote it. A zeroed struct is valid; fields may be added at the
- end in later versions.
+ Makes symbol `Name` resolve to `Address` for every module of the engine
+ (a host function or variable the jitted code may call or use).
+ Errors: `INVALID_ARGUMENT` for NULL, `DUPLICATE_DEFINITION` if the engine
+ already has a definition of `Name`. Thread-safe (not with
+ `JitcoreDisposeEngine`).
  */
-typedef struct JitcoreDiskCacheStatistics {
+JitcoreErrorRef JitcoreEngineAddGlobalMapping(JitcoreEngineRef EE,
+                                              const char *Name,
+                                              uint64_t Address);
+
+/*
+ Runs the static constructors (`llvm.global_ctors`) of every module whose
+ constructors have not run yet, compiling them as needed: lowest priority
+ number first, then in the order the modules were added. Errors are those
+ of a lookup (the constructor's module could not be compiled); the
+ constructors before it have run. Thread-safe (not with
+ `JitcoreDisposeEngine`); the constructors run on the calling thread,
+ each at most once even when several threads call this at once.
+ */
+JitcoreErrorRef JitcoreEngineRunStaticConstructors(JitcoreEngineRef EE);
+
+/*
+ Runs the static destructors (`llvm.global_dtors`) of every module whose
+ destructors have not run yet: highest priority number first, then the
+ most recently added module first. Errors as for constructors.
+ Thread-safe (not with `JitcoreDisposeEngine`); the destructors run on the
+ calling thread, each at most once. No other thread may run the engine's
+ code meanwhile or afterwards if it depends on what they tear down.
+ */
+JitcoreErrorRef JitcoreEngineRunStaticDestructors(JitcoreEngineRef EE);
+
+/*
+ The engine's target data: borrowed, valid until the engine is disposed
+ of (do not dispose of it). NULL for NULL. Thread-safe (not with
+ `JitcoreDisposeEngine`).
+ */
+JitcoreTargetDataRef JitcoreEngineGetTargetData(JitcoreEngineRef EE);
+
+/*
+ Sets the function that hears of errors no call can return (a cached
+ object that was rejected, a failure while compiling on behalf of a
+ lookup). `Message` is borrowed for the call. NULL `Reporter` removes it;
+ a NULL `EE` is ignored. See `JitcoreErrorReporterFunction` for how long
+ `Ctx` must live and where the reporter runs; it must not call into the
+ engine. Thread-safe (not with `JitcoreDisposeEngine`).
+ */
+void JitcoreEngineSetErrorReporter(JitcoreEngineRef EE,
+                                   JitcoreErrorReporterFunction Reporter,
+                                   void *Ctx);
+
+/* ==========================================================================
+ * 5. Session
+ *
+ * The session: an ORC ExecutionSession with JITDylibs (see the dylibs
+ * section), link orders, resource trackers, lazy and concurrent
+ * compilation, and jitcore's one compile path (object cache, optimizer,
+ * code generator, JITLink). A session starts with a main JITDylib; add
+ * modules to its dylibs and look symbols up from a dylib.
+ * ========================================================================== */
+
+/*
+ Options of a session. Initialize with `JitcoreSessionOptionsInit`, then
+ change what you need; fields may be added at the end in later versions.
+ */
+typedef struct JitcoreSessionOptions {
   /*
-   Lookups answered with a verified entry.
+   Optimization level of every compile (default O2).
    */
-  uint64_t Hits;
+  JitcoreOptLevel OptLevel;
   /*
-   Lookups that found no usable entry (none, corrupt, or unreadable).
+   0: compile on the thread that looks a symbol up; N: a pool of N
+   compile threads, so independent modules compile in parallel.
    */
-  uint64_t Misses;
+  unsigned int CompileThreads;
   /*
-   Entries written.
+   Nonzero: `JitcoreDylibAddModule` behaves as `JitcoreDylibAddModuleLazy`.
    */
-  uint64_t Writes;
+  int LazyByDefault;
   /*
-   Entries that failed verification and were deleted (never loaded).
+   Nonzero: register jitted code with GDB's JIT interface, so code with
+   debug info can be debugged.
    */
-  uint64_t CorruptDropped;
+  int EnableDebugger;
   /*
-   Entries deleted to keep the directory under the size cap.
+   Nonzero: write `/tmp/perf-<pid>.map`, so `perf report` names jitted functions.
    */
-  uint64_t Evictions;
-  /*
-   Bytes of entries in the directory now.
-   */
-  uint64_t BytesOnDisk;
-  /*
-   Entries in the directory now.
-   */
-  uint64_t Entries;
-  /*
-   I/O failures (directory not usable, write failed, disk full); the
-   first one was reported through the error reporter.
-   */
-  uint64_t IOErrors;
-} JitcoreDiskCacheStatistics;
+  int EnablePerf;
+} JitcoreSessionOptions;
 
 /*
- An execution engine: modules in, callable addresses out.
+ Fills `Options` with the defaults: O2, no compile threads (compile on the
+ looking-up thread), eager, no debugger or perf support. NULL is ignored.
+ Thread-safe for distinct structs.
  */
-typedef struct JitcoreOpaqueEngine *JitcoreEngineRef;
+void JitcoreSessionOptionsInit(struct JitcoreSessionOptions *Options);
 
 /*
- The data layout of an engine's target: sizes and alignments of IR types.
+ Creates a session for the host machine with `Options` (NULL: the
+ defaults of `JitcoreSessionOptionsInit`). It has a main JITDylib, which
+ resolves the host process's symbols (libc's `printf`, ...) after its own
+ definitions, sources and link order. JITDylibs made later see only
+ their own definitions, their symbol sources and their link order, as
+ shared libraries do: give them `JitcoreDylibAddProcessSymbols` to reach
+ libc.
+ On success the caller owns `*Result` (dispose with
+ `JitcoreDisposeSession`). Errors: `INVALID_ARGUMENT` for a NULL `Result`
+ or an opt level outside 0..3, `UNSUPPORTED` if the host cannot JIT or
+ the debugger support cannot be enabled, `IO` if the perf map cannot be
+ written, `INTERNAL` if compile threads cannot be started. Thread-safe.
+ The session it makes may be used from several threads at once: every
+ session, dylib and tracker function is thread-safe except the Dispose
+ functions.
  */
-typedef struct JitcoreOpaqueTargetData *JitcoreTargetDataRef;
+JitcoreErrorRef JitcoreCreateSession(JitcoreSessionRef *Result,
+                                     const struct JitcoreSessionOptions *Options);
+
+/*
+ Disposes of a session: frees all jitted code and data, every module
+ added to it, its JITDylibs (their handles become dead) and its compile
+ threads (after the compiles in flight finish). Tracker handles stay to be
+ disposed of, but no longer do anything. NULL is ignored. Not
+ thread-safe: must not race any other use of the session, its dylibs or
+ its trackers, nor run while the session's jitted code runs.
+ */
+void JitcoreDisposeSession(JitcoreSessionRef S);
+
+/*
+ The session's main JITDylib (owned by the session, valid until it is
+ disposed of). NULL for NULL. Thread-safe (not with
+ `JitcoreDisposeSession`).
+ */
+JitcoreDylibRef JitcoreSessionGetMainDylib(JitcoreSessionRef S);
+
+/*
+ Creates an empty JITDylib named `Name` (owned by the session). Its link
+ order is empty: set it with `JitcoreDylibSetLinkOrder`. Like main, it
+ uses LLJIT's platform support (exit handlers, `__dso_handle`). Errors:
+ `INVALID_ARGUMENT` for NULL, an empty name, or a name already in use.
+ Thread-safe (not with `JitcoreDisposeSession`); of two threads creating
+ the same name at once, one fails.
+ */
+JitcoreErrorRef JitcoreSessionCreateDylib(JitcoreSessionRef S,
+                                          JitcoreDylibRef *Result,
+                                          const char *Name);
+
+/*
+ The JITDylib named `Name`, or NULL if there is none (or for NULL
+ arguments). The main JITDylib is named "main". Thread-safe (not with
+ `JitcoreDisposeSession`).
+ */
+JitcoreDylibRef JitcoreSessionGetDylibByName(JitcoreSessionRef S, const char *Name);
+
+/*
+ Looks `Name` up as a dynamic linker would from `D`: `D`'s own
+ definitions first, then the exported definitions of `D`'s link order, in
+ order (the main JITDylib then asks the host process).
+ Compiles what it needs (a lazily added function is not compiled: its
+ stub's address is returned). Writes the address to `*Result`. Errors:
+ `INVALID_ARGUMENT` for NULL or a dylib of another session,
+ `SYMBOL_NOT_FOUND` naming the symbol and the dylibs searched;
+ `UNRESOLVED_SYMBOL`, `COMPILE` or `LINK` naming the module if its code
+ cannot be compiled and linked (that module is reset, so a retry after
+ fixing the cause works). `*Result` is untouched on error. Thread-safe
+ (not with `JitcoreDisposeSession`); concurrent lookups of one symbol
+ compile it once and agree on the address.
+ */
+JitcoreErrorRef JitcoreSessionLookup(JitcoreSessionRef S,
+                                     JitcoreDylibRef D,
+                                     uint64_t *Result,
+                                     const char *Name);
+
+/*
+ Looks `NumNames` names up from `D` at once, as `JitcoreSessionLookup`
+ does, writing `Results[i]` for `Names[i]`: all the modules they need are
+ compiled together (in parallel, with compile threads). On error no
+ result is written. Same errors. Thread-safe (not with
+ `JitcoreDisposeSession`).
+ */
+JitcoreErrorRef JitcoreSessionLookupMany(JitcoreSessionRef S,
+                                         JitcoreDylibRef D,
+                                         uint64_t *Results,
+                                         const char *const *Names,
+                                         size_t NumNames);
+
+/*
+ Sets the function that hears of errors no call can return: a lazy
+ compile that failed (naming the function), a link failure, a rejected
+ cache entry. `Message` is borrowed for the call. NULL `Reporter` removes
+ it; a NULL `S` is ignored. See `JitcoreErrorReporterFunction` for how
+ long `Ctx` must live and where the reporter runs; it must not call into
+ the session. Thread-safe (not with `JitcoreDisposeSession`).
+ */
+void JitcoreSessionSetErrorReporter(JitcoreSessionRef S,
+                                    JitcoreErrorReporterFunction Reporter,
+                                    void *Ctx);
+
+/* ==========================================================================
+ * 6. Dylibs
+ *
+ * Dylibs: a `JitcoreDylibRef` is a JITDylib, a symbol namespace like a
+ * shared library, owned by its session. A dylib holds definitions
+ * (modules, eager or lazy; object files; absolute symbols; custom
+ * materializers), symbol sources asked for what it does not define (the
+ * process, a shared library, a static archive), and a link order: the
+ * dylibs its code links against. A lookup from a dylib
+ * (`JitcoreSessionLookup`) searches its own definitions, then its symbol
+ * sources, then its link order.
+ * ========================================================================== */
+
+/*
+ One symbol at an absolute address.
+ */
+typedef struct JitcoreSymbolDefinition {
+  const char *Name;
+  uint64_t Address;
+} JitcoreSymbolDefinition;
+
+/*
+ A custom materializer's callback: on the first lookup of any of its
+ symbols, produce code defining them. `Symbols` (`NumSymbols` names,
+ borrowed for the call) are the ones that were asked for. Set exactly one
+ of `*ModuleOut` (a module, whose ownership passes to jitcore) or
+ `*ObjectOut` (an object buffer from `JitcoreCreateObjectBufferCopy`,
+ likewise) and return NULL, or return an error (the lookup fails with it,
+ and the next lookup of these symbols calls the materializer again).
+ It runs on the thread that looks a symbol up or on a compile thread, one
+ call at a time, and must not call into the session. `Ctx` must stay valid
+ until the materializer's `JitcoreMaterializerDisposeFunction` is called
+ (without one: until its tracker is removed or the session is disposed
+ of).
+ */
+typedef JitcoreErrorRef (*JitcoreMaterializeFunction)(void *Ctx,
+                                                      const char *const *Symbols,
+                                                      size_t NumSymbols,
+                                                      JitcoreModuleRef *ModuleOut,
+                                                      JitcoreObjectBufferRef *ObjectOut);
+
+/*
+ Releases a materializer's context once it can no longer be called: it
+ is called exactly once with the materializer's `Ctx`, on whichever thread
+ drops the materializer last (the one that removes its tracker, disposes
+ of the session, or fails to add it; or a compile thread that was still
+ using it), after which jitcore never uses `Ctx` again.
+ */
+typedef void (*JitcoreMaterializerDisposeFunction)(void *Ctx);
+
+/*
+ Decides whether a symbol source may provide `Name` (borrowed for the
+ call): nonzero allows it. Called during lookups, on any thread that looks
+ symbols up or compiles, possibly on several threads at once, from the
+ call that installs it until the session is disposed of: `Ctx` must stay
+ valid until `JitcoreDisposeSession` returns. It must not call into the
+ session.
+ */
+typedef int (*JitcoreSymbolFilterFunction)(void *Ctx, const char *Name);
+
+/*
+ The name of `D` (borrowed, valid while the session lives). NULL for NULL
+ or a dylib of a disposed session. Thread-safe (not with `JitcoreDisposeSession`).
+ */
+const char *JitcoreDylibGetName(JitcoreDylibRef D);
+
+/*
+ Sets the JITDylibs `D` links against, as a shared library's DT_NEEDED
+ list: a symbol `D`'s code uses and `D` does not define binds to the first
+ of `Order` (`NumDylibs` handles, borrowed) that exports it. `D` itself
+ in the list is ignored (its own definitions always come first); the
+ search is not transitive. Replaces the previous order; code already
+ linked keeps its bindings. Errors: `INVALID_ARGUMENT` for NULL, a dylib
+ of another session. Thread-safe (not with `JitcoreDisposeSession`); a lookup running at
+ the same time sees the old order or the new one.
+ */
+JitcoreErrorRef JitcoreDylibSetLinkOrder(JitcoreDylibRef D,
+                                         const JitcoreDylibRef *Order,
+                                         size_t NumDylibs);
+
+/*
+ Adds module `M` to `D` under tracker `RT` (NULL: the dylib's default
+ tracker, which lives as long as the dylib). Nothing compiles until a
+ lookup needs one of its symbols (or, with `LazyByDefault`, until each
+ function is first called). On success the session owns `M`: its handle
+ stays valid (object cache callbacks see it) until it is removed with its
+ tracker or the session is disposed of, and `JitcoreDisposeModule` ignores
+ it. Errors: `INVALID_ARGUMENT` for NULL, a dead handle or a tracker of
+ another dylib or already removed; `MODULE_ALREADY_ADDED`;
+ `DUPLICATE_DEFINITION` naming the symbol if `D` already defines one of
+ `M`'s strong external symbols; `UNSUPPORTED` for a foreign target.
+ Thread-safe (not with `JitcoreDisposeSession`).
+ */
+JitcoreErrorRef JitcoreDylibAddModule(JitcoreDylibRef D,
+                                      JitcoreModuleRef M,
+                                      JitcoreResourceTrackerRef RT);
+
+/*
+ Adds module `M` as `JitcoreDylibAddModule` does, but compiles it one
+ function at a time: the module is split into per-function partitions
+ now, each function is reached through a stub, and a function compiles
+ when it is first called (a lookup returns its stub without compiling).
+ A lazy compile that fails is reported through the session's error
+ reporter naming the function, and the call returns 0. Modules that
+ cannot be split (e.g. `blockaddress` across functions) compile whole on
+ first lookup. Same ownership and errors. Thread-safe (not with `JitcoreDisposeSession`);
+ concurrent first calls of a function compile it once.
+ */
+JitcoreErrorRef JitcoreDylibAddModuleLazy(JitcoreDylibRef D,
+                                          JitcoreModuleRef M,
+                                          JitcoreResourceTrackerRef RT);
+
+/*
+ Adds a relocatable object file (`Len` bytes at `Data`, copied; ELF for
+ the host) to `D` under `RT` (NULL: the default tracker). It is checked
+ before the linker sees it. Errors: `INVALID_ARGUMENT` for NULL,
+ `INVALID_OBJECT` for bytes that are not a relocatable object for this
+ host, `DUPLICATE_DEFINITION` naming the symbol. Thread-safe (not with `JitcoreDisposeSession`).
+ */
+JitcoreErrorRef JitcoreDylibAddObjectBuffer(JitcoreDylibRef D,
+                                            const uint8_t *Data,
+                                            size_t Len,
+                                            JitcoreResourceTrackerRef RT);
+
+/*
+ Defines `NumSymbols` symbols of `D` at absolute addresses (host functions
+ or data the jitted code may use), for the life of `D`. Names are copied.
+ Errors: `INVALID_ARGUMENT` for NULL or an empty name,
+ `DUPLICATE_DEFINITION` if `D` already defines one (then none is defined).
+ Thread-safe (not with `JitcoreDisposeSession`).
+ */
+JitcoreErrorRef JitcoreDylibDefineAbsoluteSymbols(JitcoreDylibRef D,
+                                                  const struct JitcoreSymbolDefinition *Symbols,
+                                                  size_t NumSymbols);
+
+/*
+ Adds a custom materializer to `D` under `RT` (NULL: the default
+ tracker): `D` defines the `NumSymbols` names in `Symbols` (copied) as
+ exported functions. `Materialize` (see `JitcoreMaterializeFunction`) is
+ called on the first lookup of any of these symbols, and its module or
+ object takes the one compile path (cache, optimize, codegen, link). If
+ that fails (`Materialize` returns an error, or its code does not compile
+ or link), the lookup fails with that error and the symbols are reset, so
+ the next lookup calls `Materialize` again; once it has succeeded it is
+ never called again. `Dispose(Ctx)` (may be NULL) runs once, when the
+ materializer's tracker is removed or the session is disposed of; on an
+ error from this function it runs before the function returns. Errors:
+ `INVALID_ARGUMENT` for NULL or no symbols, `DUPLICATE_DEFINITION` naming
+ a symbol `D` already defines. Thread-safe (not with `JitcoreDisposeSession`).
+ */
+JitcoreErrorRef JitcoreDylibAddMaterializer(JitcoreDylibRef D,
+                                            const char *const *Symbols,
+                                            size_t NumSymbols,
+                                            JitcoreMaterializeFunction Materialize,
+                                            JitcoreMaterializerDisposeFunction Dispose,
+                                            void *Ctx,
+                                            JitcoreResourceTrackerRef RT);
+
+/*
+ Makes the host process's exported symbols (libc, the host's own
+ exported functions) that `Filter` allows (NULL: all) resolvable in `D`,
+ after `D`'s own definitions. `Filter(Ctx, Name)` is called on lookups
+ (see `JitcoreSymbolFilterFunction`: `Ctx` must live until the session is
+ disposed of). Errors: `INVALID_ARGUMENT` for NULL `D`. Thread-safe
+ (not with `JitcoreDisposeSession`).
+ */
+JitcoreErrorRef JitcoreDylibAddProcessSymbols(JitcoreDylibRef D,
+                                              JitcoreSymbolFilterFunction Filter,
+                                              void *Ctx);
+
+/*
+ Loads the shared library at `Path` (dlopen) and makes its exported
+ symbols that `Filter` allows (NULL: all) resolvable in `D`. Errors:
+ `INVALID_ARGUMENT` for NULL, `IO` naming the path if it does not exist or
+ cannot be loaded. `Filter` and `Ctx` as for
+ `JitcoreDylibAddProcessSymbols`. Thread-safe (not with `JitcoreDisposeSession`).
+ */
+JitcoreErrorRef JitcoreDylibAddLibrarySymbols(JitcoreDylibRef D,
+                                              const char *Path,
+                                              JitcoreSymbolFilterFunction Filter,
+                                              void *Ctx);
+
+/*
+ Makes the static archive (`.a`) at `Path` a symbol source of `D`: when a
+ symbol `D` needs is defined by a member object, that member is linked
+ into `D` (for the life of `D`), as a static linker would. Errors:
+ `INVALID_ARGUMENT` for NULL, `IO` naming the path if it cannot be read,
+ `INVALID_OBJECT` if it is not an archive or if any member is not a
+ usable object file for this host (every member is validated here, the
+ message names the bad member). Thread-safe (not with `JitcoreDisposeSession`).
+ */
+JitcoreErrorRef JitcoreDylibAddArchive(JitcoreDylibRef D, const char *Path);
+
+/* ==========================================================================
+ * 7. Resource trackers
+ *
+ * Resource trackers: everything added to a JITDylib is added under a
+ * tracker, the dylib's default one (NULL) or one made with
+ * `JitcoreDylibCreateResourceTracker`. Removing a tracker removes what was
+ * added under it, code, data and symbols, as one, and nothing else: the
+ * way to unload part of a dylib. Trackers are owned by the caller.
+ * ========================================================================== */
+
+/*
+ Creates a resource tracker for `D`: what is added under it can be
+ removed as one with `JitcoreResourceTrackerRemove`. The caller owns the
+ result (dispose with `JitcoreDisposeResourceTracker`). NULL for NULL or
+ a dylib whose session is gone. Thread-safe (not with `JitcoreDisposeSession`).
+ */
+JitcoreResourceTrackerRef JitcoreDylibCreateResourceTracker(JitcoreDylibRef D);
+
+/*
+ Removes everything added under `RT`: its code and data are freed
+ (addresses into it become invalid; nothing may be running in it), its
+ symbols are no longer found, its modules are disposed of (their handles
+ become dead), and unused symbol names are dropped. Other trackers' code
+ is untouched; `RT` stays to be disposed of, and adding to it fails.
+ Errors: `INVALID_ARGUMENT` for NULL, or if its session was disposed of.
+ Thread-safe (not with `JitcoreDisposeSession`); must not race
+ `JitcoreDisposeResourceTracker` of `RT`, and no thread may run the code
+ being removed.
+ */
+JitcoreErrorRef JitcoreResourceTrackerRemove(JitcoreResourceTrackerRef RT);
+
+/*
+ Disposes of a tracker handle. What was added under it and not removed
+ stays loaded, under its dylib's default tracker (as in ORC). NULL is
+ ignored. Not thread-safe: must not race any other use of `RT`.
+ */
+void JitcoreDisposeResourceTracker(JitcoreResourceTrackerRef RT);
+
+/* ==========================================================================
+ * 8. Caches
+ *
+ * Caches: an engine or session compiles a module only when its object
+ * cache has no object for it. The cache is either the host's own, two
+ * callbacks (`JitcoreEngineSetObjectCache`, `JitcoreSessionSetObjectCache`:
+ * asked for an object before each compile, told of each object compiled),
+ * or jitcore's disk cache (`JitcoreCreateDiskCache`), a directory of
+ * verified entries keyed by `JitcoreModuleGetKey`. Object buffers carry
+ * objects from the host to jitcore.
+ * ========================================================================== */
+
+/*
+ Bytes in a module key (`JitcoreModuleGetKey`).
+ */
+#define JITCORE_MODULE_KEY_SIZE 32
+
+/*
+ Bytes of a module key's hexadecimal form, with its terminating NUL.
+ */
+#define JITCORE_MODULE_KEY_HEX_SIZE 65
 
 /*
  Called once with each freshly compiled object of module `M`. `Object` is
- borrowed for the duration of the call only.
+ borrowed for the duration of the call only, and `M` may be a handle valid
+ for the call only (see `JitcoreSessionSetObjectCache`). Called on the
+ thread that compiles (one that looks symbols up, a compile thread, or
+ one whose call into a lazy function compiles it), possibly on several
+ threads at once; it must not call into the engine or session. `Ctx` must
+ stay valid until the engine or session is disposed of.
  */
 typedef void (*JitcoreObjectCacheNotifyFunction)(void *Ctx,
                                                  JitcoreModuleRef M,
@@ -271,17 +1023,164 @@ typedef void (*JitcoreObjectCacheNotifyFunction)(void *Ctx,
 /*
  Called before module `M` is compiled. Returns NULL to compile normally,
  or a buffer (ownership passes to jitcore) holding the object to use
- instead of compiling.
+ instead of compiling. Called on the same threads, with the same rules
+ and the same `Ctx` lifetime, as `JitcoreObjectCacheNotifyFunction`.
  */
 typedef JitcoreObjectBufferRef (*JitcoreObjectCacheGetBufferFunction)(void *Ctx, JitcoreModuleRef M);
 
 /*
- Receives errors that no call can return. `Message` is borrowed for the
- duration of the call only.
+ Sets the engine's object cache (llvmlite's `set_object_cache`); both
+ callbacks NULL removes it. Before compiling a module the engine calls
+ `GetBuffer(Ctx, M)`: NULL means compile; a buffer (owned by jitcore from
+ then on) holding a valid object for `M` is used instead of compiling, and
+ `Notify` is not called for it. A buffer that is not a valid object for
+ `M` is ignored: the module is compiled, the statistics count a rejected
+ entry, and the error reporter hears of it. `Notify(Ctx, M, Object, Len)`
+ runs exactly once for each module compiled, with its ELF bytes (borrowed
+ for the call). Callbacks run on the thread that compiles, which may be any
+ thread that looks symbols up, possibly on several at once; they must not
+ call back into this engine. `Ctx` must stay valid until the engine is
+ disposed of: replacing or removing the callbacks stops new compiles from
+ calling them, but a compile already under way still may. A NULL `EE` is
+ ignored. Thread-safe (not with `JitcoreDisposeEngine`).
  */
-typedef void (*JitcoreErrorReporterFunction)(void *Ctx,
-                                             enum JitcoreErrorCode Code,
-                                             const char *Message);
+void JitcoreEngineSetObjectCache(JitcoreEngineRef EE,
+                                 JitcoreObjectCacheNotifyFunction Notify,
+                                 JitcoreObjectCacheGetBufferFunction GetBuffer,
+                                 void *Ctx);
+
+/*
+ Sets the session's object cache; both callbacks NULL removes it. It
+ works as `JitcoreEngineSetObjectCache` describes, for every module of
+ every JITDylib. Partitions of lazily added modules (named
+ `<module>#<function>` and `<module>#globals`) and modules returned by
+ materializers are passed with a handle valid for the call only. The
+ callbacks also run on compile threads and on threads whose calls into
+ lazily compiled functions compile them. `Ctx` must stay valid until the
+ session is disposed of (as for an engine, replacing the callbacks does
+ not stop a compile already under way). NULL `S` is ignored. Thread-safe
+ (not with `JitcoreDisposeSession`).
+ */
+void JitcoreSessionSetObjectCache(JitcoreSessionRef S,
+                                  JitcoreObjectCacheNotifyFunction Notify,
+                                  JitcoreObjectCacheGetBufferFunction GetBuffer,
+                                  void *Ctx);
+
+/*
+ Creates a buffer holding a copy of `Len` bytes at `Data` (an object file,
+ typically from a host's object cache). The caller owns the result: return
+ it from a `JitcoreObjectCacheGetBufferFunction` (which passes ownership to
+ jitcore) or dispose of it with `JitcoreDisposeObjectBuffer`. Returns NULL
+ if `Data` is NULL while `Len` is not 0, or if the copy cannot be
+ allocated. Thread-safe.
+ */
+JitcoreObjectBufferRef JitcoreCreateObjectBufferCopy(const uint8_t *Data, size_t Len);
+
+/*
+ Disposes of a buffer the caller owns (not one it handed to jitcore).
+ NULL is ignored. Must not race other uses of `Buf`.
+ */
+void JitcoreDisposeObjectBuffer(JitcoreObjectBufferRef Buf);
+
+/*
+ Writes the content key of module `M` compiled for `TM` (its triple, CPU,
+ CPU features, opt level, relocation and code model): BLAKE3 over the
+ module's bitcode and those, the LLVM version and jitcore's version and
+ cache-format version. Modules with identical bitcode (which includes the
+ module's name) get the same key for the same machine; anything that
+ changes the object changes the key. It is the name of the module's entry
+ in a disk cache (`<Hex>.jco`) and suits a host's own cache callbacks,
+ which may call it on the `M` they are given (lazy partitions included).
+ For a session, pass a host target machine at the session's opt level
+ (`JitcoreCreateHostTargetMachine(&TM, Options.OptLevel)`): it describes
+ the same machine. `Key` receives `JITCORE_MODULE_KEY_SIZE` (32) bytes and
+ `Hex` `JITCORE_MODULE_KEY_HEX_SIZE` (65) characters: 64 lowercase hex
+ digits and a NUL; either may be NULL, not both. The first call on a
+ module serializes it to bitcode; later calls are cheap. Errors:
+ `INVALID_ARGUMENT` for a NULL or dead `M`, a NULL `TM`, or both outputs
+ NULL (nothing is written then). Thread-safe, also from inside object
+ cache callbacks; must not race the disposal of `M` or `TM`.
+ */
+JitcoreErrorRef JitcoreModuleGetKey(JitcoreModuleRef M,
+                                    JitcoreTargetMachineRef TM,
+                                    uint8_t *Key,
+                                    char *Hex);
+
+/*
+ Creates jitcore's disk object cache in `Directory` (created with its
+ parents if missing), holding at most `MaxBytes` bytes of entries (0: no
+ cap; past the cap the least recently used entries are deleted). Attach it
+ with `JitcoreEngineSetDiskCache` or `JitcoreSessionSetDiskCache`; one
+ cache may serve several engines and sessions, and several threads and
+ processes may share one directory at once.
+
+ Each compiled module is stored in `<Directory>/<key>.jco`, where `<key>`
+ is `JitcoreModuleGetKey`'s hex form, written atomically (a temporary file
+ in the directory, fsync, rename) with a header (magic, format version,
+ key, length, BLAKE3 checksum) that is verified before an entry is used.
+ An entry that fails verification (truncated, altered, not an entry,
+ stored under another key's name, empty) is never loaded: it is deleted,
+ counted (`CorruptDropped`), reported as a `JITCORE_ERROR_CACHE` error to
+ the error reporter, and the module is compiled. Files in the directory
+ that are not named like entries are left alone.
+
+ A directory that cannot be created, read or written, or a full disk,
+ does not fail this call nor any lookup: modules are compiled, failures
+ are counted (`IOErrors`), and the first is reported once, as a
+ `JITCORE_ERROR_IO` error, to the error reporter of the engine or session
+ that was compiling.
+
+ On success the caller owns `*Result` (dispose with
+ `JitcoreDisposeObjectCache`). Errors: `INVALID_ARGUMENT` for a NULL
+ `Result` or `Directory`, or an empty `Directory`. Thread-safe.
+ */
+JitcoreErrorRef JitcoreCreateDiskCache(JitcoreObjectCacheRef *Result,
+                                       const char *Directory,
+                                       uint64_t MaxBytes);
+
+/*
+ Disposes of the caller's handle on a cache. Engines and sessions it is
+ attached to keep using it until they are disposed of or detach it, so it
+ may be disposed of right after attaching. NULL is ignored. Not
+ thread-safe: must not race other uses of the handle.
+ */
+void JitcoreDisposeObjectCache(JitcoreObjectCacheRef Cache);
+
+/*
+ Attaches jitcore's disk cache `Cache` (from `JitcoreCreateDiskCache`) to
+ the engine, replacing any object cache it had (`JitcoreEngineSetObjectCache`
+ callbacks included; setting those later replaces this one). NULL `Cache`
+ removes the engine's cache. Before compiling a module the engine looks
+ for its entry (keyed by `JitcoreModuleGetKey` for the engine's machine);
+ a verified entry is used instead of compiling (a cache hit in
+ `JitcoreEngineGetStatistics`), and each module compiled is stored. The
+ engine keeps the cache alive while attached: the caller may dispose of
+ its handle at any time after this call. A NULL `EE` is ignored.
+ Thread-safe (not with `JitcoreDisposeEngine`, nor with the disposal of
+ `Cache` during this call).
+ */
+void JitcoreEngineSetDiskCache(JitcoreEngineRef EE, JitcoreObjectCacheRef Cache);
+
+/*
+ Attaches jitcore's disk cache `Cache` (from `JitcoreCreateDiskCache`) to
+ the session, for every module of every JITDylib, as
+ `JitcoreEngineSetDiskCache` does for an engine: it replaces any object
+ cache the session had, NULL removes it, and the session keeps the cache
+ alive while attached. Each partition of a lazily added module is a module
+ of its own with its own entry, stored and found when the function is
+ first called. A NULL `S` is ignored. Thread-safe (not with `JitcoreDisposeSession`), nor
+ with the disposal of `Cache` during this call).
+ */
+void JitcoreSessionSetDiskCache(JitcoreSessionRef S, JitcoreObjectCacheRef Cache);
+
+/* ==========================================================================
+ * 9. Statistics
+ *
+ * Statistics: counters of an engine's or a session's compile path
+ * (`JitcoreStatistics`) and of a disk cache (`JitcoreDiskCacheStatistics`),
+ * copied out as plain structs. Reading them is thread-safe and never waits
+ * for a compile.
+ * ========================================================================== */
 
 /*
  Statistics of an engine or session. A zeroed struct is valid; fields may
@@ -328,383 +1227,93 @@ typedef struct JitcoreStatistics {
 } JitcoreStatistics;
 
 /*
- Options of a session. Initialize with `JitcoreSessionOptionsInit`, then
- change what you need; fields may be added at the end in later versions.
+ Statistics of a disk cache. The counters are this cache handle's, since
+ it was created; `BytesOnDisk` and `Entries` describe the directory now,
+ whoever wrote it. A zeroed struct is valid; fields may be added at the
+ end in later versions.
  */
-typedef struct JitcoreSessionOptions {
+typedef struct JitcoreDiskCacheStatistics {
   /*
-   Optimization level of every compile (default O2).
+   Lookups answered with a verified entry.
    */
-  JitcoreOptLevel OptLevel;
+  uint64_t Hits;
   /*
-   0: compile on the thread that looks a symbol up; N: a pool of N
-   compile threads, so independent modules compile in parallel.
+   Lookups that found no usable entry (none, corrupt, or unreadable).
    */
-  unsigned int CompileThreads;
+  uint64_t Misses;
   /*
-   Nonzero: `JitcoreDylibAddModule` behaves as `JitcoreDylibAddModuleLazy`.
+   Entries written.
    */
-  int LazyByDefault;
+  uint64_t Writes;
   /*
-   Nonzero: register jitted code with GDB's JIT interface, so code with
-   debug info can be debugged.
+   Entries that failed verification and were deleted (never loaded).
    */
-  int EnableDebugger;
+  uint64_t CorruptDropped;
   /*
-   Nonzero: write `/tmp/perf-<pid>.map`, so `perf report` names jitted functions.
+   Entries deleted to keep the directory under the size cap.
    */
-  int EnablePerf;
-} JitcoreSessionOptions;
+  uint64_t Evictions;
+  /*
+   Bytes of entries in the directory now.
+   */
+  uint64_t BytesOnDisk;
+  /*
+   Entries in the directory now.
+   */
+  uint64_t Entries;
+  /*
+   I/O failures (directory not usable, write failed, disk full); the
+   first one was reported through the error reporter.
+   */
+  uint64_t IOErrors;
+} JitcoreDiskCacheStatistics;
 
 /*
- An ORC ExecutionSession with JITDylibs, link order and jitcore's compile
- path: modules in, addresses out.
+ Writes the engine's statistics (modules compiled, cache hits, ...).
+ Errors: `INVALID_ARGUMENT` for NULL. Thread-safe (not with
+ `JitcoreDisposeEngine`); counters are read one by one, so a snapshot taken
+ while other threads compile may be a moment apart between fields.
  */
-typedef struct JitcoreOpaqueSession *JitcoreSessionRef;
+JitcoreErrorRef JitcoreEngineGetStatistics(JitcoreEngineRef EE, struct JitcoreStatistics *Result);
 
 /*
- A JITDylib: a symbol namespace, like a shared library. Owned by the session.
+ Writes the session's statistics: modules and functions compiled,
+ objects loaded, cache hits and misses, code bytes live. Errors:
+ `INVALID_ARGUMENT` for NULL. Thread-safe (not with `JitcoreDisposeSession`); counters
+ are read one by one, as for an engine.
  */
-typedef struct JitcoreOpaqueDylib *JitcoreDylibRef;
-
-/*
- A handle on what was added to a JITDylib under it, removable as one.
- */
-typedef struct JitcoreOpaqueResourceTracker *JitcoreResourceTrackerRef;
-
-/*
- One symbol at an absolute address.
- */
-typedef struct JitcoreSymbolDefinition {
-  const char *Name;
-  uint64_t Address;
-} JitcoreSymbolDefinition;
-
-/*
- Decides whether a symbol source may provide `Name`: nonzero allows it.
- */
-typedef int (*JitcoreSymbolFilterFunction)(void *Ctx, const char *Name);
-
-/*
- A custom materializer's callback: on the first lookup of any of its
- symbols, produce code defining them. `Symbols` (`NumSymbols` names,
- borrowed for the call) are the ones that were asked for. Set exactly one
- of `*ModuleOut` (a module, whose ownership passes to jitcore) or
- `*ObjectOut` (an object buffer from `JitcoreCreateObjectBufferCopy`,
- likewise) and return NULL, or return an error (the lookup fails with it,
- and the next lookup of these symbols calls the materializer again).
- */
-typedef JitcoreErrorRef (*JitcoreMaterializeFunction)(void *Ctx,
-                                                      const char *const *Symbols,
-                                                      size_t NumSymbols,
-                                                      JitcoreModuleRef *ModuleOut,
-                                                      JitcoreObjectBufferRef *ObjectOut);
-
-/*
- Releases a materializer's context once it can no longer be called.
- */
-typedef void (*JitcoreMaterializerDisposeFunction)(void *Ctx);
-
-#ifdef __cplusplus
-extern "C" {
-#endif // __cplusplus
-
-/*
- Creates a buffer holding a copy of `Len` bytes at `Data` (an object file,
- typically from a host's object cache). The caller owns the result: return
- it from a `JitcoreObjectCacheGetBufferFunction` (which passes ownership to
- jitcore) or dispose of it with `JitcoreDisposeObjectBuffer`. Returns NULL
- if `Data` is NULL while `Len` is not 0. Thread-safe.
- */
-JitcoreObjectBufferRef JitcoreCreateObjectBufferCopy(const uint8_t *Data, size_t Len);
-
-/*
- Disposes of a buffer the caller owns. NULL is ignored.
- */
-void JitcoreDisposeObjectBuffer(JitcoreObjectBufferRef Buf);
-
-/*
- Writes the content key of module `M` compiled for `TM` (its triple, CPU,
- CPU features, opt level, relocation and code model): BLAKE3 over the
- module's bitcode and those, the LLVM version and jitcore's version and
- cache-format version. Modules with identical bitcode (which includes the
- module's name) get the same key for the same machine; anything that
- changes the object changes the key. It is the name of the module's entry
- in a disk cache (`<Hex>.jco`) and suits a host's own cache callbacks,
- which may call it on the `M` they are given (lazy partitions included).
- For a session, pass a host target machine at the session's opt level
- (`JitcoreCreateHostTargetMachine(&TM, Options.OptLevel)`): it describes
- the same machine. `Key` receives `JITCORE_MODULE_KEY_SIZE` (32) bytes and
- `Hex` `JITCORE_MODULE_KEY_HEX_SIZE` (65) characters: 64 lowercase hex
- digits and a NUL; either may be NULL, not both. The first call on a
- module serializes it to bitcode; later calls are cheap. Errors:
- `INVALID_ARGUMENT` for a NULL or dead `M`, a NULL `TM`, or both outputs
- NULL (nothing is written then). Thread-safe.
- */
-JitcoreErrorRef JitcoreModuleGetKey(JitcoreModuleRef M,
-                                    JitcoreTargetMachineRef TM,
-                                    uint8_t *Key,
-                                    char *Hex);
-
-/*
- Creates jitcore's disk object cache in `Directory` (created with its
- parents if missing), holding at most `MaxBytes` bytes of entries (0: no
- cap; past the cap the least recently used entries are deleted). Attach it
- with `JitcoreEngineSetDiskCache` or `JitcoreSessionSetDiskCache`; one
- cache may serve several engines and sessions, and several threads and
- processes may share one directory at once.
-
- Each compiled module is stored in `<Directory>/<key>.jco`, where `<key>`
- is `JitcoreModuleGetKey`'s hex form, written atomically (a temporary file
- in the directory, fsync, rename) with a header (magic, format version,
- key, length, BLAKE3 checksum) that is verified before an entry is used.
- An entry that fails verification (truncated, altered, not an entry,
- stored under another key's name, empty) is never loaded: it is deleted,
- counted (`CorruptDropped`), reported as a `JITCORE_ERROR_CACHE` error to
- the error reporter, and the module is compiled. Files in the directory
- that are not named like entries are left alone.
-
- A directory that cannot be created, read or written, or a full disk,
- does not fail this call nor any lookup: modules are compiled, failures
- are counted (`IOErrors`), and the first is reported once, as a
- `JITCORE_ERROR_IO` error, to the error reporter of the engine or session
- that was compiling.
-
- On success the caller owns `*Result` (dispose with
- `JitcoreDisposeObjectCache`). Errors: `INVALID_ARGUMENT` for a NULL
- `Result` or `Directory`, or an empty or non-UTF-8 `Directory`.
- Thread-safe.
- */
-JitcoreErrorRef JitcoreCreateDiskCache(JitcoreObjectCacheRef *Result,
-                                       const char *Directory,
-                                       uint64_t MaxBytes);
-
-/*
- Disposes of the caller's handle on a cache. Engines and sessions it is
- attached to keep using it until they are disposed of or detach it, so it
- may be disposed of right after attaching. NULL is ignored. Must not race
- other uses of the handle.
- */
-void JitcoreDisposeObjectCache(JitcoreObjectCacheRef Cache);
+JitcoreErrorRef JitcoreSessionGetStatistics(JitcoreSessionRef S, struct JitcoreStatistics *Result);
 
 /*
  Writes the statistics of a disk cache: hits, misses, writes, corrupt
  entries dropped, evictions and I/O failures of this cache since it was
  created (in this process), and the bytes and number of entries in its
  directory now (scanned by this call, so they include what other
- processes wrote). Errors: `INVALID_ARGUMENT` for NULL. Thread-safe.
+ processes wrote). Errors: `INVALID_ARGUMENT` for NULL. Thread-safe (not
+ with `JitcoreDisposeObjectCache` of `Cache`).
  */
 JitcoreErrorRef JitcoreDiskCacheGetStatistics(JitcoreObjectCacheRef Cache,
                                               struct JitcoreDiskCacheStatistics *Result);
 
-/*
- Creates an execution engine for the machine `TM` describes (the engine
- copies what it needs; the caller keeps `TM`), built on ORC's LLJIT, with
- host-process symbols (libc's `printf`, `malloc`, ...) resolvable. If `M`
- is not NULL it is added as by `JitcoreEngineAddModule`, and on success the
- engine owns it. On success the caller owns `*Result` (dispose with
- `JitcoreDisposeEngine`); on failure nothing changes hands. Errors:
- `INVALID_ARGUMENT` for a NULL `Result` or `TM`, and those of
- `JitcoreEngineAddModule`. Thread-safe.
- */
-JitcoreErrorRef JitcoreCreateMCJITCompiler(JitcoreEngineRef *Result,
-                                           JitcoreModuleRef M,
-                                           JitcoreTargetMachineRef TM);
-
-/*
- Disposes of an engine: frees all its jitted code and data and every
- module still added to it (their handles become dead and
- `JitcoreDisposeModule` ignores them). Static destructors are not run; call
- `JitcoreEngineRunStaticDestructors` first if they should. NULL is ignored.
- Must not race any other call on the engine.
- */
-void JitcoreDisposeEngine(JitcoreEngineRef EE);
-
-/*
- Adds module `M` to the engine; it is compiled when one of its symbols is
- looked up, or by `JitcoreEngineFinalizeObject`. On success the engine owns
- `M`; on failure the caller still does. Errors: `INVALID_ARGUMENT` for NULL
- or a dead handle, `MODULE_ALREADY_ADDED` if `M` is added to an engine
- already, `DUPLICATE_DEFINITION` naming the symbol if another module
- defines one of `M`'s external symbols, `UNSUPPORTED` if `M` targets
- another architecture. Thread-safe.
- */
-JitcoreErrorRef JitcoreEngineAddModule(JitcoreEngineRef EE, JitcoreModuleRef M);
-
-/*
- Removes module `M` from the engine, freeing its jitted code and data
- (addresses obtained from it become invalid) and its symbols, which are no
- longer found. On success the caller owns `M` again and may add it again,
- here or elsewhere. Errors: `INVALID_ARGUMENT` for NULL, `MODULE_NOT_FOUND`
- if `M` is not added to this engine. Thread-safe, but the caller must not
- run `M`'s code while removing it.
- */
-JitcoreErrorRef JitcoreEngineRemoveModule(JitcoreEngineRef EE, JitcoreModuleRef M);
-
-/*
- Compiles and links every module not compiled yet. Every module is tried;
- the first failure is returned, naming its module: `UNRESOLVED_SYMBOL`
- naming the external nobody provides, `COMPILE`, `LINK`. A module that
- failed stays added, uncompiled, and is compiled again on the next lookup
- (so providing the missing symbol and retrying works). Thread-safe.
- */
-JitcoreErrorRef JitcoreEngineFinalizeObject(JitcoreEngineRef EE);
-
-/*
- Writes the address of function `Name`, compiling its module (and what
- it needs) first. Errors: `SYMBOL_NOT_FOUND` if no module defines `Name`;
- `UNRESOLVED_SYMBOL`, `COMPILE` or `LINK` naming the module and symbol if
- its module cannot be compiled and linked. `*Result` is untouched on
- error, and the engine stays usable. Thread-safe; concurrent lookups of
- the same symbol compile it once and get the same address.
- */
-JitcoreErrorRef JitcoreEngineGetFunctionAddress(JitcoreEngineRef EE,
-                                                uint64_t *Result,
-                                                const char *Name);
-
-/*
- Writes the address of global variable (or function) `Name`, as
- `JitcoreEngineGetFunctionAddress` does. Same errors. Thread-safe.
- */
-JitcoreErrorRef JitcoreEngineGetGlobalValueAddress(JitcoreEngineRef EE,
-                                                   uint64_t *Result,
-                                                   const char *Name);
-
-/*
- Adds the relocatable object file at `Path` (ELF, for the host) to the
- engine; its symbols resolve for modules and lookups. The file is read
- during the call. Errors: `INVALID_ARGUMENT` for NULL, `IO` naming the path
- if it cannot be read, `INVALID_OBJECT` if it is not a relocatable object
- for this host (garbage, truncated), `DUPLICATE_DEFINITION` naming the
- symbol. Thread-safe.
- */
-JitcoreErrorRef JitcoreEngineAddObjectFile(JitcoreEngineRef EE, const char *Path);
-
-/*
- Adds a relocatable object file held in memory (`Len` bytes at `Data`,
- copied during the call). Errors as for `JitcoreEngineAddObjectFile`.
- Thread-safe.
- */
-JitcoreErrorRef JitcoreEngineAddObjectBuffer(JitcoreEngineRef EE, const uint8_t *Data, size_t Len);
-
-/*
- Makes symbol `Name` resolve to `Address` for every module of the engine
- (a host function or variable the jitted code may call or use).
- Errors: `INVALID_ARGUMENT` for NULL, `DUPLICATE_DEFINITION` if the engine
- already has a definition of `Name`. Thread-safe.
- */
-JitcoreErrorRef JitcoreEngineAddGlobalMapping(JitcoreEngineRef EE,
-                                              const char *Name,
-                                              uint64_t Address);
-
-/*
- Runs the static constructors (`llvm.global_ctors`) of every module whose
- constructors have not run yet, compiling them as needed: lowest priority
- number first, then in the order the modules were added. Errors are those
- of a lookup (the constructor's module could not be compiled); the
- constructors before it have run. Thread-safe, but constructors run on the
- calling thread.
- */
-JitcoreErrorRef JitcoreEngineRunStaticConstructors(JitcoreEngineRef EE);
-
-/*
- Runs the static destructors (`llvm.global_dtors`) of every module whose
- destructors have not run yet: highest priority number first, then the
- most recently added module first. Errors as for constructors.
- */
-JitcoreErrorRef JitcoreEngineRunStaticDestructors(JitcoreEngineRef EE);
-
-/*
- The engine's target data: borrowed, valid until the engine is disposed
- of (do not dispose of it). NULL for NULL.
- */
-JitcoreTargetDataRef JitcoreEngineGetTargetData(JitcoreEngineRef EE);
-
-/*
- Sets the engine's object cache (llvmlite's `set_object_cache`); both
- callbacks NULL removes it. Before compiling a module the engine calls
- `GetBuffer(Ctx, M)`: NULL means compile; a buffer (owned by jitcore from
- then on) holding a valid object for `M` is used instead of compiling, and
- `Notify` is not called for it. A buffer that is not a valid object for
- `M` is ignored: the module is compiled, the statistics count a rejected
- entry, and the error reporter hears of it. `Notify(Ctx, M, Object, Len)`
- runs exactly once for each module compiled, with its ELF bytes (borrowed
- for the call). Callbacks run on the thread that compiles, which may be any
- thread that looks symbols up; they must not call back into this engine.
- */
-void JitcoreEngineSetObjectCache(JitcoreEngineRef EE,
-                                 JitcoreObjectCacheNotifyFunction Notify,
-                                 JitcoreObjectCacheGetBufferFunction GetBuffer,
-                                 void *Ctx);
-
-/*
- Sets the function that hears of errors no call can return (a cached
- object that was rejected, a failure while compiling on behalf of a
- lookup). `Message` is borrowed for the call. NULL removes it. The
- reporter may be called from any thread and must not call into the engine.
- */
-void JitcoreEngineSetErrorReporter(JitcoreEngineRef EE,
-                                   JitcoreErrorReporterFunction Reporter,
-                                   void *Ctx);
-
-/*
- Writes the engine's statistics (modules compiled, cache hits, ...).
- Errors: `INVALID_ARGUMENT` for NULL. Thread-safe.
- */
-JitcoreErrorRef JitcoreEngineGetStatistics(JitcoreEngineRef EE, struct JitcoreStatistics *Result);
-
-/*
- Attaches jitcore's disk cache `Cache` (from `JitcoreCreateDiskCache`) to
- the engine, replacing any object cache it had (`JitcoreEngineSetObjectCache`
- callbacks included; setting those later replaces this one). NULL `Cache`
- removes the engine's cache. Before compiling a module the engine looks
- for its entry (keyed by `JitcoreModuleGetKey` for the engine's machine);
- a verified entry is used instead of compiling (a cache hit in
- `JitcoreEngineGetStatistics`), and each module compiled is stored. The
- engine keeps the cache alive while attached: the caller may dispose of
- its handle at any time. A NULL `EE` is ignored. Thread-safe.
- */
-void JitcoreEngineSetDiskCache(JitcoreEngineRef EE, JitcoreObjectCacheRef Cache);
-
-/*
- Creates an error with `Code` and a copy of `Message` (NULL: an empty
- message), for callbacks that return a `JitcoreErrorRef` (custom
- materializers). A code outside the enum becomes `INTERNAL`. The caller
- owns the result until it returns it to jitcore. Thread-safe.
- */
-JitcoreErrorRef JitcoreCreateError(unsigned int Code, const char *Message);
-
-/*
- Returns the code of `Err` without consuming it. NULL (success) gives
- `JITCORE_ERROR_SUCCESS`. Thread-safe for distinct errors.
- */
-enum JitcoreErrorCode JitcoreGetErrorCode(JitcoreErrorRef Err);
-
-/*
- Consumes `Err` and returns its message, which says what failed and on
- what (module, symbol, file, line). The caller owns the string and frees
- it with `JitcoreDisposeErrorMessage`. NULL gives NULL.
- */
-char *JitcoreGetErrorMessage(JitcoreErrorRef Err);
-
-/*
- Frees a message returned by `JitcoreGetErrorMessage`. NULL is ignored.
- */
-void JitcoreDisposeErrorMessage(char *Message);
-
-/*
- Consumes `Err` without reading it. NULL is ignored.
- */
-void JitcoreConsumeError(JitcoreErrorRef Err);
+/* ==========================================================================
+ * 10. Version
+ *
+ * Version and host checks: the library's version, which matches the
+ * `JITCORE_VERSION_*` macros of the header it was built with, and whether
+ * this process may map executable memory, as every engine and session
+ * needs. These functions are thread-safe.
+ * ========================================================================== */
 
 /*
  The library's version as `"MAJOR.MINOR.PATCH"`: a static string, never freed.
  It matches the `JITCORE_VERSION_*` macros of the header it was built with.
+ Thread-safe.
  */
 const char *JitcoreGetVersionString(void);
 
 /*
  Writes the library's version numbers; any pointer may be NULL.
+ Thread-safe.
  */
 void JitcoreGetVersion(unsigned int *Major, unsigned int *Minor, unsigned int *Patch);
 
@@ -715,396 +1324,6 @@ void JitcoreGetVersion(unsigned int *Major, unsigned int *Minor, unsigned int *P
  Thread-safe.
  */
 JitcoreErrorRef JitcoreCheckJITExecution(void);
-
-/*
- Parses `Data` (`Len` bytes of textual IR or bitcode, detected by its
- magic number) into a new module named `Name`, in its own LLVM context,
- and verifies it. `Data` need not be NUL-terminated; both arguments are
- borrowed for the call. On success `*Result` is a module the caller owns
- (dispose with `JitcoreDisposeModule`, or hand to an engine). Errors:
- `INVALID_ARGUMENT` for NULL arguments or a `Len` too large to exist;
- `INVALID_IR` with the module name, line and column for IR that does not
- parse or verify, and for textual IR whose brackets nest more than 512
- levels deep (LLVM's parser recurses per level). Thread-safe.
-
- Untrusted input: textual IR is safe to parse in-process. LLVM's
- *bitcode* reader is not hardened against malformed input: bitcode whose
- records have the wrong shape (a function body indexing a struct with a
- non-constant, a type or value id out of place) can crash it. Parse
- bitcode you did not produce with `JitcoreCreateModuleFromUntrustedIR`.
- */
-JitcoreErrorRef JitcoreCreateModuleFromIR(JitcoreModuleRef *Result,
-                                          const char *Name,
-                                          const char *Data,
-                                          size_t Len);
-
-/*
- Parses `Data` as `JitcoreCreateModuleFromIR` does, for input from a
- source the host does not trust: it is first parsed and verified in a
- child process (`fork`), so malformed bitcode that crashes LLVM's bitcode
- reader ends the child, not the host. Same results and errors, plus
- `INVALID_IR` "LLVM's IR reader crashed on it" for such input, and
- `INTERNAL` if no child could be started (or it ran over a minute). The
- child's memory may grow by at most the larger of 1 GiB and 64 times
- `Len`. Costs one `fork` (about a millisecond, more for a large host).
- Thread-safe; the child only parses and leaves with `_exit`.
- */
-JitcoreErrorRef JitcoreCreateModuleFromUntrustedIR(JitcoreModuleRef *Result,
-                                                   const char *Name,
-                                                   const char *Data,
-                                                   size_t Len);
-
-/*
- Copies `M`, a module a host built with LLVM-C against the same
- libLLVM-22, into a new jitcore module (through bitcode, into a context of
- its own). The host keeps `M` and may go on using it; nothing else may use
- `M` during the call. On success `*Result` is owned by the caller. Errors:
- `INVALID_ARGUMENT` for NULL, `INVALID_IR` when `M` does not verify.
- */
-JitcoreErrorRef JitcoreCreateModuleFromLLVMModule(JitcoreModuleRef *Result,
-                                                  struct LLVMOpaqueModule *M);
-
-/*
- Disposes of a module the caller owns. NULL is ignored. A module that is
- currently added to an engine belongs to the engine, and a handle already
- freed (by this function or with the engine that owned it) is no longer a
- module: in both cases this does nothing, so modules and engines may be
- disposed of in either order. Not thread-safe against other uses of `M`.
- */
-void JitcoreDisposeModule(JitcoreModuleRef M);
-
-/*
- The module's name: borrowed, valid until the module is disposed of (or
- freed with its engine). NULL for NULL or a handle that is not live.
- Thread-safe.
- */
-const char *JitcoreModuleGetName(JitcoreModuleRef M);
-
-/*
- Fills `Options` with the defaults: O2, no compile threads (compile on the
- looking-up thread), eager, no debugger or perf support. NULL is ignored.
- */
-void JitcoreSessionOptionsInit(struct JitcoreSessionOptions *Options);
-
-/*
- Creates a session for the host machine with `Options` (NULL: the
- defaults of `JitcoreSessionOptionsInit`). It has a main JITDylib, which
- resolves the host process's symbols (libc's `printf`, ...) after its own
- definitions, sources and link order. JITDylibs made later see only
- their own definitions, their symbol sources and their link order, as
- shared libraries do: give them `JitcoreDylibAddProcessSymbols` to reach
- libc.
- On success the caller owns `*Result` (dispose with
- `JitcoreDisposeSession`). Errors: `INVALID_ARGUMENT` for a NULL `Result`
- or an opt level outside 0..3, `UNSUPPORTED` if the host cannot JIT or
- the debugger support cannot be enabled, `IO` if the perf map cannot be
- written, `INTERNAL` if compile threads cannot be started. Thread-safe.
- */
-JitcoreErrorRef JitcoreCreateSession(JitcoreSessionRef *Result,
-                                     const struct JitcoreSessionOptions *Options);
-
-/*
- Disposes of a session: frees all jitted code and data, every module
- added to it, its JITDylibs (their handles become dead) and its compile
- threads (after the compiles in flight finish). Tracker handles stay to be
- disposed of, but no longer do anything. NULL is ignored. Must not race
- any other use of the session or its dylibs.
- */
-void JitcoreDisposeSession(JitcoreSessionRef S);
-
-/*
- The session's main JITDylib (owned by the session). NULL for NULL.
- */
-JitcoreDylibRef JitcoreSessionGetMainDylib(JitcoreSessionRef S);
-
-/*
- Creates an empty JITDylib named `Name` (owned by the session). Its link
- order is empty: set it with `JitcoreDylibSetLinkOrder`. Like main, it
- uses LLJIT's platform support (exit handlers, `__dso_handle`). Errors:
- `INVALID_ARGUMENT` for NULL, an empty name, or a name already in use.
- Thread-safe.
- */
-JitcoreErrorRef JitcoreSessionCreateDylib(JitcoreSessionRef S,
-                                          JitcoreDylibRef *Result,
-                                          const char *Name);
-
-/*
- The JITDylib named `Name`, or NULL if there is none (or for NULL
- arguments). The main JITDylib is named "main". Thread-safe.
- */
-JitcoreDylibRef JitcoreSessionGetDylibByName(JitcoreSessionRef S, const char *Name);
-
-/*
- Sets the JITDylibs `D` links against, as a shared library's DT_NEEDED
- list: a symbol `D`'s code uses and `D` does not define binds to the first
- of `Order` (`NumDylibs` handles, borrowed) that exports it. `D` itself
- in the list is ignored (its own definitions always come first); the
- search is not transitive. Replaces the previous order; code already
- linked keeps its bindings. Errors: `INVALID_ARGUMENT` for NULL, a dylib
- of another session. Thread-safe.
- */
-JitcoreErrorRef JitcoreDylibSetLinkOrder(JitcoreDylibRef D,
-                                         const JitcoreDylibRef *Order,
-                                         size_t NumDylibs);
-
-/*
- Adds module `M` to `D` under tracker `RT` (NULL: the dylib's default
- tracker, which lives as long as the dylib). Nothing compiles until a
- lookup needs one of its symbols (or, with `LazyByDefault`, until each
- function is first called). On success the session owns `M`: its handle
- stays valid (object cache callbacks see it) until it is removed with its
- tracker or the session is disposed of, and `JitcoreDisposeModule` ignores
- it. Errors: `INVALID_ARGUMENT` for NULL, a dead handle or a tracker of
- another dylib or already removed; `MODULE_ALREADY_ADDED`;
- `DUPLICATE_DEFINITION` naming the symbol if `D` already defines one of
- `M`'s strong external symbols; `UNSUPPORTED` for a foreign target.
- Thread-safe.
- */
-JitcoreErrorRef JitcoreDylibAddModule(JitcoreDylibRef D,
-                                      JitcoreModuleRef M,
-                                      JitcoreResourceTrackerRef RT);
-
-/*
- Adds module `M` as `JitcoreDylibAddModule` does, but compiles it one
- function at a time: the module is split into per-function partitions
- now, each function is reached through a stub, and a function compiles
- when it is first called (a lookup returns its stub without compiling).
- A lazy compile that fails is reported through the session's error
- reporter naming the function, and the call returns 0. Modules that
- cannot be split (e.g. `blockaddress` across functions) compile whole on
- first lookup. Same ownership and errors. Thread-safe; concurrent first
- calls compile a function once.
- */
-JitcoreErrorRef JitcoreDylibAddModuleLazy(JitcoreDylibRef D,
-                                          JitcoreModuleRef M,
-                                          JitcoreResourceTrackerRef RT);
-
-/*
- Adds a relocatable object file (`Len` bytes at `Data`, copied; ELF for
- the host) to `D` under `RT` (NULL: the default tracker). It is checked
- before the linker sees it. Errors: `INVALID_ARGUMENT` for NULL,
- `INVALID_OBJECT` for bytes that are not a relocatable object for this
- host, `DUPLICATE_DEFINITION` naming the symbol. Thread-safe.
- */
-JitcoreErrorRef JitcoreDylibAddObjectBuffer(JitcoreDylibRef D,
-                                            const uint8_t *Data,
-                                            size_t Len,
-                                            JitcoreResourceTrackerRef RT);
-
-/*
- Defines `NumSymbols` symbols of `D` at absolute addresses (host functions
- or data the jitted code may use), for the life of `D`. Names are copied.
- Errors: `INVALID_ARGUMENT` for NULL or an empty name,
- `DUPLICATE_DEFINITION` if `D` already defines one (then none is defined).
- Thread-safe.
- */
-JitcoreErrorRef JitcoreDylibDefineAbsoluteSymbols(JitcoreDylibRef D,
-                                                  const struct JitcoreSymbolDefinition *Symbols,
-                                                  size_t NumSymbols);
-
-/*
- Makes the host process's exported symbols (libc, the host's own
- exported functions) that `Filter` allows (NULL: all) resolvable in `D`,
- after `D`'s own definitions. `Filter(Ctx, Name)` is called on lookups,
- from any thread, until the session is disposed of. Errors:
- `INVALID_ARGUMENT` for NULL `D`. Thread-safe.
- */
-JitcoreErrorRef JitcoreDylibAddProcessSymbols(JitcoreDylibRef D,
-                                              JitcoreSymbolFilterFunction Filter,
-                                              void *Ctx);
-
-/*
- Loads the shared library at `Path` (dlopen) and makes its exported
- symbols that `Filter` allows (NULL: all) resolvable in `D`. Errors:
- `INVALID_ARGUMENT` for NULL, `IO` naming the path if it does not exist or
- cannot be loaded. Thread-safe.
- */
-JitcoreErrorRef JitcoreDylibAddLibrarySymbols(JitcoreDylibRef D,
-                                              const char *Path,
-                                              JitcoreSymbolFilterFunction Filter,
-                                              void *Ctx);
-
-/*
- Makes the static archive (`.a`) at `Path` a symbol source of `D`: when a
- symbol `D` needs is defined by a member object, that member is linked
- into `D` (for the life of `D`), as a static linker would. Errors:
- `INVALID_ARGUMENT` for NULL, `IO` naming the path if it cannot be read,
- `INVALID_OBJECT` if it is not an archive or if any member is not a
- usable object file for this host (every member is validated here, the
- message names the bad member). Thread-safe.
- */
-JitcoreErrorRef JitcoreDylibAddArchive(JitcoreDylibRef D, const char *Path);
-
-/*
- Adds a custom materializer to `D` under `RT` (NULL: the default
- tracker): `D` defines the `NumSymbols` names in `Symbols` (copied) as
- exported functions, and the first lookup of any of them calls
- `Materialize` (see `JitcoreMaterializeFunction`), whose module or object
- then takes the one compile path (cache, optimize, codegen, link).
- `Materialize` runs once; if it fails (or its code does not link), the
- lookup fails with that error and the symbols are reset, so the next
- lookup calls it again. `Dispose(Ctx)` (may be NULL) runs once, when the
- materializer's tracker is removed or the session is disposed of; on an
- error from this function it runs before the function returns. Errors:
- `INVALID_ARGUMENT` for NULL or no symbols, `DUPLICATE_DEFINITION` naming
- a symbol `D` already defines. Thread-safe.
- */
-JitcoreErrorRef JitcoreDylibAddMaterializer(JitcoreDylibRef D,
-                                            const char *const *Symbols,
-                                            size_t NumSymbols,
-                                            JitcoreMaterializeFunction Materialize,
-                                            JitcoreMaterializerDisposeFunction Dispose,
-                                            void *Ctx,
-                                            JitcoreResourceTrackerRef RT);
-
-/*
- Looks `Name` up as a dynamic linker would from `D`: `D`'s own
- definitions first, then the exported definitions of `D`'s link order, in
- order (then the process's symbols, for dylibs made by the session).
- Compiles what it needs (a lazily added function is not compiled: its
- stub's address is returned). Writes the address to `*Result`. Errors:
- `INVALID_ARGUMENT` for NULL or a dylib of another session,
- `SYMBOL_NOT_FOUND` naming the symbol and the dylibs searched;
- `UNRESOLVED_SYMBOL`, `COMPILE` or `LINK` naming the module if its code
- cannot be compiled and linked (that module is reset, so a retry after
- fixing the cause works). `*Result` is untouched on error. Thread-safe;
- concurrent lookups of one symbol compile it once and agree on the address.
- */
-JitcoreErrorRef JitcoreSessionLookup(JitcoreSessionRef S,
-                                     JitcoreDylibRef D,
-                                     uint64_t *Result,
-                                     const char *Name);
-
-/*
- Looks `NumNames` names up from `D` at once, as `JitcoreSessionLookup`
- does, writing `Results[i]` for `Names[i]`: all the modules they need are
- compiled together (in parallel, with compile threads). On error no
- result is written. Same errors. Thread-safe.
- */
-JitcoreErrorRef JitcoreSessionLookupMany(JitcoreSessionRef S,
-                                         JitcoreDylibRef D,
-                                         uint64_t *Results,
-                                         const char *const *Names,
-                                         size_t NumNames);
-
-/*
- Creates a resource tracker for `D`: what is added under it can be
- removed as one with `JitcoreResourceTrackerRemove`. The caller owns the
- result (dispose with `JitcoreDisposeResourceTracker`). NULL for NULL or
- a dylib whose session is gone. Thread-safe.
- */
-JitcoreResourceTrackerRef JitcoreDylibCreateResourceTracker(JitcoreDylibRef D);
-
-/*
- Removes everything added under `RT`: its code and data are freed
- (addresses into it become invalid; nothing may be running in it), its
- symbols are no longer found, its modules are disposed of (their handles
- become dead), and unused symbol names are dropped. Other trackers' code
- is untouched; `RT` stays to be disposed of, and adding to it fails.
- Errors: `INVALID_ARGUMENT` for NULL, or if its session was disposed of.
- Thread-safe.
- */
-JitcoreErrorRef JitcoreResourceTrackerRemove(JitcoreResourceTrackerRef RT);
-
-/*
- Disposes of a tracker handle. What was added under it and not removed
- stays loaded, under its dylib's default tracker (as in ORC). NULL is
- ignored. Must not race other uses of `RT`.
- */
-void JitcoreDisposeResourceTracker(JitcoreResourceTrackerRef RT);
-
-/*
- Sets the session's object cache; both callbacks NULL removes it. It
- works as `JitcoreEngineSetObjectCache` describes, for every module of
- every JITDylib. Partitions of lazily added modules (named
- `<module>#<function>` and `<module>#globals`) and modules returned by
- materializers are passed with a handle valid for the call only. NULL `S`
- is ignored.
- */
-void JitcoreSessionSetObjectCache(JitcoreSessionRef S,
-                                  JitcoreObjectCacheNotifyFunction Notify,
-                                  JitcoreObjectCacheGetBufferFunction GetBuffer,
-                                  void *Ctx);
-
-/*
- Sets the function that hears of errors no call can return: a lazy
- compile that failed (naming the function), a link failure, a rejected
- cache entry. `Message` is borrowed for the call. NULL removes it. It may
- be called from any thread and must not call into the session.
- */
-void JitcoreSessionSetErrorReporter(JitcoreSessionRef S,
-                                    JitcoreErrorReporterFunction Reporter,
-                                    void *Ctx);
-
-/*
- Writes the session's statistics: modules and functions compiled,
- objects loaded, cache hits and misses, code bytes live. Errors:
- `INVALID_ARGUMENT` for NULL. Thread-safe.
- */
-JitcoreErrorRef JitcoreSessionGetStatistics(JitcoreSessionRef S, struct JitcoreStatistics *Result);
-
-/*
- The name of `D` (borrowed, valid while the session lives). NULL for NULL.
- */
-const char *JitcoreDylibGetName(JitcoreDylibRef D);
-
-/*
- Attaches jitcore's disk cache `Cache` (from `JitcoreCreateDiskCache`) to
- the session, for every module of every JITDylib, as
- `JitcoreEngineSetDiskCache` does for an engine: it replaces any object
- cache the session had, NULL removes it, and the session keeps the cache
- alive while attached. Each partition of a lazily added module is a module
- of its own with its own entry, stored and found when the function is
- first called. A NULL `S` is ignored. Thread-safe.
- */
-void JitcoreSessionSetDiskCache(JitcoreSessionRef S, JitcoreObjectCacheRef Cache);
-
-/*
- Creates a description of the host machine (its triple, CPU and CPU
- features; position-independent code, small code model) at `OptLevel`.
- On success the caller owns `*Result` (dispose with
- `JitcoreDisposeTargetMachine`). Errors: `INVALID_ARGUMENT` for NULL or an
- opt level outside 0..3; `UNSUPPORTED` if LLVM has no target for the host.
- Thread-safe.
- */
-JitcoreErrorRef JitcoreCreateHostTargetMachine(JitcoreTargetMachineRef *Result,
-                                               JitcoreOptLevel OptLevel);
-
-/*
- Disposes of a target machine. Engines made from it keep their own copy.
- NULL is ignored.
- */
-void JitcoreDisposeTargetMachine(JitcoreTargetMachineRef TM);
-
-/*
- The target triple of `TM` (`x86_64-pc-linux-gnu`): borrowed, valid until
- `TM` is disposed of. NULL for NULL.
- */
-const char *JitcoreTargetMachineGetTriple(JitcoreTargetMachineRef TM);
-
-/*
- The size of a pointer in bytes (8 on 64-bit hosts); 0 for NULL.
- Thread-safe.
- */
-unsigned int JitcoreTargetDataGetPointerSize(JitcoreTargetDataRef TD);
-
-/*
- Writes the ABI size in bytes of `IRType`, an LLVM IR type written as
- text (`"i32"`, `"{i64, [2 x i64]}"`, `"<4 x float>"`, `"ptr"`).
- Errors: `INVALID_ARGUMENT` for NULL, or naming a string that is not a
- sized IR type (`*Result` is then untouched). Thread-safe.
- */
-JitcoreErrorRef JitcoreTargetDataGetABISize(JitcoreTargetDataRef TD,
-                                            uint64_t *Result,
-                                            const char *IRType);
-
-/*
- Writes the ABI alignment in bytes of `IRType` (see
- `JitcoreTargetDataGetABISize`). Same errors. Thread-safe.
- */
-JitcoreErrorRef JitcoreTargetDataGetABIAlignment(JitcoreTargetDataRef TD,
-                                                 uint64_t *Result,
-                                                 const char *IRType);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -117,21 +117,29 @@ impl Engine {
     /// (naming the module); the other modules are still compiled.
     pub fn finalize(&self) -> Result<()> {
         let modules: Vec<Arc<Module>> = self.modules();
-        let names: Vec<String> = modules
-            .iter()
-            .filter_map(|m| m.symbols().iter().find(|s| !s.weak).or(m.symbols().first()).map(|s| s.name.clone()))
-            .collect();
+        let first_symbol =
+            |m: &Arc<Module>| m.symbols().iter().find(|s| !s.weak).or(m.symbols().first()).map(|s| s.name.clone());
+        let names: Vec<String> = modules.iter().filter_map(first_symbol).collect();
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
         if refs.is_empty() || self.session.lookup(self.session.main_dylib(), &refs).is_ok() {
             return Ok(());
         }
         let mut first_error = None;
-        for name in refs {
-            if let Err(e) = self.lookup(name) {
-                first_error.get_or_insert(e);
+        for m in &modules {
+            let Some(name) = first_symbol(m) else { continue };
+            // A module another thread removed meanwhile is not this call's failure.
+            match self.lookup(&name) {
+                Err(e) if self.is_added(m) => {
+                    first_error.get_or_insert(e);
+                }
+                _ => {}
             }
         }
         first_error.map_or(Ok(()), Err)
+    }
+
+    fn is_added(&self, module: &Arc<Module>) -> bool {
+        self.state().modules.iter().any(|a| Arc::ptr_eq(&a.module, module))
     }
 
     /// The address of `name`, compiling whatever it needs first.

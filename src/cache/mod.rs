@@ -22,13 +22,19 @@ use crate::ffi::module::JitcoreModuleRef;
 pub type JitcoreObjectBufferRef = *mut JitcoreOpaqueObjectBuffer;
 
 /// Called once with each freshly compiled object of module `M`. `Object` is
-/// borrowed for the duration of the call only.
+/// borrowed for the duration of the call only, and `M` may be a handle valid
+/// for the call only (see `JitcoreSessionSetObjectCache`). Called on the
+/// thread that compiles (one that looks symbols up, a compile thread, or
+/// one whose call into a lazy function compiles it), possibly on several
+/// threads at once; it must not call into the engine or session. `Ctx` must
+/// stay valid until the engine or session is disposed of.
 pub type JitcoreObjectCacheNotifyFunction =
     Option<unsafe extern "C" fn(Ctx: *mut c_void, M: JitcoreModuleRef, Object: *const u8, Len: usize)>;
 
 /// Called before module `M` is compiled. Returns NULL to compile normally,
 /// or a buffer (ownership passes to jitcore) holding the object to use
-/// instead of compiling.
+/// instead of compiling. Called on the same threads, with the same rules
+/// and the same `Ctx` lifetime, as `JitcoreObjectCacheNotifyFunction`.
 pub type JitcoreObjectCacheGetBufferFunction =
     Option<unsafe extern "C" fn(Ctx: *mut c_void, M: JitcoreModuleRef) -> JitcoreObjectBufferRef>;
 

@@ -1,24 +1,88 @@
-//! Object buffers, as object cache callbacks hand them over; module keys;
-//! jitcore's disk object cache.
+//! Caches: an engine or session compiles a module only when its object
+//! cache has no object for it. The cache is either the host's own, two
+//! callbacks (`JitcoreEngineSetObjectCache`, `JitcoreSessionSetObjectCache`:
+//! asked for an object before each compile, told of each object compiled),
+//! or jitcore's disk cache (`JitcoreCreateDiskCache`), a directory of
+//! verified entries keyed by `JitcoreModuleGetKey`. Object buffers carry
+//! objects from the host to jitcore.
 
-use std::ffi::c_char;
+use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 
-use crate::cache::disk::{DiskCache, JitcoreDiskCacheStatistics};
+use crate::cache::disk::DiskCache;
 use crate::cache::key::{module_key, to_hex};
-use crate::cache::{JitcoreObjectBufferRef, JitcoreOpaqueObjectBuffer};
+use crate::cache::{
+    HostCallbacks, JitcoreObjectBufferRef, JitcoreObjectCacheGetBufferFunction, JitcoreObjectCacheNotifyFunction,
+    JitcoreOpaqueObjectBuffer, ObjectCache,
+};
 use crate::error::Error;
 
+use super::engine::{engine, JitcoreEngineRef};
 use super::error::JitcoreErrorRef;
 use super::module::{self, JitcoreModuleRef};
+use super::session::{session, JitcoreSessionRef};
 use super::target::JitcoreTargetMachineRef;
 use super::{boundary, boundary_or, non_null, write_out};
+
+/// Sets the engine's object cache (llvmlite's `set_object_cache`); both
+/// callbacks NULL removes it. Before compiling a module the engine calls
+/// `GetBuffer(Ctx, M)`: NULL means compile; a buffer (owned by jitcore from
+/// then on) holding a valid object for `M` is used instead of compiling, and
+/// `Notify` is not called for it. A buffer that is not a valid object for
+/// `M` is ignored: the module is compiled, the statistics count a rejected
+/// entry, and the error reporter hears of it. `Notify(Ctx, M, Object, Len)`
+/// runs exactly once for each module compiled, with its ELF bytes (borrowed
+/// for the call). Callbacks run on the thread that compiles, which may be any
+/// thread that looks symbols up, possibly on several at once; they must not
+/// call back into this engine. `Ctx` must stay valid until the engine is
+/// disposed of: replacing or removing the callbacks stops new compiles from
+/// calling them, but a compile already under way still may. A NULL `EE` is
+/// ignored. Thread-safe (not with `JitcoreDisposeEngine`).
+#[no_mangle]
+pub unsafe extern "C" fn JitcoreEngineSetObjectCache(
+    EE: JitcoreEngineRef,
+    Notify: JitcoreObjectCacheNotifyFunction,
+    GetBuffer: JitcoreObjectCacheGetBufferFunction,
+    Ctx: *mut c_void,
+) {
+    boundary_or((), || {
+        if let Ok(engine) = unsafe { engine(EE) } {
+            engine.set_cache(HostCallbacks::new(Notify, GetBuffer, Ctx));
+        }
+    })
+}
+
+/// Sets the session's object cache; both callbacks NULL removes it. It
+/// works as `JitcoreEngineSetObjectCache` describes, for every module of
+/// every JITDylib. Partitions of lazily added modules (named
+/// `<module>#<function>` and `<module>#globals`) and modules returned by
+/// materializers are passed with a handle valid for the call only. The
+/// callbacks also run on compile threads and on threads whose calls into
+/// lazily compiled functions compile them. `Ctx` must stay valid until the
+/// session is disposed of (as for an engine, replacing the callbacks does
+/// not stop a compile already under way). NULL `S` is ignored. Thread-safe
+/// (not with `JitcoreDisposeSession`).
+#[no_mangle]
+pub unsafe extern "C" fn JitcoreSessionSetObjectCache(
+    S: JitcoreSessionRef,
+    Notify: JitcoreObjectCacheNotifyFunction,
+    GetBuffer: JitcoreObjectCacheGetBufferFunction,
+    Ctx: *mut c_void,
+) {
+    boundary_or((), || {
+        // SAFETY: S is NULL or a live session handle (contract).
+        if let Ok(s) = unsafe { session(S) } {
+            s.session.set_cache(HostCallbacks::new(Notify, GetBuffer, Ctx));
+        }
+    })
+}
 
 /// Creates a buffer holding a copy of `Len` bytes at `Data` (an object file,
 /// typically from a host's object cache). The caller owns the result: return
 /// it from a `JitcoreObjectCacheGetBufferFunction` (which passes ownership to
 /// jitcore) or dispose of it with `JitcoreDisposeObjectBuffer`. Returns NULL
-/// if `Data` is NULL while `Len` is not 0. Thread-safe.
+/// if `Data` is NULL while `Len` is not 0, or if the copy cannot be
+/// allocated. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreCreateObjectBufferCopy(Data: *const u8, Len: usize) -> JitcoreObjectBufferRef {
     boundary_or(std::ptr::null_mut(), || {
@@ -37,7 +101,8 @@ pub unsafe extern "C" fn JitcoreCreateObjectBufferCopy(Data: *const u8, Len: usi
     })
 }
 
-/// Disposes of a buffer the caller owns. NULL is ignored.
+/// Disposes of a buffer the caller owns (not one it handed to jitcore).
+/// NULL is ignored. Must not race other uses of `Buf`.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreDisposeObjectBuffer(Buf: JitcoreObjectBufferRef) {
     boundary_or((), || {
@@ -90,7 +155,8 @@ pub(crate) unsafe fn disk_cache(c: JitcoreObjectCacheRef) -> Option<Arc<DiskCach
 /// digits and a NUL; either may be NULL, not both. The first call on a
 /// module serializes it to bitcode; later calls are cheap. Errors:
 /// `INVALID_ARGUMENT` for a NULL or dead `M`, a NULL `TM`, or both outputs
-/// NULL (nothing is written then). Thread-safe.
+/// NULL (nothing is written then). Thread-safe, also from inside object
+/// cache callbacks; must not race the disposal of `M` or `TM`.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreModuleGetKey(
     M: JitcoreModuleRef,
@@ -147,8 +213,7 @@ pub unsafe extern "C" fn JitcoreModuleGetKey(
 ///
 /// On success the caller owns `*Result` (dispose with
 /// `JitcoreDisposeObjectCache`). Errors: `INVALID_ARGUMENT` for a NULL
-/// `Result` or `Directory`, or an empty or non-UTF-8 `Directory`.
-/// Thread-safe.
+/// `Result` or `Directory`, or an empty `Directory`. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreCreateDiskCache(
     Result: *mut JitcoreObjectCacheRef,
@@ -168,8 +233,8 @@ pub unsafe extern "C" fn JitcoreCreateDiskCache(
 
 /// Disposes of the caller's handle on a cache. Engines and sessions it is
 /// attached to keep using it until they are disposed of or detach it, so it
-/// may be disposed of right after attaching. NULL is ignored. Must not race
-/// other uses of the handle.
+/// may be disposed of right after attaching. NULL is ignored. Not
+/// thread-safe: must not race other uses of the handle.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreDisposeObjectCache(Cache: JitcoreObjectCacheRef) {
     boundary_or((), || {
@@ -180,23 +245,45 @@ pub unsafe extern "C" fn JitcoreDisposeObjectCache(Cache: JitcoreObjectCacheRef)
     })
 }
 
-/// Writes the statistics of a disk cache: hits, misses, writes, corrupt
-/// entries dropped, evictions and I/O failures of this cache since it was
-/// created (in this process), and the bytes and number of entries in its
-/// directory now (scanned by this call, so they include what other
-/// processes wrote). Errors: `INVALID_ARGUMENT` for NULL. Thread-safe.
+/// Attaches jitcore's disk cache `Cache` (from `JitcoreCreateDiskCache`) to
+/// the engine, replacing any object cache it had (`JitcoreEngineSetObjectCache`
+/// callbacks included; setting those later replaces this one). NULL `Cache`
+/// removes the engine's cache. Before compiling a module the engine looks
+/// for its entry (keyed by `JitcoreModuleGetKey` for the engine's machine);
+/// a verified entry is used instead of compiling (a cache hit in
+/// `JitcoreEngineGetStatistics`), and each module compiled is stored. The
+/// engine keeps the cache alive while attached: the caller may dispose of
+/// its handle at any time after this call. A NULL `EE` is ignored.
+/// Thread-safe (not with `JitcoreDisposeEngine`, nor with the disposal of
+/// `Cache` during this call).
 #[no_mangle]
-pub unsafe extern "C" fn JitcoreDiskCacheGetStatistics(
-    Cache: JitcoreObjectCacheRef,
-    Result: *mut JitcoreDiskCacheStatistics,
-) -> JitcoreErrorRef {
-    boundary(|| {
-        non_null(Cache, "Cache")?;
-        non_null(Result, "Result")?;
-        // SAFETY: Cache is a live cache handle (contract).
-        let stats = unsafe { &(*Cache).disk }.statistics();
-        // SAFETY: Result was checked non-NULL.
-        unsafe { write_out(Result, stats) };
-        Ok(())
+pub unsafe extern "C" fn JitcoreEngineSetDiskCache(EE: JitcoreEngineRef, Cache: JitcoreObjectCacheRef) {
+    boundary_or((), || {
+        // SAFETY: Cache is NULL or a live cache handle (contract).
+        let cache = unsafe { disk_cache(Cache) }.map(|c| c as Arc<dyn ObjectCache>);
+        // SAFETY: EE is NULL or a live engine handle (contract).
+        if let Ok(engine) = unsafe { engine(EE) } {
+            engine.set_cache(cache);
+        }
+    })
+}
+
+/// Attaches jitcore's disk cache `Cache` (from `JitcoreCreateDiskCache`) to
+/// the session, for every module of every JITDylib, as
+/// `JitcoreEngineSetDiskCache` does for an engine: it replaces any object
+/// cache the session had, NULL removes it, and the session keeps the cache
+/// alive while attached. Each partition of a lazily added module is a module
+/// of its own with its own entry, stored and found when the function is
+/// first called. A NULL `S` is ignored. Thread-safe (not with `JitcoreDisposeSession`), nor
+/// with the disposal of `Cache` during this call).
+#[no_mangle]
+pub unsafe extern "C" fn JitcoreSessionSetDiskCache(S: JitcoreSessionRef, Cache: JitcoreObjectCacheRef) {
+    boundary_or((), || {
+        // SAFETY: Cache is NULL or a live cache handle (contract).
+        let cache = unsafe { disk_cache(Cache) }.map(|c| c as Arc<dyn crate::cache::ObjectCache>);
+        // SAFETY: S is NULL or a live session handle (contract).
+        if let Ok(s) = unsafe { session(S) } {
+            s.session.set_cache(cache);
+        }
     })
 }

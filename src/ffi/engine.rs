@@ -1,22 +1,19 @@
-//! The execution engine (llvmlite's `ExecutionEngine`, made safe).
-//!
-//! Threads: every engine function may be called from several threads at
-//! once on the same engine, except `JitcoreDisposeEngine`, which must not
-//! race any other use of the engine.
+//! The engine: an execution engine in the style of LLVM-C's MCJIT (and
+//! llvmlite's `ExecutionEngine`), built on ORC's LLJIT and jitcore's compile
+//! path. Add modules and object files, look up the addresses of functions
+//! and globals (which compiles what they need), run static constructors and
+//! destructors. For several symbol namespaces, lazy compilation or
+//! unloading part of the code, use a session instead.
 
 use std::ffi::{c_char, c_void};
-use std::sync::Arc;
 
-use super::cache::{disk_cache, JitcoreObjectCacheRef};
 use super::error::JitcoreErrorRef;
 use super::module::{self, JitcoreModuleRef};
 use super::target::{JitcoreOpaqueTargetData, JitcoreTargetDataRef, JitcoreTargetMachineRef};
 use super::{boundary, boundary_or, bytes_arg, non_null, str_arg, write_out};
-use crate::cache::{HostCallbacks, JitcoreObjectCacheGetBufferFunction, JitcoreObjectCacheNotifyFunction, ObjectCache};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::session::report::JitcoreErrorReporterFunction;
-use crate::session::stats::JitcoreStatistics;
 
 /// An execution engine (`JitcoreEngineRef`).
 pub struct JitcoreOpaqueEngine {
@@ -31,7 +28,7 @@ pub type JitcoreEngineRef = *mut JitcoreOpaqueEngine;
 ///
 /// # Safety
 /// `ee` must be NULL or a live engine handle.
-unsafe fn engine<'a>(ee: JitcoreEngineRef) -> Result<&'a Engine> {
+pub(crate) unsafe fn engine<'a>(ee: JitcoreEngineRef) -> Result<&'a Engine> {
     non_null(ee, "engine")?;
     Ok(&(*ee).engine)
 }
@@ -71,7 +68,8 @@ pub unsafe extern "C" fn JitcoreCreateMCJITCompiler(
 /// module still added to it (their handles become dead and
 /// `JitcoreDisposeModule` ignores them). Static destructors are not run; call
 /// `JitcoreEngineRunStaticDestructors` first if they should. NULL is ignored.
-/// Must not race any other call on the engine.
+/// Not thread-safe: must not race any other call on the engine, nor run
+/// while jitted code of the engine runs.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreDisposeEngine(EE: JitcoreEngineRef) {
     boundary_or((), || {
@@ -92,7 +90,8 @@ pub unsafe extern "C" fn JitcoreDisposeEngine(EE: JitcoreEngineRef) {
 /// or a dead handle, `MODULE_ALREADY_ADDED` if `M` is added to an engine
 /// already, `DUPLICATE_DEFINITION` naming the symbol if another module
 /// defines one of `M`'s external symbols, `UNSUPPORTED` if `M` targets
-/// another architecture. Thread-safe.
+/// another architecture. Thread-safe: may be called from several threads at
+/// once on the same engine (not with `JitcoreDisposeEngine`).
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreEngineAddModule(EE: JitcoreEngineRef, M: JitcoreModuleRef) -> JitcoreErrorRef {
     boundary(|| unsafe { engine(EE) }?.add_module(&module::get(M)?))
@@ -102,8 +101,9 @@ pub unsafe extern "C" fn JitcoreEngineAddModule(EE: JitcoreEngineRef, M: Jitcore
 /// (addresses obtained from it become invalid) and its symbols, which are no
 /// longer found. On success the caller owns `M` again and may add it again,
 /// here or elsewhere. Errors: `INVALID_ARGUMENT` for NULL, `MODULE_NOT_FOUND`
-/// if `M` is not added to this engine. Thread-safe, but the caller must not
-/// run `M`'s code while removing it.
+/// if `M` is not added to this engine. Thread-safe (not with
+/// `JitcoreDisposeEngine`), but no thread may run `M`'s code, or use an
+/// address into it, while or after it is removed.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreEngineRemoveModule(EE: JitcoreEngineRef, M: JitcoreModuleRef) -> JitcoreErrorRef {
     boundary(|| unsafe { engine(EE) }?.remove_module(&module::get(M)?))
@@ -113,7 +113,9 @@ pub unsafe extern "C" fn JitcoreEngineRemoveModule(EE: JitcoreEngineRef, M: Jitc
 /// the first failure is returned, naming its module: `UNRESOLVED_SYMBOL`
 /// naming the external nobody provides, `COMPILE`, `LINK`. A module that
 /// failed stays added, uncompiled, and is compiled again on the next lookup
-/// (so providing the missing symbol and retrying works). Thread-safe.
+/// (so providing the missing symbol and retrying works). Thread-safe (not
+/// with `JitcoreDisposeEngine`); compiles may run on this thread while
+/// other threads look symbols up.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreEngineFinalizeObject(EE: JitcoreEngineRef) -> JitcoreErrorRef {
     boundary(|| unsafe { engine(EE) }?.finalize())
@@ -134,8 +136,9 @@ fn lookup_into(EE: JitcoreEngineRef, Result: *mut u64, Name: *const c_char) -> R
 /// it needs) first. Errors: `SYMBOL_NOT_FOUND` if no module defines `Name`;
 /// `UNRESOLVED_SYMBOL`, `COMPILE` or `LINK` naming the module and symbol if
 /// its module cannot be compiled and linked. `*Result` is untouched on
-/// error, and the engine stays usable. Thread-safe; concurrent lookups of
-/// the same symbol compile it once and get the same address.
+/// error, and the engine stays usable. Thread-safe (not with
+/// `JitcoreDisposeEngine`); concurrent lookups of the same symbol compile it
+/// once and get the same address.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreEngineGetFunctionAddress(
     EE: JitcoreEngineRef,
@@ -146,7 +149,8 @@ pub unsafe extern "C" fn JitcoreEngineGetFunctionAddress(
 }
 
 /// Writes the address of global variable (or function) `Name`, as
-/// `JitcoreEngineGetFunctionAddress` does. Same errors. Thread-safe.
+/// `JitcoreEngineGetFunctionAddress` does. Same errors. Thread-safe (not
+/// with `JitcoreDisposeEngine`).
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreEngineGetGlobalValueAddress(
     EE: JitcoreEngineRef,
@@ -161,7 +165,7 @@ pub unsafe extern "C" fn JitcoreEngineGetGlobalValueAddress(
 /// during the call. Errors: `INVALID_ARGUMENT` for NULL, `IO` naming the path
 /// if it cannot be read, `INVALID_OBJECT` if it is not a relocatable object
 /// for this host (garbage, truncated), `DUPLICATE_DEFINITION` naming the
-/// symbol. Thread-safe.
+/// symbol. Thread-safe (not with `JitcoreDisposeEngine`).
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreEngineAddObjectFile(EE: JitcoreEngineRef, Path: *const c_char) -> JitcoreErrorRef {
     boundary(|| {
@@ -176,7 +180,7 @@ pub unsafe extern "C" fn JitcoreEngineAddObjectFile(EE: JitcoreEngineRef, Path: 
 
 /// Adds a relocatable object file held in memory (`Len` bytes at `Data`,
 /// copied during the call). Errors as for `JitcoreEngineAddObjectFile`.
-/// Thread-safe.
+/// Thread-safe (not with `JitcoreDisposeEngine`).
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreEngineAddObjectBuffer(
     EE: JitcoreEngineRef,
@@ -194,7 +198,8 @@ pub unsafe extern "C" fn JitcoreEngineAddObjectBuffer(
 /// Makes symbol `Name` resolve to `Address` for every module of the engine
 /// (a host function or variable the jitted code may call or use).
 /// Errors: `INVALID_ARGUMENT` for NULL, `DUPLICATE_DEFINITION` if the engine
-/// already has a definition of `Name`. Thread-safe.
+/// already has a definition of `Name`. Thread-safe (not with
+/// `JitcoreDisposeEngine`).
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreEngineAddGlobalMapping(
     EE: JitcoreEngineRef,
@@ -212,8 +217,9 @@ pub unsafe extern "C" fn JitcoreEngineAddGlobalMapping(
 /// constructors have not run yet, compiling them as needed: lowest priority
 /// number first, then in the order the modules were added. Errors are those
 /// of a lookup (the constructor's module could not be compiled); the
-/// constructors before it have run. Thread-safe, but constructors run on the
-/// calling thread.
+/// constructors before it have run. Thread-safe (not with
+/// `JitcoreDisposeEngine`); the constructors run on the calling thread,
+/// each at most once even when several threads call this at once.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreEngineRunStaticConstructors(EE: JitcoreEngineRef) -> JitcoreErrorRef {
     boundary(|| unsafe { engine(EE) }?.run_static_constructors())
@@ -222,13 +228,17 @@ pub unsafe extern "C" fn JitcoreEngineRunStaticConstructors(EE: JitcoreEngineRef
 /// Runs the static destructors (`llvm.global_dtors`) of every module whose
 /// destructors have not run yet: highest priority number first, then the
 /// most recently added module first. Errors as for constructors.
+/// Thread-safe (not with `JitcoreDisposeEngine`); the destructors run on the
+/// calling thread, each at most once. No other thread may run the engine's
+/// code meanwhile or afterwards if it depends on what they tear down.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreEngineRunStaticDestructors(EE: JitcoreEngineRef) -> JitcoreErrorRef {
     boundary(|| unsafe { engine(EE) }?.run_static_destructors())
 }
 
 /// The engine's target data: borrowed, valid until the engine is disposed
-/// of (do not dispose of it). NULL for NULL.
+/// of (do not dispose of it). NULL for NULL. Thread-safe (not with
+/// `JitcoreDisposeEngine`).
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreEngineGetTargetData(EE: JitcoreEngineRef) -> JitcoreTargetDataRef {
     boundary_or(std::ptr::null_mut(), || {
@@ -240,34 +250,12 @@ pub unsafe extern "C" fn JitcoreEngineGetTargetData(EE: JitcoreEngineRef) -> Jit
     })
 }
 
-/// Sets the engine's object cache (llvmlite's `set_object_cache`); both
-/// callbacks NULL removes it. Before compiling a module the engine calls
-/// `GetBuffer(Ctx, M)`: NULL means compile; a buffer (owned by jitcore from
-/// then on) holding a valid object for `M` is used instead of compiling, and
-/// `Notify` is not called for it. A buffer that is not a valid object for
-/// `M` is ignored: the module is compiled, the statistics count a rejected
-/// entry, and the error reporter hears of it. `Notify(Ctx, M, Object, Len)`
-/// runs exactly once for each module compiled, with its ELF bytes (borrowed
-/// for the call). Callbacks run on the thread that compiles, which may be any
-/// thread that looks symbols up; they must not call back into this engine.
-#[no_mangle]
-pub unsafe extern "C" fn JitcoreEngineSetObjectCache(
-    EE: JitcoreEngineRef,
-    Notify: JitcoreObjectCacheNotifyFunction,
-    GetBuffer: JitcoreObjectCacheGetBufferFunction,
-    Ctx: *mut c_void,
-) {
-    boundary_or((), || {
-        if let Ok(engine) = unsafe { engine(EE) } {
-            engine.set_cache(HostCallbacks::new(Notify, GetBuffer, Ctx));
-        }
-    })
-}
-
 /// Sets the function that hears of errors no call can return (a cached
 /// object that was rejected, a failure while compiling on behalf of a
-/// lookup). `Message` is borrowed for the call. NULL removes it. The
-/// reporter may be called from any thread and must not call into the engine.
+/// lookup). `Message` is borrowed for the call. NULL `Reporter` removes it;
+/// a NULL `EE` is ignored. See `JitcoreErrorReporterFunction` for how long
+/// `Ctx` must live and where the reporter runs; it must not call into the
+/// engine. Thread-safe (not with `JitcoreDisposeEngine`).
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreEngineSetErrorReporter(
     EE: JitcoreEngineRef,
@@ -277,44 +265,6 @@ pub unsafe extern "C" fn JitcoreEngineSetErrorReporter(
     boundary_or((), || {
         if let Ok(engine) = unsafe { engine(EE) } {
             engine.session().env().log.set_host_reporter(Reporter, Ctx);
-        }
-    })
-}
-
-/// Writes the engine's statistics (modules compiled, cache hits, ...).
-/// Errors: `INVALID_ARGUMENT` for NULL. Thread-safe.
-#[no_mangle]
-pub unsafe extern "C" fn JitcoreEngineGetStatistics(
-    EE: JitcoreEngineRef,
-    Result: *mut JitcoreStatistics,
-) -> JitcoreErrorRef {
-    boundary(|| {
-        // SAFETY: EE is a live engine handle.
-        let engine = unsafe { engine(EE)? };
-        non_null(Result, "Result")?;
-        // SAFETY: Result was checked non-NULL.
-        unsafe { write_out(Result, engine.statistics()) };
-        Ok(())
-    })
-}
-
-/// Attaches jitcore's disk cache `Cache` (from `JitcoreCreateDiskCache`) to
-/// the engine, replacing any object cache it had (`JitcoreEngineSetObjectCache`
-/// callbacks included; setting those later replaces this one). NULL `Cache`
-/// removes the engine's cache. Before compiling a module the engine looks
-/// for its entry (keyed by `JitcoreModuleGetKey` for the engine's machine);
-/// a verified entry is used instead of compiling (a cache hit in
-/// `JitcoreEngineGetStatistics`), and each module compiled is stored. The
-/// engine keeps the cache alive while attached: the caller may dispose of
-/// its handle at any time. A NULL `EE` is ignored. Thread-safe.
-#[no_mangle]
-pub unsafe extern "C" fn JitcoreEngineSetDiskCache(EE: JitcoreEngineRef, Cache: JitcoreObjectCacheRef) {
-    boundary_or((), || {
-        // SAFETY: Cache is NULL or a live cache handle (contract).
-        let cache = unsafe { disk_cache(Cache) }.map(|c| c as Arc<dyn ObjectCache>);
-        // SAFETY: EE is NULL or a live engine handle (contract).
-        if let Ok(engine) = unsafe { engine(EE) } {
-            engine.set_cache(cache);
         }
     })
 }

@@ -1,8 +1,13 @@
-//! Errors, versions and environment checks.
+//! Errors: every fallible function returns a `JitcoreErrorRef`, NULL for
+//! success. A non-NULL error belongs to the caller, who reads its stable
+//! code (`JitcoreGetErrorCode`, which does not consume it) and consumes it
+//! exactly once (`JitcoreGetErrorMessage` or `JitcoreConsumeError`). Errors
+//! that no call can return (a lazy compile that failed, a rejected cache
+//! entry) go to the error reporter of the engine or session, if one is set.
 
 use std::ffi::{c_char, c_uint, CString};
 
-use super::{boundary, boundary_or};
+use super::boundary_or;
 
 // The C API names its error parameters `Err`, which a Rust parameter may not
 // be called while the prelude's `Err` variant is in scope; this private
@@ -39,7 +44,8 @@ pub(crate) unsafe fn from_ref(err: JitcoreErrorRef) -> Error {
 /// Creates an error with `Code` and a copy of `Message` (NULL: an empty
 /// message), for callbacks that return a `JitcoreErrorRef` (custom
 /// materializers). A code outside the enum becomes `INTERNAL`. The caller
-/// owns the result until it returns it to jitcore. Thread-safe.
+/// owns the result until it returns it to jitcore (or consumes it). Returns
+/// NULL only if the error cannot be made. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreCreateError(Code: c_uint, Message: *const c_char) -> JitcoreErrorRef {
     boundary_or(std::ptr::null_mut(), || {
@@ -55,7 +61,8 @@ pub unsafe extern "C" fn JitcoreCreateError(Code: c_uint, Message: *const c_char
 }
 
 /// Returns the code of `Err` without consuming it. NULL (success) gives
-/// `JITCORE_ERROR_SUCCESS`. Thread-safe for distinct errors.
+/// `JITCORE_ERROR_SUCCESS`. Thread-safe; must not race the call that
+/// consumes `Err`.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreGetErrorCode(Err: JitcoreErrorRef) -> JitcoreErrorCode {
     boundary_or(JitcoreErrorCode::JITCORE_ERROR_INTERNAL, || {
@@ -69,7 +76,9 @@ pub unsafe extern "C" fn JitcoreGetErrorCode(Err: JitcoreErrorRef) -> JitcoreErr
 
 /// Consumes `Err` and returns its message, which says what failed and on
 /// what (module, symbol, file, line). The caller owns the string and frees
-/// it with `JitcoreDisposeErrorMessage`. NULL gives NULL.
+/// it with `JitcoreDisposeErrorMessage`. NULL gives NULL. Thread-safe for
+/// distinct errors; `Err` must not be used by another thread meanwhile, nor
+/// after this call.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreGetErrorMessage(Err: JitcoreErrorRef) -> *mut c_char {
     boundary_or(std::ptr::null_mut(), || {
@@ -83,6 +92,7 @@ pub unsafe extern "C" fn JitcoreGetErrorMessage(Err: JitcoreErrorRef) -> *mut c_
 }
 
 /// Frees a message returned by `JitcoreGetErrorMessage`. NULL is ignored.
+/// Thread-safe for distinct messages.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreDisposeErrorMessage(Message: *mut c_char) {
     boundary_or((), || {
@@ -93,7 +103,9 @@ pub unsafe extern "C" fn JitcoreDisposeErrorMessage(Message: *mut c_char) {
     })
 }
 
-/// Consumes `Err` without reading it. NULL is ignored.
+/// Consumes `Err` without reading it. NULL is ignored. Thread-safe for
+/// distinct errors; `Err` must not be used by another thread meanwhile, nor
+/// after this call.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreConsumeError(Err: JitcoreErrorRef) {
     boundary_or((), || {
@@ -102,38 +114,4 @@ pub unsafe extern "C" fn JitcoreConsumeError(Err: JitcoreErrorRef) {
             drop(unsafe { Box::from_raw(Err) });
         }
     })
-}
-
-/// The library's version as `"MAJOR.MINOR.PATCH"`: a static string, never freed.
-/// It matches the `JITCORE_VERSION_*` macros of the header it was built with.
-#[no_mangle]
-pub extern "C" fn JitcoreGetVersionString() -> *const c_char {
-    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
-}
-
-/// Writes the library's version numbers; any pointer may be NULL.
-#[no_mangle]
-pub unsafe extern "C" fn JitcoreGetVersion(Major: *mut c_uint, Minor: *mut c_uint, Patch: *mut c_uint) {
-    boundary_or((), || {
-        let parse = |s: &str| s.parse::<c_uint>().unwrap_or(0);
-        for (p, v) in [
-            (Major, parse(env!("CARGO_PKG_VERSION_MAJOR"))),
-            (Minor, parse(env!("CARGO_PKG_VERSION_MINOR"))),
-            (Patch, parse(env!("CARGO_PKG_VERSION_PATCH"))),
-        ] {
-            if !p.is_null() {
-                // SAFETY: non-NULL pointers are writable per the contract.
-                unsafe { p.write(v) };
-            }
-        }
-    })
-}
-
-/// Checks that this process may map memory executable, as JIT needs.
-/// Returns NULL when it may, or `JITCORE_ERROR_JIT_EXECUTION_DENIED` naming
-/// the system call that was refused (SELinux `deny_execmem`, PaX, seccomp...).
-/// Thread-safe.
-#[no_mangle]
-pub extern "C" fn JitcoreCheckJITExecution() -> JitcoreErrorRef {
-    boundary(crate::platform::check_jit_execution)
 }

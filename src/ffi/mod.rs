@@ -2,12 +2,17 @@
 //! checks, handle casts, the panic boundary. Logic lives in the modules the
 //! handles wrap.
 
-pub mod cache;
-pub mod engine;
+// In the order of the header's sections (build.rs).
 pub mod error;
 pub mod module;
-pub mod session;
 pub mod target;
+pub mod engine;
+pub mod session;
+pub mod dylib;
+pub mod tracker;
+pub mod cache;
+pub mod stats;
+pub mod version;
 
 use std::ffi::{c_char, CStr};
 

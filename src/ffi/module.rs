@@ -1,9 +1,10 @@
-//! Module handles.
-//!
-//! A `JitcoreModuleRef` is a registry id, not a pointer: a handle that was
-//! disposed of, or freed with the engine that owned it, is recognized and
-//! ignored instead of being freed twice. That is what lets hosts dispose of
-//! modules and engines in either order.
+//! Modules: a `JitcoreModuleRef` is LLVM IR, parsed and verified, in an
+//! LLVM context of its own. The caller owns a module it created until it
+//! adds it to an engine or a dylib; from then on the engine or session owns
+//! it, until it is removed. A handle is a registry id, not a pointer: a
+//! handle that was disposed of, or freed with the engine or session that
+//! owned it, is recognized and ignored instead of being freed twice, so
+//! modules and their owners may be disposed of in either order.
 
 use std::collections::HashMap;
 use std::ffi::c_char;
@@ -148,6 +149,9 @@ pub unsafe extern "C" fn JitcoreCreateModuleFromUntrustedIR(
 /// its own). The host keeps `M` and may go on using it; nothing else may use
 /// `M` during the call. On success `*Result` is owned by the caller. Errors:
 /// `INVALID_ARGUMENT` for NULL, `INVALID_IR` when `M` does not verify.
+/// Thread-safe with respect to jitcore; `M` and its LLVM context must not
+/// be used by another thread during the call (LLVM contexts are not
+/// thread-safe).
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreCreateModuleFromLLVMModule(
     Result: *mut JitcoreModuleRef,
@@ -168,7 +172,8 @@ pub unsafe extern "C" fn JitcoreCreateModuleFromLLVMModule(
 /// currently added to an engine belongs to the engine, and a handle already
 /// freed (by this function or with the engine that owned it) is no longer a
 /// module: in both cases this does nothing, so modules and engines may be
-/// disposed of in either order. Not thread-safe against other uses of `M`.
+/// disposed of in either order. Must not race any other use of `M` (a name
+/// borrowed from it dies with it).
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreDisposeModule(M: JitcoreModuleRef) {
     boundary_or((), || {
@@ -185,8 +190,8 @@ pub unsafe extern "C" fn JitcoreDisposeModule(M: JitcoreModuleRef) {
 }
 
 /// The module's name: borrowed, valid until the module is disposed of (or
-/// freed with its engine). NULL for NULL or a handle that is not live.
-/// Thread-safe.
+/// freed with its engine or session). NULL for NULL or a handle that is
+/// not live. Thread-safe; must not race the disposal of `M`.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreModuleGetName(M: JitcoreModuleRef) -> *const c_char {
     boundary_or(std::ptr::null(), || match get(M) {

@@ -1,4 +1,8 @@
-//! Target machines and target data.
+//! Targets: a `JitcoreTargetMachineRef` describes the machine to generate
+//! code for (the host's triple, CPU and CPU features, an opt level); the
+//! caller owns it, and engines copy what they need from it. A
+//! `JitcoreTargetDataRef` is an engine's data layout (sizes and alignments
+//! of IR types), borrowed from the engine.
 
 use std::ffi::{c_char, c_uint};
 
@@ -71,7 +75,8 @@ pub unsafe extern "C" fn JitcoreCreateHostTargetMachine(
 }
 
 /// Disposes of a target machine. Engines made from it keep their own copy.
-/// NULL is ignored.
+/// NULL is ignored. Must not race any other use of `TM` (its triple string
+/// dies with it).
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreDisposeTargetMachine(TM: JitcoreTargetMachineRef) {
     boundary_or((), || {
@@ -83,7 +88,8 @@ pub unsafe extern "C" fn JitcoreDisposeTargetMachine(TM: JitcoreTargetMachineRef
 }
 
 /// The target triple of `TM` (`x86_64-pc-linux-gnu`): borrowed, valid until
-/// `TM` is disposed of. NULL for NULL.
+/// `TM` is disposed of. NULL for NULL. Thread-safe; must not race the
+/// disposal of `TM`.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreTargetMachineGetTriple(TM: JitcoreTargetMachineRef) -> *const c_char {
     boundary_or(std::ptr::null(), || {
@@ -96,7 +102,7 @@ pub unsafe extern "C" fn JitcoreTargetMachineGetTriple(TM: JitcoreTargetMachineR
 }
 
 /// The size of a pointer in bytes (8 on 64-bit hosts); 0 for NULL.
-/// Thread-safe.
+/// Thread-safe; must not race the disposal of the engine `TD` belongs to.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreTargetDataGetPointerSize(TD: JitcoreTargetDataRef) -> c_uint {
     boundary_or(0, || {
@@ -111,7 +117,9 @@ pub unsafe extern "C" fn JitcoreTargetDataGetPointerSize(TD: JitcoreTargetDataRe
 /// Writes the ABI size in bytes of `IRType`, an LLVM IR type written as
 /// text (`"i32"`, `"{i64, [2 x i64]}"`, `"<4 x float>"`, `"ptr"`).
 /// Errors: `INVALID_ARGUMENT` for NULL, or naming a string that is not a
-/// sized IR type (`*Result` is then untouched). Thread-safe.
+/// sized IR type (`*Result` is then untouched). Thread-safe (each query
+/// parses its type in a context of its own); must not race the disposal of
+/// the engine `TD` belongs to.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreTargetDataGetABISize(
     TD: JitcoreTargetDataRef,
@@ -129,7 +137,8 @@ pub unsafe extern "C" fn JitcoreTargetDataGetABISize(
 }
 
 /// Writes the ABI alignment in bytes of `IRType` (see
-/// `JitcoreTargetDataGetABISize`). Same errors. Thread-safe.
+/// `JitcoreTargetDataGetABISize`). Same errors. Thread-safe; must not race
+/// the disposal of the engine `TD` belongs to.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreTargetDataGetABIAlignment(
     TD: JitcoreTargetDataRef,

@@ -385,7 +385,7 @@ impl Drop for IrModule {
 /// How deeply IR text may nest brackets (`(`, `[`, `{`, `<`): LLVM's parser,
 /// verifier and layout code recurse once per level, so deeper input would
 /// overflow the stack of the thread that parses it. Real IR stays far below.
-pub const MAX_IR_NESTING: usize = 512;
+pub(crate) const MAX_IR_NESTING: usize = 512;
 
 /// The deepest bracket nesting of IR text, outside string literals and
 /// comments, or `None` for bitcode (which is read without recursion).

@@ -702,14 +702,10 @@ impl Session {
         // linking), whichever lookup it came from; nothing else.
         let mut failed_units = units.clone();
         failed_units.extend(reported.iter().filter_map(|r| r.unit));
-        // A failure in a dependency is reported by its own unit; a link
-        // error found while another thread ran ORC's lookup continuation
-        // carries no unit: then name what did fail since.
-        let cause = mine
-            .first()
-            .copied()
-            .or_else(|| reported.iter().find(|r| r.unit.is_some()))
-            .or_else(|| reported.first());
+        // A link error found while another thread ran ORC's lookup
+        // continuation carries no unit: it may be this lookup's. A report of
+        // a unit this lookup does not need is another lookup's, never used.
+        let cause = mine.first().copied().or_else(|| reported.iter().find(|r| r.unit.is_none()));
         let error = match cause {
             Some(r) => {
                 let mut err = r.error.clone();

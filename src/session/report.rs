@@ -11,7 +11,12 @@ use std::sync::{Mutex, RwLock};
 use crate::error::{Error, JitcoreErrorCode};
 
 /// Receives errors that no call can return. `Message` is borrowed for the
-/// duration of the call only.
+/// duration of the call only. Called on whichever thread meets the error (one
+/// that looks symbols up, a compile thread, one whose call into a lazy
+/// function compiles it), possibly on several threads at once; it must not
+/// call into the engine or session. `Ctx` must stay valid until the engine
+/// or session is disposed of: replacing the reporter stops new calls, but a
+/// report already under way may still use the old one.
 pub type JitcoreErrorReporterFunction =
     Option<unsafe extern "C" fn(Ctx: *mut c_void, Code: JitcoreErrorCode, Message: *const c_char)>;
 
