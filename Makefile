@@ -2,13 +2,16 @@
 #   make demo   builds libjitcore and jitcore-run, runs the C example host,
 #               then a program through jitcore-run twice with a disk cache
 #               (cold, then warm) with times and cache statistics
-#   make test   runs every test: Rust unit/integration tests, the C suite
-#               (cargo harness and CMake/ctest), the header check, packaging,
-#               the C suite under valgrind's leak checker, and LLVM's own
-#               ExecutionEngine tests through jitcore-run (conformance),
+#   make test   runs every test: Rust unit/integration tests, the header
+#               check, the C suite (tests-c/ and examples/c/hello.c, one
+#               CMake/ctest harness) in three configurations: plain
+#               (test-ctest), AddressSanitizer + UBSan (test-asan) and
+#               valgrind's leak checker (test-leaks); packaging, LLVM's
+#               own ExecutionEngine tests through jitcore-run (conformance),
 #               and a fuzz smoke run (test-fuzz, about a minute).
-#   make check-deep  fuzzes each target for FUZZ_SECONDS (default 600 s);
-#               see RELIABILITY.md.
+#   make check-deep  fuzzes each target for FUZZ_SECONDS (default 600 s),
+#               then runs the 8-thread stress, the fault scenarios and the
+#               leak check of every error path; see RELIABILITY.md.
 # Both install missing system packages first (scripts/install-deps.sh).
 
 CARGO ?= cargo
@@ -16,7 +19,7 @@ export LLVM_SYS_221_PREFIX ?= /usr/lib/llvm-22
 RELEASE_DIR := target/release
 CFLAGS_STRICT := -std=c11 -Wall -Wextra -Werror -pedantic
 
-.PHONY: all deps build demo test test-rust test-ctest test-packaging test-leaks test-conformance test-fuzz check-deep header bench clean
+.PHONY: all deps build demo test test-rust test-c test-ctest test-asan test-leaks test-packaging test-conformance test-fuzz check-deep check-deep-stress header bench clean
 
 all: build
 
@@ -39,16 +42,41 @@ header:
 	$(CARGO) build --release
 	cp "$$(ls -t $(RELEASE_DIR)/build/jitcore-*/out/jitcore.h | head -n1)" include/jitcore.h
 
-test: deps test-rust test-ctest test-packaging test-conformance test-leaks test-fuzz
+test: deps test-rust test-ctest test-asan test-packaging test-conformance test-leaks test-fuzz
 	@echo "make test: all suites passed"
 
 test-rust: build
 	$(CARGO) test --release
 
-test-ctest:
-	cmake -S . -B build/ctest -DJITCORE_CARGO_TARGET_DIR=$(CURDIR)/target >/dev/null
-	cmake --build build/ctest
-	cd build/ctest && ctest --output-on-failure
+# The C suite: one harness (CMakeLists.txt, ctest), one build directory per
+# configuration (JITCORE_TEST_CONFIG), all on the cargo target dir `build`
+# made. Each test program gets tests-c/data as argv[1] and
+# JITCORE_TEST_CONFIG in its environment.
+CTEST_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_TEST_ARGS := -DJITCORE_CARGO_TARGET_DIR=$(CURDIR)/target
+# $(call c_suite,<build dir>,<extra cmake args>)
+define c_suite
+	cmake -S . -B $(1) $(CMAKE_TEST_ARGS) $(2) >/dev/null
+	cmake --build $(1) -j $(CTEST_JOBS)
+	cd $(1) && ctest -j $(CTEST_JOBS) --output-on-failure
+endef
+
+test-c: test-ctest test-asan test-leaks
+
+# Plain run (the system C compiler).
+test-ctest: build
+	$(call c_suite,build/ctest,-DJITCORE_TEST_CONFIG=release)
+
+# AddressSanitizer + UndefinedBehaviorSanitizer in the C programs (not in
+# libjitcore.so or libLLVM), clang-22; includes canaries and a check that the
+# runtimes are linked into every program (tests-c/sanitizer/README.md).
+test-asan: build
+	$(call c_suite,build/ctest-asan,-DJITCORE_TEST_CONFIG=asan -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22)
+
+# Every program under valgrind's leak checker: definite leaks and memory
+# errors fail.
+test-leaks: build
+	$(call c_suite,build/ctest-valgrind,-DJITCORE_TEST_CONFIG=valgrind)
 
 test-packaging:
 	JITCORE_CARGO_TARGET_DIR=$(CURDIR)/target bash scripts/test-packaging.sh
@@ -56,19 +84,17 @@ test-packaging:
 test-conformance: build
 	bash scripts/conformance.sh
 
-test-leaks:
-	JITCORE_VALGRIND=1 $(CARGO) test --release --test c_suite
-
 # libFuzzer through cargo-fuzz (installed if missing): regression inputs,
 # then a fixed number of inputs per target (fuzz/, scripts/fuzz.sh).
 test-fuzz: deps
 	bash scripts/fuzz.sh smoke
 
-# Deep fuzzing: each target for FUZZ_SECONDS. (Only fuzzing so far: no
-# stress or fault-injection scenarios are written yet.)
+# The long campaigns: deep fuzzing (each target for FUZZ_SECONDS), then the
+# stress, fault and error-path campaigns (check-deep-stress).
 FUZZ_SECONDS ?= 600
 check-deep: deps
 	bash scripts/fuzz.sh deep $(FUZZ_SECONDS)
+	$(MAKE) check-deep-stress
 
 # Lazy vs eager compilation, jitcore and lli-22 (prints ratios; not a test).
 bench: build

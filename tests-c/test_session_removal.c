@@ -8,7 +8,8 @@
  *  - a tracker of another dylib is refused;
  *  - disposing of a tracker without removing keeps its code alive;
  *  - JITCORE_CYCLES (default 10000) add/lookup/call/remove cycles with resident
- *    memory printed, and bounded growth after a warm-up.
+ *    memory printed, and bounded growth after a warm-up (not under ASan:
+ *    JITCORE_TEST_CONFIG=asan, its quarantine grows resident memory).
  */
 #include "test_util.h"
 
@@ -252,7 +253,14 @@ static void test_cycles(void)
     tu_note("  %ld cycles: resident %ld KiB at start, %ld KiB after %ld warm-up cycles, %ld KiB at the end "
             "(growth after warm-up: %ld KiB)",
             cycles, rss_start, rss_warm, warmup, rss_end, rss_end - rss_warm);
-    if (rss_warm > 0 && rss_end > 0)
+    /* Under ASan (JITCORE_TEST_CONFIG=asan, set by the CMake harness) freed
+       blocks sit in its quarantine (256 MiB) before reuse: resident memory
+       grows with the cycles until that fills (137 MiB over 1800 cycles), so
+       the bound would measure ASan; LeakSanitizer judges leaks there. */
+    const char *config = getenv("JITCORE_TEST_CONFIG");
+    if (config && strcmp(config, "asan") == 0)
+        tu_note("  resident-memory bound skipped under ASan");
+    else if (rss_warm > 0 && rss_end > 0)
         CHECK_MSG(rss_end - rss_warm < 16 * 1024, "resident memory grew by %ld KiB after the warm-up (limit 16 MiB)",
                   rss_end - rss_warm);
     JitcoreDisposeSession(s);
