@@ -67,7 +67,7 @@ static inline long du_total_wrong(void)
 /* Crash reporting: the operation each thread is in                     */
 /* ------------------------------------------------------------------ */
 
-static _Thread_local const char *volatile du_current_op = "(none)";
+static _Thread_local const char *volatile du_current_op = "(none: not a worker thread, e.g. a jitcore compile thread)";
 static const char *du_program = "deep";
 
 static void du_write_str(const char *s)
@@ -82,6 +82,37 @@ static void du_write_str(const char *s)
     }
 }
 
+static void du_write_long(long v)
+{
+    char b[24];
+    int i = (int)sizeof b;
+    int neg = v < 0;
+    unsigned long u = neg ? 0UL - (unsigned long)v : (unsigned long)v;
+    do {
+        b[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u && i > 1);
+    if (neg)
+        b[--i] = '-';
+    ssize_t w = write(2, b + i, sizeof b - (size_t)i);
+    (void)w;
+}
+
+/* The counts so far, written with write(2) only (async-signal-safe). */
+static void du_dump_counts(void)
+{
+    for (int k = 0; k < du_nkinds; k++) {
+        du_write_str(du_program);
+        du_write_str(": (before the crash) ");
+        du_write_str(du_kinds[k].name);
+        du_write_str(": ");
+        du_write_long(atomic_load(&du_kinds[k].ops));
+        du_write_str(" operations, ");
+        du_write_long(atomic_load(&du_kinds[k].wrong));
+        du_write_str(" wrong\n");
+    }
+}
+
 static void du_crash_handler(int sig)
 {
     du_write_str(du_program);
@@ -91,6 +122,7 @@ static void du_crash_handler(int sig)
     du_write_str(") during operation ");
     du_write_str(du_current_op ? du_current_op : "(null)");
     du_write_str("\n");
+    du_dump_counts();
     signal(sig, SIG_DFL);
     raise(sig);
 }
@@ -98,6 +130,7 @@ static void du_crash_handler(int sig)
 static inline void du_install_crash_handler(const char *program)
 {
     du_program = program;
+    setvbuf(stdout, NULL, _IOLBF, 0);
     int sigs[] = {SIGSEGV, SIGBUS, SIGABRT, SIGILL, SIGFPE};
     for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
         struct sigaction sa;
