@@ -103,3 +103,9 @@ bench: build
 clean:
 	$(CARGO) clean
 	rm -rf build
+
+# The long campaigns (tests-deep/): stress, faults, error paths with a
+# memory bound and valgrind (scripts/check-deep.sh; JITCORE_STRESS_SECONDS).
+.PHONY: check-deep-stress
+check-deep-stress: build
+	bash scripts/check-deep.sh
