@@ -8,6 +8,16 @@ use crate::error::Result;
 use crate::llvm::orc::{JitDylib, Tracker};
 use crate::module::OwnerId;
 
+/// Definitions the link-order generator made, at addresses it found.
+pub(crate) struct Alias {
+    tracker: Tracker,
+    names: Vec<String>,
+    /// The dylibs (ids) the addresses may have come from: the link order
+    /// when they were found (none for LLJIT's platform dylib and the
+    /// dylib's own symbol sources, which live as long as the dylib).
+    from: Vec<OwnerId>,
+}
+
 /// A JITDylib of a session.
 pub struct Dylib {
     jd: JitDylib,
@@ -27,8 +37,8 @@ pub struct Dylib {
     /// dylib's own definitions (see `Session::create_dylib`).
     platform: once_cell::sync::OnceCell<JitDylib>,
     /// Definitions the link-order generator made here, standing for symbols
-    /// of other dylibs: their trackers and names.
-    aliases: Mutex<Vec<(Tracker, Vec<String>)>>,
+    /// of other dylibs.
+    aliases: Mutex<Vec<Alias>>,
 }
 
 impl Dylib {
@@ -110,17 +120,25 @@ impl Dylib {
         tail
     }
 
-    pub(crate) fn add_alias(&self, tracker: Tracker, names: Vec<String>) {
-        self.aliases.lock().unwrap_or_else(|p| p.into_inner()).push((tracker, names));
+    pub(crate) fn add_alias(&self, tracker: Tracker, names: Vec<String>, from: Vec<OwnerId>) {
+        self.aliases.lock().unwrap_or_else(|p| p.into_inner()).push(Alias { tracker, names, from });
     }
 
     /// Takes the aliases out: all of them, or those naming one of `names`.
     pub(crate) fn take_aliases(&self, names: Option<&[String]>) -> Vec<Tracker> {
+        self.take_aliases_where(|a| names.is_none_or(|n| a.names.iter().any(|x| n.contains(x))))
+    }
+
+    /// Takes out the aliases that may stand for one of `names` of dylib
+    /// `from` (whose definitions of them are being removed).
+    pub(crate) fn take_aliases_from(&self, from: OwnerId, names: &[String]) -> Vec<Tracker> {
+        self.take_aliases_where(|a| a.from.contains(&from) && a.names.iter().any(|x| names.contains(x)))
+    }
+
+    fn take_aliases_where(&self, gone: impl Fn(&Alias) -> bool) -> Vec<Tracker> {
         let mut aliases = self.aliases.lock().unwrap_or_else(|p| p.into_inner());
-        let (gone, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut *aliases)
-            .into_iter()
-            .partition(|(_, alias_names)| names.is_none_or(|n| alias_names.iter().any(|a| n.contains(a))));
+        let (gone, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut *aliases).into_iter().partition(|a| gone(a));
         *aliases = kept;
-        gone.into_iter().map(|(t, _)| t).collect()
+        gone.into_iter().map(|a| a.tracker).collect()
     }
 }

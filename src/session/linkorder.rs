@@ -50,16 +50,22 @@ fn answer(env: &Weak<SessionEnv>, dylib: &Weak<Dylib>, mut lookup: GeneratorLook
     let names = std::mem::take(&mut lookup.names);
     let all = names.clone();
     let es = env.execution_session();
+    let link_ids: Vec<crate::module::OwnerId> = dylib.link_order().iter().map(|d| d.id()).collect();
     let (weak_env, weak_dylib) = (Arc::downgrade(&env), Arc::downgrade(&dylib));
     drop((env, dylib));
     // Step 2: the link order, for what the sources did not have.
-    let ask_link_order = move |mut found: Vec<Found>| {
+    let ask_link_order = move |permanent: Vec<Found>| {
         let rest: Vec<SymbolName> =
-            names.into_iter().filter(|n| !found.iter().any(|f| f.name == *n)).collect();
-        let finish = move |found: Vec<Found>| {
-            if !found.is_empty() {
-                if let (Some(env), Some(dylib)) = (weak_env.upgrade(), weak_dylib.upgrade()) {
-                    env.define_aliases(&dylib, found);
+            names.into_iter().filter(|n| !permanent.iter().any(|f| f.name == *n)).collect();
+        // What the platform and the sources gave lives as long as the
+        // dylib; what the link order gave stands for code of those dylibs.
+        let finish = move |permanent: Vec<Found>, linked: Vec<Found>| {
+            if let (Some(env), Some(dylib)) = (weak_env.upgrade(), weak_dylib.upgrade()) {
+                if !permanent.is_empty() {
+                    env.define_aliases(&dylib, permanent, Vec::new());
+                }
+                if !linked.is_empty() {
+                    env.define_aliases(&dylib, linked, link_ids);
                 }
             }
             // A lookup error here (a dependency that failed to
@@ -67,12 +73,9 @@ fn answer(env: &Weak<SessionEnv>, dylib: &Weak<Dylib>, mut lookup: GeneratorLook
             continuation.resume();
         };
         if rest.is_empty() || link.is_empty() {
-            return finish(found);
+            return finish(permanent, Vec::new());
         }
-        es.lookup_async(LookupKind::DLSym, &link, &rest, true, move |r| {
-            found.extend(r.unwrap_or_default());
-            finish(found)
-        })
+        es.lookup_async(LookupKind::DLSym, &link, &rest, true, move |r| finish(permanent, r.unwrap_or_default()))
     };
     // Step 1: a static lookup, so static archives (which only answer the
     // linker) pull members in; neither the platform dylib nor the sources

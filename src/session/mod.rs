@@ -195,7 +195,9 @@ impl SessionEnv {
     }
 
     /// Defines what the link-order generator found as hidden aliases in `dylib`.
-    pub fn define_aliases(&self, dylib: &Arc<Dylib>, found: Vec<Found>) {
+    /// `from`: the dylibs (ids) the addresses may come from (empty for
+    /// sources that live as long as `dylib`).
+    pub fn define_aliases(&self, dylib: &Arc<Dylib>, found: Vec<Found>, from: Vec<crate::module::OwnerId>) {
         let symbols: Vec<ModuleSymbol> = found
             .iter()
             .map(|f| ModuleSymbol {
@@ -208,16 +210,17 @@ impl SessionEnv {
         let names = symbols.iter().map(|s| s.name.clone()).collect();
         // A definition that raced us in is fine: the lookup finds it.
         if let Ok((tracker, _)) = self.install(dylib, &symbols, Pending::Alias(found)) {
-            dylib.add_alias(tracker, names);
+            dylib.add_alias(tracker, names, from);
         }
     }
 
-    /// Drops every link-order alias in the session (after code was removed,
-    /// an alias may stand for an address that is gone).
-    fn drop_all_aliases(&self) {
+    /// Drops the link-order aliases that may stand for `names` of dylib
+    /// `from`, whose definitions are being removed (the addresses would be
+    /// gone). Aliases of other code, maybe in use by a link right now, stay.
+    fn drop_aliases_of(&self, from: crate::module::OwnerId, names: &[String]) {
         let dylibs = self.dylibs.read().unwrap_or_else(|p| p.into_inner()).clone();
         for d in dylibs {
-            for t in d.take_aliases(None) {
+            for t in d.take_aliases_from(from, names) {
                 let _ = t.remove();
             }
         }
@@ -488,7 +491,15 @@ impl Session {
                 e.context(format!("cannot add module '{}' to JITDylib '{}'", module.name(), dylib.name()))
             })?
         };
-        Ok(Member { tracker, unit_id, module: Some(module.clone()), materializer: None, lazy: false, stubs: None })
+        Ok(Member {
+            tracker,
+            unit_id,
+            module: Some(module.clone()),
+            materializer: None,
+            lazy: false,
+            stubs: None,
+            object_names: Vec::new(),
+        })
     }
 
     fn install_lazy(&self, dylib: &Arc<Dylib>, module: &Arc<Module>, group: &Arc<Group>) -> Result<Member> {
@@ -513,6 +524,7 @@ impl Session {
             materializer: None,
             lazy: true,
             stubs: Some(stubs),
+            object_names: Vec::new(),
         })
     }
 
@@ -542,6 +554,7 @@ impl Session {
             materializer: None,
             lazy: false,
             stubs: None,
+            object_names: summary.defined,
         });
         Ok(())
     }
@@ -564,7 +577,15 @@ impl Session {
             .install(dylib, &symbols, pending)
             .map_err(|e| e.context(format!("cannot add a materializer to JITDylib '{}'", dylib.name())))?;
         let member =
-            Member { tracker, unit_id, module: None, materializer: Some(materializer), lazy: false, stubs: None };
+            Member {
+                tracker,
+                unit_id,
+                module: None,
+                materializer: Some(materializer),
+                lazy: false,
+                stubs: None,
+                object_names: Vec::new(),
+            };
         group.state().members.push(member);
         Ok(())
     }
@@ -591,7 +612,10 @@ impl Session {
             state.removed = !group.is_default;
             std::mem::take(&mut state.members)
         };
-        self.env.drop_all_aliases();
+        if let Some(d) = group.dylib.upgrade() {
+            let names: Vec<String> = members.iter().flat_map(Member::names).collect();
+            self.env.drop_aliases_of(d.id(), &names);
+        }
         let mut first_error = None;
         let mut kept = Vec::new();
         for m in members {

@@ -27,6 +27,22 @@ pub struct Member {
     pub lazy: bool,
     /// The lazy stubs of a lazily added module, freed after the tracker.
     pub stubs: Option<Arc<StubsManager>>,
+    /// The names an object defines (for objects).
+    pub object_names: Vec<String>,
+}
+
+impl Member {
+    /// The names this member defines (or, for a module, stands for).
+    pub fn names(&self) -> Vec<String> {
+        let mut names = self.object_names.clone();
+        if let Some(m) = &self.module {
+            names.extend(m.symbols().iter().map(|s| s.name.clone()));
+        }
+        if let Some(h) = &self.materializer {
+            names.extend(h.symbols().into_iter().map(|s| s.name));
+        }
+        names
+    }
 }
 
 #[derive(Default)]
