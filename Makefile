@@ -2,7 +2,8 @@
 #   make demo   builds libjitcore and jitcore-run, runs the C example host,
 #               then a program through jitcore-run twice with a disk cache
 #               (cold, then warm) with times and cache statistics
-#   make test   runs every test: Rust unit/integration tests, the header
+#   make test   runs every test: clippy (warnings are errors, every unsafe
+#               block documented), Rust unit/integration tests, the header
 #               check, the C suite (tests-c/ and examples/c/hello.c, one
 #               CMake/ctest harness) in three configurations: plain
 #               (test-ctest), AddressSanitizer + UBSan (test-asan) and
@@ -19,7 +20,7 @@ export LLVM_SYS_221_PREFIX ?= /usr/lib/llvm-22
 RELEASE_DIR := target/release
 CFLAGS_STRICT := -std=c11 -Wall -Wextra -Werror -pedantic
 
-.PHONY: all deps build demo test test-rust test-c test-ctest test-asan test-leaks test-packaging test-conformance test-fuzz check-deep check-deep-stress header bench clean
+.PHONY: all deps build demo test test-clippy test-rust test-c test-ctest test-asan test-leaks test-packaging test-conformance test-fuzz check-deep check-deep-stress header bench clean
 
 all: build
 
@@ -42,11 +43,16 @@ header:
 	$(CARGO) build --release
 	cp "$$(ls -t $(RELEASE_DIR)/build/jitcore-*/out/jitcore.h | head -n1)" include/jitcore.h
 
-test: deps test-rust test-ctest test-asan test-packaging test-conformance test-leaks test-fuzz
+test: deps test-clippy test-rust test-ctest test-asan test-packaging test-conformance test-leaks test-fuzz
 	@echo "make test: all suites passed"
 
 test-rust: build
 	$(CARGO) test --release
+
+# The lints that guard the code: every unsafe block states why it is sound,
+# no warning passes (clippy honours rust-version for the APIs used).
+test-clippy: deps
+	$(CARGO) clippy --release --all-targets -- -D warnings -W clippy::undocumented_unsafe_blocks
 
 # The C suite: one harness (CMakeLists.txt, ctest), one build directory per
 # configuration (JITCORE_TEST_CONFIG), all on the cargo target dir `build`

@@ -1023,7 +1023,12 @@ typedef void (*JitcoreObjectCacheNotifyFunction)(void *Ctx,
 /*
  Called before module `M` is compiled. Returns NULL to compile normally,
  or a buffer (ownership passes to jitcore) holding the object to use
- instead of compiling. Called on the same threads, with the same rules
+ instead of compiling. The object stands for the module: jitcore checks
+ that it is a relocatable object for this host that passes its object
+ validator and defines every symbol of `M` that is looked up, but cannot
+ tell which IR it was compiled from; the host's cache vouches for that
+ (as llvmlite's MCJIT cache does). One that fails the checks is ignored
+ and the module compiled. Called on the same threads, with the same rules
  and the same `Ctx` lifetime, as `JitcoreObjectCacheNotifyFunction`.
  */
 typedef JitcoreObjectBufferRef (*JitcoreObjectCacheGetBufferFunction)(void *Ctx, JitcoreModuleRef M);

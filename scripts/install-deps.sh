@@ -18,7 +18,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 if ! command -v cargo >/dev/null 2>&1; then
-  echo "install-deps: cargo (Rust 1.80 or newer) is required and was not found" >&2
+  echo "install-deps: cargo (Rust 1.82 or newer) is required and was not found" >&2
   exit 1
 fi
 test -x /usr/lib/llvm-22/bin/llvm-config || { echo "install-deps: /usr/lib/llvm-22/bin/llvm-config missing" >&2; exit 1; }

@@ -158,6 +158,11 @@ impl Module {
         *self.bitcode_digest.get_or_init(|| crate::cache::key::blake3(&self.lock_ir().bitcode()))
     }
 
+    /// The external names the module uses without defining them.
+    pub fn declarations(&self) -> Vec<String> {
+        self.lock_ir().declarations()
+    }
+
     /// Number of function definitions (for statistics).
     pub fn function_count(&self) -> usize {
         self.symbols.iter().filter(|s| s.callable).count()

@@ -11,6 +11,7 @@ fn engine() -> Engine {
 }
 
 fn call2(addr: u64, a: i32, b: i32) -> i32 {
+    // SAFETY: the address is a jitted function of this type, defined by the IR above.
     let f: extern "C" fn(i32, i32) -> i32 = unsafe { std::mem::transmute(addr as usize) };
     f(a, b)
 }
@@ -63,6 +64,7 @@ fn missing_symbol_and_unresolved_external() {
     assert_eq!(again.code, Code::JITCORE_ERROR_UNRESOLVED_SYMBOL, "{again:?}");
     let provider = "define i32 @missing_ext(i32 %x) {\n %r = mul i32 %x, 2\n ret i32 %r\n}\n";
     ee.add_module(&Module::from_ir("provider", provider.as_bytes()).unwrap()).unwrap();
+    // SAFETY: the address is a jitted function of this type, defined by the IR above.
     let f: extern "C" fn(i32) -> i32 = unsafe { std::mem::transmute(ee.lookup("user").unwrap() as usize) };
     assert_eq!(f(21), 42);
 }
@@ -72,6 +74,7 @@ fn host_symbols_resolve() {
     let ee = engine();
     let ir = "declare i64 @strlen(ptr)\n@s = private constant [6 x i8] c\"hello\\00\"\ndefine i64 @len() {\n %r = call i64 @strlen(ptr @s)\n ret i64 %r\n}\n";
     ee.add_module(&Module::from_ir("libc", ir.as_bytes()).unwrap()).unwrap();
+    // SAFETY: the address is a jitted function of this type, defined by the IR above.
     let f: extern "C" fn() -> i64 = unsafe { std::mem::transmute(ee.lookup("len").unwrap() as usize) };
     assert_eq!(f(), 5);
 }
@@ -100,6 +103,7 @@ define internal void @fini() { call void @put(i8 90) ret void }
     ee.run_static_constructors().unwrap();
     ee.run_static_destructors().unwrap();
     let log = ee.lookup("log").unwrap() as *const u8;
+    // SAFETY: the address is the jitted 3-byte array @log of the IR above.
     let got = unsafe { std::slice::from_raw_parts(log, 3) };
     assert_eq!(got, b"ABZ");
 }
@@ -114,6 +118,7 @@ fn global_mapping_and_objects() {
     let ir =
         "declare i32 @host_twice(i32)\ndefine i32 @g(i32 %x) {\n %r = call i32 @host_twice(i32 %x)\n ret i32 %r\n}\n";
     ee.add_module(&Module::from_ir("g", ir.as_bytes()).unwrap()).unwrap();
+    // SAFETY: the address is a jitted function of this type, defined by the IR above.
     let f: extern "C" fn(i32) -> i32 = unsafe { std::mem::transmute(ee.lookup("g").unwrap() as usize) };
     assert_eq!(f(5), 10);
     let e = ee.add_object(b"garbage garbage garbage", "junk.o").unwrap_err();
@@ -130,6 +135,7 @@ fn cxx_runtime_symbols_resolve() {
               define void @h(ptr %p) { ret void }\n\
               define i32 @reg() {\n %r = call i32 @__cxa_atexit(ptr @h, ptr null, ptr @__dso_handle)\n ret i32 %r\n}\n";
     ee.add_module(&Module::from_ir("cxx", ir.as_bytes()).unwrap()).unwrap();
+    // SAFETY: the address is a jitted function of this type, defined by the IR above.
     let f: extern "C" fn() -> i32 = unsafe { std::mem::transmute(ee.lookup("reg").unwrap() as usize) };
     assert_eq!(f(), 0);
 }
@@ -147,6 +153,7 @@ fn add_remove_cycles_do_not_grow() {
         let ir = format!("define i32 @f{i}(i32 %x) {{\n %r = add i32 %x, {i}\n ret i32 %r\n}}\n");
         let m = Module::from_ir(&format!("m{i}"), ir.as_bytes()).unwrap();
         ee.add_module(&m).unwrap();
+        // SAFETY: the address is a jitted function of this type, defined by the IR above.
         let f: extern "C" fn(i32) -> i32 =
             unsafe { std::mem::transmute(ee.lookup(&format!("f{i}")).unwrap() as usize) };
         assert_eq!(f(1), 1 + i as i32);

@@ -46,8 +46,9 @@ pub unsafe extern "C" fn JitcoreEngineSetObjectCache(
     Ctx: *mut c_void,
 ) {
     boundary_or((), || {
+        // SAFETY: EE is NULL or a live engine handle (the host's contract; checked non-NULL).
         if let Ok(engine) = unsafe { engine(EE) } {
-            engine.set_cache(HostCallbacks::new(Notify, GetBuffer, Ctx));
+            engine.set_cache(HostCallbacks::cache(Notify, GetBuffer, Ctx));
         }
     })
 }
@@ -72,7 +73,7 @@ pub unsafe extern "C" fn JitcoreSessionSetObjectCache(
     boundary_or((), || {
         // SAFETY: S is NULL or a live session handle (contract).
         if let Ok(s) = unsafe { session(S) } {
-            s.session.set_cache(HostCallbacks::new(Notify, GetBuffer, Ctx));
+            s.session.set_cache(HostCallbacks::cache(Notify, GetBuffer, Ctx));
         }
     })
 }

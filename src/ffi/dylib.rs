@@ -96,9 +96,7 @@ pub(crate) fn dylib_is_live(d: JitcoreDylibRef) -> bool {
 pub(crate) unsafe fn live_dylib<'a>(d: JitcoreDylibRef) -> Result<&'a JitcoreOpaqueDylib> {
     non_null(d, "dylib")?;
     if !dylib_is_live(d) {
-        return Err(Error::invalid_argument(format!(
-            "{d:p} is not a live dylib handle (its session was disposed of)"
-        )));
+        return Err(Error::invalid_argument(format!("{d:p} is not a live dylib handle (its session was disposed of)")));
     }
     // SAFETY: the handle is registered, so its session handle (which owns
     // it) is not disposed of; disposal must not race other uses.
@@ -172,6 +170,7 @@ fn add_module(
 ) -> Result<()> {
     // SAFETY: D and RT are live handles (or RT is NULL).
     let (d, s) = unsafe { dylib(D)? };
+    // SAFETY: RT is NULL or a live tracker handle (contract).
     let group = unsafe { group_for(d, RT)? };
     let m = module::get(M)?;
     m.claim(d.id())?;
@@ -232,7 +231,9 @@ pub unsafe extern "C" fn JitcoreDylibAddObjectBuffer(
     boundary(|| {
         // SAFETY: D and RT are live handles; Data has Len readable bytes.
         let (d, s) = unsafe { dylib(D)? };
+        // SAFETY: RT is NULL or a live tracker handle (contract).
         let group = unsafe { group_for(d, RT)? };
+        // SAFETY: the pointer has the stated number of readable bytes (contract).
         let bytes = unsafe { bytes_arg(Data, Len, "Data")? };
         s.add_object(d, bytes, "<object buffer>", &group)
     })
@@ -316,6 +317,7 @@ pub unsafe extern "C" fn JitcoreDylibAddMaterializer(
     boundary(move || {
         // SAFETY: D and RT are live handles; Symbols has NumSymbols strings.
         let (d, s) = unsafe { dylib(D)? };
+        // SAFETY: RT is NULL or a live tracker handle (contract).
         let group = unsafe { group_for(d, RT)? };
         let materialize = Materialize.ok_or_else(|| Error::invalid_argument("Materialize must not be NULL"))?;
         if NumSymbols == 0 {
@@ -367,11 +369,13 @@ pub unsafe extern "C" fn JitcoreDylibAddMaterializer(
                 }
                 (false, false) => {
                     discard(m, o);
-                    Err(Error::invalid_argument("the materializer set both ModuleOut and ObjectOut (it must set exactly one)"))
+                    Err(Error::invalid_argument(
+                        "the materializer set both ModuleOut and ObjectOut (it must set exactly one)",
+                    ))
                 }
-                (true, true) => {
-                    Err(Error::invalid_argument("the materializer set neither ModuleOut nor ObjectOut (it must set exactly one)"))
-                }
+                (true, true) => Err(Error::invalid_argument(
+                    "the materializer set neither ModuleOut nor ObjectOut (it must set exactly one)",
+                )),
             }
         });
         let materializer = Arc::new(HostMaterializer::new(names, produce)?);
@@ -433,6 +437,7 @@ pub unsafe extern "C" fn JitcoreDylibAddLibrarySymbols(
     boundary(|| {
         // SAFETY: D is a live dylib handle; Path a NUL-terminated string.
         let (d, s) = unsafe { dylib(D)? };
+        // SAFETY: Path is NULL or a NUL-terminated string (contract).
         let path = unsafe { super::path_arg(Path, "Path")? };
         s.add_source(d, SymbolSource::Library { path: path.to_path_buf(), filter: filter_fn(Filter, Ctx) })
     })
@@ -450,8 +455,8 @@ pub unsafe extern "C" fn JitcoreDylibAddArchive(D: JitcoreDylibRef, Path: *const
     boundary(|| {
         // SAFETY: D is a live dylib handle; Path a NUL-terminated string.
         let (d, s) = unsafe { dylib(D)? };
+        // SAFETY: Path is NULL or a NUL-terminated string (contract).
         let path = unsafe { super::path_arg(Path, "Path")? };
         s.add_source(d, SymbolSource::Archive { path: path.to_path_buf() })
     })
 }
-

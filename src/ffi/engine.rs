@@ -94,6 +94,7 @@ pub unsafe extern "C" fn JitcoreDisposeEngine(EE: JitcoreEngineRef) {
 /// once on the same engine (not with `JitcoreDisposeEngine`).
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreEngineAddModule(EE: JitcoreEngineRef, M: JitcoreModuleRef) -> JitcoreErrorRef {
+    // SAFETY: EE is NULL or a live engine handle (the host's contract; checked non-NULL).
     boundary(|| unsafe { engine(EE) }?.add_module(&module::get(M)?))
 }
 
@@ -106,6 +107,7 @@ pub unsafe extern "C" fn JitcoreEngineAddModule(EE: JitcoreEngineRef, M: Jitcore
 /// address into it, while or after it is removed.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreEngineRemoveModule(EE: JitcoreEngineRef, M: JitcoreModuleRef) -> JitcoreErrorRef {
+    // SAFETY: EE is NULL or a live engine handle (the host's contract; checked non-NULL).
     boundary(|| unsafe { engine(EE) }?.remove_module(&module::get(M)?))
 }
 
@@ -118,6 +120,7 @@ pub unsafe extern "C" fn JitcoreEngineRemoveModule(EE: JitcoreEngineRef, M: Jitc
 /// other threads look symbols up.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreEngineFinalizeObject(EE: JitcoreEngineRef) -> JitcoreErrorRef {
+    // SAFETY: EE is NULL or a live engine handle (the host's contract; checked non-NULL).
     boundary(|| unsafe { engine(EE) }?.finalize())
 }
 
@@ -125,6 +128,7 @@ fn lookup_into(EE: JitcoreEngineRef, Result: *mut u64, Name: *const c_char) -> R
     // SAFETY: EE is a live engine handle and Name a NUL-terminated string.
     let engine = unsafe { engine(EE)? };
     non_null(Result, "Result")?;
+    // SAFETY: the name is NULL or a NUL-terminated string (contract).
     let name = unsafe { str_arg(Name, "Name")? };
     let addr = engine.lookup(name)?;
     // SAFETY: Result was checked non-NULL.
@@ -171,9 +175,10 @@ pub unsafe extern "C" fn JitcoreEngineAddObjectFile(EE: JitcoreEngineRef, Path: 
     boundary(|| {
         // SAFETY: EE is a live engine handle and Path a NUL-terminated string.
         let engine = unsafe { engine(EE)? };
+        // SAFETY: Path is NULL or a NUL-terminated string (contract).
         let path = unsafe { super::path_arg(Path, "Path")? };
-        let bytes = std::fs::read(path)
-            .map_err(|e| Error::io(format!("cannot read object file '{}': {e}", path.display())))?;
+        let bytes =
+            std::fs::read(path).map_err(|e| Error::io(format!("cannot read object file '{}': {e}", path.display())))?;
         engine.add_object(&bytes, &path.display().to_string())
     })
 }
@@ -190,6 +195,7 @@ pub unsafe extern "C" fn JitcoreEngineAddObjectBuffer(
     boundary(|| {
         // SAFETY: EE is a live engine handle; Data has Len readable bytes.
         let engine = unsafe { engine(EE)? };
+        // SAFETY: the pointer has the stated number of readable bytes (contract).
         let bytes = unsafe { bytes_arg(Data, Len, "Data")? };
         engine.add_object(bytes, "<object buffer>")
     })
@@ -209,6 +215,7 @@ pub unsafe extern "C" fn JitcoreEngineAddGlobalMapping(
     boundary(|| {
         // SAFETY: EE is a live engine handle and Name a NUL-terminated string.
         let engine = unsafe { engine(EE)? };
+        // SAFETY: the name is NULL or a NUL-terminated string (contract).
         engine.add_global_mapping(unsafe { str_arg(Name, "Name")? }, Address)
     })
 }
@@ -222,6 +229,7 @@ pub unsafe extern "C" fn JitcoreEngineAddGlobalMapping(
 /// each at most once even when several threads call this at once.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreEngineRunStaticConstructors(EE: JitcoreEngineRef) -> JitcoreErrorRef {
+    // SAFETY: EE is NULL or a live engine handle (the host's contract; checked non-NULL).
     boundary(|| unsafe { engine(EE) }?.run_static_constructors())
 }
 
@@ -233,6 +241,7 @@ pub unsafe extern "C" fn JitcoreEngineRunStaticConstructors(EE: JitcoreEngineRef
 /// code meanwhile or afterwards if it depends on what they tear down.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreEngineRunStaticDestructors(EE: JitcoreEngineRef) -> JitcoreErrorRef {
+    // SAFETY: EE is NULL or a live engine handle (the host's contract; checked non-NULL).
     boundary(|| unsafe { engine(EE) }?.run_static_destructors())
 }
 
@@ -263,6 +272,7 @@ pub unsafe extern "C" fn JitcoreEngineSetErrorReporter(
     Ctx: *mut c_void,
 ) {
     boundary_or((), || {
+        // SAFETY: EE is NULL or a live engine handle (the host's contract; checked non-NULL).
         if let Ok(engine) = unsafe { engine(EE) } {
             engine.session().env().log.set_host_reporter(Reporter, Ctx);
         }

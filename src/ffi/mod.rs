@@ -3,15 +3,15 @@
 //! handles wrap.
 
 // In the order of the header's sections (build.rs).
+pub mod cache;
+pub mod dylib;
+pub mod engine;
 pub mod error;
 pub mod module;
-pub mod target;
-pub mod engine;
 pub mod session;
-pub mod dylib;
-pub mod tracker;
-pub mod cache;
 pub mod stats;
+pub mod target;
+pub mod tracker;
 pub mod version;
 
 use std::ffi::{c_char, CStr};

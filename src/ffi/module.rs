@@ -101,6 +101,7 @@ pub unsafe extern "C" fn JitcoreCreateModuleFromIR(
         non_null(Result, "Result")?;
         // SAFETY: the host passes a NUL-terminated name and Len readable bytes.
         let name = unsafe { str_arg(Name, "Name")? };
+        // SAFETY: the pointer has the stated number of readable bytes (contract).
         let data = unsafe { bytes_arg(Data.cast(), Len, "Data")? };
         if data.is_empty() {
             return Err(Error::invalid_ir(format!("module '{name}' is empty")));
@@ -111,7 +112,6 @@ pub unsafe extern "C" fn JitcoreCreateModuleFromIR(
         Ok(())
     })
 }
-
 
 /// Parses `Data` as `JitcoreCreateModuleFromIR` does, for input from a
 /// source the host does not trust: it is first parsed and verified in a
@@ -133,6 +133,7 @@ pub unsafe extern "C" fn JitcoreCreateModuleFromUntrustedIR(
         non_null(Result, "Result")?;
         // SAFETY: the host passes a NUL-terminated name and Len readable bytes.
         let name = unsafe { str_arg(Name, "Name")? };
+        // SAFETY: the pointer has the stated number of readable bytes (contract).
         let data = unsafe { bytes_arg(Data.cast(), Len, "Data")? };
         if data.is_empty() {
             return Err(Error::invalid_ir(format!("module '{name}' is empty")));

@@ -41,6 +41,8 @@ pub struct JitcoreSessionOptions {
 pub struct JitcoreOpaqueSession {
     pub(crate) session: Arc<Session>,
     /// One handle per JITDylib (stable addresses); the first is main.
+    // Boxed: host handles point into them, so they must not move.
+    #[allow(clippy::vec_box)]
     dylibs: Mutex<Vec<Box<JitcoreOpaqueDylib>>>,
 }
 
@@ -197,6 +199,7 @@ pub unsafe extern "C" fn JitcoreSessionCreateDylib(
         // SAFETY: S is a live session handle; Name a NUL-terminated string.
         let s = unsafe { session(S)? };
         non_null(Result, "Result")?;
+        // SAFETY: the name is NULL or a NUL-terminated string (contract).
         let name = unsafe { str_arg(Name, "Name")? };
         let d = s.session.create_dylib(name)?;
         // SAFETY: Result was checked non-NULL.
@@ -213,6 +216,7 @@ pub unsafe extern "C" fn JitcoreSessionGetDylibByName(S: JitcoreSessionRef, Name
     boundary_or(std::ptr::null_mut(), || {
         // SAFETY: S is NULL or a live session handle; Name NULL or a NUL-terminated string.
         let Ok(s) = (unsafe { session(S) }) else { return std::ptr::null_mut() };
+        // SAFETY: the name is NULL or a NUL-terminated string (contract).
         let Ok(name) = (unsafe { str_arg(Name, "Name") }) else { return std::ptr::null_mut() };
         match s.session.dylib_by_name(name) {
             Some(d) => s.handle_for(&d),
@@ -243,6 +247,7 @@ pub unsafe extern "C" fn JitcoreSessionLookup(
     boundary(|| {
         // SAFETY: S and D are live handles; Name a NUL-terminated string.
         let s = unsafe { session(S)? };
+        // SAFETY: D is NULL or a dylib handle, checked live before it is read.
         let (d, ds) = unsafe { dylib(D)? };
         if !Arc::ptr_eq(&ds, &s.session) {
             return Err(Error::invalid_argument(format!("JITDylib '{}' belongs to another session", d.name())));
@@ -274,6 +279,7 @@ pub unsafe extern "C" fn JitcoreSessionLookupMany(
         // SAFETY: S and D are live handles; Names has NumNames strings and
         // Results room for NumNames addresses.
         let s = unsafe { session(S)? };
+        // SAFETY: D is NULL or a dylib handle, checked live before it is read.
         let (d, ds) = unsafe { dylib(D)? };
         if !Arc::ptr_eq(&ds, &s.session) {
             return Err(Error::invalid_argument(format!("JITDylib '{}' belongs to another session", d.name())));

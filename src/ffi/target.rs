@@ -131,6 +131,7 @@ pub unsafe extern "C" fn JitcoreTargetDataGetABISize(
         non_null(Result, "Result")?;
         // SAFETY: TD is borrowed from a live engine; IRType is NUL-terminated.
         let size = unsafe { (*TD).td.abi_size(str_arg(IRType, "IRType")?)? };
+        // SAFETY: Result was checked non-NULL.
         unsafe { write_out(Result, size) };
         Ok(())
     })
@@ -150,6 +151,7 @@ pub unsafe extern "C" fn JitcoreTargetDataGetABIAlignment(
         non_null(Result, "Result")?;
         // SAFETY: as in JitcoreTargetDataGetABISize.
         let align = unsafe { (*TD).td.abi_alignment(str_arg(IRType, "IRType")?)? };
+        // SAFETY: Result was checked non-NULL.
         unsafe { write_out(Result, align) };
         Ok(())
     })

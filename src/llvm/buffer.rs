@@ -23,7 +23,8 @@ impl MemoryBuffer {
         let cname = cstring(name);
         // SAFETY: data is a valid slice for its length; LLVM copies it and the
         // name before returning, or returns NULL when it cannot allocate.
-        let raw = unsafe { LLVMCreateMemoryBufferWithMemoryRangeCopy(data.as_ptr().cast(), data.len(), cname.as_ptr()) };
+        let raw =
+            unsafe { LLVMCreateMemoryBufferWithMemoryRangeCopy(data.as_ptr().cast(), data.len(), cname.as_ptr()) };
         if raw.is_null() {
             return Err(Error::invalid_argument(format!("cannot allocate {} bytes for '{name}'", data.len())));
         }

@@ -30,7 +30,8 @@ extern "C" fn handler(info: LLVMDiagnosticInfoRef, _ctx: *mut c_void) {
     let _ = crate::guard::catch(|| {
         // SAFETY: info is the live diagnostic LLVM hands us for this call;
         // the description is a message we own and dispose.
-        let (severity, text) = unsafe { (LLVMGetDiagInfoSeverity(info), take_message(LLVMGetDiagInfoDescription(info))) };
+        let (severity, text) =
+            unsafe { (LLVMGetDiagInfoSeverity(info), take_message(LLVMGetDiagInfoDescription(info))) };
         if severity == LLVMDiagnosticSeverity::LLVMDSError {
             ERRORS.with(|e| e.borrow_mut().push(text.trim_end().to_string()));
         }

@@ -39,6 +39,7 @@ extern "C" fn call_filter(ctx: *mut c_void, sym: LLVMOrcSymbolStringPoolEntryRef
         // LLJIT when attached), alive while the generator can call it; sym
         // is live for the call.
         let f = unsafe { &*ctx.cast::<Filter>() };
+        // SAFETY: sym is a live pool entry for the call; its string is NUL-terminated.
         let name = unsafe { std::ffi::CStr::from_ptr(LLVMOrcSymbolStringPoolEntryStr(sym)) };
         i32::from(f(&name.to_string_lossy()))
     })
@@ -47,7 +48,9 @@ extern "C" fn call_filter(ctx: *mut c_void, sym: LLVMOrcSymbolStringPoolEntryRef
 
 /// The C predicate and context for an optional filter (boxed again so its
 /// address is stable).
-fn filter_args(filter: Option<Filter>) -> (LLVMOrcSymbolPredicate, *mut c_void, Option<Box<dyn std::any::Any + Send + Sync>>) {
+fn filter_args(
+    filter: Option<Filter>,
+) -> (LLVMOrcSymbolPredicate, *mut c_void, Option<Box<dyn std::any::Any + Send + Sync>>) {
     match filter {
         Some(f) => {
             let boxed: Box<Filter> = Box::new(f);
@@ -84,7 +87,8 @@ impl Generator {
         let mut raw = ptr::null_mut();
         // SAFETY: as above; the path is copied.
         let err = unsafe { LLVMOrcCreateDynamicLibrarySearchGeneratorForPath(&mut raw, c.as_ptr(), 0, f, ctx) };
-        check(err, JitcoreErrorCode::JITCORE_ERROR_IO).map_err(|e| e.context(format!("loading '{}'", path.display())))?;
+        check(err, JitcoreErrorCode::JITCORE_ERROR_IO)
+            .map_err(|e| e.context(format!("loading '{}'", path.display())))?;
         Ok(Generator { raw, ctx: keep })
     }
 
@@ -199,6 +203,7 @@ extern "C" fn try_to_generate(
         // SAFETY: ctx is the Answer its generator keeps; ORC passes n live
         // set elements for the call, whose names we retain.
         let answer = unsafe { &*ctx.cast::<Answer>() };
+        // SAFETY: ORC passes n live set elements for the call.
         let names = (0..n).map(|i| unsafe { SymbolName::retain((*set.add(i)).Name) }).collect();
         let kind = match kind {
             LLVMOrcLookupKind::LLVMOrcLookupKindStatic => LookupKind::Static,

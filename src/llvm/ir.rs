@@ -158,6 +158,7 @@ impl IrModule {
         if failed != 0 || module.is_null() {
             // SAFETY: msg is NULL or an LLVM-owned message; ctx is ours.
             let text = unsafe { take_message(msg) };
+            // SAFETY: ctx is ours and nothing in it is used any more.
             unsafe { LLVMContextDispose(ctx) };
             return Err(Error::invalid_ir(format!("cannot parse module '{name}': {text}")));
         }
@@ -188,6 +189,7 @@ impl IrModule {
         // SAFETY: the module is live; on failure LLVM returns a message we dispose.
         let broken =
             unsafe { LLVMVerifyModule(self.module, LLVMVerifierFailureAction::LLVMReturnStatusAction, &mut msg) };
+        // SAFETY: msg is NULL or a message LLVM gave us to dispose.
         let text = unsafe { take_message(msg) };
         if broken != 0 {
             return Err(Error::invalid_ir(format!("module '{name}' does not verify: {}", text.trim_end())));
@@ -287,6 +289,24 @@ impl IrModule {
                 }
                 f = LLVMGetNextFunction(f);
             }
+        }
+        out
+    }
+
+    /// The names of the external values the module declares (uses without
+    /// defining), `llvm.*` intrinsics left out.
+    pub fn declarations(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        // SAFETY: the module is live and not mutated while we iterate.
+        unsafe {
+            for_each_global(self.module, |v, _| {
+                if LLVMIsDeclaration(v) != 0 {
+                    let name = value_name(v);
+                    if !name.is_empty() && !name.starts_with("llvm.") {
+                        out.push(name);
+                    }
+                }
+            });
         }
         out
     }

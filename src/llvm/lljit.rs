@@ -95,8 +95,7 @@ impl Lljit {
         let c = cstring(name);
         let mut jd = ptr::null_mut();
         // SAFETY: the session is live; the name is copied.
-        let err =
-            unsafe { LLVMOrcExecutionSessionCreateJITDylib(self.execution_session().raw(), &mut jd, c.as_ptr()) };
+        let err = unsafe { LLVMOrcExecutionSessionCreateJITDylib(self.execution_session().raw(), &mut jd, c.as_ptr()) };
         check(err, JitcoreErrorCode::JITCORE_ERROR_INVALID_ARGUMENT)?;
         // SAFETY: a JITDylib of this LLJIT, which owns it.
         Ok(unsafe { JitDylib::from_raw(jd) })
@@ -173,12 +172,7 @@ impl Lljit {
     /// exported symbols match), triggering whatever materialization that
     /// needs, and blocks until it is done. Addresses come back in the order
     /// of `names`.
-    pub fn lookup(
-        &self,
-        kind: LookupKind,
-        order: &[(JitDylib, bool)],
-        names: &[SymbolName],
-    ) -> Result<Vec<u64>> {
+    pub fn lookup(&self, kind: LookupKind, order: &[(JitDylib, bool)], names: &[SymbolName]) -> Result<Vec<u64>> {
         let wait = Arc::new(LookupWait::default());
         let signal = wait.clone();
         let wanted: Vec<usize> = names.iter().map(|n| n.as_raw() as usize).collect();
@@ -210,13 +204,11 @@ impl Lljit {
     }
 }
 
-
 #[derive(Default)]
 struct LookupWait {
     result: Mutex<Option<std::result::Result<Vec<u64>, String>>>,
     done: Condvar,
 }
-
 
 impl Drop for Lljit {
     fn drop(&mut self) {
@@ -288,7 +280,9 @@ extern "C" fn transform(
         // SAFETY: ctx is the IrTransform the LLJIT keeps until disposed of;
         // tsm and mr are live for the call.
         let f = unsafe { &*ctx.cast::<IrTransform>() };
-        let request = TransformRequest { tsm: unsafe { *tsm }, responsibility: unsafe { BorrowedResponsibility::new(mr) } };
+        // SAFETY: tsm and mr are live for the call (ORC lends them to the transform).
+        let request =
+            TransformRequest { tsm: unsafe { *tsm }, responsibility: unsafe { BorrowedResponsibility::new(mr) } };
         f(&request)
     });
     let err = match outcome {

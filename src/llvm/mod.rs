@@ -43,7 +43,7 @@ pub fn initialize() -> Result<()> {
 }
 
 /// Consumes an `LLVMErrorRef` and returns its message, or `None` for success.
-pub fn take_error(err: LLVMErrorRef) -> Option<String> {
+pub(crate) fn take_error(err: LLVMErrorRef) -> Option<String> {
     if err.is_null() {
         return None;
     }

@@ -235,7 +235,7 @@ fn validate(data: &[u8], relocations: bool) -> std::result::Result<ObjectSummary
                 s.sh_name(LE)
             )
         })?;
-        if kind != elf::SHT_NOBITS && !offset.checked_add(size).is_some_and(|end| end <= data.len() as u64) {
+        if kind != elf::SHT_NOBITS && offset.checked_add(size).is_none_or(|end| end > data.len() as u64) {
             return Err(format!(
                 "section '{}' (0x{size:x} bytes at offset 0x{offset:x}) lies outside the file (truncated?)",
                 names.get(i)
@@ -373,7 +373,7 @@ fn check_symbols(
             if s.sh_flags(LE) & u64::from(elf::SHF_ALLOC) != 0 {
                 let size = s.sh_size(LE);
                 let value = sym.st_value(LE);
-                if !value.checked_add(sym.st_size(LE)).is_some_and(|end| end <= size) {
+                if value.checked_add(sym.st_size(LE)).is_none_or(|end| end > size) {
                     return Err(format!(
                         "symbol {i} (0x{:x} bytes at 0x{value:x}) lies outside section '{}' (0x{size:x} bytes)",
                         sym.st_size(LE),
@@ -462,7 +462,7 @@ fn check_relocations(
                 ))
             }
         };
-        if !offset.checked_add(patch.size).is_some_and(|end| end <= target_size) {
+        if offset.checked_add(patch.size).is_none_or(|end| end > target_size) {
             return Err(format!(
                 "{} patches offset 0x{offset:x}, past the end of '{target_name}' (0x{target_size:x} bytes)",
                 what()

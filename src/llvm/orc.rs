@@ -17,9 +17,9 @@ use llvm_sys::error::LLVMErrorRef;
 use llvm_sys::orc2::*;
 
 use super::{check, cstring, take_error};
-use crate::error::{JitcoreErrorCode, Result};
 #[cfg(test)]
 use crate::error::Error;
+use crate::error::{JitcoreErrorCode, Result};
 
 /// A retained symbol string pool entry; released on drop.
 pub struct SymbolName(LLVMOrcSymbolStringPoolEntryRef);
@@ -167,7 +167,10 @@ impl SymbolFlags {
 
     /// The same flags, no longer exported (a hidden alias of an exported symbol).
     pub fn hidden(self) -> SymbolFlags {
-        SymbolFlags { generic: self.generic & !(LLVMJITSymbolGenericFlags::LLVMJITSymbolGenericFlagsExported as u8), ..self }
+        SymbolFlags {
+            generic: self.generic & !(LLVMJITSymbolGenericFlags::LLVMJITSymbolGenericFlagsExported as u8),
+            ..self
+        }
     }
 }
 
@@ -204,6 +207,7 @@ impl JitDylib {
         // SAFETY: the JITDylib is live; Define takes the unit on success and
         // leaves it to us on failure.
         let raw = mu.into_raw();
+        // SAFETY: the JITDylib is live (module doc); Define takes the unit on success only.
         let err = unsafe { LLVMOrcJITDylibDefine(self.0, raw) };
         if err.is_null() {
             return Ok(());
@@ -386,14 +390,17 @@ extern "C" fn on_lookup_result(err: LLVMErrorRef, result: LLVMOrcCSymbolMapPairs
         None => Ok((0..n)
             .map(|i| unsafe {
                 let p = &*result.add(i);
-                Found { name: SymbolName::retain(p.Name), address: p.Sym.Address, flags: SymbolFlags::from_raw(&p.Sym.Flags) }
+                Found {
+                    name: SymbolName::retain(p.Name),
+                    address: p.Sym.Address,
+                    flags: SymbolFlags::from_raw(&p.Sym.Flags),
+                }
             })
             .collect()),
     })
     .unwrap_or_else(|_| Err("internal error: panic while handling a lookup result".to_string()));
     let _ = crate::guard::catch(move || done(outcome));
 }
-
 
 /// Fault injection for unit tests.
 #[cfg(test)]

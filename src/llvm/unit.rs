@@ -114,7 +114,6 @@ fn responsibility_symbols(mr: LLVMOrcMaterializationResponsibilityRef) -> Vec<(S
     }
 }
 
-
 /// A responsibility ORC lends for the duration of a call (an IR transform).
 pub struct BorrowedResponsibility<'a> {
     raw: LLVMOrcMaterializationResponsibilityRef,
@@ -152,7 +151,11 @@ pub trait UnitBody: Send + 'static {
 }
 
 /// A custom unit named `name` defining `symbols`, carrying `body`.
-pub fn custom_unit(name: &str, symbols: Vec<(SymbolName, SymbolFlags)>, body: Box<dyn UnitBody>) -> MaterializationUnit {
+pub fn custom_unit(
+    name: &str,
+    symbols: Vec<(SymbolName, SymbolFlags)>,
+    body: Box<dyn UnitBody>,
+) -> MaterializationUnit {
     let mut pairs: Vec<LLVMOrcCSymbolFlagsMapPair> = symbols
         .into_iter()
         .map(|(name, flags)| LLVMOrcCSymbolFlagsMapPair { Name: name.into_raw(), Flags: flags.raw() })

@@ -18,10 +18,10 @@ use super::SessionEnv;
 use crate::error::Result;
 use crate::llvm::ir::{IrModule, ModuleSymbol};
 use crate::llvm::lazy::{lazy_reexports, StubsManager};
-use crate::llvm::unit::BorrowedResponsibility;
 use crate::llvm::orc::{SymbolFlags, SymbolName};
 pub use crate::llvm::split::BODY_SUFFIX;
 use crate::llvm::split::{split, FunctionPartition};
+use crate::llvm::unit::BorrowedResponsibility;
 use crate::module::Module;
 
 /// A module split for lazy compilation.

@@ -55,8 +55,7 @@ fn answer(env: &Weak<SessionEnv>, dylib: &Weak<Dylib>, mut lookup: GeneratorLook
     drop((env, dylib));
     // Step 2: the link order, for what the sources did not have.
     let ask_link_order = move |permanent: Vec<Found>| {
-        let rest: Vec<SymbolName> =
-            names.into_iter().filter(|n| !permanent.iter().any(|f| f.name == *n)).collect();
+        let rest: Vec<SymbolName> = names.into_iter().filter(|n| !permanent.iter().any(|f| f.name == *n)).collect();
         // What the platform and the sources gave lives as long as the
         // dylib; what the link order gave stands for code of those dylibs.
         let finish = move |permanent: Vec<Found>, linked: Vec<Found>| {

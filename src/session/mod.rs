@@ -21,17 +21,18 @@ use std::ffi::c_void;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 
-
 use crate::cache::ObjectCache;
 use crate::compile::pool::Pool;
 use crate::error::{Error, JitcoreErrorCode, Result};
 use crate::llvm::buffer::MemoryBuffer;
-use crate::llvm::ir::ModuleSymbol;
-use crate::llvm::object::check_object;
 use crate::llvm::generator::Generator;
+use crate::llvm::ir::ModuleSymbol;
 use crate::llvm::lazy::{CallThrough, StubsManager};
 use crate::llvm::lljit::Lljit;
-use crate::llvm::orc::{self, ExecutionSession, Found, JitDylib, LookupKind, ObjectLayer, SymbolFlags, SymbolName, Tracker};
+use crate::llvm::object::check_object;
+use crate::llvm::orc::{
+    self, ExecutionSession, Found, JitDylib, LookupKind, ObjectLayer, SymbolFlags, SymbolName, Tracker,
+};
 use crate::llvm::target_machine::{TargetMachine, TargetSpec};
 use crate::module::Module;
 use dylib::Dylib;
@@ -341,25 +342,26 @@ impl Session {
                 None => Err("jitcore: the session is gone".to_string()),
             }));
             SessionEnv {
-            data_layout: jit.data_layout(),
-            spec,
-            machines: Mutex::new(Vec::new()),
-            cache: RwLock::new(None),
-            stats: Stats::default(),
-            log: ErrorLog::default(),
-            pending: Mutex::new(HashMap::new()),
-            next_unit: AtomicU64::new(1),
-            pool: RwLock::new(pool),
-            dylibs: RwLock::new(Vec::new()),
-            groups: Mutex::new(Vec::new()),
-            config,
-            platform_dylib,
-            process_dylib,
-            lazy: Mutex::new(None),
-            perf,
-            me: me.clone(),
-            jit,
-        }});
+                data_layout: jit.data_layout(),
+                spec,
+                machines: Mutex::new(Vec::new()),
+                cache: RwLock::new(None),
+                stats: Stats::default(),
+                log: ErrorLog::default(),
+                pending: Mutex::new(HashMap::new()),
+                next_unit: AtomicU64::new(1),
+                pool: RwLock::new(pool),
+                dylibs: RwLock::new(Vec::new()),
+                groups: Mutex::new(Vec::new()),
+                config,
+                platform_dylib,
+                process_dylib,
+                lazy: Mutex::new(None),
+                perf,
+                me: me.clone(),
+                jit,
+            }
+        });
         let main = Dylib::new(main_jd, "main", main_dylib_id());
         linkorder::install(&env, &main);
         env.dylibs.write().unwrap_or_else(|p| p.into_inner()).push(main.clone());
@@ -576,16 +578,15 @@ impl Session {
             .env
             .install(dylib, &symbols, pending)
             .map_err(|e| e.context(format!("cannot add a materializer to JITDylib '{}'", dylib.name())))?;
-        let member =
-            Member {
-                tracker,
-                unit_id,
-                module: None,
-                materializer: Some(materializer),
-                lazy: false,
-                stubs: None,
-                object_names: Vec::new(),
-            };
+        let member = Member {
+            tracker,
+            unit_id,
+            module: None,
+            materializer: Some(materializer),
+            lazy: false,
+            stubs: None,
+            object_names: Vec::new(),
+        };
         group.state().members.push(member);
         Ok(())
     }
@@ -597,8 +598,10 @@ impl Session {
         for t in dylib.take_aliases(Some(&names)) {
             let _ = t.remove();
         }
-        let syms =
-            symbols.iter().map(|(n, a)| (self.env.jit.mangle_and_intern(n), *a, SymbolFlags::new(true, true))).collect();
+        let syms = symbols
+            .iter()
+            .map(|(n, a)| (self.env.jit.mangle_and_intern(n), *a, SymbolFlags::new(true, true)))
+            .collect();
         dylib.jd().define(orc::absolute_symbols(syms)).map_err(|e| e.context(format!("in JITDylib '{}'", dylib.name())))
     }
 
@@ -719,17 +722,49 @@ impl Session {
         // other units (another thread's lookup) are not this lookup's.
         let units = self.units_defining(&failed_symbols(&e.message));
         let reported = self.env.log.since(mark);
-        let mine: Vec<&report::Reported> =
-            reported.iter().filter(|r| r.unit.is_some_and(|u| units.contains(&u))).collect();
+        let declared: Vec<(u64, Arc<Module>, Vec<String>)> = self
+            .live_modules()
+            .into_iter()
+            .map(|(u, m)| {
+                let d = m.declarations();
+                (u, m, d)
+            })
+            .collect();
+        let declares = |unit: u64, r: &report::Reported| {
+            declared.iter().any(|(u, _, d)| *u == unit && r.missing.iter().any(|x| d.contains(x)))
+        };
+        let declared_elsewhere = |unit: u64, r: &report::Reported| {
+            declared.iter().any(|(u, _, d)| *u != unit && r.missing.iter().any(|x| d.contains(x)))
+        };
         // Reset what ORC failed (its symbols are in an error state), and
-        // every unit that reported its own failure since (it never finished
-        // linking), whichever lookup it came from; nothing else.
+        // every unit whose compile failed (reported on its own thread);
+        // nothing else.
         let mut failed_units = units.clone();
-        failed_units.extend(reported.iter().filter_map(|r| r.unit));
-        // A link error found while another thread ran ORC's lookup
-        // continuation carries no unit: it may be this lookup's. A report of
-        // a unit this lookup does not need is another lookup's, never used.
-        let cause = mine.first().copied().or_else(|| reported.iter().find(|r| r.unit.is_none()));
+        failed_units.extend(reported.iter().filter(|r| r.missing.is_empty()).filter_map(|r| r.unit));
+        // The cause, in the order reported: (1) an error of a failed unit
+        // (a link error only if it is not another module's missing name:
+        // ORC reports on whatever thread ran the link); (2) a link error
+        // naming what a failed unit's module declares; (3) a link error no
+        // module declares (an object's, an archive member's).
+        let mine = reported.iter().find(|r| {
+            r.unit.is_some_and(|u| units.contains(&u) && (r.missing.is_empty() || !declared_elsewhere(u, r)))
+        });
+        let linked = || {
+            reported.iter().find_map(|r| {
+                let (_, m, _) = declared.iter().find(|(u, _, _)| units.contains(u) && declares(*u, r))?;
+                let mut r = r.clone();
+                r.error = r.bare.clone().context(format!("module '{}'", m.name()));
+                Some(r)
+            })
+        };
+        let orphan = || {
+            reported
+                .iter()
+                .find(|r| !r.missing.is_empty() && !declared.iter().any(|(u, _, _)| declares(*u, r)))
+                .cloned()
+        };
+        let found = if mine.is_some() { None } else { linked().or_else(orphan) };
+        let cause = mine.or(found.as_ref());
         let error = match cause {
             Some(r) => {
                 let mut err = r.error.clone();
@@ -740,6 +775,19 @@ impl Session {
                 .context(format!("looking up {what}")),
         };
         LookupFailure { error, failed_units }
+    }
+
+    /// The modules of live members, with their units.
+    fn live_modules(&self) -> Vec<(u64, Arc<Module>)> {
+        let mut out = Vec::new();
+        for group in self.env.live_groups() {
+            for member in group.state().members.iter() {
+                if let Some(m) = &member.module {
+                    out.push((member.unit_id, m.clone()));
+                }
+            }
+        }
+        out
     }
 
     /// The units (placeholder ids) of members that define one of the

@@ -29,6 +29,13 @@ pub struct Reported {
     pub unit: Option<u64>,
     /// Whether it failed a materialization (rather than being a warning).
     pub fatal: bool,
+    /// For a link error ORC reported: the external names it could not
+    /// resolve. ORC reports on whatever thread ran the link's lookup
+    /// continuation, so `unit` is only a hint for such errors: they are
+    /// checked against the names each unit's module declares.
+    pub missing: Vec<String>,
+    /// The error without the module named from the reporting thread.
+    pub bare: Error,
 }
 
 const KEEP: usize = 256;
@@ -68,8 +75,13 @@ impl ErrorLog {
     /// Records an error. `fatal` errors failed a materialization. An error
     /// reported while this thread materializes a module is tied to it, and
     /// its message names it.
-    pub fn report(&self, mut error: Error, fatal: bool) {
+    pub fn report(&self, error: Error, fatal: bool) {
         let current = CURRENT.with(|c| c.borrow().clone());
+        self.record(error, current, fatal, Vec::new());
+    }
+
+    fn record(&self, mut error: Error, current: Option<(u64, String)>, fatal: bool, missing: Vec<String>) {
+        let bare = error.clone();
         if let Some((_, name)) = &current {
             if !error.message.contains(&format!("'{name}'")) {
                 error = error.context(format!("module '{name}'"));
@@ -81,7 +93,7 @@ impl ErrorLog {
             if entries.len() == KEEP {
                 entries.pop_front();
             }
-            entries.push_back(Reported { seq, error: error.clone(), unit: current.map(|c| c.0), fatal });
+            entries.push_back(Reported { seq, error: error.clone(), unit: current.map(|c| c.0), fatal, missing, bare });
         }
         let host = *self.host.read().unwrap_or_else(|p| p.into_inner());
         if let Some((Some(f), ctx)) = host {
@@ -95,13 +107,17 @@ impl ErrorLog {
     /// Reports an error that came from ORC (through the session's reporter).
     pub fn report_orc(&self, message: String) {
         // A lazy function's body is an implementation detail: name the function.
-        let message = message.replace(super::lazy::BODY_SUFFIX, "");
-        let error = if let Some(rest) = message.strip_prefix("Symbols not found: ") {
-            Error::unresolved_symbol(format!("unresolved external symbol(s) {rest}"))
+        let message = message.replace(crate::llvm::split::BODY_SUFFIX, "");
+        let (error, missing) = if let Some(rest) = message.strip_prefix("Symbols not found: ") {
+            let missing = rest.trim().trim_start_matches('[').trim_end_matches(']');
+            let missing = missing.split(',').map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect();
+            (Error::unresolved_symbol(format!("unresolved external symbol(s) {rest}")), missing)
         } else {
-            Error::from_orc_message(message, JitcoreErrorCode::JITCORE_ERROR_LINK)
+            (Error::from_orc_message(message, JitcoreErrorCode::JITCORE_ERROR_LINK), Vec::new())
         };
-        self.report(error, true);
+        // The reporting thread's unit is a hint (see `Reported::missing`).
+        let current = CURRENT.with(|c| c.borrow().clone());
+        self.record(error, current, true, missing);
     }
 
     /// The fatal errors reported since `mark`.

@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
-use crate::llvm::generator::{existing_file, Generator};
 pub use crate::llvm::generator::Filter;
+use crate::llvm::generator::{existing_file, Generator};
 use crate::llvm::orc::ObjectLayer;
 
 /// A source of symbols for a JITDylib (see `Session::add_source`).
@@ -38,7 +38,9 @@ impl SymbolSource {
                 let bytes = std::fs::read(&path).map_err(|e| Error::io(format!("cannot read '{shown}': {e}")))?;
                 let head = bytes.get(..8).unwrap_or_default();
                 if head != b"!<arch>\n" && head != b"!<thin>\n" {
-                    return Err(Error::invalid_object(format!("'{shown}' is not a static archive (no '!<arch>' magic)")));
+                    return Err(Error::invalid_object(format!(
+                        "'{shown}' is not a static archive (no '!<arch>' magic)"
+                    )));
                 }
                 // Every member passes the one object validator now: the
                 // archive generator hands members to the linker later.

@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use super::dylib::Dylib;
-use crate::llvm::lazy::StubsManager;
 use super::materializer::HostMaterializer;
+use crate::llvm::lazy::StubsManager;
 use crate::llvm::orc::Tracker;
 use crate::module::Module;
 
