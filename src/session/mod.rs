@@ -301,6 +301,11 @@ pub struct Session {
     /// Serializes structural changes (adding, removing, resetting, link
     /// orders, symbol sources) so they never interleave with a reset.
     changes: Mutex<()>,
+    /// Lookups in flight (shared) against removals (exclusive): ORC can
+    /// lose a query whose symbols a concurrent tracker removal takes away
+    /// mid-materialization (every thread then waits forever), so code is
+    /// removed between lookups, never under one.
+    lookups: RwLock<()>,
 }
 
 fn main_dylib_id() -> u64 {
@@ -365,7 +370,7 @@ impl Session {
         let main = Dylib::new(main_jd, "main", main_dylib_id());
         linkorder::install(&env, &main);
         env.dylibs.write().unwrap_or_else(|p| p.into_inner()).push(main.clone());
-        Ok(Session { env, main, changes: Mutex::new(()) })
+        Ok(Session { env, main, changes: Mutex::new(()), lookups: RwLock::new(()) })
     }
 
     pub fn env(&self) -> &Arc<SessionEnv> {
@@ -609,6 +614,9 @@ impl Session {
     /// drops symbol names nothing uses any more. A removed group stays
     /// removed: adding to it fails.
     pub fn remove_group(&self, group: &Group) -> Result<()> {
+        // Lock order: lookups, then changes (a lookup takes changes to
+        // recover only after it released its shared lock).
+        let _no_lookups = self.lookups.write().unwrap_or_else(|p| p.into_inner());
         let _changes = self.lock_changes();
         let members = {
             let mut state = group.state();
@@ -696,7 +704,11 @@ impl Session {
             }
         }
         let interned: Vec<SymbolName> = names.iter().map(|n| self.env.jit.mangle_and_intern(n)).collect();
-        match self.env.jit.lookup(LookupKind::DLSym, &order, &interned) {
+        let found = {
+            let _lookup = self.lookups.read().unwrap_or_else(|p| p.into_inner());
+            self.env.jit.lookup(LookupKind::DLSym, &order, &interned)
+        };
+        match found {
             Ok(addrs) => Ok(addrs),
             Err(e) => {
                 let failure = self.explain_lookup_failure(e, mark, dylib, names);
