@@ -280,9 +280,11 @@ extern "C" fn transform(
         // SAFETY: ctx is the IrTransform the LLJIT keeps until disposed of;
         // tsm and mr are live for the call.
         let f = unsafe { &*ctx.cast::<IrTransform>() };
-        // SAFETY: tsm and mr are live for the call (ORC lends them to the transform).
-        let request =
-            TransformRequest { tsm: unsafe { *tsm }, responsibility: unsafe { BorrowedResponsibility::new(mr) } };
+        // SAFETY: tsm points to the live module ORC lends the transform.
+        let tsm = unsafe { *tsm };
+        // SAFETY: mr is live for the call (ORC lends it to the transform).
+        let responsibility = unsafe { BorrowedResponsibility::new(mr) };
+        let request = TransformRequest { tsm, responsibility };
         f(&request)
     });
     let err = match outcome {
