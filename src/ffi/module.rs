@@ -97,6 +97,21 @@ pub unsafe extern "C" fn JitcoreCreateModuleFromIR(
     Data: *const c_char,
     Len: usize,
 ) -> JitcoreErrorRef {
+    // SAFETY: the host's arguments, as documented above.
+    unsafe { create_module(Result, Name, Data, Len, Module::from_ir) }
+}
+
+/// The body of both module-from-IR functions, with `parse` as the parser.
+///
+/// # Safety
+/// As `JitcoreCreateModuleFromIR`'s arguments.
+unsafe fn create_module(
+    Result: *mut JitcoreModuleRef,
+    Name: *const c_char,
+    Data: *const c_char,
+    Len: usize,
+    parse: fn(&str, &[u8]) -> Result<Arc<Module>>,
+) -> JitcoreErrorRef {
     boundary(|| {
         non_null(Result, "Result")?;
         // SAFETY: the host passes a NUL-terminated name and Len readable bytes.
@@ -106,7 +121,7 @@ pub unsafe extern "C" fn JitcoreCreateModuleFromIR(
         if data.is_empty() {
             return Err(Error::invalid_ir(format!("module '{name}' is empty")));
         }
-        let module = Module::from_ir(name, data)?;
+        let module = parse(name, data)?;
         // SAFETY: Result was checked non-NULL.
         unsafe { write_out(Result, register(module)) };
         Ok(())
@@ -129,20 +144,8 @@ pub unsafe extern "C" fn JitcoreCreateModuleFromUntrustedIR(
     Data: *const c_char,
     Len: usize,
 ) -> JitcoreErrorRef {
-    boundary(|| {
-        non_null(Result, "Result")?;
-        // SAFETY: the host passes a NUL-terminated name and Len readable bytes.
-        let name = unsafe { str_arg(Name, "Name")? };
-        // SAFETY: the pointer has the stated number of readable bytes (contract).
-        let data = unsafe { bytes_arg(Data.cast(), Len, "Data")? };
-        if data.is_empty() {
-            return Err(Error::invalid_ir(format!("module '{name}' is empty")));
-        }
-        let module = Module::from_untrusted_ir(name, data)?;
-        // SAFETY: Result was checked non-NULL.
-        unsafe { write_out(Result, register(module)) };
-        Ok(())
-    })
+    // SAFETY: the host's arguments, as documented above.
+    unsafe { create_module(Result, Name, Data, Len, Module::from_untrusted_ir) }
 }
 
 /// Copies `M`, a module a host built with LLVM-C against the same
