@@ -142,17 +142,6 @@ typedef struct JitcoreOpaqueResourceTracker JitcoreOpaqueResourceTracker;
 typedef struct JitcoreOpaqueResourceTracker *JitcoreResourceTrackerRef;
 
 /*
- An object cache handle (`JitcoreObjectCacheRef`).
- */
-typedef struct JitcoreOpaqueObjectCache JitcoreOpaqueObjectCache;
-
-/*
- An object cache jitcore implements (the disk cache), attachable to
- engines and sessions.
- */
-typedef struct JitcoreOpaqueObjectCache *JitcoreObjectCacheRef;
-
-/*
  Opaque handle to a byte buffer holding an object file
  (`JitcoreObjectBufferRef`).
  */
@@ -162,6 +151,17 @@ typedef struct JitcoreOpaqueObjectBuffer JitcoreOpaqueObjectBuffer;
  Handle to an object buffer.
  */
 typedef struct JitcoreOpaqueObjectBuffer *JitcoreObjectBufferRef;
+
+/*
+ An object cache handle (`JitcoreObjectCacheRef`).
+ */
+typedef struct JitcoreOpaqueObjectCache JitcoreOpaqueObjectCache;
+
+/*
+ An object cache jitcore implements (the disk cache), attachable to
+ engines and sessions.
+ */
+typedef struct JitcoreOpaqueObjectCache *JitcoreObjectCacheRef;
 
 /* ==========================================================================
  * 1. Errors

@@ -1,7 +1,6 @@
 //! The llvmlite-style execution engine: a thin facade over a session, its
 //! main JITDylib and a registry of the modules added to it.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::cache::ObjectCache;
@@ -13,12 +12,6 @@ use crate::session::tracker::Group;
 use crate::session::{Session, SessionConfig};
 use crate::target::TargetDataInfo;
 
-static NEXT_OWNER: AtomicU64 = AtomicU64::new(1);
-
-/// A fresh owner id for an engine or JITDylib (never 0, never reused).
-pub fn new_owner_id() -> OwnerId {
-    NEXT_OWNER.fetch_add(1, Ordering::Relaxed)
-}
 
 struct Added {
     module: Arc<Module>,
@@ -44,7 +37,7 @@ impl Engine {
     pub fn new(spec: TargetSpec) -> Result<Engine> {
         let target_data = Arc::new(TargetDataInfo::new(spec.create()?.data_layout()));
         let session = Session::new(spec, SessionConfig::default())?;
-        Ok(Engine { id: new_owner_id(), state: Mutex::new(State::default()), session, target_data })
+        Ok(Engine { id: crate::module::new_owner_id(), state: Mutex::new(State::default()), session, target_data })
     }
 
     fn state(&self) -> MutexGuard<'_, State> {

@@ -15,6 +15,7 @@ mod guard;
 pub mod llvm;
 pub mod module;
 pub mod platform;
+pub mod report;
 pub mod run;
 pub mod session;
 pub mod target;

@@ -12,6 +12,13 @@ use llvm_sys::prelude::LLVMModuleRef;
 /// Who holds a module: the host (0) or the owner with this id.
 pub type OwnerId = u64;
 
+static NEXT_OWNER: AtomicU64 = AtomicU64::new(1);
+
+/// A fresh owner id for an engine or JITDylib (never 0, never reused).
+pub fn new_owner_id() -> OwnerId {
+    NEXT_OWNER.fetch_add(1, Ordering::Relaxed)
+}
+
 /// A verified module and the facts about it that do not change.
 pub struct Module {
     name: CString,
@@ -155,7 +162,7 @@ impl Module {
     /// BLAKE3 of the module's bitcode as jitcore holds it (what is
     /// compiled), computed once: the IR never changes after `prepare`.
     pub fn bitcode_digest(&self) -> [u8; 32] {
-        *self.bitcode_digest.get_or_init(|| crate::cache::key::blake3(&self.lock_ir().bitcode()))
+        *self.bitcode_digest.get_or_init(|| crate::llvm::blake3::blake3(&self.lock_ir().bitcode()))
     }
 
     /// The external names the module uses without defining them.

@@ -63,7 +63,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use super::key::{module_key, to_hex, Blake3, Key, CACHE_FORMAT_VERSION, KEY_LEN};
+use super::key::{module_key, to_hex, Key, CACHE_FORMAT_VERSION, KEY_LEN};
+use crate::llvm::blake3::Blake3;
 use super::{CacheContext, ObjectCache};
 use crate::error::{Error, Result};
 use crate::module::Module;
@@ -598,7 +599,7 @@ pub fn verify(bytes: &[u8], key: &Key) -> std::result::Result<(), String> {
 mod tests {
     use super::*;
     use crate::llvm::target_machine::TargetSpec;
-    use crate::session::report::ErrorLog;
+    use crate::report::ErrorLog;
 
     const SUM: &str = "define i32 @sum(i32 %a, i32 %b) {\n  %r = add i32 %a, %b\n  ret i32 %r\n}\n";
 

@@ -17,7 +17,7 @@ use super::error::JitcoreErrorRef;
 use super::module::{self, JitcoreModuleRef};
 use super::tracker::{group_for, JitcoreResourceTrackerRef};
 use super::{boundary, boundary_or, bytes_arg, non_null, slice_arg, str_arg};
-use crate::cache::JitcoreObjectBufferRef;
+use super::cache::JitcoreObjectBufferRef;
 use crate::error::{Error, Result};
 use crate::llvm::buffer::MemoryBuffer;
 use crate::session::dylib::Dylib;

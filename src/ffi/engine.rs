@@ -13,7 +13,7 @@ use super::target::{JitcoreOpaqueTargetData, JitcoreTargetDataRef, JitcoreTarget
 use super::{boundary, boundary_or, bytes_arg, non_null, str_arg, write_out};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::session::report::JitcoreErrorReporterFunction;
+use super::error::JitcoreErrorReporterFunction;
 
 /// An execution engine (`JitcoreEngineRef`).
 pub struct JitcoreOpaqueEngine {
@@ -274,7 +274,7 @@ pub unsafe extern "C" fn JitcoreEngineSetErrorReporter(
     boundary_or((), || {
         // SAFETY: EE is NULL or a live engine handle (the host's contract; checked non-NULL).
         if let Ok(engine) = unsafe { engine(EE) } {
-            engine.session().env().log.set_host_reporter(Reporter, Ctx);
+            engine.session().set_error_reporter(super::error::reporter(Reporter, Ctx));
         }
     })
 }

@@ -115,3 +115,32 @@ pub unsafe extern "C" fn JitcoreConsumeError(Err: JitcoreErrorRef) {
         }
     })
 }
+
+/// Receives errors that no call can return. `Message` is borrowed for the
+/// duration of the call only. Called on whichever thread meets the error (one
+/// that looks symbols up, a compile thread, one whose call into a lazy
+/// function compiles it), possibly on several threads at once; it must not
+/// call into the engine or session. `Ctx` must stay valid until the engine
+/// or session is disposed of: replacing the reporter stops new calls, but a
+/// report already under way may still use the old one.
+pub type JitcoreErrorReporterFunction =
+    Option<unsafe extern "C" fn(Ctx: *mut std::ffi::c_void, Code: JitcoreErrorCode, Message: *const c_char)>;
+
+/// The host's reporter and its `Ctx`, as the reporter jitcore calls.
+pub(crate) fn reporter(f: JitcoreErrorReporterFunction, ctx: *mut std::ffi::c_void) -> Option<crate::report::Reporter> {
+    #[derive(Clone, Copy)]
+    struct Ctx(*mut std::ffi::c_void);
+    // SAFETY: the host promises its reporter may be called with its Ctx from
+    // any thread (documented on JitcoreErrorReporterFunction).
+    unsafe impl Send for Ctx {}
+    // SAFETY: as above.
+    unsafe impl Sync for Ctx {}
+    let f = f?;
+    let ctx = Ctx(ctx);
+    Some(std::sync::Arc::new(move |code, message: &str| {
+        let msg = crate::llvm::cstring(message);
+        // SAFETY: the host's reporter is callable from any thread with its
+        // Ctx; the message is borrowed for the call.
+        unsafe { f({ ctx }.0, code, msg.as_ptr()) }
+    }))
+}

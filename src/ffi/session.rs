@@ -15,7 +15,7 @@ use super::{boundary, boundary_or, non_null, slice_arg, str_arg, write_out};
 use crate::error::{Error, Result};
 use crate::llvm::target_machine::TargetSpec;
 use crate::session::dylib::Dylib;
-use crate::session::report::JitcoreErrorReporterFunction;
+use super::error::JitcoreErrorReporterFunction;
 use crate::session::{Session, SessionConfig};
 
 /// Options of a session. Initialize with `JitcoreSessionOptionsInit`, then
@@ -317,7 +317,7 @@ pub unsafe extern "C" fn JitcoreSessionSetErrorReporter(
     boundary_or((), || {
         // SAFETY: S is NULL or a live session handle (contract).
         if let Ok(s) = unsafe { session(S) } {
-            s.session.set_error_reporter(Reporter, Ctx);
+            s.session.set_error_reporter(super::error::reporter(Reporter, Ctx));
         }
     })
 }

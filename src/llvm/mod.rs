@@ -2,6 +2,7 @@
 //! `session/unit.rs` (the materialization unit) this is the only place that
 //! calls llvm-sys directly; everything above it is safe Rust.
 
+pub mod blake3;
 pub mod buffer;
 pub mod diagnostics;
 pub mod generator;

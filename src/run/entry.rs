@@ -3,7 +3,7 @@
 //! code fails while it runs (a lazily compiled function that cannot be
 //! compiled).
 
-use std::ffi::{c_char, c_int, c_void, CString};
+use std::ffi::{c_char, c_int, CString};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
@@ -77,23 +77,17 @@ pub fn as_program<T>(f: impl FnOnce() -> T) -> T {
 /// the program cannot go on (lli exits too), so the runner says why and
 /// exits. Other errors are also returned by the lookup that caused them,
 /// and reported then; a rejected cache entry is only a warning.
-pub unsafe extern "C" fn report_error(_ctx: *mut c_void, code: JitcoreErrorCode, message: *const c_char) {
-    let text = if message.is_null() {
-        String::from("(no message)")
-    } else {
-        // SAFETY: the message is a live NUL-terminated string for the call.
-        unsafe { std::ffi::CStr::from_ptr(message) }.to_string_lossy().into_owned()
-    };
+pub fn report_error(code: JitcoreErrorCode, text: &str) {
     // The disk cache reports what it cannot read or write (CACHE, IO) and
     // compiles instead: a warning.
     if matches!(code, JitcoreErrorCode::JITCORE_ERROR_CACHE | JitcoreErrorCode::JITCORE_ERROR_IO) {
         super::dump::flush_c_stdout();
-        eprintln!("jitcore-run: warning: {}", super::one_line(&text));
+        eprintln!("jitcore-run: warning: {}", super::one_line(text));
         return;
     }
     if IN_PROGRAM.load(Ordering::SeqCst) {
         super::dump::flush_c_stdout();
-        eprintln!("jitcore-run: error: {}", super::one_line(&text));
+        eprintln!("jitcore-run: error: {}", super::one_line(text));
         // SAFETY: ends the process without running exit handlers, which
         // could need the JIT locks this thread may be holding.
         unsafe { libc::_exit(1) }

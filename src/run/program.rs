@@ -144,7 +144,7 @@ fn run_session(o: &Options) -> Result<Outcome> {
         perf: false,
     };
     let session: &'static Session = Box::leak(Box::new(Session::new(target_spec(o), config)?));
-    session.set_error_reporter(Some(entry::report_error), std::ptr::null_mut());
+    session.set_error_reporter(Some(std::sync::Arc::new(entry::report_error)));
     let mut names = vec![main_module.name().to_string()];
     names.extend(o.extra_modules.iter().map(|(_, p)| p.clone()));
     let (cache, disk) = object_cache(o, names)?;
@@ -281,7 +281,7 @@ fn run_engine(o: &Options) -> Result<Outcome> {
     let main_module = load_module(&o.input)?;
     let engine: &'static Engine = Box::leak(Box::new(Engine::new(target_spec(o))?));
     let session = engine.session();
-    session.set_error_reporter(Some(entry::report_error), std::ptr::null_mut());
+    session.set_error_reporter(Some(std::sync::Arc::new(entry::report_error)));
     let mut names = vec![main_module.name().to_string()];
     names.extend(o.extra_modules.iter().map(|(_, p)| p.clone()));
     let (cache, disk) = object_cache(o, names)?;

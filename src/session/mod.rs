@@ -10,14 +10,12 @@ pub mod lazy;
 pub mod linkorder;
 pub mod materializer;
 pub mod perf;
-pub mod report;
 pub mod sources;
 pub mod stats;
 pub mod tracker;
 pub mod unit;
 
 use std::collections::HashMap;
-use std::ffi::c_void;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 
@@ -36,7 +34,7 @@ use crate::llvm::orc::{
 use crate::llvm::target_machine::{TargetMachine, TargetSpec};
 use crate::module::Module;
 use dylib::Dylib;
-use report::ErrorLog;
+use crate::report::{self, ErrorLog};
 use stats::{JitcoreStatistics, Stats};
 use tracker::{Group, Member};
 
@@ -309,7 +307,7 @@ pub struct Session {
 }
 
 fn main_dylib_id() -> u64 {
-    crate::engine::new_owner_id()
+    crate::module::new_owner_id()
 }
 
 impl Session {
@@ -389,8 +387,8 @@ impl Session {
         *self.env.cache.write().unwrap_or_else(|p| p.into_inner()) = cache;
     }
 
-    pub fn set_error_reporter(&self, f: report::JitcoreErrorReporterFunction, ctx: *mut c_void) {
-        self.env.log.set_host_reporter(f, ctx);
+    pub fn set_error_reporter(&self, f: Option<report::Reporter>) {
+        self.env.log.set_host_reporter(f);
     }
 
     fn lock_changes(&self) -> MutexGuard<'_, ()> {
@@ -406,7 +404,7 @@ impl Session {
         if dylibs.iter().any(|d| d.name() == name) || self.env.jit.dylib_by_name(name).is_some() {
             return Err(Error::invalid_argument(format!("a JITDylib named '{name}' already exists")));
         }
-        let d = Dylib::new(self.env.jit.create_dylib(name)?, name, crate::engine::new_owner_id());
+        let d = Dylib::new(self.env.jit.create_dylib(name)?, name, crate::module::new_owner_id());
         // LLJIT's platform support adds code to every JITDylib that needs
         // its platform dylib (atexit, __dso_handle); main links it first,
         // before the process's symbols, and so does every dylib made here.
@@ -431,7 +429,7 @@ impl Session {
     fn sources_of<'a>(&self, dylib: &'a Arc<Dylib>) -> Result<&'a Arc<Dylib>> {
         dylib.sources_or_init(|| {
             let name = format!("<sources of {}>", dylib.name());
-            let d = Dylib::new(self.env.jit.create_dylib(&name)?, &name, crate::engine::new_owner_id());
+            let d = Dylib::new(self.env.jit.create_dylib(&name)?, &name, crate::module::new_owner_id());
             self.env.dylibs.write().unwrap_or_else(|p| p.into_inner()).push(d.clone());
             Ok(d)
         })

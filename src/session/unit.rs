@@ -20,7 +20,7 @@
 use std::sync::{Arc, Weak};
 
 use super::materializer::HostMaterializer;
-use super::report::with_current_unit;
+use crate::report::with_current_unit;
 use super::stats::Stats;
 use super::tracker::Group;
 use super::{Pending, SessionEnv};

@@ -4,21 +4,13 @@
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::ffi::{c_char, c_void};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use crate::error::{Error, JitcoreErrorCode};
 
-/// Receives errors that no call can return. `Message` is borrowed for the
-/// duration of the call only. Called on whichever thread meets the error (one
-/// that looks symbols up, a compile thread, one whose call into a lazy
-/// function compiles it), possibly on several threads at once; it must not
-/// call into the engine or session. `Ctx` must stay valid until the engine
-/// or session is disposed of: replacing the reporter stops new calls, but a
-/// report already under way may still use the old one.
-pub type JitcoreErrorReporterFunction =
-    Option<unsafe extern "C" fn(Ctx: *mut c_void, Code: JitcoreErrorCode, Message: *const c_char)>;
+/// Receives errors that no call can return: the code and the message.
+pub type Reporter = Arc<dyn Fn(JitcoreErrorCode, &str) + Send + Sync>;
 
 /// One reported error, with the unit whose materialization it belongs to.
 #[derive(Clone, Debug)]
@@ -44,7 +36,7 @@ const KEEP: usize = 256;
 pub struct ErrorLog {
     next: AtomicU64,
     entries: Mutex<VecDeque<Reported>>,
-    host: RwLock<Option<(JitcoreErrorReporterFunction, usize)>>,
+    host: RwLock<Option<Reporter>>,
 }
 
 thread_local! {
@@ -95,12 +87,9 @@ impl ErrorLog {
             }
             entries.push_back(Reported { seq, error: error.clone(), unit: current.map(|c| c.0), fatal, missing, bare });
         }
-        let host = *self.host.read().unwrap_or_else(|p| p.into_inner());
-        if let Some((Some(f), ctx)) = host {
-            let msg = crate::llvm::cstring(&error.message);
-            // SAFETY: the host's reporter is callable from any thread with its
-            // Ctx (documented); the message is borrowed for the call.
-            unsafe { f(ctx as *mut c_void, error.code, msg.as_ptr()) };
+        let host = self.host.read().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some(f) = host {
+            f(error.code, &error.message);
         }
     }
 
@@ -126,7 +115,7 @@ impl ErrorLog {
         entries.iter().filter(|r| r.seq >= mark && r.fatal).cloned().collect()
     }
 
-    pub fn set_host_reporter(&self, f: JitcoreErrorReporterFunction, ctx: *mut c_void) {
-        *self.host.write().unwrap_or_else(|p| p.into_inner()) = f.map(|f| (Some(f), ctx as usize));
+    pub fn set_host_reporter(&self, f: Option<Reporter>) {
+        *self.host.write().unwrap_or_else(|p| p.into_inner()) = f;
     }
 }
