@@ -23,7 +23,7 @@ const SECTIONS: &[(&str, &[&str])] = &[
     ("Session", &["src/ffi/session.rs"]),
     ("Dylibs", &["src/ffi/dylib.rs"]),
     ("Resource trackers", &["src/ffi/tracker.rs"]),
-    ("Caches", &["src/ffi/cache.rs"]),
+    ("Caches", &["src/ffi/cache.rs", "src/ffi/buffer.rs"]),
     ("Statistics", &["src/ffi/stats.rs", "src/session/stats.rs", "src/cache/disk.rs"]),
     ("Version", &["src/ffi/version.rs"]),
 ];

@@ -142,17 +142,6 @@ typedef struct JitcoreOpaqueResourceTracker JitcoreOpaqueResourceTracker;
 typedef struct JitcoreOpaqueResourceTracker *JitcoreResourceTrackerRef;
 
 /*
- Opaque handle to a byte buffer holding an object file
- (`JitcoreObjectBufferRef`).
- */
-typedef struct JitcoreOpaqueObjectBuffer JitcoreOpaqueObjectBuffer;
-
-/*
- Handle to an object buffer.
- */
-typedef struct JitcoreOpaqueObjectBuffer *JitcoreObjectBufferRef;
-
-/*
  An object cache handle (`JitcoreObjectCacheRef`).
  */
 typedef struct JitcoreOpaqueObjectCache JitcoreOpaqueObjectCache;
@@ -162,6 +151,17 @@ typedef struct JitcoreOpaqueObjectCache JitcoreOpaqueObjectCache;
  engines and sessions.
  */
 typedef struct JitcoreOpaqueObjectCache *JitcoreObjectCacheRef;
+
+/*
+ Opaque handle to a byte buffer holding an object file
+ (`JitcoreObjectBufferRef`).
+ */
+typedef struct JitcoreOpaqueObjectBuffer JitcoreOpaqueObjectBuffer;
+
+/*
+ Handle to an object buffer.
+ */
+typedef struct JitcoreOpaqueObjectBuffer *JitcoreObjectBufferRef;
 
 /* ==========================================================================
  * 1. Errors
@@ -946,6 +946,14 @@ JitcoreErrorRef JitcoreDylibAddLibrarySymbols(JitcoreDylibRef D,
  */
 JitcoreErrorRef JitcoreDylibAddArchive(JitcoreDylibRef D, const char *Path);
 
+/*
+ Creates a resource tracker for `D`: what is added under it can be
+ removed as one with `JitcoreResourceTrackerRemove`. The caller owns the
+ result (dispose with `JitcoreDisposeResourceTracker`). NULL for NULL or
+ a dylib whose session is gone. Thread-safe (not with `JitcoreDisposeSession`).
+ */
+JitcoreResourceTrackerRef JitcoreDylibCreateResourceTracker(JitcoreDylibRef D);
+
 /* ==========================================================================
  * 7. Resource trackers
  *
@@ -955,14 +963,6 @@ JitcoreErrorRef JitcoreDylibAddArchive(JitcoreDylibRef D, const char *Path);
  * added under it, code, data and symbols, as one, and nothing else: the
  * way to unload part of a dylib. Trackers are owned by the caller.
  * ========================================================================== */
-
-/*
- Creates a resource tracker for `D`: what is added under it can be
- removed as one with `JitcoreResourceTrackerRemove`. The caller owns the
- result (dispose with `JitcoreDisposeResourceTracker`). NULL for NULL or
- a dylib whose session is gone. Thread-safe (not with `JitcoreDisposeSession`).
- */
-JitcoreResourceTrackerRef JitcoreDylibCreateResourceTracker(JitcoreDylibRef D);
 
 /*
  Removes everything added under `RT`: its code and data are freed
@@ -1034,6 +1034,22 @@ typedef void (*JitcoreObjectCacheNotifyFunction)(void *Ctx,
 typedef JitcoreObjectBufferRef (*JitcoreObjectCacheGetBufferFunction)(void *Ctx, JitcoreModuleRef M);
 
 /*
+ Creates a buffer holding a copy of `Len` bytes at `Data` (an object file,
+ typically from a host's object cache). The caller owns the result: return
+ it from a `JitcoreObjectCacheGetBufferFunction` (which passes ownership to
+ jitcore) or dispose of it with `JitcoreDisposeObjectBuffer`. Returns NULL
+ if `Data` is NULL while `Len` is not 0, or if the copy cannot be
+ allocated. Thread-safe.
+ */
+JitcoreObjectBufferRef JitcoreCreateObjectBufferCopy(const uint8_t *Data, size_t Len);
+
+/*
+ Disposes of a buffer the caller owns (not one it handed to jitcore).
+ NULL is ignored. Must not race other uses of `Buf`.
+ */
+void JitcoreDisposeObjectBuffer(JitcoreObjectBufferRef Buf);
+
+/*
  Sets the engine's object cache (llvmlite's `set_object_cache`); both
  callbacks NULL removes it. Before compiling a module the engine calls
  `GetBuffer(Ctx, M)`: NULL means compile; a buffer (owned by jitcore from
@@ -1070,22 +1086,6 @@ void JitcoreSessionSetObjectCache(JitcoreSessionRef S,
                                   JitcoreObjectCacheNotifyFunction Notify,
                                   JitcoreObjectCacheGetBufferFunction GetBuffer,
                                   void *Ctx);
-
-/*
- Creates a buffer holding a copy of `Len` bytes at `Data` (an object file,
- typically from a host's object cache). The caller owns the result: return
- it from a `JitcoreObjectCacheGetBufferFunction` (which passes ownership to
- jitcore) or dispose of it with `JitcoreDisposeObjectBuffer`. Returns NULL
- if `Data` is NULL while `Len` is not 0, or if the copy cannot be
- allocated. Thread-safe.
- */
-JitcoreObjectBufferRef JitcoreCreateObjectBufferCopy(const uint8_t *Data, size_t Len);
-
-/*
- Disposes of a buffer the caller owns (not one it handed to jitcore).
- NULL is ignored. Must not race other uses of `Buf`.
- */
-void JitcoreDisposeObjectBuffer(JitcoreObjectBufferRef Buf);
 
 /*
  Writes the content key of module `M` compiled for `TM` (its triple, CPU,

@@ -12,7 +12,6 @@ use crate::session::tracker::Group;
 use crate::session::{Session, SessionConfig};
 use crate::target::TargetDataInfo;
 
-
 struct Added {
     module: Arc<Module>,
     group: Arc<Group>,

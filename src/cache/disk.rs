@@ -64,9 +64,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::key::{module_key, to_hex, Key, CACHE_FORMAT_VERSION, KEY_LEN};
-use crate::llvm::blake3::Blake3;
 use super::{CacheContext, ObjectCache};
 use crate::error::{Error, Result};
+use crate::llvm::blake3::Blake3;
 use crate::module::Module;
 
 /// The first bytes of every entry.

@@ -26,4 +26,3 @@ pub trait ObjectCache: Send + Sync {
     /// Records the object just compiled from `module` for `cx.spec`.
     fn store(&self, module: &Arc<Module>, object: &[u8], cx: &CacheContext<'_>);
 }
-

@@ -13,17 +13,17 @@ use std::sync::{Arc, RwLock, Weak};
 
 use once_cell::sync::Lazy;
 
+use super::buffer::JitcoreObjectBufferRef;
 use super::error::JitcoreErrorRef;
 use super::module::{self, JitcoreModuleRef};
-use super::tracker::{group_for, JitcoreResourceTrackerRef};
+use super::tracker::{group_for, JitcoreOpaqueResourceTracker, JitcoreResourceTrackerRef};
 use super::{boundary, boundary_or, bytes_arg, non_null, slice_arg, str_arg};
-use super::cache::JitcoreObjectBufferRef;
 use crate::error::{Error, Result};
 use crate::llvm::buffer::MemoryBuffer;
 use crate::session::dylib::Dylib;
+use crate::session::materializer::Code;
 use crate::session::materializer::HostMaterializer;
 use crate::session::sources::{Filter, SymbolSource};
-use crate::session::unit::Code;
 use crate::session::Session;
 
 /// A JITDylib (`JitcoreDylibRef`), owned by its session.
@@ -458,5 +458,19 @@ pub unsafe extern "C" fn JitcoreDylibAddArchive(D: JitcoreDylibRef, Path: *const
         // SAFETY: Path is NULL or a NUL-terminated string (contract).
         let path = unsafe { super::path_arg(Path, "Path")? };
         s.add_source(d, SymbolSource::Archive { path: path.to_path_buf() })
+    })
+}
+
+/// Creates a resource tracker for `D`: what is added under it can be
+/// removed as one with `JitcoreResourceTrackerRemove`. The caller owns the
+/// result (dispose with `JitcoreDisposeResourceTracker`). NULL for NULL or
+/// a dylib whose session is gone. Thread-safe (not with `JitcoreDisposeSession`).
+#[no_mangle]
+pub unsafe extern "C" fn JitcoreDylibCreateResourceTracker(D: JitcoreDylibRef) -> JitcoreResourceTrackerRef {
+    boundary_or(std::ptr::null_mut(), || {
+        // SAFETY: D is NULL or a live dylib handle.
+        let Ok((d, s)) = (unsafe { dylib(D) }) else { return std::ptr::null_mut() };
+        let group = s.new_group(d);
+        Box::into_raw(Box::new(JitcoreOpaqueResourceTracker { group, session: Arc::downgrade(&s) }))
     })
 }

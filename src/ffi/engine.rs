@@ -8,12 +8,12 @@
 use std::ffi::{c_char, c_void};
 
 use super::error::JitcoreErrorRef;
+use super::error::JitcoreErrorReporterFunction;
 use super::module::{self, JitcoreModuleRef};
 use super::target::{JitcoreOpaqueTargetData, JitcoreTargetDataRef, JitcoreTargetMachineRef};
 use super::{boundary, boundary_or, bytes_arg, non_null, str_arg, write_out};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use super::error::JitcoreErrorReporterFunction;
 
 /// An execution engine (`JitcoreEngineRef`).
 pub struct JitcoreOpaqueEngine {

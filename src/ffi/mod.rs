@@ -3,6 +3,7 @@
 //! handles wrap.
 
 // In the order of the header's sections (build.rs).
+pub mod buffer;
 pub mod cache;
 pub mod dylib;
 pub mod engine;

@@ -9,13 +9,13 @@ use std::sync::{Arc, Mutex};
 
 use super::dylib::{dylib, JitcoreDylibRef, JitcoreOpaqueDylib, LIVE_DYLIBS};
 use super::error::JitcoreErrorRef;
+use super::error::JitcoreErrorReporterFunction;
 use super::module;
 use super::target::JitcoreOptLevelArg;
 use super::{boundary, boundary_or, non_null, slice_arg, str_arg, write_out};
 use crate::error::{Error, Result};
 use crate::llvm::target_machine::TargetSpec;
 use crate::session::dylib::Dylib;
-use super::error::JitcoreErrorReporterFunction;
 use crate::session::{Session, SessionConfig};
 
 /// Options of a session. Initialize with `JitcoreSessionOptionsInit`, then

@@ -6,7 +6,6 @@
 
 use std::sync::{Arc, Weak};
 
-use super::dylib::{dylib, JitcoreDylibRef};
 use super::error::JitcoreErrorRef;
 use super::module;
 use super::{boundary, boundary_or, non_null};
@@ -17,8 +16,8 @@ use crate::session::Session;
 
 /// A resource tracker (`JitcoreResourceTrackerRef`).
 pub struct JitcoreOpaqueResourceTracker {
-    group: Arc<Group>,
-    session: Weak<Session>,
+    pub(crate) group: Arc<Group>,
+    pub(crate) session: Weak<Session>,
 }
 
 /// A handle on what was added to a JITDylib under it, removable as one.
@@ -34,24 +33,11 @@ pub(crate) unsafe fn group_for(d: &Arc<Dylib>, rt: JitcoreResourceTrackerRef) ->
         return Ok(d.default_group().clone());
     }
     let g = &(*rt).group;
-    match g.dylib.upgrade() {
-        Some(owner) if Arc::ptr_eq(&owner, d) => Ok(g.clone()),
-        _ => Err(Error::invalid_argument(format!("the resource tracker is not one of JITDylib '{}'", d.name()))),
+    if g.dylib == d.id() {
+        Ok(g.clone())
+    } else {
+        Err(Error::invalid_argument(format!("the resource tracker is not one of JITDylib '{}'", d.name())))
     }
-}
-
-/// Creates a resource tracker for `D`: what is added under it can be
-/// removed as one with `JitcoreResourceTrackerRemove`. The caller owns the
-/// result (dispose with `JitcoreDisposeResourceTracker`). NULL for NULL or
-/// a dylib whose session is gone. Thread-safe (not with `JitcoreDisposeSession`).
-#[no_mangle]
-pub unsafe extern "C" fn JitcoreDylibCreateResourceTracker(D: JitcoreDylibRef) -> JitcoreResourceTrackerRef {
-    boundary_or(std::ptr::null_mut(), || {
-        // SAFETY: D is NULL or a live dylib handle.
-        let Ok((d, s)) = (unsafe { dylib(D) }) else { return std::ptr::null_mut() };
-        let group = s.new_group(d);
-        Box::into_raw(Box::new(JitcoreOpaqueResourceTracker { group, session: Arc::downgrade(&s) }))
-    })
 }
 
 /// Removes everything added under `RT`: its code and data are freed

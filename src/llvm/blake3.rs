@@ -55,4 +55,3 @@ impl Default for Blake3 {
 pub fn blake3(bytes: &[u8]) -> [u8; KEY_LEN] {
     Blake3::new().update(bytes).finish()
 }
-

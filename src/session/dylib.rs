@@ -44,13 +44,13 @@ pub struct Dylib {
 impl Dylib {
     /// The jitcore side of JITDylib `jd`.
     pub(crate) fn new(jd: JitDylib, name: &str, id: OwnerId) -> Arc<Dylib> {
-        Arc::new_cyclic(|me| Dylib {
+        Arc::new(Dylib {
             jd,
             name: name.to_string(),
             c_name: crate::llvm::cstring(name),
             id,
             link_order: RwLock::new(Vec::new()),
-            default_group: Group::new(me.clone(), true),
+            default_group: Group::new(id, true),
             aliases: Mutex::new(Vec::new()),
             sources: once_cell::sync::OnceCell::new(),
             platform: once_cell::sync::OnceCell::new(),

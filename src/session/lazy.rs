@@ -9,26 +9,19 @@
 //! resource tracker covers stubs and bodies alike; each lazily added module
 //! has its own stubs manager, freed when the module is removed.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::tracker::Group;
-use super::unit::{create, Source};
-use super::SessionEnv;
 use crate::error::Result;
 use crate::llvm::ir::{IrModule, ModuleSymbol};
-use crate::llvm::lazy::{lazy_reexports, StubsManager};
-use crate::llvm::orc::{SymbolFlags, SymbolName};
 pub use crate::llvm::split::BODY_SUFFIX;
 use crate::llvm::split::{split, FunctionPartition};
-use crate::llvm::unit::BorrowedResponsibility;
 use crate::module::Module;
 
 /// A module split for lazy compilation.
 pub struct LazyPlan {
-    module_name: String,
-    functions: Vec<(FunctionPartition, Arc<Vec<u8>>)>,
-    globals: Option<(Arc<Vec<u8>>, Vec<ModuleSymbol>)>,
+    pub(super) module_name: String,
+    pub(super) functions: Vec<(FunctionPartition, Arc<Vec<u8>>)>,
+    pub(super) globals: Option<(Arc<Vec<u8>>, Vec<ModuleSymbol>)>,
 }
 
 impl LazyPlan {
@@ -71,44 +64,4 @@ impl LazyPlan {
         }
         out
     }
-}
-
-/// Replaces a lazy module's placeholder responsibility `mr` (covering
-/// `symbols`) with its lazy stubs and one unit per partition.
-pub fn install(
-    env: &SessionEnv,
-    id: u64,
-    plan: &LazyPlan,
-    group: Arc<Group>,
-    stubs: &StubsManager,
-    mr: &BorrowedResponsibility<'_>,
-    symbols: Vec<(SymbolName, SymbolFlags)>,
-) -> std::result::Result<(), String> {
-    let call_through = env.lazy_support().map_err(|e| e.message)?;
-    let by_name: HashMap<String, (SymbolName, SymbolFlags)> =
-        symbols.into_iter().map(|(n, f)| (n.as_str(), (n, f))).collect();
-    let aliases: Vec<(SymbolName, String, SymbolFlags)> = plan
-        .functions
-        .iter()
-        .filter_map(|(f, _)| by_name.get(&f.name).map(|(stub, flags)| (stub.clone(), f.body.clone(), *flags)))
-        .collect();
-    if !aliases.is_empty() {
-        mr.replace(lazy_reexports(&call_through, stubs, env.execution_session(), mr.target_dylib(), aliases))?;
-    }
-    for (f, bitcode) in &plan.functions {
-        if let Some((body, flags)) = by_name.get(&f.body) {
-            let name = format!("{}#{}", plan.module_name, f.name);
-            let source = Source::Partition { name: name.clone(), bitcode: bitcode.clone() };
-            mr.replace(create(env, id, source, &name, vec![(body.clone(), *flags)], group.clone()))?;
-        }
-    }
-    if let Some((bitcode, globals)) = &plan.globals {
-        let wanted: Vec<_> = globals.iter().filter_map(|g| by_name.get(&g.name).cloned()).collect();
-        if !wanted.is_empty() {
-            let name = format!("{}#globals", plan.module_name);
-            let source = Source::Partition { name: name.clone(), bitcode: bitcode.clone() };
-            mr.replace(create(env, id, source, &name, wanted, group))?;
-        }
-    }
-    Ok(())
 }

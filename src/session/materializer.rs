@@ -2,10 +2,20 @@
 //! lookup of any of them, IR or an object that defines them (ORC's "custom
 //! compiler"). What it returns takes the one compile path like any module.
 
-use super::unit::Code;
+use std::sync::Arc;
+
 use crate::error::{Error, Result};
+use crate::llvm::buffer::MemoryBuffer;
 use crate::llvm::ir::ModuleSymbol;
 use crate::llvm::orc::SymbolName;
+use crate::module::Module;
+
+/// What the compile path compiles: the module, or the object a host
+/// materializer returned.
+pub enum Code {
+    Module(Arc<Module>),
+    Object(MemoryBuffer),
+}
 
 /// Produces the code for the requested names (a subset of the symbols).
 pub type Produce = Box<dyn Fn(&[String]) -> Result<Code> + Send + Sync>;

@@ -33,8 +33,8 @@ use crate::llvm::orc::{
 };
 use crate::llvm::target_machine::{TargetMachine, TargetSpec};
 use crate::module::Module;
-use dylib::Dylib;
 use crate::report::{self, ErrorLog};
+use dylib::Dylib;
 use stats::{JitcoreStatistics, Stats};
 use tracker::{Group, Member};
 
@@ -122,6 +122,11 @@ impl SessionEnv {
 
     pub fn execution_session(&self) -> ExecutionSession {
         self.jit.execution_session()
+    }
+
+    /// The JITDylib with owner id `id`.
+    pub(crate) fn dylib_by_id(&self, id: crate::module::OwnerId) -> Option<Arc<Dylib>> {
+        self.dylibs.read().unwrap_or_else(|p| p.into_inner()).iter().find(|d| d.id() == id).cloned()
     }
 
     pub(crate) fn jit(&self) -> &Lljit {
@@ -461,7 +466,7 @@ impl Session {
 
     /// A new resource tracker group for `dylib`.
     pub fn new_group(&self, dylib: &Arc<Dylib>) -> Arc<Group> {
-        let g = Group::new(Arc::downgrade(dylib), false);
+        let g = Group::new(dylib.id(), false);
         self.env.register_group(&g);
         g
     }
@@ -621,10 +626,8 @@ impl Session {
             state.removed = !group.is_default;
             std::mem::take(&mut state.members)
         };
-        if let Some(d) = group.dylib.upgrade() {
-            let names: Vec<String> = members.iter().flat_map(Member::names).collect();
-            self.env.drop_aliases_of(d.id(), &names);
-        }
+        let names: Vec<String> = members.iter().flat_map(Member::names).collect();
+        self.env.drop_aliases_of(group.dylib, &names);
         let mut first_error = None;
         let mut kept = Vec::new();
         for m in members {
@@ -664,7 +667,7 @@ impl Session {
         let _changes = self.lock_changes();
         let members = group.take_members();
         let bytes = group.live_bytes.swap(0, Ordering::Relaxed);
-        match group.dylib.upgrade() {
+        match self.env.dylib_by_id(group.dylib) {
             Some(d) if !group.is_default => {
                 d.default_group().state().members.extend(members);
                 d.default_group().live_bytes.fetch_add(bytes, Ordering::Relaxed);
@@ -808,7 +811,7 @@ impl Session {
             return units;
         }
         for group in self.env.live_groups() {
-            let Some(dylib) = group.dylib.upgrade() else { continue };
+            let Some(dylib) = self.env.dylib_by_id(group.dylib) else { continue };
             let Some((_, names)) = failed.iter().find(|(d, _)| *d == dylib.name()) else { continue };
             for member in group.state().members.iter() {
                 let defines = match (&member.module, &member.materializer) {
@@ -835,7 +838,7 @@ impl Session {
         }
         let _changes = self.lock_changes();
         for group in self.env.live_groups() {
-            let Some(dylib) = group.dylib.upgrade() else { continue };
+            let Some(dylib) = self.env.dylib_by_id(group.dylib) else { continue };
             let mut state = group.state();
             for member in state.members.iter_mut() {
                 if member.lazy || !failure.failed_units.contains(&member.unit_id) {

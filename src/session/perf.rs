@@ -6,9 +6,8 @@ use std::fs::File;
 use std::io::Write;
 use std::sync::Mutex;
 
-use super::SessionEnv;
 use crate::error::{Error, Result};
-use crate::llvm::orc::{JitDylib, LookupKind, SymbolName};
+use crate::llvm::orc::{ExecutionSession, JitDylib, LookupKind, SymbolName};
 
 /// The process's perf map, shared by every session that enables perf.
 pub struct PerfMap {
@@ -43,7 +42,7 @@ impl PerfMap {
     }
 
     /// Once `functions` (name, size) of `jd` are linked, writes their lines.
-    pub fn record_when_linked(&self, env: &SessionEnv, jd: JitDylib, functions: Vec<(SymbolName, u64)>) {
+    pub fn record_when_linked(&self, es: ExecutionSession, jd: JitDylib, functions: Vec<(SymbolName, u64)>) {
         if functions.is_empty() {
             return;
         }
@@ -51,13 +50,13 @@ impl PerfMap {
         let file = self.file;
         // The lookup only waits for symbols this unit is emitting.
         {
-            env.execution_session().lookup_async(LookupKind::DLSym, &[(jd, false)], &names, true, move |r| {
+            es.lookup_async(LookupKind::DLSym, &[(jd, false)], &names, true, move |r| {
                 let Ok(found) = r else { return };
                 let mut lines = String::new();
                 for f in found {
                     if let Some((_, size)) = functions.iter().find(|(n, _)| *n == f.name) {
                         let name = f.name.as_str();
-                        let shown = name.strip_suffix(super::lazy::BODY_SUFFIX).unwrap_or(&name).to_string();
+                        let shown = name.strip_suffix(crate::llvm::split::BODY_SUFFIX).unwrap_or(&name).to_string();
                         lines.push_str(&format!("{:x} {:x} {}\n", f.address, size.max(&1), shown));
                     }
                 }

@@ -7,13 +7,12 @@
 //! a lazily added module with it, and account the bytes each group keeps live.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::dylib::Dylib;
 use super::materializer::HostMaterializer;
 use crate::llvm::lazy::StubsManager;
 use crate::llvm::orc::Tracker;
-use crate::module::Module;
+use crate::module::{Module, OwnerId};
 
 /// One thing added under a group: its ORC tracker and what it was made from.
 pub struct Member {
@@ -54,7 +53,8 @@ pub struct GroupState {
 /// A jitcore resource tracker.
 pub struct Group {
     pub id: u64,
-    pub dylib: Weak<Dylib>,
+    /// The id of the JITDylib it belongs to (0: none, LLJIT's own modules).
+    pub dylib: OwnerId,
     /// Whether this is a JITDylib's default group (never removed by hosts).
     pub is_default: bool,
     state: Mutex<GroupState>,
@@ -65,7 +65,7 @@ pub struct Group {
 static NEXT_GROUP: AtomicU64 = AtomicU64::new(1);
 
 impl Group {
-    pub fn new(dylib: Weak<Dylib>, is_default: bool) -> Arc<Group> {
+    pub fn new(dylib: OwnerId, is_default: bool) -> Arc<Group> {
         Arc::new(Group {
             id: NEXT_GROUP.fetch_add(1, Ordering::Relaxed),
             dylib,

@@ -19,19 +19,21 @@
 
 use std::sync::{Arc, Weak};
 
-use super::materializer::HostMaterializer;
-use crate::report::with_current_unit;
+use super::materializer::{Code, HostMaterializer};
 use super::stats::Stats;
 use super::tracker::Group;
 use super::{Pending, SessionEnv};
 use crate::error::{Error, Result};
 use crate::llvm::buffer::MemoryBuffer;
 use crate::llvm::ir::ModuleSymbol;
+use crate::llvm::lazy::{lazy_reexports, StubsManager};
 use crate::llvm::lljit::TransformRequest;
 use crate::llvm::object::{check_object, summarize_object, ObjectSummary};
 use crate::llvm::orc::{absolute_symbols, MaterializationUnit, SymbolFlags, SymbolName};
-use crate::llvm::unit::{custom_unit, Responsibility, ThreadSafeModule, UnitBody};
+use crate::llvm::unit::{custom_unit, BorrowedResponsibility, Responsibility, ThreadSafeModule, UnitBody};
 use crate::module::Module;
+use crate::report::with_current_unit;
+use std::collections::HashMap;
 
 /// Where a unit's code comes from.
 pub enum Source {
@@ -80,7 +82,7 @@ pub fn transform(env: &Arc<SessionEnv>, request: &TransformRequest<'_>) -> std::
         let ir = request.copy().map_err(|e| format!("jitcore: cannot copy a platform module: {}", e.message))?;
         let module = Module::from_ir_module(&ident, ir)
             .map_err(|e| format!("jitcore: cannot read a platform module: {}", e.message))?;
-        let group = Group::new(Weak::new(), true);
+        let group = Group::new(0, true);
         mr.replace(create(env, 0, Source::Platform(module), &ident, symbols, group))?;
         return Ok(true);
     };
@@ -99,7 +101,7 @@ pub fn transform(env: &Arc<SessionEnv>, request: &TransformRequest<'_>) -> std::
                 .collect();
             mr.replace(absolute_symbols(syms))?
         }
-        Pending::Lazy { plan, group, stubs } => super::lazy::install(env, id, &plan, group, &stubs, mr, symbols)?,
+        Pending::Lazy { plan, group, stubs } => install_lazy(env, id, &plan, group, &stubs, mr, symbols)?,
         Pending::Host { materializer, group } => {
             let name = materializer.name();
             mr.replace(create(env, id, Source::Host(materializer), &name, symbols, group))?
@@ -158,13 +160,6 @@ impl Unit {
             Source::Platform(m) => m.name().to_string(),
         }
     }
-}
-
-/// What the compile path compiles: the module, or the object a host
-/// materializer returned.
-pub enum Code {
-    Module(Arc<Module>),
-    Object(MemoryBuffer),
 }
 
 /// An object ready to be emitted.
@@ -269,6 +264,46 @@ fn emit(env: &SessionEnv, unit: &Unit, mr: Responsibility, ready: Ready) {
     // the session's error reporter.
     mr.emit(env.object_layer(), object);
     if let (Some(map), Some((jd, functions))) = (env.perf.as_ref(), perf) {
-        map.record_when_linked(env, jd, functions);
+        map.record_when_linked(env.execution_session(), jd, functions);
     }
+}
+
+/// Replaces a lazy module's placeholder responsibility `mr` (covering
+/// `symbols`) with its lazy stubs and one unit per partition.
+fn install_lazy(
+    env: &SessionEnv,
+    id: u64,
+    plan: &super::lazy::LazyPlan,
+    group: Arc<Group>,
+    stubs: &StubsManager,
+    mr: &BorrowedResponsibility<'_>,
+    symbols: Vec<(SymbolName, SymbolFlags)>,
+) -> std::result::Result<(), String> {
+    let call_through = env.lazy_support().map_err(|e| e.message)?;
+    let by_name: HashMap<String, (SymbolName, SymbolFlags)> =
+        symbols.into_iter().map(|(n, f)| (n.as_str(), (n, f))).collect();
+    let aliases: Vec<(SymbolName, String, SymbolFlags)> = plan
+        .functions
+        .iter()
+        .filter_map(|(f, _)| by_name.get(&f.name).map(|(stub, flags)| (stub.clone(), f.body.clone(), *flags)))
+        .collect();
+    if !aliases.is_empty() {
+        mr.replace(lazy_reexports(&call_through, stubs, env.execution_session(), mr.target_dylib(), aliases))?;
+    }
+    for (f, bitcode) in &plan.functions {
+        if let Some((body, flags)) = by_name.get(&f.body) {
+            let name = format!("{}#{}", plan.module_name, f.name);
+            let source = Source::Partition { name: name.clone(), bitcode: bitcode.clone() };
+            mr.replace(create(env, id, source, &name, vec![(body.clone(), *flags)], group.clone()))?;
+        }
+    }
+    if let Some((bitcode, globals)) = &plan.globals {
+        let wanted: Vec<_> = globals.iter().filter_map(|g| by_name.get(&g.name).cloned()).collect();
+        if !wanted.is_empty() {
+            let name = format!("{}#globals", plan.module_name);
+            let source = Source::Partition { name: name.clone(), bitcode: bitcode.clone() };
+            mr.replace(create(env, id, source, &name, wanted, group))?;
+        }
+    }
+    Ok(())
 }
