@@ -53,7 +53,7 @@ test-rust: build
 # no warning passes (clippy honours rust-version for the APIs used).
 test-clippy: deps
 	$(CARGO) clippy --release --all-targets -- -D warnings -W clippy::undocumented_unsafe_blocks
-	@! grep -rn "llvm_sys" src/session src/engine.rs src/target.rs src/report.rs || { echo "llvm-sys is used outside src/llvm and src/ffi (above)"; exit 1; }
+	@! grep -rn "llvm_sys" src/ | grep -v "^src/llvm\|^src/ffi" || { echo "llvm-sys is used outside src/llvm and src/ffi (above)"; exit 1; }
 	python3 scripts/module-graph.py
 
 # The C suite: one harness (CMakeLists.txt, ctest), one build directory per

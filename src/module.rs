@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use crate::error::{Error, Result};
 use crate::llvm::ir::{IrModule, ModuleSymbol, Structor};
-use llvm_sys::prelude::LLVMModuleRef;
 
 /// Who holds a module: the host (0) or the owner with this id.
 pub type OwnerId = u64;
@@ -84,19 +83,9 @@ impl Module {
         Module::from_ir(name, data)
     }
 
-    /// Copies a host's LLVM-C module (it stays the host's).
-    ///
-    /// # Safety
-    /// `m` must be a live module that no other thread uses during the call.
-    pub unsafe fn from_llvm(m: LLVMModuleRef) -> Result<Arc<Module>> {
-        crate::llvm::initialize()?;
-        let ir = IrModule::copy_from(m)?;
-        let name = ir.name();
-        Module::prepare(&name, ir)
-    }
-
-    /// A module of IR jitcore already holds in a context of its own.
-    pub(crate) fn from_ir_module(name: &str, ir: IrModule) -> Result<Arc<Module>> {
+    /// A module of IR jitcore already holds in a context of its own (a
+    /// copy of a host's LLVM-C module, or of one of LLJIT's).
+    pub fn from_ir_module(name: &str, ir: IrModule) -> Result<Arc<Module>> {
         Module::prepare(name, ir)
     }
 

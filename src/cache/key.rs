@@ -49,8 +49,8 @@ pub fn module_key(module: &Module, spec: &TargetSpec) -> Key {
         .field(spec.cpu.as_bytes())
         .field(spec.features.as_bytes())
         .field(&spec.opt_level.to_le_bytes())
-        .field(&(spec.reloc as u32).to_le_bytes())
-        .field(&(spec.code_model as u32).to_le_bytes())
+        .field(&spec.reloc.llvm_value().to_le_bytes())
+        .field(&spec.code_model.llvm_value().to_le_bytes())
         .field(&module.bitcode_digest())
         .finish()
 }
@@ -110,10 +110,10 @@ mod tests {
         s.cpu = "generic".into();
         assert_ne!(k, module_key(&m1, &s));
         let mut s = spec.clone();
-        s.code_model = llvm_sys::target_machine::LLVMCodeModel::LLVMCodeModelLarge;
+        s.code_model = crate::llvm::target_machine::CodeModel::Large;
         assert_ne!(k, module_key(&m1, &s));
         let mut s = spec.clone();
-        s.reloc = llvm_sys::target_machine::LLVMRelocMode::LLVMRelocStatic;
+        s.reloc = crate::llvm::target_machine::RelocModel::Static;
         assert_ne!(k, module_key(&m1, &s));
         assert_eq!(to_hex(&k).len(), 64);
     }

@@ -164,8 +164,10 @@ pub unsafe extern "C" fn JitcoreCreateModuleFromLLVMModule(
     boundary(|| {
         non_null(Result, "Result")?;
         non_null(M, "M")?;
+        crate::llvm::initialize()?;
         // SAFETY: M is a live LLVM-C module per the contract.
-        let module = unsafe { Module::from_llvm(M.cast())? };
+        let ir = unsafe { crate::llvm::ir::IrModule::copy_from(M.cast())? };
+        let module = Module::from_ir_module(&ir.name(), ir)?;
         // SAFETY: Result was checked non-NULL.
         unsafe { write_out(Result, register(module)) };
         Ok(())

@@ -4,6 +4,7 @@
 
 pub mod blake3;
 pub mod buffer;
+pub mod codegen;
 pub mod diagnostics;
 pub mod generator;
 pub mod ir;

@@ -8,6 +8,87 @@ use llvm_sys::target_machine::*;
 use super::{cstring, take_message};
 use crate::error::{Error, Result};
 
+/// A relocation model, named as `llc -relocation-model=` names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RelocModel {
+    Static,
+    Pic,
+    DynamicNoPic,
+    Ropi,
+    Rwpi,
+    RopiRwpi,
+}
+
+/// A code model, named as `llc -code-model=` names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CodeModel {
+    Tiny,
+    Small,
+    Kernel,
+    Medium,
+    Large,
+}
+
+impl RelocModel {
+    /// The model named `name` (`static`, `pic`, `dynamic-no-pic`, `ropi`, `rwpi`, `ropi-rwpi`).
+    pub fn from_name(name: &str) -> Option<RelocModel> {
+        Some(match name {
+            "static" => RelocModel::Static,
+            "pic" => RelocModel::Pic,
+            "dynamic-no-pic" => RelocModel::DynamicNoPic,
+            "ropi" => RelocModel::Ropi,
+            "rwpi" => RelocModel::Rwpi,
+            "ropi-rwpi" => RelocModel::RopiRwpi,
+            _ => return None,
+        })
+    }
+
+    fn raw(self) -> LLVMRelocMode {
+        match self {
+            RelocModel::Static => LLVMRelocMode::LLVMRelocStatic,
+            RelocModel::Pic => LLVMRelocMode::LLVMRelocPIC,
+            RelocModel::DynamicNoPic => LLVMRelocMode::LLVMRelocDynamicNoPic,
+            RelocModel::Ropi => LLVMRelocMode::LLVMRelocROPI,
+            RelocModel::Rwpi => LLVMRelocMode::LLVMRelocRWPI,
+            RelocModel::RopiRwpi => LLVMRelocMode::LLVMRelocROPI_RWPI,
+        }
+    }
+
+    /// Its LLVM-C enum value (what cache keys hash, so they stay stable).
+    pub fn llvm_value(self) -> u32 {
+        self.raw() as u32
+    }
+}
+
+impl CodeModel {
+    /// The model named `name` (`tiny`, `small`, `kernel`, `medium`, `large`).
+    pub fn from_name(name: &str) -> Option<CodeModel> {
+        Some(match name {
+            "tiny" => CodeModel::Tiny,
+            "small" => CodeModel::Small,
+            "kernel" => CodeModel::Kernel,
+            "medium" => CodeModel::Medium,
+            "large" => CodeModel::Large,
+            _ => return None,
+        })
+    }
+
+    fn raw(self) -> LLVMCodeModel {
+        match self {
+            CodeModel::Tiny => LLVMCodeModel::LLVMCodeModelTiny,
+            CodeModel::Small => LLVMCodeModel::LLVMCodeModelSmall,
+            CodeModel::Kernel => LLVMCodeModel::LLVMCodeModelKernel,
+            CodeModel::Medium => LLVMCodeModel::LLVMCodeModelMedium,
+            CodeModel::Large => LLVMCodeModel::LLVMCodeModelLarge,
+        }
+    }
+
+    /// Its LLVM-C enum value (what cache keys hash, so they stay stable).
+    pub fn llvm_value(self) -> u32 {
+        self.raw() as u32
+    }
+}
+
 /// Everything needed to make a target machine: a plain value that can be
 /// copied between engines and threads (a TargetMachine itself cannot be
 /// shared by two compiling threads).
@@ -18,8 +99,8 @@ pub struct TargetSpec {
     pub features: String,
     /// 0..=3, drives both the IR pipeline and codegen.
     pub opt_level: u32,
-    pub reloc: LLVMRelocMode,
-    pub code_model: LLVMCodeModel,
+    pub reloc: RelocModel,
+    pub code_model: CodeModel,
 }
 
 impl TargetSpec {
@@ -37,8 +118,8 @@ impl TargetSpec {
                 cpu: take_message(LLVMGetHostCPUName()),
                 features: take_message(LLVMGetHostCPUFeatures()),
                 opt_level,
-                reloc: LLVMRelocMode::LLVMRelocPIC,
-                code_model: LLVMCodeModel::LLVMCodeModelSmall,
+                reloc: RelocModel::Pic,
+                code_model: CodeModel::Small,
             }
         }
     }
@@ -79,8 +160,8 @@ impl TargetSpec {
                 cpu.as_ptr(),
                 features.as_ptr(),
                 level,
-                self.reloc,
-                self.code_model,
+                self.reloc.raw(),
+                self.code_model.raw(),
             );
             if tm.is_null() {
                 return Err(Error::unsupported(format!(

@@ -3,7 +3,7 @@
 //! with an optional `=true|false`, `-O0`..`-O3`, then the input file, after
 //! which every argument (dashes or not) belongs to the program.
 
-use llvm_sys::target_machine::{LLVMCodeModel, LLVMRelocMode};
+use crate::llvm::target_machine::{CodeModel, RelocModel};
 
 use crate::error::{Error, Result};
 
@@ -59,8 +59,8 @@ pub struct Options {
     pub per_module_lazy: bool,
     pub disable_lazy_compilation: bool,
     pub no_process_syms: bool,
-    pub reloc: Option<LLVMRelocMode>,
-    pub code_model: Option<LLVMCodeModel>,
+    pub reloc: Option<RelocModel>,
+    pub code_model: Option<CodeModel>,
     pub cpu: Option<String>,
     pub features: Vec<String>,
     pub dump: Dump,
@@ -379,25 +379,16 @@ impl Options {
                 }
             }
             "relocation-model" => {
-                self.reloc = Some(match v.as_str() {
-                    "static" => LLVMRelocMode::LLVMRelocStatic,
-                    "pic" => LLVMRelocMode::LLVMRelocPIC,
-                    "dynamic-no-pic" => LLVMRelocMode::LLVMRelocDynamicNoPic,
-                    "ropi" => LLVMRelocMode::LLVMRelocROPI,
-                    "rwpi" => LLVMRelocMode::LLVMRelocRWPI,
-                    "ropi-rwpi" => LLVMRelocMode::LLVMRelocROPI_RWPI,
-                    _ => return Err(bad_value(name, &v, "static, pic, dynamic-no-pic, ropi, rwpi, ropi-rwpi")),
-                })
+                self.reloc = Some(
+                    RelocModel::from_name(&v)
+                        .ok_or_else(|| bad_value(name, &v, "static, pic, dynamic-no-pic, ropi, rwpi, ropi-rwpi"))?,
+                )
             }
             "code-model" => {
-                self.code_model = Some(match v.as_str() {
-                    "tiny" => LLVMCodeModel::LLVMCodeModelTiny,
-                    "small" => LLVMCodeModel::LLVMCodeModelSmall,
-                    "kernel" => LLVMCodeModel::LLVMCodeModelKernel,
-                    "medium" => LLVMCodeModel::LLVMCodeModelMedium,
-                    "large" => LLVMCodeModel::LLVMCodeModelLarge,
-                    _ => return Err(bad_value(name, &v, "tiny, small, kernel, medium, large")),
-                })
+                self.code_model = Some(
+                    CodeModel::from_name(&v)
+                        .ok_or_else(|| bad_value(name, &v, "tiny, small, kernel, medium, large"))?,
+                )
             }
             _ => unreachable!("every value option is handled above: {name}"),
         }
