@@ -8,7 +8,7 @@ use llvm_sys::core::*;
 use llvm_sys::prelude::*;
 use llvm_sys::{LLVMAttributeFunctionIndex, LLVMAttributeReturnIndex, LLVMLinkage, LLVMTypeKind};
 
-use super::values::{functions, globals, raw_name, set_raw_name};
+use crate::llvm::ir::{basic_blocks, functions, globals, raw_name, set_raw_name};
 
 /// Turns a function definition into a declaration: deletes its body, then
 /// what `strip_declaration` lists. Its name, type, attributes and visibility
@@ -65,10 +65,8 @@ pub(super) unsafe fn strip_declaration(f: LLVMValueRef) {
 /// # Safety
 /// `f` must be a live function in a module we hold exclusively.
 unsafe fn delete_body(f: LLVMValueRef) {
-    let mut blocks = Vec::new();
-    let mut bb = LLVMGetFirstBasicBlock(f);
-    while !bb.is_null() {
-        blocks.push(bb);
+    let blocks = basic_blocks(f);
+    for &bb in &blocks {
         let mut inst = LLVMGetFirstInstruction(bb);
         while !inst.is_null() {
             if !LLVMGetFirstUse(inst).is_null() {
@@ -82,7 +80,6 @@ unsafe fn delete_body(f: LLVMValueRef) {
             }
             inst = LLVMGetNextInstruction(inst);
         }
-        bb = LLVMGetNextBasicBlock(bb);
     }
     if blocks.is_empty() {
         return;

@@ -47,7 +47,6 @@ mod prepare;
 mod refusal;
 #[cfg(test)]
 mod tests;
-mod values;
 
 use llvm_sys::bit_writer::LLVMWriteBitcodeToMemoryBuffer;
 use llvm_sys::core::*;
@@ -58,9 +57,8 @@ use self::parked::Parked;
 use self::plan::{has_global_definitions, Part, Plan};
 use self::prepare::prepare;
 use self::refusal::{eager_functions, llvm_asserts_on_null_setters, refusal};
-use self::values::{functions, raw_name};
 use super::buffer::MemoryBuffer;
-use super::ir::{is_weak, IrModule};
+use super::ir::{functions, is_weak, raw_name, IrModule};
 use crate::error::Result;
 
 /// The suffix of a function body's symbol behind its lazy stub (hidden:

@@ -10,6 +10,7 @@ use llvm_sys::LLVMLinkage;
 use super::declarations::strip_declaration;
 use super::plan::Plan;
 use crate::error::Result;
+use crate::llvm::ir::basic_blocks;
 
 /// Function bodies taken out of their module for a moment, so that a clone
 /// (or the bitcode) of the module has them as plain declarations without
@@ -45,12 +46,7 @@ impl Parked {
         let mut parked = Parked { functions: Vec::with_capacity(which.len()) };
         for &i in which {
             let f = plan.lookup(m, &plan.parts[i].ir_name)?;
-            let mut blocks = Vec::new();
-            let mut bb = LLVMGetFirstBasicBlock(f);
-            while !bb.is_null() {
-                blocks.push(bb);
-                bb = LLVMGetNextBasicBlock(bb);
-            }
+            let blocks = basic_blocks(f);
             let mut metadata = Vec::new();
             let mut count = 0usize;
             let entries = LLVMGlobalCopyAllMetadata(f, &mut count);

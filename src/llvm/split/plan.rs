@@ -4,9 +4,6 @@
 
 use std::ptr;
 
-#[cfg(debug_assertions)]
-use llvm_sys::analysis::{LLVMVerifierFailureAction, LLVMVerifyModule};
-use llvm_sys::bit_writer::LLVMWriteBitcodeToMemoryBuffer;
 use llvm_sys::core::*;
 use llvm_sys::ir_reader::LLVMParseIRInContext2;
 use llvm_sys::prelude::*;
@@ -16,10 +13,12 @@ use llvm_sys::{LLVMLinkage, LLVMVisibility};
 use super::debuginfo::trim_compile_units;
 use super::declarations::{collect_garbage, copy_function_attributes, declaration_like, make_declaration};
 use super::parked::Parked;
-use super::values::{aliases, globals, ifuncs, raw_name, set_raw_name};
 use super::{FunctionPartition, BODY_SUFFIX};
 use crate::error::{Error, Result};
 use crate::llvm::buffer::MemoryBuffer;
+#[cfg(debug_assertions)]
+use crate::llvm::ir::verify_module;
+use crate::llvm::ir::{aliases, bitcode_of, globals, ifuncs, raw_name, set_raw_name};
 use crate::llvm::{take_error, take_message};
 
 /// What the split produces, decided once on the prepared module; shared by
@@ -265,26 +264,17 @@ impl Plan {
     /// Verifies a finished partition (debug builds) and returns its bitcode.
     fn finish(&self, node: &Node, what: &str) -> Result<Vec<u8>> {
         #[cfg(debug_assertions)]
-        {
-            let mut msg = ptr::null_mut();
-            // SAFETY: the module is live; on failure LLVM returns a message we dispose.
-            let broken =
-                unsafe { LLVMVerifyModule(node.0, LLVMVerifierFailureAction::LLVMReturnStatusAction, &mut msg) };
-            // SAFETY: msg is NULL or an LLVM-owned message.
-            let text = unsafe { take_message(msg) };
-            if broken != 0 {
-                return Err(Error::internal(format!(
-                    "splitting module '{}': partition '{what}' does not verify: {}",
-                    self.module_name,
-                    text.trim_end()
-                )));
-            }
+        // SAFETY: the module is live and only this thread uses it.
+        if let Err(text) = unsafe { verify_module(node.0) } {
+            return Err(Error::internal(format!(
+                "splitting module '{}': partition '{what}' does not verify: {text}",
+                self.module_name
+            )));
         }
         #[cfg(not(debug_assertions))]
         let _ = what;
-        // SAFETY: the module is live; the buffer is ours and dropped here.
-        let buf = unsafe { MemoryBuffer::from_raw(LLVMWriteBitcodeToMemoryBuffer(node.0)) };
-        Ok(buf.bytes().to_vec())
+        // SAFETY: the module is live and only this thread uses it.
+        Ok(unsafe { bitcode_of(node.0) })
     }
 
     /// Runs GlobalDCE, which erases the (now internal and unused) aliases.

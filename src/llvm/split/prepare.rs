@@ -8,8 +8,7 @@ use llvm_sys::core::*;
 use llvm_sys::prelude::*;
 use llvm_sys::{LLVMLinkage, LLVMVisibility};
 
-use super::values::{for_each_global_value, raw_name, set_raw_name};
-use crate::llvm::ir::is_local;
+use crate::llvm::ir::{for_each_global, is_local, linkonce_to_weak, raw_name, set_raw_name};
 
 /// Prepares the whole module: deletes `llvm.used` and `llvm.compiler.used`,
 /// names unnamed values, promotes local values to hidden external ones under
@@ -25,7 +24,7 @@ pub(super) unsafe fn prepare(m: LLVMModuleRef, unique: &str) {
         }
     }
     let mut anon = 0usize;
-    for_each_global_value(m, |v| {
+    for_each_global(m, |v, _| {
         let name = raw_name(v);
         let linkage = LLVMGetLinkage(v);
         let local = is_local(linkage);
@@ -45,11 +44,8 @@ pub(super) unsafe fn prepare(m: LLVMModuleRef, unique: &str) {
             // value is now observed from other objects.
             LLVMSetUnnamedAddress(v, llvm_sys::LLVMUnnamedAddr::LLVMNoUnnamedAddr);
         }
-        match linkage {
-            LLVMLinkage::LLVMLinkOnceAnyLinkage => LLVMSetLinkage(v, LLVMLinkage::LLVMWeakAnyLinkage),
-            LLVMLinkage::LLVMLinkOnceODRLinkage => LLVMSetLinkage(v, LLVMLinkage::LLVMWeakODRLinkage),
-            _ => {}
-        }
+        // (A promoted local was not linkonce, so this sees the original linkage.)
+        linkonce_to_weak(v);
         if !LLVMIsAGlobalObject(v).is_null() {
             LLVMSetComdat(v, ptr::null_mut());
         }

@@ -7,8 +7,8 @@ use llvm_sys::core::*;
 use llvm_sys::prelude::*;
 use llvm_sys::{LLVMLinkage, LLVMTypeKind};
 
-use super::values::{aliases, contains, for_each_global_value, functions, ifuncs, raw_name, users};
 use super::{Refusal, BODY_SUFFIX};
+use crate::llvm::ir::{aliases, basic_blocks, for_each_global, functions, ifuncs, raw_name, users};
 
 /// Whether LLVM-C would abort on the NULL arguments the split passes to
 /// `LLVMSetInitializer`, `LLVMSetPersonalityFn`, `LLVMSetPrefixData`,
@@ -60,7 +60,7 @@ pub(super) unsafe fn refusal(m: LLVMModuleRef, unique: &str) -> Option<Refusal> 
     }
     let ours = format!(".jitcore.{unique}");
     let mut refuse = None;
-    for_each_global_value(m, |v| {
+    for_each_global(m, |v, _| {
         let name = raw_name(v);
         if contains(&name, ours.as_bytes()) || name.ends_with(BODY_SUFFIX.as_bytes()) {
             // Our new names could collide with existing ones.
@@ -95,8 +95,7 @@ pub(super) unsafe fn refusal(m: LLVMModuleRef, unique: &str) -> Option<Refusal> 
 pub(super) unsafe fn eager_functions(m: LLVMModuleRef) -> std::result::Result<HashSet<LLVMValueRef>, Refusal> {
     let mut eager = HashSet::new();
     for f in functions(m) {
-        let mut bb = LLVMGetFirstBasicBlock(f);
-        while !bb.is_null() {
+        for bb in basic_blocks(f) {
             for user in users(LLVMBasicBlockAsValue(bb)) {
                 if !LLVMIsABlockAddress(user).is_null() {
                     let mut seen = HashSet::new();
@@ -109,7 +108,6 @@ pub(super) unsafe fn eager_functions(m: LLVMModuleRef) -> std::result::Result<Ha
                     }
                 }
             }
-            bb = LLVMGetNextBasicBlock(bb);
         }
     }
     let mut targets = Vec::new();
@@ -185,4 +183,8 @@ unsafe fn functions_in(c: LLVMValueRef, out: &mut Vec<LLVMValueRef>, seen: &mut 
             functions_in(LLVMGetOperand(c, i), out, seen);
         }
     }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }

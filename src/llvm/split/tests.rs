@@ -1,9 +1,8 @@
 use std::ptr;
 use std::time::Instant;
 
-use super::values::globals;
 use super::*;
-use crate::llvm::ir::ModuleSymbol;
+use crate::llvm::ir::{globals, ModuleSymbol};
 use crate::llvm::take_message;
 
 fn parse(text: &str) -> IrModule {
