@@ -18,24 +18,17 @@ use crate::llvm::ir::{aliases, basic_blocks, for_each_global, functions, ifuncs,
 /// not NULL when LLVM is built with assertions; without them (release and
 /// distribution builds, `llvm-config --assertion-mode` OFF) it is a plain
 /// pointer conversion and the C++ setters take NULL as "remove", which is
-/// what we need. LLVM-C has no other way to remove any of these. An LLVM built
-/// with assertions also has ABI-breaking checks by default, which leave the
-/// symbol `llvm::EnableABIBreakingChecks` (instead of
-/// `llvm::DisableABIBreakingChecks`); if we see it, we do not split.
+/// what we need. LLVM-C has no other way to remove any of these. If LLVM has
+/// assertions, we do not split.
+///
+/// This is decided at build time: `build.rs` runs `llvm-config
+/// --assertion-mode` and sets cfg `jitcore_llvm_assertions` when it prints ON
+/// (or when it cannot tell). A run-time look-up of the symbol
+/// `llvm::EnableABIBreakingChecks` with `dlsym(RTLD_DEFAULT)` sees nothing
+/// when libjitcore is loaded with RTLD_LOCAL (Python ctypes, Go, plugin
+/// loaders).
 pub(super) fn llvm_asserts_on_null_setters() -> bool {
-    static CHECKS: once_cell::sync::OnceCell<bool> = once_cell::sync::OnceCell::new();
-    *CHECKS.get_or_init(|| {
-        #[cfg(any(target_os = "linux", target_os = "android", target_os = "macos", target_os = "freebsd"))]
-        {
-            // SAFETY: dlsym only looks a NUL-terminated name up in the
-            // process's loaded objects; we never dereference the result.
-            unsafe { !libc::dlsym(libc::RTLD_DEFAULT, c"_ZN4llvm23EnableABIBreakingChecksE".as_ptr()).is_null() }
-        }
-        #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "macos", target_os = "freebsd")))]
-        {
-            false
-        }
-    })
+    cfg!(jitcore_llvm_assertions)
 }
 
 /// The reasons not to split a module that can be seen without analysis.
