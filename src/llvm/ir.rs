@@ -173,18 +173,14 @@ pub unsafe fn module_identifier(m: LLVMModuleRef) -> String {
     String::from_utf8_lossy(std::slice::from_raw_parts(p.cast::<u8>(), len)).into_owned()
 }
 
-/// Collects a module's list of values first, so callers may change or delete
-/// the values while they go through it.
+/// Collects an LLVM-C list (`start`, then `next` until NULL) first, so
+/// callers may change or delete its elements while they go through it.
 ///
 /// # Safety
-/// `m` must be a live module; `first`/`next` an LLVM-C iterator pair over it.
-unsafe fn list(
-    m: LLVMModuleRef,
-    first: unsafe extern "C" fn(LLVMModuleRef) -> LLVMValueRef,
-    next: unsafe extern "C" fn(LLVMValueRef) -> LLVMValueRef,
-) -> Vec<LLVMValueRef> {
+/// `start` must be NULL or a live element of a list that `next` walks.
+unsafe fn list<T>(start: *mut T, next: unsafe extern "C" fn(*mut T) -> *mut T) -> Vec<*mut T> {
     let mut out = Vec::new();
-    let mut v = first(m);
+    let mut v = start;
     while !v.is_null() {
         out.push(v);
         v = next(v);
@@ -195,25 +191,25 @@ unsafe fn list(
 /// # Safety
 /// `m` must be a live module.
 pub(crate) unsafe fn functions(m: LLVMModuleRef) -> Vec<LLVMValueRef> {
-    list(m, LLVMGetFirstFunction, LLVMGetNextFunction)
+    list(LLVMGetFirstFunction(m), LLVMGetNextFunction)
 }
 
 /// # Safety
 /// `m` must be a live module.
 pub(crate) unsafe fn globals(m: LLVMModuleRef) -> Vec<LLVMValueRef> {
-    list(m, LLVMGetFirstGlobal, LLVMGetNextGlobal)
+    list(LLVMGetFirstGlobal(m), LLVMGetNextGlobal)
 }
 
 /// # Safety
 /// `m` must be a live module.
 pub(crate) unsafe fn aliases(m: LLVMModuleRef) -> Vec<LLVMValueRef> {
-    list(m, LLVMGetFirstGlobalAlias, LLVMGetNextGlobalAlias)
+    list(LLVMGetFirstGlobalAlias(m), LLVMGetNextGlobalAlias)
 }
 
 /// # Safety
 /// `m` must be a live module.
 pub(crate) unsafe fn ifuncs(m: LLVMModuleRef) -> Vec<LLVMValueRef> {
-    list(m, LLVMGetFirstGlobalIFunc, LLVMGetNextGlobalIFunc)
+    list(LLVMGetFirstGlobalIFunc(m), LLVMGetNextGlobalIFunc)
 }
 
 /// The basic blocks of function `f`, in order (collected first).
@@ -221,13 +217,7 @@ pub(crate) unsafe fn ifuncs(m: LLVMModuleRef) -> Vec<LLVMValueRef> {
 /// # Safety
 /// `f` must be a live function.
 pub(crate) unsafe fn basic_blocks(f: LLVMValueRef) -> Vec<LLVMBasicBlockRef> {
-    let mut out = Vec::new();
-    let mut bb = LLVMGetFirstBasicBlock(f);
-    while !bb.is_null() {
-        out.push(bb);
-        bb = LLVMGetNextBasicBlock(bb);
-    }
-    out
+    list(LLVMGetFirstBasicBlock(f), LLVMGetNextBasicBlock)
 }
 
 /// Calls `f` on every global value of `m` (functions, variables, aliases,
