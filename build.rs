@@ -44,6 +44,7 @@ fn main() {
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libjitcore.so.{major}");
+    llvm_assertions();
 
     let mut config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml");
     let after_includes = format!(
@@ -60,6 +61,41 @@ fn main() {
     let raw = String::from_utf8(raw).expect("cbindgen writes UTF-8");
     let header = by_concept(&crate_dir, &raw, &after_includes);
     std::fs::write(out.join("jitcore.h"), header).expect("write jitcore.h");
+}
+
+/// Sets cfg `jitcore_llvm_assertions` when the LLVM we build against has
+/// assertions (`llvm-config --assertion-mode` prints ON; llvm-config is the one
+/// under `$LLVM_SYS_221_PREFIX`, default /usr/lib/llvm-22). LLVM-C then aborts
+/// on the NULL arguments the lazy split passes to its setters, so the split
+/// refuses every module (see `llvm_asserts_on_null_setters` in
+/// src/llvm/split/refusal.rs). When llvm-config cannot tell, assertions are
+/// assumed: wrongly assuming them only costs the laziness (modules are
+/// compiled whole), wrongly assuming none would abort the host process.
+fn llvm_assertions() {
+    println!("cargo:rustc-check-cfg=cfg(jitcore_llvm_assertions)");
+    println!("cargo:rerun-if-env-changed=LLVM_SYS_221_PREFIX");
+    let prefix = env::var("LLVM_SYS_221_PREFIX").unwrap_or_else(|_| "/usr/lib/llvm-22".to_string());
+    let llvm_config = Path::new(&prefix).join("bin").join("llvm-config");
+    let mode = std::process::Command::new(&llvm_config)
+        .arg("--assertion-mode")
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string());
+    let assertions = match mode.as_deref() {
+        Some("OFF") => false,
+        Some("ON") => true,
+        _ => {
+            println!(
+                "cargo:warning={} --assertion-mode did not say ON or OFF: assuming an LLVM with assertions, so lazily added modules are not split",
+                llvm_config.display()
+            );
+            true
+        }
+    };
+    if assertions {
+        println!("cargo:rustc-cfg=jitcore_llvm_assertions");
+    }
 }
 
 /// One declaration of cbindgen's output, with its doc comment.

@@ -81,17 +81,83 @@ pub(crate) fn is_weak(linkage: LLVMLinkage) -> bool {
     )
 }
 
-/// The name of a global value (empty for unnamed values).
+/// The name of a value as bytes (empty for unnamed values).
+///
+/// # Safety
+/// `v` must be a live value.
+pub(crate) unsafe fn raw_name(v: LLVMValueRef) -> Vec<u8> {
+    let mut len = 0usize;
+    let p = LLVMGetValueName2(v, &mut len);
+    if p.is_null() || len == 0 {
+        return Vec::new();
+    }
+    std::slice::from_raw_parts(p.cast::<u8>(), len).to_vec()
+}
+
+/// Renames a value (LLVM adds a suffix if the name is taken).
+///
+/// # Safety
+/// `v` must be a live value.
+pub(crate) unsafe fn set_raw_name(v: LLVMValueRef, name: &[u8]) {
+    LLVMSetValueName2(v, name.as_ptr().cast(), name.len());
+}
+
+/// The name of a global value as text (empty for unnamed values).
 ///
 /// # Safety
 /// `v` must be a live global value.
 unsafe fn value_name(v: LLVMValueRef) -> String {
-    let mut len = 0usize;
-    let p = LLVMGetValueName2(v, &mut len);
-    if p.is_null() || len == 0 {
-        return String::new();
+    String::from_utf8_lossy(&raw_name(v)).into_owned()
+}
+
+/// The users of `v`, one entry per use.
+///
+/// # Safety
+/// `v` must be a live value.
+pub(crate) unsafe fn users(v: LLVMValueRef) -> Vec<LLVMValueRef> {
+    let mut out = Vec::new();
+    let mut u = LLVMGetFirstUse(v);
+    while !u.is_null() {
+        out.push(LLVMGetUser(u));
+        u = LLVMGetNextUse(u);
     }
-    String::from_utf8_lossy(std::slice::from_raw_parts(p.cast::<u8>(), len)).into_owned()
+    out
+}
+
+/// Makes a linkonce definition weak (linkonce_odr becomes weak_odr): the
+/// same for a linker, but nobody may drop it.
+///
+/// # Safety
+/// `v` must be a live global value in a module we hold exclusively.
+pub(crate) unsafe fn linkonce_to_weak(v: LLVMValueRef) {
+    match LLVMGetLinkage(v) {
+        LLVMLinkage::LLVMLinkOnceAnyLinkage => LLVMSetLinkage(v, LLVMLinkage::LLVMWeakAnyLinkage),
+        LLVMLinkage::LLVMLinkOnceODRLinkage => LLVMSetLinkage(v, LLVMLinkage::LLVMWeakODRLinkage),
+        _ => {}
+    }
+}
+
+/// Runs the IR verifier on `m`: Err with LLVM's message (trailing
+/// whitespace trimmed) if the module is broken.
+///
+/// # Safety
+/// `m` must be a live module that no other thread mutates during the call.
+pub(crate) unsafe fn verify_module(m: LLVMModuleRef) -> std::result::Result<(), String> {
+    let mut msg = ptr::null_mut();
+    let broken = LLVMVerifyModule(m, LLVMVerifierFailureAction::LLVMReturnStatusAction, &mut msg);
+    let text = take_message(msg);
+    if broken != 0 {
+        return Err(text.trim_end().to_string());
+    }
+    Ok(())
+}
+
+/// The bitcode of `m`.
+///
+/// # Safety
+/// `m` must be a live module that no other thread mutates during the call.
+pub(crate) unsafe fn bitcode_of(m: LLVMModuleRef) -> Vec<u8> {
+    MemoryBuffer::from_raw(LLVMWriteBitcodeToMemoryBuffer(m)).bytes().to_vec()
 }
 
 /// A module's identifier (its name).
@@ -107,31 +173,72 @@ pub unsafe fn module_identifier(m: LLVMModuleRef) -> String {
     String::from_utf8_lossy(std::slice::from_raw_parts(p.cast::<u8>(), len)).into_owned()
 }
 
-/// Calls `f` on every global value of `m`: functions, variables, aliases, ifuncs.
+/// Collects an LLVM-C list (`start`, then `next` until NULL) first, so
+/// callers may change or delete its elements while they go through it.
 ///
 /// # Safety
-/// `m` must be a live module; `f` must not delete the value it is given.
-unsafe fn for_each_global(m: LLVMModuleRef, mut f: impl FnMut(LLVMValueRef, bool)) {
-    let mut v = LLVMGetFirstFunction(m);
+/// `start` must be NULL or a live element of a list that `next` walks.
+unsafe fn list<T>(start: *mut T, next: unsafe extern "C" fn(*mut T) -> *mut T) -> Vec<*mut T> {
+    let mut out = Vec::new();
+    let mut v = start;
     while !v.is_null() {
+        out.push(v);
+        v = next(v);
+    }
+    out
+}
+
+/// # Safety
+/// `m` must be a live module.
+pub(crate) unsafe fn functions(m: LLVMModuleRef) -> Vec<LLVMValueRef> {
+    list(LLVMGetFirstFunction(m), LLVMGetNextFunction)
+}
+
+/// # Safety
+/// `m` must be a live module.
+pub(crate) unsafe fn globals(m: LLVMModuleRef) -> Vec<LLVMValueRef> {
+    list(LLVMGetFirstGlobal(m), LLVMGetNextGlobal)
+}
+
+/// # Safety
+/// `m` must be a live module.
+pub(crate) unsafe fn aliases(m: LLVMModuleRef) -> Vec<LLVMValueRef> {
+    list(LLVMGetFirstGlobalAlias(m), LLVMGetNextGlobalAlias)
+}
+
+/// # Safety
+/// `m` must be a live module.
+pub(crate) unsafe fn ifuncs(m: LLVMModuleRef) -> Vec<LLVMValueRef> {
+    list(LLVMGetFirstGlobalIFunc(m), LLVMGetNextGlobalIFunc)
+}
+
+/// The basic blocks of function `f`, in order (collected first).
+///
+/// # Safety
+/// `f` must be a live function.
+pub(crate) unsafe fn basic_blocks(f: LLVMValueRef) -> Vec<LLVMBasicBlockRef> {
+    list(LLVMGetFirstBasicBlock(f), LLVMGetNextBasicBlock)
+}
+
+/// Calls `f` on every global value of `m` (functions, variables, aliases,
+/// ifuncs, in that order), with whether it is callable. The lists are
+/// collected first, so `f` may rename values or change their linkage.
+///
+/// # Safety
+/// `m` must be a live module; `f` must not delete values.
+pub(crate) unsafe fn for_each_global(m: LLVMModuleRef, mut f: impl FnMut(LLVMValueRef, bool)) {
+    for v in functions(m) {
         f(v, true);
-        v = LLVMGetNextFunction(v);
     }
-    let mut v = LLVMGetFirstGlobal(m);
-    while !v.is_null() {
+    for v in globals(m) {
         f(v, false);
-        v = LLVMGetNextGlobal(v);
     }
-    let mut v = LLVMGetFirstGlobalAlias(m);
-    while !v.is_null() {
+    for v in aliases(m) {
         let callable = LLVMGetTypeKind(LLVMGlobalGetValueType(v)) == llvm_sys::LLVMTypeKind::LLVMFunctionTypeKind;
         f(v, callable);
-        v = LLVMGetNextGlobalAlias(v);
     }
-    let mut v = LLVMGetFirstGlobalIFunc(m);
-    while !v.is_null() {
+    for v in ifuncs(m) {
         f(v, true);
-        v = LLVMGetNextGlobalIFunc(v);
     }
 }
 
@@ -185,16 +292,9 @@ impl IrModule {
 
     /// Runs the IR verifier; the message names the module and the problem.
     pub fn verify(&self, name: &str) -> Result<()> {
-        let mut msg = ptr::null_mut();
-        // SAFETY: the module is live; on failure LLVM returns a message we dispose.
-        let broken =
-            unsafe { LLVMVerifyModule(self.module, LLVMVerifierFailureAction::LLVMReturnStatusAction, &mut msg) };
-        // SAFETY: msg is NULL or a message LLVM gave us to dispose.
-        let text = unsafe { take_message(msg) };
-        if broken != 0 {
-            return Err(Error::invalid_ir(format!("module '{name}' does not verify: {}", text.trim_end())));
-        }
-        Ok(())
+        // SAFETY: the module is live and only this thread uses it (&self).
+        unsafe { verify_module(self.module) }
+            .map_err(|text| Error::invalid_ir(format!("module '{name}' does not verify: {text}")))
     }
 
     pub fn as_raw(&self) -> LLVMModuleRef {
@@ -217,9 +317,8 @@ impl IrModule {
 
     /// The module's bitcode (the content the cache key is computed over).
     pub fn bitcode(&self) -> Vec<u8> {
-        // SAFETY: the module is live; the buffer is ours and dropped here.
-        let buf = unsafe { MemoryBuffer::from_raw(LLVMWriteBitcodeToMemoryBuffer(self.module)) };
-        buf.bytes().to_vec()
+        // SAFETY: the module is live and only this thread uses it (&self).
+        unsafe { bitcode_of(self.module) }
     }
 
     pub fn target_triple(&self) -> String {
@@ -281,13 +380,11 @@ impl IrModule {
         let mut out = Vec::new();
         // SAFETY: the module is live and not mutated while we iterate.
         unsafe {
-            let mut f = LLVMGetFirstFunction(self.module);
-            while !f.is_null() {
+            for f in functions(self.module) {
                 if LLVMIsDeclaration(f) == 0 {
                     let name = value_name(f);
                     out.push(if name.is_empty() { "<anon>".to_string() } else { name });
                 }
-                f = LLVMGetNextFunction(f);
             }
         }
         out
@@ -316,12 +413,10 @@ impl IrModule {
         let mut out = Vec::new();
         // SAFETY: the module is live and not mutated while we iterate.
         unsafe {
-            let mut g = LLVMGetFirstGlobal(self.module);
-            while !g.is_null() {
+            for g in globals(self.module) {
                 if LLVMIsThreadLocal(g) != 0 {
                     out.push(value_name(g));
                 }
-                g = LLVMGetNextGlobal(g);
             }
         }
         out
@@ -334,11 +429,7 @@ impl IrModule {
         // SAFETY: the module is live and we hold it exclusively (&mut self);
         // changing linkage does not invalidate the iteration.
         unsafe {
-            for_each_global(self.module, |v, _| match LLVMGetLinkage(v) {
-                LLVMLinkage::LLVMLinkOnceAnyLinkage => LLVMSetLinkage(v, LLVMLinkage::LLVMWeakAnyLinkage),
-                LLVMLinkage::LLVMLinkOnceODRLinkage => LLVMSetLinkage(v, LLVMLinkage::LLVMWeakODRLinkage),
-                _ => {}
-            });
+            for_each_global(self.module, |v, _| linkonce_to_weak(v));
         }
     }
 

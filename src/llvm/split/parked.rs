@@ -1,0 +1,113 @@
+//! Parking function bodies: taking them out of their functions for a
+//! moment, so a clone or the bitcode of the module leaves them out.
+
+use std::ptr;
+
+use llvm_sys::core::*;
+use llvm_sys::prelude::*;
+use llvm_sys::LLVMLinkage;
+
+use super::declarations::strip_declaration;
+use super::plan::Plan;
+use crate::error::Result;
+use crate::llvm::ir::basic_blocks;
+
+/// Function bodies taken out of their module for a moment, so that a clone
+/// (or the bitcode) of the module has them as plain declarations without
+/// copying them. Their blocks are unlinked from the function (LLVM keeps an
+/// unlinked block and its instructions alive, uses included) and everything a
+/// declaration may not have is set aside: personality, prefix and prologue
+/// data, metadata attachments, non-external linkage. Dropping the value puts
+/// all of it back.
+pub(super) struct Parked {
+    functions: Vec<ParkedFunction>,
+}
+
+struct ParkedFunction {
+    f: LLVMValueRef,
+    blocks: Vec<LLVMBasicBlockRef>,
+    linkage: LLVMLinkage,
+    personality: LLVMValueRef,
+    prefix: LLVMValueRef,
+    prologue: LLVMValueRef,
+    metadata: Vec<(u32, LLVMMetadataRef)>,
+}
+
+impl Parked {
+    /// Parks the bodies of `which` (definitions) in `m`.
+    ///
+    /// # Safety
+    /// `m` must be a live module we hold exclusively, alive until the result
+    /// is dropped. Until then `m` may only be cloned or written out: its
+    /// parked functions look unused or bodiless, so deleting declarations
+    /// (`collect_garbage`) or bodies in it would free values the parked
+    /// blocks still use.
+    pub(super) unsafe fn park(plan: &Plan, m: LLVMModuleRef, which: &[usize]) -> Result<Parked> {
+        let mut parked = Parked { functions: Vec::with_capacity(which.len()) };
+        for &i in which {
+            let f = plan.lookup(m, &plan.parts[i].ir_name)?;
+            let blocks = basic_blocks(f);
+            let mut metadata = Vec::new();
+            let mut count = 0usize;
+            let entries = LLVMGlobalCopyAllMetadata(f, &mut count);
+            for k in 0..count as u32 {
+                metadata.push((
+                    LLVMValueMetadataEntriesGetKind(entries, k),
+                    LLVMValueMetadataEntriesGetMetadata(entries, k),
+                ));
+            }
+            if !entries.is_null() {
+                LLVMDisposeValueMetadataEntries(entries);
+            }
+            let saved = ParkedFunction {
+                f,
+                blocks,
+                linkage: LLVMGetLinkage(f),
+                personality: if LLVMHasPersonalityFn(f) != 0 { LLVMGetPersonalityFn(f) } else { ptr::null_mut() },
+                prefix: if LLVMHasPrefixData(f) != 0 { LLVMGetPrefixData(f) } else { ptr::null_mut() },
+                prologue: if LLVMHasPrologueData(f) != 0 { LLVMGetPrologueData(f) } else { ptr::null_mut() },
+                metadata,
+            };
+            for &bb in &saved.blocks {
+                LLVMRemoveBasicBlockFromParent(bb);
+            }
+            strip_declaration(f);
+            parked.functions.push(saved);
+        }
+        Ok(parked)
+    }
+
+    /// Puts the bodies back (the same as dropping the value).
+    pub(super) fn restore(self) {}
+}
+
+impl Drop for Parked {
+    fn drop(&mut self) {
+        // SAFETY: the functions and their unlinked blocks are alive: `park`'s
+        // contract keeps the module alive and its parked values undeleted
+        // until now, and unlinked blocks belong to nobody else. Each block
+        // goes back, in order, to the function it came from; the saved
+        // constants and metadata are the function's own (non-null ones only
+        // are set back).
+        unsafe {
+            for p in self.functions.drain(..) {
+                for bb in p.blocks {
+                    LLVMAppendExistingBasicBlock(p.f, bb);
+                }
+                LLVMSetLinkage(p.f, p.linkage);
+                if !p.personality.is_null() {
+                    LLVMSetPersonalityFn(p.f, p.personality);
+                }
+                if !p.prefix.is_null() {
+                    LLVMSetPrefixData(p.f, p.prefix);
+                }
+                if !p.prologue.is_null() {
+                    LLVMSetPrologueData(p.f, p.prologue);
+                }
+                for (kind, md) in p.metadata {
+                    LLVMGlobalSetMetadata(p.f, kind, md);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! Preparing the module in place before it is split: promotion of local
+//! symbols, linkonce to weak, comdats and `llvm.used` dropped.
+
+use std::ptr;
+
+use llvm_sys::comdat::LLVMSetComdat;
+use llvm_sys::core::*;
+use llvm_sys::prelude::*;
+use llvm_sys::{LLVMLinkage, LLVMVisibility};
+
+use crate::llvm::ir::{for_each_global, is_local, linkonce_to_weak, raw_name, set_raw_name};
+
+/// Prepares the whole module: deletes `llvm.used` and `llvm.compiler.used`,
+/// names unnamed values, promotes local values to hidden external ones under
+/// new names, makes linkonce definitions weak and drops comdats.
+///
+/// # Safety
+/// `m` must be a live module that we hold exclusively.
+pub(super) unsafe fn prepare(m: LLVMModuleRef, unique: &str) {
+    for name in [c"llvm.used", c"llvm.compiler.used"] {
+        let g = LLVMGetNamedGlobal(m, name.as_ptr());
+        if !g.is_null() {
+            LLVMDeleteGlobal(g);
+        }
+    }
+    let mut anon = 0usize;
+    for_each_global(m, |v, _| {
+        let name = raw_name(v);
+        let linkage = LLVMGetLinkage(v);
+        let local = is_local(linkage);
+        if name.is_empty() || local {
+            let new_name = if name.is_empty() {
+                anon += 1;
+                format!("anon.{}.jitcore.{unique}", anon - 1).into_bytes()
+            } else {
+                promoted_name(&name, unique)
+            };
+            set_raw_name(v, &new_name);
+        }
+        if local {
+            LLVMSetLinkage(v, LLVMLinkage::LLVMExternalLinkage);
+            LLVMSetVisibility(v, LLVMVisibility::LLVMHiddenVisibility);
+            // As ORC's SymbolLinkagePromoter does: the address of a promoted
+            // value is now observed from other objects.
+            LLVMSetUnnamedAddress(v, llvm_sys::LLVMUnnamedAddr::LLVMNoUnnamedAddr);
+        }
+        // (A promoted local was not linkonce, so this sees the original linkage.)
+        linkonce_to_weak(v);
+        if !LLVMIsAGlobalObject(v).is_null() {
+            LLVMSetComdat(v, ptr::null_mut());
+        }
+    });
+}
+
+/// `{old}.jitcore.{unique}` for a promoted local. A leading `\1` (no
+/// mangling) is dropped, so `\1L...` names do not stay assembler-private on
+/// Mach-O, and a name starting with `.L` (assembler-private on ELF) gets a
+/// `_` in front.
+fn promoted_name(old: &[u8], unique: &str) -> Vec<u8> {
+    let old = old.strip_prefix(b"\x01").unwrap_or(old);
+    let mut out = Vec::with_capacity(old.len() + unique.len() + 10);
+    if old.starts_with(b".L") {
+        out.push(b'_');
+    }
+    out.extend_from_slice(old);
+    out.extend_from_slice(b".jitcore.");
+    out.extend_from_slice(unique.as_bytes());
+    out
+}
