@@ -1,6 +1,6 @@
 //! Function-level laziness: a module added lazily is split once, when it is
 //! added, into one partition per function plus one for its global variables
-//! (`llvm/split.rs`). Callers reach each function `f` through a lazy stub
+//! (`llvm/split/`). Callers reach each function `f` through a lazy stub
 //! named `f` (`LLVMOrcLazyReexports`); the first call through the stub looks
 //! up the body, `f.jitcore.body`, whose partition is then parsed and
 //! compiled by the one compile path, and patches the stub to it.

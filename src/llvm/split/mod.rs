@@ -179,7 +179,7 @@ fn split_or_refuse(ir: &mut IrModule, unique: &str) -> Result<std::result::Resul
         // second also writes the globals partition.
         let (first, second) = all.split_at(all.len() / 2);
         let without = |parts: &[usize]| -> Result<MemoryBuffer> {
-            let parked = Parked::park(&plan, m, parts)?;
+            let parked = Parked::park(m, parts, |m, i| plan.lookup(m, &plan.parts[i].ir_name))?;
             let bitcode = MemoryBuffer::from_raw(LLVMWriteBitcodeToMemoryBuffer(m));
             parked.restore();
             Ok(bitcode)

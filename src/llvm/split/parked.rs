@@ -8,7 +8,6 @@ use llvm_sys::prelude::*;
 use llvm_sys::LLVMLinkage;
 
 use super::declarations::strip_declaration;
-use super::plan::Plan;
 use crate::error::Result;
 use crate::llvm::ir::basic_blocks;
 
@@ -34,7 +33,7 @@ struct ParkedFunction {
 }
 
 impl Parked {
-    /// Parks the bodies of `which` (definitions) in `m`.
+    /// Parks the bodies of `which` (definitions, found in `m` by `find`).
     ///
     /// # Safety
     /// `m` must be a live module we hold exclusively, alive until the result
@@ -42,10 +41,14 @@ impl Parked {
     /// parked functions look unused or bodiless, so deleting declarations
     /// (`collect_garbage`) or bodies in it would free values the parked
     /// blocks still use.
-    pub(super) unsafe fn park(plan: &Plan, m: LLVMModuleRef, which: &[usize]) -> Result<Parked> {
+    pub(super) unsafe fn park(
+        m: LLVMModuleRef,
+        which: &[usize],
+        find: impl Fn(LLVMModuleRef, usize) -> Result<LLVMValueRef>,
+    ) -> Result<Parked> {
         let mut parked = Parked { functions: Vec::with_capacity(which.len()) };
         for &i in which {
-            let f = plan.lookup(m, &plan.parts[i].ir_name)?;
+            let f = find(m, i)?;
             let blocks = basic_blocks(f);
             let mut metadata = Vec::new();
             let mut count = 0usize;

@@ -99,7 +99,7 @@ impl Plan {
             let root = Node(raw);
             let globals = if globals {
                 // A copy with no bodies but the eager ones.
-                let parked = Parked::park(self, root.0, ours)?;
+                let parked = Parked::park(root.0, ours, |m, i| self.lookup(m, &self.parts[i].ir_name))?;
                 let copy = Node(LLVMCloneModule(root.0));
                 parked.restore();
                 collect_garbage(copy.0);
@@ -176,7 +176,7 @@ impl Plan {
                 // only while the first half is copied out, so the copy is half
                 // the size; nothing else touches the module meanwhile.
                 let other = unsafe {
-                    let parked = Parked::park(self, node.0, second)?;
+                    let parked = Parked::park(node.0, second, |m, i| self.lookup(m, &self.parts[i].ir_name))?;
                     let other = Node(LLVMCloneModule(node.0));
                     parked.restore();
                     collect_garbage(other.0);
