@@ -11,6 +11,11 @@
  *    failure they are left untouched.
  *  - A function that takes ownership of an argument takes it only on success.
  *  - Dispose functions accept NULL.
+ *  - Handles: a module handle that was disposed of (or freed with its
+ *    owner) and a dylib handle whose session was disposed of are
+ *    recognized and refused. Any other handle used after its own Dispose
+ *    call (engine, session, tracker, cache, object buffer) is undefined
+ *    behaviour, as with free().
  *  - Callbacks take `void *Ctx` first; what they are handed is borrowed for
  *    the duration of the call.
  *  - Nothing aborts the process for a condition a host can cause, and no

@@ -73,10 +73,10 @@ impl Module {
         crate::platform::run_isolated(
             budget,
             || IrModule::parse(name, data).map(drop),
-            |signal| {
+            |how| {
                 Error::invalid_ir(format!(
-                    "cannot parse module '{name}': LLVM's IR reader crashed on it (signal {signal}) in an isolated \
-                     child process; the input is malformed"
+                    "cannot parse module '{name}': LLVM's IR reader crashed on it ({how}) in an isolated child \
+                     process; the input is malformed"
                 ))
             },
         )?;

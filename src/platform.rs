@@ -55,7 +55,8 @@ const ISOLATED_TIMEOUT_MS: i32 = 60_000;
 /// only runs `check` and leaves with `_exit`; its address space may grow by
 /// at most `memory_budget` bytes past what it inherited (0: no cap), so an
 /// input that makes the check allocate without bound fails in the child.
-/// A crash is reported as `crashed(signal)`.
+/// A crash is reported as `crashed(how)` ("signal 11"; "exit status 1" for
+/// a child that a crash handler, such as a sanitizer's, ended instead).
 ///
 /// The child of a multithreaded process can only use what `fork` left
 /// consistent: glibc's allocator is fork-safe, and LLVM's parser takes no
@@ -64,7 +65,7 @@ const ISOLATED_TIMEOUT_MS: i32 = 60_000;
 pub fn run_isolated(
     memory_budget: u64,
     check: impl FnOnce() -> Result<()>,
-    crashed: impl FnOnce(i32) -> Error,
+    crashed: impl FnOnce(String) -> Error,
 ) -> Result<()> {
     let mut fds = [0i32; 2];
     // SAFETY: fds has room for the two descriptors pipe writes.
@@ -160,10 +161,12 @@ pub fn run_isolated(
         return Err(Error::internal("an isolated check did not finish within a minute and was killed"));
     }
     if libc::WIFSIGNALED(status) {
-        return Err(crashed(libc::WTERMSIG(status)));
+        return Err(crashed(format!("signal {}", libc::WTERMSIG(status))));
     }
+    // The child leaves with status 0 once it wrote its verdict; any other
+    // end means the check did not finish.
     if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
-        return Err(Error::internal(format!("an isolated check ended with status {status}")));
+        return Err(crashed(format!("exit status {}", libc::WEXITSTATUS(status))));
     }
     if verdict.is_empty() {
         return Ok(());

@@ -476,6 +476,14 @@ impl Session {
     /// when it is first called.
     pub fn add_module(&self, dylib: &Arc<Dylib>, module: &Arc<Module>, group: &Arc<Group>, lazy: bool) -> Result<()> {
         self.env.check_target(module)?;
+        // Splitting a module for laziness is the slow part: done before the
+        // structural lock, so other threads' changes do not wait for it.
+        let plan = if lazy {
+            let unique = format!("{:x}.{}", module.content_hash(), self.env.next_unit.fetch_add(1, Ordering::Relaxed));
+            Some(lazy::LazyPlan::new(module, &unique)?)
+        } else {
+            None
+        };
         let _changes = self.lock_changes();
         if group.state().removed {
             return Err(Error::invalid_argument("the resource tracker was removed"));
@@ -485,8 +493,11 @@ impl Session {
         for t in dylib.take_aliases(Some(&names)) {
             let _ = t.remove();
         }
-        let member =
-            if lazy { self.install_lazy(dylib, module, group)? } else { self.install_eager(dylib, module, group)? };
+        let member = match plan {
+            Some(Some(plan)) => self.install_lazy(dylib, module, group, plan)?,
+            // Not splittable (or eager): the whole module compiles on first lookup.
+            Some(None) | None => self.install_eager(dylib, module, group)?,
+        };
         group.state().members.push(member);
         Ok(())
     }
@@ -512,12 +523,13 @@ impl Session {
         })
     }
 
-    fn install_lazy(&self, dylib: &Arc<Dylib>, module: &Arc<Module>, group: &Arc<Group>) -> Result<Member> {
-        let unique = format!("{:x}.{}", module.content_hash(), self.env.next_unit.fetch_add(1, Ordering::Relaxed));
-        let Some(plan) = lazy::LazyPlan::new(module, &unique)? else {
-            // Not splittable: the whole module compiles on first lookup.
-            return self.install_eager(dylib, module, group);
-        };
+    fn install_lazy(
+        &self,
+        dylib: &Arc<Dylib>,
+        module: &Arc<Module>,
+        group: &Arc<Group>,
+        plan: lazy::LazyPlan,
+    ) -> Result<Member> {
         self.env.lazy_support()?;
         let stubs = StubsManager::new(&self.env.spec.triple)?;
         let symbols = plan.placeholder_symbols();
