@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Prints which module of src/ uses which (file granularity, from `crate::`,
-`super::` and `self::`-free paths) and the cycles among them (strongly
-connected components of more than one file). Exit status 1 if there is a
+"""Prints which module of src/ uses which (file granularity, from `crate::`
+and `super::` paths, `use` lists included, and a module file's `use child::`
+lines) and the cycles among them (strongly connected components of more
+than one file). Exit status 1 if there is a
 cycle. Usage: python3 scripts/module-graph.py [--edges]"""
 import os, re, sys
 root = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'src')
@@ -32,10 +33,12 @@ for p, text in files.items():
     if p.startswith('bin/'):
         continue
     text = re.sub(r'//[^\n]*', '', text)
+    text = re.sub(r'\b(pub|in)\s*\(\s*(super|crate)\s*\)', '', text)
+    text = re.sub(r'\bpub\(in [^)]*\)', '', text)
     text = re.sub(r'#\[cfg\(test\)\]\s*mod tests\s*\{.*', '', text, flags=re.S)
     me = modpath(p)
-    for m in re.finditer(r'\b(crate|super)((?:::[A-Za-z_][A-Za-z0-9_]*)+)', text):
-        segs = m.group(2).strip(':').split('::')
+    for m in re.finditer(r'\b(crate|super)((?:::[A-Za-z_][A-Za-z0-9_]*)*)', text):
+        segs = [x for x in m.group(2).split('::') if x]
         if m.group(1) == 'crate':
             base = []
         else:
@@ -52,10 +55,12 @@ for p, text in files.items():
                     edges[p].add(t)
         if target and target != p:
             edges[p].add(target)
-    # submodules a module file declares are its children, not uses
-    for m in re.finditer(r'^\s*(?:pub(?:\([a-z]+\))?\s+)?mod\s+([a-z_0-9]+)\s*;', text, re.M):
+    # A module file's uses of its children count like any other use (only
+    # the `mod child;` declarations themselves are not uses).
+    for m in re.finditer(r'^\s*(?:pub(?:\([a-z]+\))?\s+)?use\s+([a-z_0-9]+)::', text, re.M):
         child = resolve(me + [m.group(1)])
-        edges[p].discard(child)
+        if child and child != p:
+            edges[p].add(child)
 
 # Tarjan
 index, low, stack, on, sccs, i = {}, {}, [], set(), [], [0]

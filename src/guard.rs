@@ -43,6 +43,11 @@ pub fn catch<R>(f: impl FnOnce() -> R) -> Result<R, String> {
     catch_unwind(AssertUnwindSafe(f)).map_err(|p| panic_message(&*p))
 }
 
+/// Runs `f`, returning `default` if it panics (silently, as [`catch`]).
+pub fn catch_or<T>(default: T, f: impl FnOnce() -> T) -> T {
+    catch(f).unwrap_or(default)
+}
+
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = p.downcast_ref::<&str>() {
         s.to_string()

@@ -7,8 +7,6 @@
 
 use std::ffi::{c_char, c_uint, CString};
 
-use super::boundary_or;
-
 // The C API names its error parameters `Err`, which a Rust parameter may not
 // be called while the prelude's `Err` variant is in scope; this private
 // function of that name shadows it in this file.
@@ -48,7 +46,7 @@ pub(crate) unsafe fn from_ref(err: JitcoreErrorRef) -> Error {
 /// NULL only if the error cannot be made. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreCreateError(Code: c_uint, Message: *const c_char) -> JitcoreErrorRef {
-    boundary_or(std::ptr::null_mut(), || {
+    crate::guard::catch_or(std::ptr::null_mut(), || {
         let message = if Message.is_null() {
             String::new()
         } else {
@@ -65,7 +63,7 @@ pub unsafe extern "C" fn JitcoreCreateError(Code: c_uint, Message: *const c_char
 /// consumes `Err`.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreGetErrorCode(Err: JitcoreErrorRef) -> JitcoreErrorCode {
-    boundary_or(JitcoreErrorCode::JITCORE_ERROR_INTERNAL, || {
+    crate::guard::catch_or(JitcoreErrorCode::JITCORE_ERROR_INTERNAL, || {
         if Err.is_null() {
             return JitcoreErrorCode::JITCORE_ERROR_SUCCESS;
         }
@@ -81,7 +79,7 @@ pub unsafe extern "C" fn JitcoreGetErrorCode(Err: JitcoreErrorRef) -> JitcoreErr
 /// after this call.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreGetErrorMessage(Err: JitcoreErrorRef) -> *mut c_char {
-    boundary_or(std::ptr::null_mut(), || {
+    crate::guard::catch_or(std::ptr::null_mut(), || {
         if Err.is_null() {
             return std::ptr::null_mut();
         }
@@ -95,7 +93,7 @@ pub unsafe extern "C" fn JitcoreGetErrorMessage(Err: JitcoreErrorRef) -> *mut c_
 /// Thread-safe for distinct messages.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreDisposeErrorMessage(Message: *mut c_char) {
-    boundary_or((), || {
+    crate::guard::catch_or((), || {
         if !Message.is_null() {
             // SAFETY: Message came from CString::into_raw in JitcoreGetErrorMessage.
             drop(unsafe { CString::from_raw(Message) });
@@ -108,7 +106,7 @@ pub unsafe extern "C" fn JitcoreDisposeErrorMessage(Message: *mut c_char) {
 /// after this call.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreConsumeError(Err: JitcoreErrorRef) {
-    boundary_or((), || {
+    crate::guard::catch_or((), || {
         if !Err.is_null() {
             // SAFETY: a non-NULL Err is a live error made by into_ref, consumed here once.
             drop(unsafe { Box::from_raw(Err) });

@@ -34,7 +34,7 @@ pub(crate) fn boundary(f: impl FnOnce() -> Result<()>) -> JitcoreErrorRef {
 /// The panic boundary of exported functions that cannot report an error:
 /// a panic returns `default`.
 pub(crate) fn boundary_or<T>(default: T, f: impl FnOnce() -> T) -> T {
-    crate::guard::catch(f).unwrap_or(default)
+    crate::guard::catch_or(default, f)
 }
 
 /// Checks that a required pointer argument is not NULL.

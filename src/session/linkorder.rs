@@ -19,7 +19,7 @@
 use std::sync::{Arc, Weak};
 
 use super::dylib::Dylib;
-use super::SessionEnv;
+use super::env::SessionEnv;
 use crate::llvm::generator::{Generator, GeneratorLookup};
 use crate::llvm::orc::{Found, JitDylib, LookupKind, SymbolName};
 

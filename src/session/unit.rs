@@ -19,18 +19,17 @@
 
 use std::sync::{Arc, Weak};
 
+use super::env::{Pending, SessionEnv, PLACEHOLDER_PREFIX};
 use super::materializer::{Code, HostMaterializer};
 use super::stats::Stats;
 use super::tracker::Group;
-use super::{Pending, SessionEnv};
 use crate::error::{Error, Result};
 use crate::llvm::buffer::MemoryBuffer;
-use crate::llvm::ir::ModuleSymbol;
 use crate::llvm::lazy::{lazy_reexports, StubsManager};
 use crate::llvm::lljit::TransformRequest;
 use crate::llvm::object::{check_object, summarize_object, ObjectSummary};
 use crate::llvm::orc::{absolute_symbols, MaterializationUnit, SymbolFlags, SymbolName};
-use crate::llvm::unit::{custom_unit, BorrowedResponsibility, Responsibility, ThreadSafeModule, UnitBody};
+use crate::llvm::unit::{custom_unit, BorrowedResponsibility, Responsibility, UnitBody};
 use crate::module::Module;
 use crate::report::with_current_unit;
 use std::collections::HashMap;
@@ -56,13 +55,6 @@ pub struct Unit {
     pub env: Weak<SessionEnv>,
     pub source: Source,
     pub group: Arc<Group>,
-}
-
-pub const PLACEHOLDER_PREFIX: &str = "jitcore.unit.";
-
-/// The placeholder IR module for `symbols`, named after `unit_id`.
-pub fn placeholder(symbols: &[ModuleSymbol], unit_id: u64, data_layout: &str) -> ThreadSafeModule {
-    crate::llvm::unit::placeholder(symbols, &format!("{PLACEHOLDER_PREFIX}{unit_id}"), data_layout)
 }
 
 /// LLJIT's IR transform: swaps a placeholder for its real unit. Every other

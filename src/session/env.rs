@@ -1,0 +1,253 @@
+//! The session environment: what the one compile path shares between the
+//! session and its units (the LLJIT, the target, the object cache, the
+//! statistics and error log, the compile pool, the JITDylibs and the
+//! placeholders waiting to be materialized).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
+
+use super::dylib::Dylib;
+use super::lazy;
+use super::materializer::HostMaterializer;
+use super::perf::PerfMap;
+use super::stats::Stats;
+use super::tracker::Group;
+use crate::cache::ObjectCache;
+use crate::compile::pool::Pool;
+use crate::error::{Error, Result};
+use crate::llvm::ir::ModuleSymbol;
+use crate::llvm::lazy::{CallThrough, StubsManager};
+use crate::llvm::lljit::Lljit;
+use crate::llvm::orc::{ExecutionSession, Found, JitDylib, ObjectLayer, Tracker};
+use crate::llvm::target_machine::{TargetMachine, TargetSpec};
+use crate::llvm::unit::ThreadSafeModule;
+use crate::module::Module;
+use crate::report::ErrorLog;
+
+/// How a session compiles.
+#[derive(Clone, Debug, Default)]
+pub struct SessionConfig {
+    /// 0: compile on the thread that looks up; N: a pool of N threads.
+    pub compile_threads: usize,
+    /// `add_module` compiles function by function, on first call.
+    pub lazy_by_default: bool,
+    /// Register jitted code with GDB's JIT interface.
+    pub debugger: bool,
+    /// Write a perf map (`/tmp/perf-<pid>.map`) naming jitted functions.
+    pub perf: bool,
+}
+
+/// The name prefix of placeholder modules (`jitcore.unit.<id>`).
+pub const PLACEHOLDER_PREFIX: &str = "jitcore.unit.";
+
+/// The placeholder IR module for `symbols`, named after `unit_id`.
+pub fn placeholder(symbols: &[ModuleSymbol], unit_id: u64, data_layout: &str) -> ThreadSafeModule {
+    crate::llvm::unit::placeholder(symbols, &format!("{PLACEHOLDER_PREFIX}{unit_id}"), data_layout)
+}
+
+/// What a placeholder stands for until it is materialized (see unit.rs).
+pub enum Pending {
+    Module { module: Arc<Module>, group: Arc<Group> },
+    Lazy { plan: Arc<lazy::LazyPlan>, group: Arc<Group>, stubs: Arc<StubsManager> },
+    Alias(Vec<Found>),
+    Host { materializer: Arc<HostMaterializer>, group: Arc<Group> },
+}
+
+/// What the compile path needs, shared by the session and its units.
+pub struct SessionEnv {
+    pub spec: TargetSpec,
+    pub data_layout: String,
+    pub(super) machines: Mutex<Vec<TargetMachine>>,
+    pub(super) cache: RwLock<Option<Arc<dyn ObjectCache>>>,
+    pub stats: Stats,
+    pub log: ErrorLog,
+    pub(super) pending: Mutex<HashMap<u64, Pending>>,
+    pub(super) next_unit: AtomicU64,
+    pub(super) pool: RwLock<Option<Pool>>,
+    pub(super) dylibs: RwLock<Vec<Arc<Dylib>>>,
+    pub(super) groups: Mutex<Vec<Weak<Group>>>,
+    pub config: SessionConfig,
+    /// LLJIT's platform dylib (atexit support, `__dso_handle`'s helpers)
+    /// and process-symbols dylib, which LLJIT links only from main.
+    pub(super) platform_dylib: Option<JitDylib>,
+    pub(super) process_dylib: Option<JitDylib>,
+    pub(super) lazy: Mutex<Option<Arc<CallThrough>>>,
+    pub perf: Option<PerfMap>,
+    pub(super) me: Weak<SessionEnv>,
+    /// The LLJIT: dropped last, when nothing else of the session is left.
+    pub(super) jit: Lljit,
+}
+
+impl SessionEnv {
+    pub fn object_layer(&self) -> ObjectLayer {
+        self.jit.object_layer()
+    }
+
+    /// Checks that `module` can be compiled for this session's target and
+    /// linked by it. Thread-local variables cannot: native TLS needs ORC's
+    /// runtime, which jitcore does not have, and LLVM-C cannot turn on
+    /// emulated TLS; without this check such code would run and compute
+    /// wrong results.
+    pub fn check_target(&self, module: &Module) -> Result<()> {
+        if let Some(tl) = module.thread_locals().first() {
+            return Err(Error::unsupported(format!(
+                "module '{}' uses thread-local variable '{tl}', which jitcore cannot link (no ORC runtime, and \
+                 LLVM-C cannot enable emulated TLS)",
+                module.name()
+            )));
+        }
+        let triple = module.triple();
+        if triple.is_empty() {
+            return Ok(());
+        }
+        let arch = triple.split('-').next().unwrap_or("");
+        let host = self.spec.arch();
+        let same = arch == host || (host == "x86_64" && arch == "amd64") || (host == "aarch64" && arch == "arm64");
+        if !same {
+            return Err(Error::unsupported(format!(
+                "module '{}' targets '{}', but this JIT runs '{}' code",
+                module.name(),
+                triple,
+                self.spec.triple
+            )));
+        }
+        Ok(())
+    }
+
+    pub fn execution_session(&self) -> ExecutionSession {
+        self.jit.execution_session()
+    }
+
+    /// The JITDylib with owner id `id`.
+    pub(crate) fn dylib_by_id(&self, id: crate::module::OwnerId) -> Option<Arc<Dylib>> {
+        self.dylibs.read().unwrap_or_else(|p| p.into_inner()).iter().find(|d| d.id() == id).cloned()
+    }
+
+    pub(crate) fn jit(&self) -> &Lljit {
+        &self.jit
+    }
+
+    pub fn cache(&self) -> Option<Arc<dyn ObjectCache>> {
+        self.cache.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// A target machine for one compile (they cannot be shared by threads).
+    pub fn take_target_machine(&self) -> Result<TargetMachine> {
+        let pooled = self.machines.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        match pooled {
+            Some(tm) => Ok(tm),
+            None => self.spec.create(),
+        }
+    }
+
+    pub fn return_target_machine(&self, tm: TargetMachine) {
+        self.machines.lock().unwrap_or_else(|p| p.into_inner()).push(tm);
+    }
+
+    /// A reference to this environment for what ORC holds (units, lookup
+    /// callbacks): weak, so nothing inside the LLJIT keeps it alive.
+    pub fn weak(&self) -> Weak<SessionEnv> {
+        self.me.clone()
+    }
+
+    pub(super) fn pending(&self) -> MutexGuard<'_, HashMap<u64, Pending>> {
+        self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// What placeholder `unit_id` stands for, once.
+    pub fn take_pending(&self, unit_id: u64) -> Option<Pending> {
+        self.pending().remove(&unit_id)
+    }
+
+    /// Runs `job` on the compile pool, or right here without one.
+    pub fn dispatch(&self, job: impl FnOnce() + Send + 'static) {
+        // Spawn under the read lock: the pool is only ever dropped by the
+        // session (never by one of its own threads).
+        let pool = self.pool.read().unwrap_or_else(|p| p.into_inner());
+        match &*pool {
+            Some(pool) => pool.spawn(job),
+            None => {
+                drop(pool);
+                job()
+            }
+        }
+    }
+
+    /// Installs a placeholder (see unit.rs) for `symbols` in `dylib` under
+    /// a fresh ORC tracker, standing for `pending`.
+    pub(super) fn install(&self, dylib: &Dylib, symbols: &[ModuleSymbol], pending: Pending) -> Result<(Tracker, u64)> {
+        let tracker = dylib.new_tracker();
+        let unit_id = self.next_unit.fetch_add(1, Ordering::Relaxed);
+        self.pending().insert(unit_id, pending);
+        let tsm = placeholder(symbols, unit_id, &self.data_layout);
+        if let Err(mut e) = self.jit.add_ir_module(&tracker, tsm) {
+            self.pending().remove(&unit_id);
+            // ORC names the placeholder ("In jitcore.unit.7, ..."); the
+            // caller adds the host's name for it.
+            if let Some(rest) = e.message.strip_prefix(&format!("In {PLACEHOLDER_PREFIX}{unit_id}, ")) {
+                e.message = rest.to_string();
+            }
+            return Err(e);
+        }
+        Ok((tracker, unit_id))
+    }
+
+    /// Defines what the link-order generator found as hidden aliases in `dylib`.
+    /// `from`: the dylibs (ids) the addresses may come from (empty for
+    /// sources that live as long as `dylib`).
+    pub fn define_aliases(&self, dylib: &Arc<Dylib>, found: Vec<Found>, from: Vec<crate::module::OwnerId>) {
+        let symbols: Vec<ModuleSymbol> = found
+            .iter()
+            .map(|f| ModuleSymbol {
+                name: f.name.as_str(),
+                exported: false,
+                callable: f.flags.is_callable(),
+                weak: false,
+            })
+            .collect();
+        let names = symbols.iter().map(|s| s.name.clone()).collect();
+        // A definition that raced us in is fine: the lookup finds it.
+        if let Ok((tracker, _)) = self.install(dylib, &symbols, Pending::Alias(found)) {
+            dylib.add_alias(tracker, names, from);
+        }
+    }
+
+    /// Drops the link-order aliases that may stand for `names` of dylib
+    /// `from`, whose definitions are being removed (the addresses would be
+    /// gone). Aliases of other code, maybe in use by a link right now, stay.
+    pub(super) fn drop_aliases_of(&self, from: crate::module::OwnerId, names: &[String]) {
+        let dylibs = self.dylibs.read().unwrap_or_else(|p| p.into_inner()).clone();
+        for d in dylibs {
+            for t in d.take_aliases_from(from, names) {
+                let _ = t.remove();
+            }
+        }
+    }
+
+    /// The session's lazy call-through manager, made on first use.
+    pub fn lazy_support(&self) -> Result<Arc<CallThrough>> {
+        let mut lazy = self.lazy.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = &*lazy {
+            return Ok(c.clone());
+        }
+        let c = Arc::new(CallThrough::new(&self.spec.triple, self.execution_session())?);
+        *lazy = Some(c.clone());
+        Ok(c)
+    }
+
+    pub(super) fn register_group(&self, group: &Arc<Group>) {
+        let mut groups = self.groups.lock().unwrap_or_else(|p| p.into_inner());
+        groups.retain(|g| g.strong_count() > 0);
+        groups.push(Arc::downgrade(group));
+    }
+
+    pub(super) fn live_groups(&self) -> Vec<Arc<Group>> {
+        let mut all: Vec<Arc<Group>> =
+            self.groups.lock().unwrap_or_else(|p| p.into_inner()).iter().filter_map(Weak::upgrade).collect();
+        for d in self.dylibs.read().unwrap_or_else(|p| p.into_inner()).iter() {
+            all.push(d.default_group().clone());
+        }
+        all
+    }
+}
