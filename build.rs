@@ -24,7 +24,7 @@ const SECTIONS: &[(&str, &[&str])] = &[
     ("Dylibs", &["src/ffi/dylib.rs"]),
     ("Resource trackers", &["src/ffi/tracker.rs"]),
     ("Caches", &["src/ffi/cache.rs", "src/ffi/buffer.rs"]),
-    ("Statistics", &["src/ffi/stats.rs", "src/session/stats.rs", "src/cache/disk.rs"]),
+    ("Statistics", &["src/ffi/stats.rs"]),
     ("Version", &["src/ffi/version.rs"]),
 ];
 

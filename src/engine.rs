@@ -7,7 +7,7 @@ use crate::cache::ObjectCache;
 use crate::error::{Error, Result};
 use crate::llvm::target_machine::TargetSpec;
 use crate::module::{Module, OwnerId};
-use crate::session::stats::JitcoreStatistics;
+use crate::session::stats::Statistics;
 use crate::session::tracker::Group;
 use crate::session::{Session, SessionConfig};
 use crate::target::TargetDataInfo;
@@ -51,7 +51,7 @@ impl Engine {
         &self.target_data
     }
 
-    pub fn statistics(&self) -> JitcoreStatistics {
+    pub fn statistics(&self) -> Statistics {
         self.session.statistics()
     }
 

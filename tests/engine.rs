@@ -192,6 +192,6 @@ fn concurrent_first_lookups_compile_once() {
         });
         assert!(addrs.iter().all(|a| *a == addrs[0]), "round {round}: {addrs:?}");
         assert_eq!(call2(addrs[0], 20, 22), 42);
-        assert_eq!(ee.statistics().ModulesCompiled, 1, "round {round}");
+        assert_eq!(ee.statistics().modules_compiled, 1, "round {round}");
     }
 }

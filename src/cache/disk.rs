@@ -91,26 +91,25 @@ pub(crate) const MAX_OBJECT: u64 = 1 << 30;
 /// it was created; `BytesOnDisk` and `Entries` describe the directory now,
 /// whoever wrote it. A zeroed struct is valid; fields may be added at the
 /// end in later versions.
-#[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct JitcoreDiskCacheStatistics {
+pub struct DiskCacheStatistics {
     /// Lookups answered with a verified entry.
-    pub Hits: u64,
+    pub hits: u64,
     /// Lookups that found no usable entry (none, corrupt, or unreadable).
-    pub Misses: u64,
+    pub misses: u64,
     /// Entries written.
-    pub Writes: u64,
+    pub writes: u64,
     /// Entries that failed verification and were deleted (never loaded).
-    pub CorruptDropped: u64,
+    pub corrupt_dropped: u64,
     /// Entries deleted to keep the directory under the size cap.
-    pub Evictions: u64,
+    pub evictions: u64,
     /// Bytes of entries in the directory now.
-    pub BytesOnDisk: u64,
+    pub bytes_on_disk: u64,
     /// Entries in the directory now.
-    pub Entries: u64,
+    pub entries: u64,
     /// I/O failures (directory not usable, write failed, disk full); the
     /// first one was reported through the error reporter.
-    pub IOErrors: u64,
+    pub io_errors: u64,
 }
 
 #[derive(Default)]
@@ -200,18 +199,18 @@ impl DiskCache {
     }
 
     /// The counters, and what the directory holds now.
-    pub fn statistics(&self) -> JitcoreDiskCacheStatistics {
+    pub fn statistics(&self) -> DiskCacheStatistics {
         let (found, _) = self.scan();
         let c = &self.counters;
-        JitcoreDiskCacheStatistics {
-            Hits: c.hits.load(Relaxed),
-            Misses: c.misses.load(Relaxed),
-            Writes: c.writes.load(Relaxed),
-            CorruptDropped: c.corrupt.load(Relaxed),
-            Evictions: c.evictions.load(Relaxed),
-            BytesOnDisk: found.iter().map(|f| f.size).sum(),
-            Entries: found.len() as u64,
-            IOErrors: c.io_errors.load(Relaxed),
+        DiskCacheStatistics {
+            hits: c.hits.load(Relaxed),
+            misses: c.misses.load(Relaxed),
+            writes: c.writes.load(Relaxed),
+            corrupt_dropped: c.corrupt.load(Relaxed),
+            evictions: c.evictions.load(Relaxed),
+            bytes_on_disk: found.iter().map(|f| f.size).sum(),
+            entries: found.len() as u64,
+            io_errors: c.io_errors.load(Relaxed),
         }
     }
 
@@ -663,8 +662,8 @@ mod tests {
         cache.store(&m, b"pretend object", &cx);
         assert_eq!(cache.lookup(&m, &cx).as_deref(), Some(&b"pretend object"[..]));
         let st = cache.statistics();
-        assert_eq!((st.Hits, st.Misses, st.Writes, st.Entries), (1, 1, 1, 1));
-        assert_eq!(st.BytesOnDisk, (HEADER_LEN + 14) as u64);
+        assert_eq!((st.hits, st.misses, st.writes, st.entries), (1, 1, 1, 1));
+        assert_eq!(st.bytes_on_disk, (HEADER_LEN + 14) as u64);
         // another opt level is another key
         let spec3 = TargetSpec::host(3);
         assert_eq!(cache.lookup(&m, &CacheContext { spec: &spec3, log: &log }), None);
@@ -675,7 +674,7 @@ mod tests {
         fs::write(&path, &bytes).unwrap();
         assert_eq!(cache.lookup(&m, &cx), None);
         assert!(!path.exists());
-        assert_eq!(cache.statistics().CorruptDropped, 1);
+        assert_eq!(cache.statistics().corrupt_dropped, 1);
         let reported = log.since(0);
         assert!(reported.is_empty(), "corruption is not fatal");
         // no temporary files are left behind
@@ -749,13 +748,13 @@ mod tests {
             assert_eq!(cache.lookup(&m, &cx), None, "case {i}");
             assert!(start.elapsed() < Duration::from_secs(2), "case {i} took {:?}", start.elapsed());
             assert!(!path.exists(), "case {i}: the entry is deleted");
-            assert_eq!(cache.statistics().CorruptDropped, i as u64 + 1, "case {i}: counted");
+            assert_eq!(cache.statistics().corrupt_dropped, i as u64 + 1, "case {i}: counted");
         }
         // and a good entry is still served under the limit
         cache.store(&m, &object, &cx);
         assert_eq!(cache.lookup(&m, &cx).as_deref(), Some(&object[..]));
         let st = cache.statistics();
-        assert_eq!((st.Hits, st.Misses, st.CorruptDropped), (1, cases.len() as u64, cases.len() as u64));
+        assert_eq!((st.hits, st.misses, st.corrupt_dropped), (1, cases.len() as u64, cases.len() as u64));
         fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -780,13 +779,13 @@ mod tests {
         for m in &modules[..3] {
             cache.store(m, &object, &cx);
         }
-        assert_eq!(cache.statistics().Entries, 3);
+        assert_eq!(cache.statistics().entries, 3);
         // use the oldest: it becomes the newest
         assert!(cache.lookup(&modules[0], &cx).is_some());
         cache.store(&modules[3], &object, &cx);
         let st = cache.statistics();
-        assert_eq!((st.Entries, st.Evictions), (3, 1));
-        assert!(st.BytesOnDisk <= cache.max_bytes());
+        assert_eq!((st.entries, st.evictions), (3, 1));
+        assert!(st.bytes_on_disk <= cache.max_bytes());
         assert!(cache.lookup(&modules[1], &cx).is_none(), "the least recently used entry goes first");
         for m in [&modules[0], &modules[2], &modules[3]] {
             assert!(cache.lookup(m, &cx).is_some());
@@ -808,10 +807,10 @@ mod tests {
             let f: extern "C" fn(i32, i32) -> i32 = unsafe { std::mem::transmute(addr as usize) };
             assert_eq!(f(40, 2), 42);
             let st = engine.statistics();
-            assert_eq!((st.ModulesCompiled, st.CacheHits), if run == 0 { (1, 0) } else { (0, 1) });
+            assert_eq!((st.modules_compiled, st.cache_hits), if run == 0 { (1, 0) } else { (0, 1) });
         }
         let st = cache.statistics();
-        assert_eq!((st.Hits, st.Misses, st.Writes, st.Entries), (1, 1, 1, 1));
+        assert_eq!((st.hits, st.misses, st.writes, st.entries), (1, 1, 1, 1));
         fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -830,7 +829,7 @@ mod tests {
         File::options().write(true).open(&other).unwrap().set_modified(long_ago).unwrap();
         let cache = DiskCache::open(&dir, 0).unwrap();
         assert!(!old.exists() && fresh.exists() && other.exists());
-        assert_eq!(cache.statistics().Entries, 0);
+        assert_eq!(cache.statistics().entries, 0);
         fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -846,8 +845,8 @@ mod tests {
             cache.store(&m, b"object", &cx);
         }
         let st = cache.statistics();
-        assert_eq!((st.Hits, st.Misses, st.Writes, st.Entries), (0, 3, 0, 0));
-        assert!(st.IOErrors >= 3);
+        assert_eq!((st.hits, st.misses, st.writes, st.entries), (0, 3, 0, 0));
+        assert!(st.io_errors >= 3);
         assert_eq!(log.mark(), 1, "one report");
         assert!(DiskCache::open(Path::new(""), 0).is_err());
     }

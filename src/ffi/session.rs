@@ -73,6 +73,18 @@ impl JitcoreOpaqueSession {
     }
 }
 
+impl JitcoreSessionOptions {
+    /// The defaults (one place for `JitcoreSessionOptionsInit` and a NULL
+    /// `Options` of `JitcoreCreateSession`).
+    const DEFAULT: JitcoreSessionOptions = JitcoreSessionOptions {
+        OptLevel: JitcoreOptLevelArg(2),
+        CompileThreads: 0,
+        LazyByDefault: 0,
+        EnableDebugger: 0,
+        EnablePerf: 0,
+    };
+}
+
 /// Fills `Options` with the defaults: O2, no compile threads (compile on the
 /// looking-up thread), eager, no debugger or perf support. NULL is ignored.
 /// Thread-safe for distinct structs.
@@ -80,15 +92,8 @@ impl JitcoreOpaqueSession {
 pub unsafe extern "C" fn JitcoreSessionOptionsInit(Options: *mut JitcoreSessionOptions) {
     boundary_or((), || {
         if !Options.is_null() {
-            let defaults = JitcoreSessionOptions {
-                OptLevel: JitcoreOptLevelArg(2),
-                CompileThreads: 0,
-                LazyByDefault: 0,
-                EnableDebugger: 0,
-                EnablePerf: 0,
-            };
             // SAFETY: Options was checked non-NULL and points to writable memory.
-            unsafe { write_out(Options, defaults) };
+            unsafe { write_out(Options, JitcoreSessionOptions::DEFAULT) };
         }
     })
 }
@@ -115,13 +120,7 @@ pub unsafe extern "C" fn JitcoreCreateSession(
 ) -> JitcoreErrorRef {
     boundary(|| {
         non_null(Result, "Result")?;
-        let mut opts = JitcoreSessionOptions {
-            OptLevel: JitcoreOptLevelArg(2),
-            CompileThreads: 0,
-            LazyByDefault: 0,
-            EnableDebugger: 0,
-            EnablePerf: 0,
-        };
+        let mut opts = JitcoreSessionOptions::DEFAULT;
         if !Options.is_null() {
             // SAFETY: a non-NULL Options points to a readable struct.
             opts = unsafe { *Options };

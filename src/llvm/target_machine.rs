@@ -124,6 +124,15 @@ impl TargetSpec {
         }
     }
 
+    /// Whether `arch` (the first part of a triple, or an `-march` value)
+    /// names this spec's architecture, under any of its usual spellings.
+    pub fn same_arch(&self, arch: &str) -> bool {
+        let host = self.arch();
+        arch == host
+            || (host == "x86_64" && matches!(arch, "x86-64" | "amd64"))
+            || (host == "aarch64" && arch == "arm64")
+    }
+
     /// The architecture part of the triple (`x86_64`).
     pub fn arch(&self) -> &str {
         self.triple.split('-').next().unwrap_or("")

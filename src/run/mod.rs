@@ -10,9 +10,9 @@ pub mod entry;
 pub mod options;
 pub mod program;
 
-use crate::cache::disk::JitcoreDiskCacheStatistics;
+use crate::cache::disk::DiskCacheStatistics;
 use crate::error::Error;
-use crate::session::stats::JitcoreStatistics;
+use crate::session::stats::Statistics;
 use options::Options;
 
 /// A message on one line: LLVM's diagnostics come with the source line and
@@ -39,32 +39,32 @@ pub fn one_line(message: &str) -> String {
     kept.join("; ")
 }
 
-fn print_stats(s: &JitcoreStatistics, disk: Option<&JitcoreDiskCacheStatistics>) {
+fn print_stats(s: &Statistics, disk: Option<&DiskCacheStatistics>) {
     eprintln!("jitcore-run: statistics:");
     let rows = [
-        ("modules compiled", s.ModulesCompiled),
-        ("functions compiled", s.FunctionsCompiled),
-        ("objects loaded", s.ObjectsLoaded),
-        ("object bytes emitted", s.ObjectBytesEmitted),
-        ("cache hits", s.CacheHits),
-        ("cache misses", s.CacheMisses),
-        ("cache entries rejected", s.CacheRejected),
-        ("materialization failures", s.MaterializationFailures),
-        ("code bytes live", s.CodeBytesLive),
+        ("modules compiled", s.modules_compiled),
+        ("functions compiled", s.functions_compiled),
+        ("objects loaded", s.objects_loaded),
+        ("object bytes emitted", s.object_bytes_emitted),
+        ("cache hits", s.cache_hits),
+        ("cache misses", s.cache_misses),
+        ("cache entries rejected", s.cache_rejected),
+        ("materialization failures", s.materialization_failures),
+        ("code bytes live", s.code_bytes_live),
     ];
     for (what, n) in rows {
         eprintln!("  {what:<28}{n}");
     }
     if let Some(d) = disk {
         let rows = [
-            ("disk cache hits", d.Hits),
-            ("disk cache misses", d.Misses),
-            ("disk cache writes", d.Writes),
-            ("disk cache corrupt dropped", d.CorruptDropped),
-            ("disk cache evictions", d.Evictions),
-            ("disk cache entries", d.Entries),
-            ("disk cache bytes on disk", d.BytesOnDisk),
-            ("disk cache I/O errors", d.IOErrors),
+            ("disk cache hits", d.hits),
+            ("disk cache misses", d.misses),
+            ("disk cache writes", d.writes),
+            ("disk cache corrupt dropped", d.corrupt_dropped),
+            ("disk cache evictions", d.evictions),
+            ("disk cache entries", d.entries),
+            ("disk cache bytes on disk", d.bytes_on_disk),
+            ("disk cache I/O errors", d.io_errors),
         ];
         for (what, n) in rows {
             eprintln!("  {what:<28}{n}");

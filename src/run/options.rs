@@ -330,10 +330,7 @@ impl Options {
             "dlopen" => self.dlopen.push(v),
             "mtriple" | "march" => {
                 let arch = v.split('-').next().unwrap_or("");
-                let same = arch == host_arch()
-                    || (host_arch() == "x86_64" && matches!(arch, "x86-64" | "amd64"))
-                    || (host_arch() == "aarch64" && arch == "arm64");
-                if !same {
+                if !crate::llvm::target_machine::TargetSpec::host(0).same_arch(arch) {
                     return Err(Error::unsupported(format!(
                         "option '-{name}={v}': jitcore-run only runs code for this host ({})",
                         host_arch()

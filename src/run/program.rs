@@ -9,7 +9,7 @@ use super::atexit;
 use super::dump::{DebugDescriptor, DumpingCache};
 use super::entry;
 use super::options::{Dump, JitKind, Options};
-use crate::cache::disk::{DiskCache, JitcoreDiskCacheStatistics};
+use crate::cache::disk::{DiskCache, DiskCacheStatistics};
 use crate::cache::ObjectCache;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -17,7 +17,7 @@ use crate::llvm::target_machine::TargetSpec;
 use crate::module::Module;
 use crate::session::dylib::Dylib;
 use crate::session::sources::SymbolSource;
-use crate::session::stats::JitcoreStatistics;
+use crate::session::stats::Statistics;
 use crate::session::{Session, SessionConfig};
 
 /// Reads a file (`-` is stdin).
@@ -110,8 +110,8 @@ fn object_cache(o: &Options, added: Vec<String>) -> Result<Caches> {
 /// What a run leaves for `--stats`.
 pub struct Outcome {
     pub status: i32,
-    pub stats: JitcoreStatistics,
-    pub disk: Option<JitcoreDiskCacheStatistics>,
+    pub stats: Statistics,
+    pub disk: Option<DiskCacheStatistics>,
 }
 
 /// Runs the program the options name and returns main's result. The JIT

@@ -129,6 +129,14 @@ impl Dylib {
         self.take_aliases_where(|a| names.is_none_or(|n| a.names.iter().any(|x| n.contains(x))))
     }
 
+    /// Removes the aliases naming one of `names` (all with `None`): what the
+    /// link order supplied is looked up again on the next link that needs it.
+    pub(crate) fn drop_aliases(&self, names: Option<&[String]>) {
+        for t in self.take_aliases(names) {
+            let _ = t.remove();
+        }
+    }
+
     /// Takes out the aliases that may stand for one of `names` of dylib
     /// `from` (whose definitions of them are being removed).
     pub(crate) fn take_aliases_from(&self, from: OwnerId, names: &[String]) -> Vec<Tracker> {

@@ -102,9 +102,7 @@ impl SessionEnv {
             return Ok(());
         }
         let arch = triple.split('-').next().unwrap_or("");
-        let host = self.spec.arch();
-        let same = arch == host || (host == "x86_64" && arch == "amd64") || (host == "aarch64" && arch == "arm64");
-        if !same {
+        if !self.spec.same_arch(arch) {
             return Err(Error::unsupported(format!(
                 "module '{}' targets '{}', but this JIT runs '{}' code",
                 module.name(),

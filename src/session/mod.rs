@@ -34,7 +34,7 @@ use crate::module::Module;
 use crate::report::{self, ErrorLog};
 use dylib::Dylib;
 pub use env::{Pending, SessionConfig, SessionEnv};
-use stats::{JitcoreStatistics, Stats};
+use stats::{Statistics, Stats};
 use tracker::{Group, Member};
 
 /// Why a lookup failed.
@@ -164,7 +164,7 @@ impl Session {
         &self.main
     }
 
-    pub fn statistics(&self) -> JitcoreStatistics {
+    pub fn statistics(&self) -> Statistics {
         self.env.stats.snapshot()
     }
 
@@ -238,9 +238,7 @@ impl Session {
         }
         dylib.set_link_order(&seen);
         // What the old order resolved may now resolve elsewhere.
-        for t in dylib.take_aliases(None) {
-            let _ = t.remove();
-        }
+        dylib.drop_aliases(None);
         Ok(())
     }
 
@@ -265,14 +263,10 @@ impl Session {
             None
         };
         let _changes = self.lock_changes();
-        if group.state().removed {
-            return Err(Error::invalid_argument("the resource tracker was removed"));
-        }
+        group.check_open()?;
         // The dylib's own definition wins over what its link order supplied.
         let names: Vec<String> = module.symbols().iter().map(|s| s.name.clone()).collect();
-        for t in dylib.take_aliases(Some(&names)) {
-            let _ = t.remove();
-        }
+        dylib.drop_aliases(Some(&names));
         let member = match plan {
             Some(Some(plan)) => self.install_lazy(dylib, module, group, plan)?,
             // Not splittable (or eager): the whole module compiles on first lookup.
@@ -335,12 +329,8 @@ impl Session {
         let buffer = MemoryBuffer::copy_of(bytes, name)?;
         let summary = check_object(&buffer, name)?;
         let _changes = self.lock_changes();
-        if group.state().removed {
-            return Err(Error::invalid_argument("the resource tracker was removed"));
-        }
-        for t in dylib.take_aliases(Some(&summary.defined)) {
-            let _ = t.remove();
-        }
+        group.check_open()?;
+        dylib.drop_aliases(Some(&summary.defined));
         let rt = dylib.new_tracker();
         self.env
             .jit
@@ -370,9 +360,7 @@ impl Session {
     ) -> Result<()> {
         let symbols = materializer.symbols();
         let _changes = self.lock_changes();
-        if group.state().removed {
-            return Err(Error::invalid_argument("the resource tracker was removed"));
-        }
+        group.check_open()?;
         let pending = Pending::Host { materializer: materializer.clone(), group: group.clone() };
         let (tracker, unit_id) = self
             .env
@@ -395,9 +383,7 @@ impl Session {
     pub fn define_absolute(&self, dylib: &Dylib, symbols: &[(String, u64)]) -> Result<()> {
         let _changes = self.lock_changes();
         let names: Vec<String> = symbols.iter().map(|s| s.0.clone()).collect();
-        for t in dylib.take_aliases(Some(&names)) {
-            let _ = t.remove();
-        }
+        dylib.drop_aliases(Some(&names));
         let syms = symbols
             .iter()
             .map(|(n, a)| (self.env.jit.mangle_and_intern(n), *a, SymbolFlags::new(true, true)))
@@ -676,9 +662,7 @@ impl Session {
         let sources = self.sources_of(dylib)?;
         generator.attach(sources.jd(), &self.env.jit);
         // What the link order supplied may now come from the new source.
-        for t in dylib.take_aliases(None) {
-            let _ = t.remove();
-        }
+        dylib.drop_aliases(None);
         Ok(())
     }
 }

@@ -2,30 +2,28 @@
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-/// Statistics of an engine or session. A zeroed struct is valid; fields may
-/// be added at the end in later versions.
-#[repr(C)]
+/// Statistics of an engine or session (`JitcoreStatistics` in C).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct JitcoreStatistics {
+pub struct Statistics {
     /// Modules compiled from IR (cache hits not counted).
-    pub ModulesCompiled: u64,
+    pub modules_compiled: u64,
     /// Function definitions in the modules compiled.
-    pub FunctionsCompiled: u64,
+    pub functions_compiled: u64,
     /// Objects handed to the linker: compiled, from the cache, or added by the host.
-    pub ObjectsLoaded: u64,
+    pub objects_loaded: u64,
     /// Modules whose object came from the object cache.
-    pub CacheHits: u64,
+    pub cache_hits: u64,
     /// Modules the object cache had nothing for.
-    pub CacheMisses: u64,
+    pub cache_misses: u64,
     /// Cache results that were not valid objects for the module and were ignored.
-    pub CacheRejected: u64,
+    pub cache_rejected: u64,
     /// Bytes of object code emitted to the linker so far.
-    pub ObjectBytesEmitted: u64,
+    pub object_bytes_emitted: u64,
     /// Materializations that failed (compile or link errors).
-    pub MaterializationFailures: u64,
+    pub materialization_failures: u64,
     /// Bytes of jitted code and data currently loaded (what removing
     /// everything would free).
-    pub CodeBytesLive: u64,
+    pub code_bytes_live: u64,
 }
 
 #[derive(Default)]
@@ -46,17 +44,17 @@ impl Stats {
         counter.fetch_add(by, Relaxed);
     }
 
-    pub fn snapshot(&self) -> JitcoreStatistics {
-        JitcoreStatistics {
-            ModulesCompiled: self.modules_compiled.load(Relaxed),
-            FunctionsCompiled: self.functions_compiled.load(Relaxed),
-            ObjectsLoaded: self.objects_loaded.load(Relaxed),
-            CacheHits: self.cache_hits.load(Relaxed),
-            CacheMisses: self.cache_misses.load(Relaxed),
-            CacheRejected: self.cache_rejected.load(Relaxed),
-            ObjectBytesEmitted: self.object_bytes.load(Relaxed),
-            MaterializationFailures: self.failures.load(Relaxed),
-            CodeBytesLive: self.live_bytes.load(Relaxed),
+    pub fn snapshot(&self) -> Statistics {
+        Statistics {
+            modules_compiled: self.modules_compiled.load(Relaxed),
+            functions_compiled: self.functions_compiled.load(Relaxed),
+            objects_loaded: self.objects_loaded.load(Relaxed),
+            cache_hits: self.cache_hits.load(Relaxed),
+            cache_misses: self.cache_misses.load(Relaxed),
+            cache_rejected: self.cache_rejected.load(Relaxed),
+            object_bytes_emitted: self.object_bytes.load(Relaxed),
+            materialization_failures: self.failures.load(Relaxed),
+            code_bytes_live: self.live_bytes.load(Relaxed),
         }
     }
 }

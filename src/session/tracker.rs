@@ -75,6 +75,14 @@ impl Group {
         })
     }
 
+    /// Fails if the group was removed (nothing can be added to it then).
+    pub fn check_open(&self) -> crate::error::Result<()> {
+        if self.state().removed {
+            return Err(crate::error::Error::invalid_argument("the resource tracker was removed"));
+        }
+        Ok(())
+    }
+
     pub fn state(&self) -> MutexGuard<'_, GroupState> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
