@@ -153,35 +153,29 @@ impl Engine {
     /// Runs the constructors of every module whose constructors have not run
     /// yet: lowest priority number first, then in the order modules were added.
     pub fn run_static_constructors(&self) -> Result<()> {
-        let mut todo = Vec::new();
-        {
-            let mut state = self.state();
-            for (order, added) in state.modules.iter_mut().enumerate() {
-                if !added.ctors_ran {
-                    added.ctors_ran = true;
-                    todo.extend(added.module.ctors().iter().map(|c| (c.priority, order, c.function.clone())));
-                }
-            }
-        }
-        todo.sort_by_key(|(prio, order, _)| (*prio, *order));
-        self.call_all(todo.into_iter().map(|t| t.2))
+        self.run_structors(false)
     }
 
     /// Runs the destructors of every module whose destructors have not run
     /// yet: highest priority number first, then later-added modules first.
     pub fn run_static_destructors(&self) -> Result<()> {
-        let mut todo = Vec::new();
-        {
+        self.run_structors(true)
+    }
+
+    fn run_structors(&self, dtors: bool) -> Result<()> {
+        let todo = {
             let mut state = self.state();
-            for (order, added) in state.modules.iter_mut().enumerate() {
-                if !added.dtors_ran {
-                    added.dtors_ran = true;
-                    todo.extend(added.module.dtors().iter().map(|d| (d.priority, order, d.function.clone())));
+            let mut due = Vec::new();
+            for added in state.modules.iter_mut() {
+                let ran = if dtors { &mut added.dtors_ran } else { &mut added.ctors_ran };
+                if !*ran {
+                    *ran = true;
+                    due.push(added.module.clone());
                 }
             }
-        }
-        todo.sort_by_key(|(prio, order, _)| std::cmp::Reverse((*prio, *order)));
-        self.call_all(todo.into_iter().map(|t| t.2))
+            crate::module::structor_order(due.iter().map(|m| (&**m, ())), dtors)
+        };
+        self.call_all(todo.into_iter().map(|(_, f)| f))
     }
 
     fn call_all(&self, functions: impl Iterator<Item = String>) -> Result<()> {

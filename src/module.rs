@@ -209,6 +209,27 @@ impl Module {
     }
 }
 
+/// The static constructors (or, with `dtors`, destructors) of `modules`,
+/// given in the order they were added, each with a tag of the caller's, in
+/// the order to run them: constructors by ascending priority number, then in
+/// the order added; destructors in exactly the reverse order. The one
+/// ordering rule of the engine, the session and jitcore-run.
+pub fn structor_order<'a, T: Clone + 'a>(
+    modules: impl IntoIterator<Item = (&'a Module, T)>,
+    dtors: bool,
+) -> Vec<(T, String)> {
+    let mut all = Vec::new();
+    for (order, (m, tag)) in modules.into_iter().enumerate() {
+        let list = if dtors { m.dtors() } else { m.ctors() };
+        all.extend(list.iter().map(|s| (s.priority, order, tag.clone(), s.function.clone())));
+    }
+    all.sort_by_key(|(prio, order, _, _)| (*prio, *order));
+    if dtors {
+        all.reverse();
+    }
+    all.into_iter().map(|(_, _, tag, f)| (tag, f)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

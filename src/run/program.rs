@@ -214,19 +214,9 @@ fn run_session(o: &Options) -> Result<Outcome> {
         session.add_object(&program, &bytes, path, program.default_group())?;
     }
 
-    // Static constructors: lowest priority first, then in the order added.
-    let structors = |dtors: bool| -> Vec<(Arc<Dylib>, String)> {
-        let mut all = Vec::new();
-        for (order, a) in added.iter().enumerate() {
-            let list = if dtors { a.module.dtors() } else { a.module.ctors() };
-            all.extend(list.iter().map(|s| (s.priority, order, a.dylib.clone(), s.function.clone())));
-        }
-        all.sort_by_key(|(prio, order, _, _)| (*prio, *order));
-        if dtors {
-            all.reverse();
-        }
-        all.into_iter().map(|(_, _, d, f)| (d, f)).collect()
-    };
+    // Static constructors and destructors in the one order jitcore uses.
+    let structors =
+        |dtors: bool| crate::module::structor_order(added.iter().map(|a| (&*a.module, a.dylib.clone())), dtors);
     let ctors = structors(false);
     let dtors = structors(true);
     for (d, f) in ctors {
