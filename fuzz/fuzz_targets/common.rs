@@ -7,10 +7,7 @@
 use std::ffi::{c_char, CString};
 use std::sync::OnceLock;
 
-use jitcore::ffi::engine::*;
-use jitcore::ffi::error::*;
-use jitcore::ffi::module::*;
-use jitcore::ffi::target::*;
+use jitcore::ffi::{buffer::*, cache::*, dylib::*, engine::*, error::*, module::*, session::*, stats::*, target::*, tracker::*};
 use jitcore::JitcoreErrorCode;
 
 /// The module whose answer is known: `f() == 42`.
@@ -65,6 +62,21 @@ pub fn module(name: &str, data: &[u8]) -> Option<JitcoreModuleRef> {
     ok(err, "JitcoreCreateModuleFromIR").then_some(m)
 }
 
+/// A module from bytes of an untrusted source: bitcode goes through
+/// `JitcoreCreateModuleFromUntrustedIR` (LLVM's bitcode reader is not safe
+/// in-process on malformed input; see RELIABILITY.md), text in-process.
+pub fn untrusted_module(name: &str, data: &[u8]) -> Option<JitcoreModuleRef> {
+    if !data.starts_with(b"BC\xC0\xDE") {
+        return module(name, data);
+    }
+    let name = CString::new(name).unwrap();
+    let mut m = std::ptr::null_mut();
+    // SAFETY: valid name, `data.len()` readable bytes, valid out-parameter.
+    let err =
+        unsafe { JitcoreCreateModuleFromUntrustedIR(&mut m, name.as_ptr(), data.as_ptr() as *const c_char, data.len()) };
+    ok(err, "JitcoreCreateModuleFromUntrustedIR").then_some(m)
+}
+
 /// A new engine for `tm` with no module.
 pub fn engine(tm: JitcoreTargetMachineRef) -> JitcoreEngineRef {
     let mut ee = std::ptr::null_mut();
@@ -106,8 +118,8 @@ pub fn lookup(ee: JitcoreEngineRef, name: &str) -> Option<u64> {
     ok(err, "JitcoreEngineGetFunctionAddress").then_some(addr)
 }
 
-pub fn stats(ee: JitcoreEngineRef) -> jitcore::session::stats::JitcoreStatistics {
-    let mut st = jitcore::session::stats::JitcoreStatistics::default();
+pub fn stats(ee: JitcoreEngineRef) -> jitcore::ffi::stats::JitcoreStatistics {
+    let mut st = jitcore::ffi::stats::JitcoreStatistics::default();
     // SAFETY: live engine, valid out-parameter.
     assert!(ok(unsafe { JitcoreEngineGetStatistics(ee, &mut st) }, "statistics"));
     st

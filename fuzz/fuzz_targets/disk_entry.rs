@@ -16,9 +16,7 @@ use libfuzzer_sys::fuzz_target;
 mod common;
 use common::*;
 use jitcore::cache::disk::header;
-use jitcore::ffi::cache::*;
-use jitcore::ffi::engine::*;
-use jitcore::ffi::module::JitcoreDisposeModule;
+use jitcore::ffi::{buffer::*, cache::*, dylib::*, engine::*, error::*, module::*, session::*, stats::*, target::*, tracker::*};
 
 struct Fixture {
     cdir: CString,

@@ -13,10 +13,7 @@ use libfuzzer_sys::fuzz_target;
 #[path = "common.rs"]
 mod common;
 use common::*;
-use jitcore::cache::JitcoreObjectBufferRef;
-use jitcore::ffi::cache::*;
-use jitcore::ffi::engine::*;
-use jitcore::ffi::module::JitcoreModuleRef;
+use jitcore::ffi::{buffer::*, cache::*, dylib::*, engine::*, error::*, module::*, session::*, stats::*, target::*, tracker::*};
 
 fn known() -> &'static [u8] {
     static K: OnceLock<Vec<u8>> = OnceLock::new();

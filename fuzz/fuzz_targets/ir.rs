@@ -1,13 +1,13 @@
-//! IR text and bitcode into module creation, then an engine: add, finalize
-//! (compiles everything), look up `f` and `main`. Nothing is called.
+//! IR text and bitcode into module creation (bitcode through the untrusted
+//! parser, text in-process), then an engine: add, finalize (compiles
+//! everything), look up `f` and `main`. Nothing is called.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
 #[path = "common.rs"]
 mod common;
 use common::*;
-use jitcore::ffi::engine::*;
-use jitcore::ffi::module::*;
+use jitcore::ffi::{buffer::*, cache::*, dylib::*, engine::*, error::*, module::*, session::*, stats::*, target::*, tracker::*};
 
 const BC_MAGIC: &[u8] = b"BC\xC0\xDE";
 
@@ -22,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
 });
 
 fn run(data: &[u8]) {
-    let Some(m) = module("fuzz", data) else { return };
+    let Some(m) = untrusted_module("fuzz", data) else { return };
     let ee = engine(tm((data.len() % 3) as u32));
     // SAFETY: live handles; on failure the module is still ours to dispose.
     unsafe {

@@ -7,8 +7,7 @@ use libfuzzer_sys::fuzz_target;
 #[path = "common.rs"]
 mod common;
 use common::*;
-use jitcore::ffi::engine::*;
-use jitcore::ffi::session::*;
+use jitcore::ffi::{buffer::*, cache::*, dylib::*, engine::*, error::*, module::*, session::*, stats::*, target::*, tracker::*};
 
 fuzz_target!(|data: &[u8]| {
     let ee = engine(tm(2));

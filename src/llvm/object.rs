@@ -259,6 +259,14 @@ fn validate(data: &[u8], relocations: bool) -> std::result::Result<ObjectSummary
             _ => {}
         }
         if flags & u64::from(elf::SHF_ALLOC) != 0 {
+            // JITLink makes a block only of the section types it knows;
+            // symbols in any other section would point at nothing.
+            if !loadable_type(kind) {
+                return Err(format!(
+                    "section '{}' is loaded (SHF_ALLOC) but has type 0x{kind:x}, which the linker does not load",
+                    names.get(i)
+                ));
+            }
             loaded_bytes = loaded_bytes.saturating_add(size);
             // The linker makes one section of each name, with one set of
             // memory permissions.
@@ -289,7 +297,7 @@ fn validate(data: &[u8], relocations: bool) -> std::result::Result<ObjectSummary
     if relocations {
         for (index, s) in sections.enumerate().skip(1) {
             if matches!(s.sh_type(LE), elf::SHT_RELA | elf::SHT_REL) {
-                check_relocations(data, machine, &sections, &names, index.0, s, symtab_index, symtab.len())?;
+                check_relocations(data, machine, &sections, &names, index.0, s, symtab_index, &symtab)?;
             }
         }
     }
@@ -324,6 +332,27 @@ fn check_linked_strtab(sections: &SectionTable<'_, Ehdr>, names: &SectionNames, 
     }
 }
 
+/// Section types JITLink turns into blocks when they are allocated.
+fn loadable_type(kind: u32) -> bool {
+    matches!(
+        kind,
+        elf::SHT_PROGBITS
+            | elf::SHT_NOBITS
+            | elf::SHT_NOTE
+            | elf::SHT_INIT_ARRAY
+            | elf::SHT_FINI_ARRAY
+            | elf::SHT_PREINIT_ARRAY
+            | elf::SHT_X86_64_UNWIND
+    )
+}
+
+/// Whether the linker loads section `sec` (it makes a block of it).
+fn loaded_section(sections: &SectionTable<'_, Ehdr>, sec: usize) -> bool {
+    sections
+        .section(::object::SectionIndex(sec))
+        .is_ok_and(|s| s.sh_flags(LE) & u64::from(elf::SHF_ALLOC) != 0 && loadable_type(s.sh_type(LE)))
+}
+
 fn check_symbols(
     symtab: &SymbolTable<'_, Ehdr>,
     sections: &SectionTable<'_, Ehdr>,
@@ -339,6 +368,19 @@ fn check_symbols(
     let strtab = names.get(symtab.string_section().0);
     let strtab_size = sections.section(symtab.string_section()).map(|s| s.sh_size(LE)).unwrap_or(0);
     let shnum = sections.len();
+    // The linker reads entry 0 like any other (its name included): it must
+    // be the null symbol.
+    if let Some((_, null)) = symtab.enumerate().next() {
+        let zero = null.st_name(LE) == 0
+            && null.st_value(LE) == 0
+            && null.st_size(LE) == 0
+            && null.st_info() == 0
+            && null.st_other() == 0
+            && null.st_shndx(LE) == elf::SHN_UNDEF;
+        if !zero {
+            return Err("symbol 0 is not the null symbol (all its fields must be zero)".into());
+        }
+    }
     for (index, sym) in symtab.enumerate().skip(1) {
         let i = index.0;
         let name = strings.get(sym.st_name(LE)).map_err(|()| {
@@ -370,6 +412,13 @@ fn check_symbols(
                 return Err(format!("symbol {i} names section {sec}, which does not exist ({shnum} sections)"));
             }
             let s = sections.section(::object::SectionIndex(sec)).map_err(|e| e.to_string())?;
+            let kind = sym.st_type();
+            if !loaded_section(sections, sec) && !matches!(kind, elf::STT_SECTION | elf::STT_FILE) {
+                return Err(format!(
+                    "symbol {i} is defined in section '{}', which the linker does not load",
+                    names.get(sec)
+                ));
+            }
             if s.sh_flags(LE) & u64::from(elf::SHF_ALLOC) != 0 {
                 let size = s.sh_size(LE);
                 let value = sym.st_value(LE);
@@ -406,8 +455,9 @@ fn check_relocations(
     i: usize,
     s: &Shdr,
     symtab_index: usize,
-    nsyms: usize,
+    symtab: &SymbolTable<'_, Ehdr>,
 ) -> Why {
+    let nsyms = symtab.len();
     let rel_name = names.get(i);
     let link = s.sh_link(LE) as usize;
     if link != symtab_index {
@@ -483,6 +533,19 @@ fn check_relocations(
         if sym == 0 && r_type != 0 {
             return Err(format!("{} names symbol 0 (the null symbol)", what()));
         }
+        // A relocation the linker applies must point at something it
+        // loads (or at an external or absolute symbol).
+        if loaded && sym != 0 {
+            let target_sym = symtab.symbol(::object::SymbolIndex(sym as usize)).map_err(|e| e.to_string())?;
+            let shndx = target_sym.st_shndx(LE);
+            if shndx != elf::SHN_UNDEF && shndx < elf::SHN_LORESERVE && !loaded_section(sections, usize::from(shndx)) {
+                return Err(format!(
+                    "{} names symbol {sym}, defined in section '{}', which the linker does not load",
+                    what(),
+                    names.get(usize::from(shndx))
+                ));
+            }
+        }
     }
     Ok(())
 }
@@ -541,6 +604,23 @@ mod tests {
         assert_eq!(e.code, crate::error::JitcoreErrorCode::JITCORE_ERROR_INVALID_OBJECT, "{}", e.message);
         let found = what.split('|').any(|w| e.message.contains(w));
         assert!(e.message.contains("crafted.o") && found, "{}", e.message);
+    }
+
+    /// Inputs the fuzzer found that JITLink crashed on or rejected after
+    /// jitcore's check had accepted them (fuzz/regressions/).
+    #[test]
+    fn fuzzer_finds_are_refused() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/regressions");
+        for (file, why) in [
+            ("object/jitlink-fixup-segv-f7cd32a398c7", "which the linker does not load"),
+            ("object/jitlink-phase2-segv-8efab6bc719e", "has type 0x0, which the linker does not load"),
+            ("getbuffer/bad-st-name-link-error-f9c5bb34fba6", "symbol 0 is not the null symbol"),
+            ("getbuffer/jitlink-phase2-segv-467d769e1379", "not a power of two"),
+            ("getbuffer/symbol-past-block-link-error-b577b782f2c3", "not a power of two"),
+        ] {
+            let bytes = std::fs::read(dir.join(file)).unwrap();
+            expect_bad(&bytes, why);
+        }
     }
 
     #[test]
