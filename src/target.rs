@@ -31,15 +31,17 @@ impl TargetMachine {
 }
 
 /// Size and alignment queries on a target's data layout.
+/// Shared by threads as plain values: every query makes a `TargetData` of
+/// its own (LLVM fills a data layout's struct-layout cache lazily, without
+/// a lock, so one `TargetData` must not be queried from two threads).
 pub struct TargetDataInfo {
-    td: TargetData,
+    pointer_size: u32,
     layout: String,
 }
 
 impl TargetDataInfo {
     pub fn new(td: TargetData) -> TargetDataInfo {
-        let layout = td.layout_string();
-        TargetDataInfo { td, layout }
+        TargetDataInfo { pointer_size: td.pointer_size(), layout: td.layout_string() }
     }
 
     /// Runs `f` with the parsed type and a target data made for this query.
@@ -53,7 +55,7 @@ impl TargetDataInfo {
     }
 
     pub fn pointer_size(&self) -> u32 {
-        self.td.pointer_size()
+        self.pointer_size
     }
 
     pub fn layout_string(&self) -> &str {

@@ -220,11 +220,11 @@ impl Drop for TargetMachine {
 /// Owns an `LLVMTargetDataRef`.
 pub struct TargetData(LLVMTargetDataRef);
 
-// SAFETY: target data is immutable after creation; LLVM's queries on it are
-// read-only (the layout cache behind them is internally synchronized).
+// SAFETY: a TargetData is owned by this value alone and LLVM's data layouts
+// have no thread affinity. It is deliberately not Sync: LLVM fills the
+// layout's struct-layout cache lazily, without a lock, so queries from two
+// threads at once would race (see `TargetDataInfo`).
 unsafe impl Send for TargetData {}
-// SAFETY: as above; only read-only queries are made through &self.
-unsafe impl Sync for TargetData {}
 
 impl TargetData {
     /// Target data for a layout string (`e-m:e-...`).
