@@ -114,7 +114,9 @@ for t in "${TARGETS[@]}"; do
         runs=$((runs + 1))
         if [ "$MODE" = smoke ]; then
             left=$((SMOKE_RUNS[$t] - total))
-            limit=(-runs="$left")
+            # A fixed seed: the smoke runs the same inputs on every machine
+            # (a fresh clone starts from the same corpus).
+            limit=(-runs="$left" -seed=1)
         else
             left=$((SECONDS_PER_TARGET - ($(date +%s) - t1)))
             limit=(-max_total_time="$left")

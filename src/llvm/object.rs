@@ -258,6 +258,11 @@ fn validate(data: &[u8], relocations: bool) -> std::result::Result<ObjectSummary
             elf::SHT_DYNSYM => return Err("a relocatable object with a dynamic symbol table".into()),
             _ => {}
         }
+        if (kind == elf::SHT_X86_64_UNWIND || name == b".eh_frame") && kind != elf::SHT_NOBITS {
+            // JITLink parses it (to register the frames) before it links.
+            let start = offset as usize;
+            check_eh_frame(&data[start..start + size as usize], &names.get(i))?;
+        }
         if flags & u64::from(elf::SHF_ALLOC) != 0 {
             // JITLink makes a block only of the section types it knows;
             // symbols in any other section would point at nothing.
@@ -330,6 +335,89 @@ fn check_linked_strtab(sections: &SectionTable<'_, Ehdr>, names: &SectionNames, 
         }
         Err(_) => Err(format!("the string table of '{}' is section {link}, which does not exist", names.get(i))),
     }
+}
+
+/// Checks the framing of an `.eh_frame` section as JITLink's parser reads
+/// it: every CIE and FDE record fits in the section, an FDE's CIE pointer
+/// names a CIE before it, and a CIE's fields up to its augmentation data
+/// (version, augmentation string, alignment factors, return register,
+/// augmentation length) lie inside its record.
+fn check_eh_frame(bytes: &[u8], name: &str) -> Why {
+    let bad = |at: usize, why: &str| Err(format!("section '{name}': the record at offset 0x{at:x} {why}"));
+    let u32_at = |at: usize| bytes.get(at..at + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    // Reads a LEB128 number's length within `end`.
+    let leb = |mut at: usize, end: usize| -> Option<usize> {
+        loop {
+            let b = *bytes.get(at)?;
+            at += 1;
+            if at > end {
+                return None;
+            }
+            if b & 0x80 == 0 {
+                return Some(at);
+            }
+        }
+    };
+    let mut cies = Vec::new();
+    let mut at = 0usize;
+    while at < bytes.len() {
+        let Some(len) = u32_at(at) else { return bad(at, "is cut off before its length") };
+        if len == 0 {
+            // A terminator.
+            at += 4;
+            continue;
+        }
+        let (body, len) = if len == u32::MAX {
+            let Some(l) = bytes.get(at + 4..at + 12) else { return bad(at, "is cut off before its 64-bit length") };
+            (at + 12, u64::from_le_bytes([l[0], l[1], l[2], l[3], l[4], l[5], l[6], l[7]]))
+        } else {
+            (at + 4, u64::from(len))
+        };
+        let end = match (body as u64).checked_add(len) {
+            Some(e) if e <= bytes.len() as u64 && len >= 4 => e as usize,
+            _ => return bad(at, &format!("claims 0x{len:x} bytes, more than the section holds")),
+        };
+        let Some(id) = u32_at(body) else { return bad(at, "is too short for its CIE id") };
+        if id == 0 {
+            // A CIE: version, augmentation string, code and data alignment,
+            // return address register, and (with 'z') augmentation length.
+            let version = bytes[body + 4..end].first().copied();
+            if !matches!(version, Some(1) | Some(3)) {
+                return bad(at, &format!("is a CIE of version {version:?}, not 1 or 3"));
+            }
+            let aug_start = body + 5;
+            let Some(nul) = bytes[aug_start.min(end)..end].iter().position(|&b| b == 0) else {
+                return bad(at, "has an augmentation string that does not end inside it");
+            };
+            let augmentation = &bytes[aug_start..aug_start + nul];
+            let mut p = aug_start + nul + 1;
+            for _ in 0..2 {
+                match leb(p, end) {
+                    Some(q) => p = q,
+                    None => return bad(at, "is cut off in its alignment factors"),
+                }
+            }
+            p = if version == Some(1) { p + 1 } else { leb(p, end).unwrap_or(end + 1) };
+            if p > end {
+                return bad(at, "is cut off at its return address register");
+            }
+            if augmentation.first() == Some(&b'z') && leb(p, end).is_none() {
+                return bad(at, "is cut off in its augmentation data");
+            }
+            cies.push(at);
+        } else {
+            // An FDE: the CIE it points back to, then its PC begin and range.
+            let cie = (body as u64).checked_sub(u64::from(id));
+            if !cie.is_some_and(|c| cies.contains(&(c as usize))) {
+                return bad(at, &format!("is an FDE whose CIE pointer 0x{id:x} names no CIE before it"));
+            }
+            if end - body < 12 {
+                return bad(at, "is an FDE too short for its address range");
+            }
+        }
+        at = end;
+    }
+    Ok(())
 }
 
 /// Section types JITLink turns into blocks when they are allocated.
@@ -617,6 +705,7 @@ mod tests {
             ("getbuffer/bad-st-name-link-error-f9c5bb34fba6", "symbol 0 is not the null symbol"),
             ("getbuffer/jitlink-phase2-segv-467d769e1379", "not a power of two"),
             ("getbuffer/symbol-past-block-link-error-b577b782f2c3", "not a power of two"),
+            ("getbuffer/eh-frame-stream-too-short-765f377b8f57", "cut off before its length"),
         ] {
             let bytes = std::fs::read(dir.join(file)).unwrap();
             expect_bad(&bytes, why);
