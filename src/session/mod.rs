@@ -220,11 +220,6 @@ impl Session {
         })
     }
 
-    /// The dylib whose ORC JITDylib is `raw`, if it is one of ours.
-    pub fn dylib_by_jd(&self, jd: JitDylib) -> Option<Arc<Dylib>> {
-        self.env.dylibs.read().unwrap_or_else(|p| p.into_inner()).iter().find(|d| d.jd() == jd).cloned()
-    }
-
     /// Sets the dylibs `dylib` links against, searched in order after its
     /// own definitions. Naming `dylib` itself is allowed and ignored.
     pub fn set_link_order(&self, dylib: &Arc<Dylib>, order: &[Arc<Dylib>]) -> Result<()> {
