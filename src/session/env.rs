@@ -3,7 +3,7 @@
 //! statistics and error log, the compile pool, the JITDylibs and the
 //! placeholders waiting to be materialized).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 
@@ -54,6 +54,16 @@ pub enum Pending {
     Host { materializer: Arc<HostMaterializer>, group: Arc<Group> },
 }
 
+/// Which units the object cache served, and which must not ask it.
+#[derive(Default)]
+pub struct CacheMarks {
+    /// Served from the cache: if such a unit fails to link, its cached
+    /// object is at fault and the reset compiles it instead.
+    pub served: HashSet<u64>,
+    /// Compile without asking the cache (and store the fresh object).
+    pub bypass: HashSet<u64>,
+}
+
 /// What the compile path needs, shared by the session and its units.
 pub struct SessionEnv {
     pub spec: TargetSpec,
@@ -63,6 +73,9 @@ pub struct SessionEnv {
     pub stats: Stats,
     pub log: ErrorLog,
     pub(super) pending: Mutex<HashMap<u64, Pending>>,
+    /// Units whose object came from the object cache, and units that must
+    /// compile without asking it (a cached object of theirs failed to link).
+    pub(super) cache_served: Mutex<CacheMarks>,
     pub(super) next_unit: AtomicU64,
     pub(super) pool: RwLock<Option<Pool>>,
     pub(super) dylibs: RwLock<Vec<Arc<Dylib>>>,
@@ -153,6 +166,18 @@ impl SessionEnv {
         self.pending.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    pub(super) fn cache_marks(&self) -> MutexGuard<'_, CacheMarks> {
+        self.cache_served.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A unit is gone (removed, or replaced by a reset): forget its marks.
+    pub(super) fn forget_unit(&self, unit: u64) {
+        self.pending().remove(&unit);
+        let mut marks = self.cache_marks();
+        marks.served.remove(&unit);
+        marks.bypass.remove(&unit);
+    }
+
     /// What placeholder `unit_id` stands for, once.
     pub fn take_pending(&self, unit_id: u64) -> Option<Pending> {
         self.pending().remove(&unit_id)
@@ -175,12 +200,27 @@ impl SessionEnv {
     /// Installs a placeholder (see unit.rs) for `symbols` in `dylib` under
     /// a fresh ORC tracker, standing for `pending`.
     pub(super) fn install(&self, dylib: &Dylib, symbols: &[ModuleSymbol], pending: Pending) -> Result<(Tracker, u64)> {
+        self.install_with(dylib, symbols, pending, false)
+    }
+
+    /// [`install`](Self::install); `bypass_cache`: the unit compiles
+    /// without asking the object cache.
+    pub(super) fn install_with(
+        &self,
+        dylib: &Dylib,
+        symbols: &[ModuleSymbol],
+        pending: Pending,
+        bypass_cache: bool,
+    ) -> Result<(Tracker, u64)> {
         let tracker = dylib.new_tracker();
         let unit_id = self.next_unit.fetch_add(1, Ordering::Relaxed);
         self.pending().insert(unit_id, pending);
+        if bypass_cache {
+            self.cache_marks().bypass.insert(unit_id);
+        }
         let tsm = placeholder(symbols, unit_id, &self.data_layout);
         if let Err(mut e) = self.jit.add_ir_module(&tracker, tsm) {
-            self.pending().remove(&unit_id);
+            self.forget_unit(unit_id);
             // ORC names the placeholder ("In jitcore.unit.7, ..."); the
             // caller adds the host's name for it.
             if let Some(rest) = e.message.strip_prefix(&format!("In {PLACEHOLDER_PREFIX}{unit_id}, ")) {

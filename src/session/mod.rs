@@ -7,6 +7,7 @@
 
 pub mod dylib;
 pub mod env;
+mod failure;
 pub mod lazy;
 pub mod linkorder;
 pub mod materializer;
@@ -22,7 +23,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 
 use crate::cache::ObjectCache;
 use crate::compile::pool::Pool;
-use crate::error::{Error, JitcoreErrorCode, Result};
+use crate::error::{Error, Result};
 use crate::llvm::buffer::MemoryBuffer;
 use crate::llvm::generator::Generator;
 use crate::llvm::lazy::StubsManager;
@@ -36,46 +37,6 @@ use dylib::Dylib;
 pub use env::{Pending, SessionConfig, SessionEnv};
 use stats::{Statistics, Stats};
 use tracker::{Group, Member};
-
-/// Why a lookup failed.
-#[derive(Debug)]
-pub struct LookupFailure {
-    pub error: Error,
-    /// The units (placeholder ids) whose own materialization failed.
-    pub failed_units: Vec<u64>,
-}
-
-/// The (JITDylib, symbols) pairs of ORC's "Failed to materialize symbols:
-/// { (main, { a, b }), (lib, { c }) }" (empty for other messages).
-fn failed_symbols(message: &str) -> Vec<(&str, Vec<&str>)> {
-    let Some(rest) = message.split("Failed to materialize symbols: ").nth(1) else { return Vec::new() };
-    let mut out = Vec::new();
-    let mut depth = 0usize;
-    let (mut open, mut start) = (None, None);
-    for (i, c) in rest.char_indices() {
-        match c {
-            '(' if depth == 1 => open = Some(i + 1),
-            '{' => {
-                depth += 1;
-                if depth == 2 {
-                    start = Some(i + 1);
-                }
-            }
-            '}' => {
-                if let (2, Some(o), Some(s)) = (depth, open.take(), start.take()) {
-                    let dylib = rest[o..s - 1].trim().trim_end_matches(',').trim();
-                    out.push((dylib, rest[s..i].split(',').map(str::trim).filter(|n| !n.is_empty()).collect()));
-                }
-                if depth <= 1 {
-                    break;
-                }
-                depth -= 1;
-            }
-            _ => {}
-        }
-    }
-    out
-}
 
 /// An LLJIT with jitcore's compile path on it.
 pub struct Session {
@@ -137,6 +98,7 @@ impl Session {
                 stats: Stats::default(),
                 log: ErrorLog::default(),
                 pending: Mutex::new(HashMap::new()),
+                cache_served: Mutex::new(Default::default()),
                 next_unit: AtomicU64::new(1),
                 pool: RwLock::new(pool),
                 dylibs: RwLock::new(Vec::new()),
@@ -406,7 +368,7 @@ impl Session {
         for m in members {
             match m.tracker.remove() {
                 Ok(()) => {
-                    self.env.pending().remove(&m.unit_id);
+                    self.env.forget_unit(m.unit_id);
                     drop(m.tracker);
                     drop(m.stubs);
                 }
@@ -467,7 +429,6 @@ impl Session {
                 lazy::BODY_SUFFIX
             )));
         }
-        let mark = self.env.log.mark();
         let mut order: Vec<(JitDylib, bool)> = vec![(dylib.jd(), false)];
         order.extend(dylib.search_tail());
         if dylib.jd() == self.main.jd() {
@@ -478,171 +439,35 @@ impl Session {
             }
         }
         let interned: Vec<SymbolName> = names.iter().map(|n| self.env.jit.mangle_and_intern(n)).collect();
-        let found = {
-            let _lookup = self.lookups.read().unwrap_or_else(|p| p.into_inner());
-            self.env.jit.lookup(LookupKind::DLSym, &order, &interned)
-        };
-        match found {
-            Ok(addrs) => Ok(addrs),
-            Err(e) => {
-                let failure = self.explain_lookup_failure(e, mark, dylib, names);
-                Err(self.recover(failure))
+        // A second try only after a cached object failed to link (its
+        // unit was reset to compile): the cache must never cost a lookup.
+        for attempt in 0..2 {
+            let mark = self.env.log.mark();
+            let found = {
+                let _lookup = self.lookups.read().unwrap_or_else(|p| p.into_inner());
+                self.env.jit.lookup(LookupKind::DLSym, &order, &interned)
+            };
+            let e = match found {
+                Ok(addrs) => return Ok(addrs),
+                Err(e) => e,
+            };
+            let failure = self.explain_lookup_failure(e, mark, dylib, names);
+            let recovery = self.recover(failure);
+            if attempt == 1 || recovery.cache_faults.is_empty() {
+                return Err(recovery.error);
+            }
+            for name in &recovery.cache_faults {
+                Stats::bump(&self.env.stats.cache_rejected, 1);
+                self.env.log.report(
+                    Error::cache(format!(
+                        "cached object of {name} ignored, compiling instead: {}",
+                        recovery.error.message
+                    )),
+                    false,
+                );
             }
         }
-    }
-
-    fn explain_lookup_failure(&self, e: Error, mark: u64, dylib: &Dylib, names: &[&str]) -> LookupFailure {
-        let what = if names.len() == 1 { format!("'{}'", names[0]) } else { format!("{} symbols", names.len()) };
-        if let Some(missing) = e.message.strip_prefix("Symbols not found: ") {
-            // ORC's own answer for this lookup: nothing defines the name.
-            // (Errors other lookups reported meanwhile are theirs.)
-            let mut searched = vec![format!("'{}'", dylib.name())];
-            searched.extend(dylib.link_order().iter().map(|d| format!("'{}'", d.name())));
-            let subject = if names.len() == 1 { format!("symbol {what}") } else { format!("symbols {missing}") };
-            let error =
-                Error::symbol_not_found(format!("{subject} not found (searched JITDylib {})", searched.join(", ")));
-            return LookupFailure { error, failed_units: Vec::new() };
-        }
-        // A materialization failed: the units whose own failure explains it
-        // are those that define a symbol ORC names as failed. Reports of
-        // other units (another thread's lookup) are not this lookup's.
-        let units = self.units_defining(&failed_symbols(&e.message));
-        let reported = self.env.log.since(mark);
-        let declared: Vec<(u64, Arc<Module>, Vec<String>)> = self
-            .live_modules()
-            .into_iter()
-            .map(|(u, m)| {
-                let d = m.declarations();
-                (u, m, d)
-            })
-            .collect();
-        let declares = |unit: u64, r: &report::Reported| {
-            declared.iter().any(|(u, _, d)| *u == unit && r.missing.iter().any(|x| d.contains(x)))
-        };
-        let declared_elsewhere = |unit: u64, r: &report::Reported| {
-            declared.iter().any(|(u, _, d)| *u != unit && r.missing.iter().any(|x| d.contains(x)))
-        };
-        // Reset what ORC failed (its symbols are in an error state), and
-        // every unit whose compile failed (reported on its own thread);
-        // nothing else.
-        let mut failed_units = units.clone();
-        failed_units.extend(reported.iter().filter(|r| r.missing.is_empty()).filter_map(|r| r.unit));
-        // The cause, in the order reported: (1) an error of a failed unit
-        // (a link error only if it is not another module's missing name:
-        // ORC reports on whatever thread ran the link); (2) a link error
-        // naming what a failed unit's module declares; (3) a link error no
-        // module declares (an object's, an archive member's).
-        let mine = reported.iter().find(|r| {
-            r.unit.is_some_and(|u| units.contains(&u) && (r.missing.is_empty() || !declared_elsewhere(u, r)))
-        });
-        let linked = || {
-            reported.iter().find_map(|r| {
-                let (_, m, _) = declared.iter().find(|(u, _, _)| units.contains(u) && declares(*u, r))?;
-                let mut r = r.clone();
-                r.error = r.bare.clone().context(format!("module '{}'", m.name()));
-                Some(r)
-            })
-        };
-        let orphan = || {
-            reported
-                .iter()
-                .find(|r| !r.missing.is_empty() && !declared.iter().any(|(u, _, _)| declares(*u, r)))
-                .cloned()
-        };
-        let found = if mine.is_some() { None } else { linked().or_else(orphan) };
-        let cause = mine.or(found.as_ref());
-        let error = match cause {
-            Some(r) => {
-                let mut err = r.error.clone();
-                err.message = format!("{} (while looking up {what})", err.message);
-                err
-            }
-            None => Error::from_orc_message(e.message, JitcoreErrorCode::JITCORE_ERROR_LINK)
-                .context(format!("looking up {what}")),
-        };
-        LookupFailure { error, failed_units }
-    }
-
-    /// The modules of live members, with their units.
-    fn live_modules(&self) -> Vec<(u64, Arc<Module>)> {
-        let mut out = Vec::new();
-        for group in self.env.live_groups() {
-            for member in group.state().members.iter() {
-                if let Some(m) = &member.module {
-                    out.push((member.unit_id, m.clone()));
-                }
-            }
-        }
-        out
-    }
-
-    /// The units (placeholder ids) of members that define one of the
-    /// symbols named for their JITDylib in `failed`.
-    fn units_defining(&self, failed: &[(&str, Vec<&str>)]) -> Vec<u64> {
-        let mut units = Vec::new();
-        if failed.is_empty() {
-            return units;
-        }
-        for group in self.env.live_groups() {
-            let Some(dylib) = self.env.dylib_by_id(group.dylib) else { continue };
-            let Some((_, names)) = failed.iter().find(|(d, _)| *d == dylib.name()) else { continue };
-            for member in group.state().members.iter() {
-                let defines = match (&member.module, &member.materializer) {
-                    (Some(m), _) => m.symbols().iter().any(|s| names.contains(&s.name.as_str())),
-                    (_, Some(h)) => h.symbols().iter().any(|s| names.contains(&s.name.as_str())),
-                    _ => false,
-                };
-                if defines && member.unit_id != 0 {
-                    units.push(member.unit_id);
-                }
-            }
-        }
-        units
-    }
-
-    /// After a failed materialization ORC keeps the symbols in an error
-    /// state; put the members whose own unit failed (and so never finished
-    /// linking) back as not yet materialized, so that a retry (after the
-    /// host supplies what was missing) can succeed. Members whose unit
-    /// linked, here or in another JITDylib, are never touched.
-    fn recover(&self, failure: LookupFailure) -> Error {
-        if failure.failed_units.is_empty() {
-            return failure.error;
-        }
-        let _changes = self.lock_changes();
-        for group in self.env.live_groups() {
-            let Some(dylib) = self.env.dylib_by_id(group.dylib) else { continue };
-            let mut state = group.state();
-            for member in state.members.iter_mut() {
-                if member.lazy || !failure.failed_units.contains(&member.unit_id) {
-                    continue;
-                }
-                let (pending, symbols, name) = match (&member.module, &member.materializer) {
-                    (Some(m), _) => (
-                        Pending::Module { module: m.clone(), group: group.clone() },
-                        m.symbols().to_vec(),
-                        format!("module '{}'", m.name()),
-                    ),
-                    (_, Some(h)) => {
-                        (Pending::Host { materializer: h.clone(), group: group.clone() }, h.symbols(), h.name())
-                    }
-                    _ => continue,
-                };
-                self.env.pending().remove(&member.unit_id);
-                let _ = member.tracker.remove();
-                match self.env.install(&dylib, &symbols, pending) {
-                    Ok((tracker, unit_id)) => {
-                        member.tracker = tracker;
-                        member.unit_id = unit_id;
-                    }
-                    Err(e) => {
-                        let msg = format!("{} (and {name} could not be reset: {})", failure.error.message, e.message);
-                        return Error { code: failure.error.code, message: msg };
-                    }
-                }
-            }
-        }
-        failure.error
+        unreachable!("the loop returns on its last attempt")
     }
 
     /// Adds a symbol source to `dylib`: searched after its own definitions
@@ -687,19 +512,5 @@ impl Drop for Session {
         // The environment (and with it the LLJIT, its last field) goes when
         // `env` is dropped: nothing inside ORC holds it (units, callbacks
         // and lookups keep weak references).
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::failed_symbols;
-
-    #[test]
-    fn failed_symbols_are_read_per_dylib() {
-        let m = "looking up 'f': Failed to materialize symbols: { (race, { f, n }), (main, { g }) }";
-        assert_eq!(failed_symbols(m), vec![("race", vec!["f", "n"]), ("main", vec!["g"])]);
-        assert!(failed_symbols("Symbols not found: [ x ]").is_empty());
-        assert_eq!(failed_symbols("Failed to materialize symbols: { (a, {  }) }"), vec![("a", vec![])]);
-        assert!(failed_symbols("Failed to materialize symbols: { (a, { x").is_empty());
     }
 }

@@ -187,7 +187,9 @@ fn prepare(env: &SessionEnv, unit: &Unit, mr: &Responsibility) -> Result<Ready> 
     };
     let cache = env.cache();
     let cx = crate::cache::CacheContext { spec: &env.spec, log: &env.log };
-    if let Some(cache) = &cache {
+    // A unit whose cached object failed to link compiles instead.
+    let bypass = env.cache_marks().bypass.remove(&unit.id);
+    if let Some(cache) = cache.as_ref().filter(|_| !bypass) {
         match cache.lookup(&module, &cx) {
             Some(bytes) => {
                 let object = MemoryBuffer::copy_of(&bytes, module.name())?;
@@ -195,6 +197,7 @@ fn prepare(env: &SessionEnv, unit: &Unit, mr: &Responsibility) -> Result<Ready> 
                 match usable_cached_object(&object, &module, mr) {
                     Ok(summary) => {
                         Stats::bump(&env.stats.cache_hits, 1);
+                        env.cache_marks().served.insert(unit.id);
                         return Ok(Ready { object, summary });
                     }
                     Err(why) => {

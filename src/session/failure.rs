@@ -1,0 +1,241 @@
+//! Why a lookup failed, and the reset that lets a retry succeed: a
+//! failure is tied to the units (placeholder ids) ORC names as failed and
+//! the errors those units reported, never to what other lookups saw.
+
+use std::sync::Arc;
+
+use super::dylib::Dylib;
+use super::env::Pending;
+use super::Session;
+use crate::error::{Error, JitcoreErrorCode};
+use crate::module::Module;
+use crate::report;
+
+/// Why a lookup failed.
+#[derive(Debug)]
+pub struct LookupFailure {
+    pub error: Error,
+    /// The units (placeholder ids) whose own materialization failed.
+    pub failed_units: Vec<u64>,
+}
+
+/// What a reset did.
+pub(super) struct Recovery {
+    /// The lookup's error.
+    pub error: Error,
+    /// The members (named) whose cached object failed to link: they were
+    /// reset to compile, so the lookup is worth one more try.
+    pub cache_faults: Vec<String>,
+}
+
+/// The (JITDylib, symbols) pairs of ORC's "Failed to materialize symbols:
+/// { (main, { a, b }), (lib, { c }) }" (empty for other messages).
+fn failed_symbols(message: &str) -> Vec<(&str, Vec<&str>)> {
+    let Some(rest) = message.split("Failed to materialize symbols: ").nth(1) else { return Vec::new() };
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let (mut open, mut start) = (None, None);
+    for (i, c) in rest.char_indices() {
+        match c {
+            '(' if depth == 1 => open = Some(i + 1),
+            '{' => {
+                depth += 1;
+                if depth == 2 {
+                    start = Some(i + 1);
+                }
+            }
+            '}' => {
+                if let (2, Some(o), Some(s)) = (depth, open.take(), start.take()) {
+                    let dylib = rest[o..s - 1].trim().trim_end_matches(',').trim();
+                    out.push((dylib, rest[s..i].split(',').map(str::trim).filter(|n| !n.is_empty()).collect()));
+                }
+                if depth <= 1 {
+                    break;
+                }
+                depth -= 1;
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+
+impl Session {
+    pub(super) fn explain_lookup_failure(&self, e: Error, mark: u64, dylib: &Dylib, names: &[&str]) -> LookupFailure {
+        let what = if names.len() == 1 { format!("'{}'", names[0]) } else { format!("{} symbols", names.len()) };
+        if let Some(missing) = e.message.strip_prefix("Symbols not found: ") {
+            // ORC's own answer for this lookup: nothing defines the name.
+            // (Errors other lookups reported meanwhile are theirs.)
+            let mut searched = vec![format!("'{}'", dylib.name())];
+            searched.extend(dylib.link_order().iter().map(|d| format!("'{}'", d.name())));
+            let subject = if names.len() == 1 { format!("symbol {what}") } else { format!("symbols {missing}") };
+            let error =
+                Error::symbol_not_found(format!("{subject} not found (searched JITDylib {})", searched.join(", ")));
+            return LookupFailure { error, failed_units: Vec::new() };
+        }
+        // A materialization failed: the units whose own failure explains it
+        // are those that define a symbol ORC names as failed. Reports of
+        // other units (another thread's lookup) are not this lookup's.
+        let units = self.units_defining(&failed_symbols(&e.message));
+        let reported = self.env.log.since(mark);
+        let declared: Vec<(u64, Arc<Module>, Vec<String>)> = self
+            .live_modules()
+            .into_iter()
+            .map(|(u, m)| {
+                let d = m.declarations();
+                (u, m, d)
+            })
+            .collect();
+        let declares = |unit: u64, r: &report::Reported| {
+            declared.iter().any(|(u, _, d)| *u == unit && r.missing.iter().any(|x| d.contains(x)))
+        };
+        let declared_elsewhere = |unit: u64, r: &report::Reported| {
+            declared.iter().any(|(u, _, d)| *u != unit && r.missing.iter().any(|x| d.contains(x)))
+        };
+        // Reset what ORC failed (its symbols are in an error state), and
+        // every unit whose compile failed (reported on its own thread);
+        // nothing else.
+        let mut failed_units = units.clone();
+        failed_units.extend(reported.iter().filter(|r| r.missing.is_empty()).filter_map(|r| r.unit));
+        // The cause, in the order reported: (1) an error of a failed unit
+        // (a link error only if it is not another module's missing name:
+        // ORC reports on whatever thread ran the link); (2) a link error
+        // naming what a failed unit's module declares; (3) a link error no
+        // module declares (an object's, an archive member's).
+        let mine = reported.iter().find(|r| {
+            r.unit.is_some_and(|u| units.contains(&u) && (r.missing.is_empty() || !declared_elsewhere(u, r)))
+        });
+        let linked = || {
+            reported.iter().find_map(|r| {
+                let (_, m, _) = declared.iter().find(|(u, _, _)| units.contains(u) && declares(*u, r))?;
+                let mut r = r.clone();
+                r.error = r.bare.clone().context(format!("module '{}'", m.name()));
+                Some(r)
+            })
+        };
+        let orphan = || {
+            reported
+                .iter()
+                .find(|r| !r.missing.is_empty() && !declared.iter().any(|(u, _, _)| declares(*u, r)))
+                .cloned()
+        };
+        let found = if mine.is_some() { None } else { linked().or_else(orphan) };
+        let cause = mine.or(found.as_ref());
+        let error = match cause {
+            Some(r) => {
+                let mut err = r.error.clone();
+                err.message = format!("{} (while looking up {what})", err.message);
+                err
+            }
+            None => Error::from_orc_message(e.message, JitcoreErrorCode::JITCORE_ERROR_LINK)
+                .context(format!("looking up {what}")),
+        };
+        LookupFailure { error, failed_units }
+    }
+
+    /// The modules of live members, with their units.
+    fn live_modules(&self) -> Vec<(u64, Arc<Module>)> {
+        let mut out = Vec::new();
+        for group in self.env.live_groups() {
+            for member in group.state().members.iter() {
+                if let Some(m) = &member.module {
+                    out.push((member.unit_id, m.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    /// The units (placeholder ids) of members that define one of the
+    /// symbols named for their JITDylib in `failed`.
+    fn units_defining(&self, failed: &[(&str, Vec<&str>)]) -> Vec<u64> {
+        let mut units = Vec::new();
+        if failed.is_empty() {
+            return units;
+        }
+        for group in self.env.live_groups() {
+            let Some(dylib) = self.env.dylib_by_id(group.dylib) else { continue };
+            let Some((_, names)) = failed.iter().find(|(d, _)| *d == dylib.name()) else { continue };
+            for member in group.state().members.iter() {
+                let defines = match (&member.module, &member.materializer) {
+                    (Some(m), _) => m.symbols().iter().any(|s| names.contains(&s.name.as_str())),
+                    (_, Some(h)) => h.symbols().iter().any(|s| names.contains(&s.name.as_str())),
+                    _ => false,
+                };
+                if defines && member.unit_id != 0 {
+                    units.push(member.unit_id);
+                }
+            }
+        }
+        units
+    }
+
+    /// After a failed materialization ORC keeps the symbols in an error
+    /// state; put the members whose own unit failed (and so never finished
+    /// linking) back as not yet materialized, so that a retry (after the
+    /// host supplies what was missing) can succeed. Members whose unit
+    /// linked, here or in another JITDylib, are never touched.
+    pub(super) fn recover(&self, failure: LookupFailure) -> Recovery {
+        let mut cache_faults = Vec::new();
+        if failure.failed_units.is_empty() {
+            return Recovery { error: failure.error, cache_faults };
+        }
+        let _changes = self.lock_changes();
+        for group in self.env.live_groups() {
+            let Some(dylib) = self.env.dylib_by_id(group.dylib) else { continue };
+            let mut state = group.state();
+            for member in state.members.iter_mut() {
+                if member.lazy || !failure.failed_units.contains(&member.unit_id) {
+                    continue;
+                }
+                let (pending, symbols, name) = match (&member.module, &member.materializer) {
+                    (Some(m), _) => (
+                        Pending::Module { module: m.clone(), group: group.clone() },
+                        m.symbols().to_vec(),
+                        format!("module '{}'", m.name()),
+                    ),
+                    (_, Some(h)) => {
+                        (Pending::Host { materializer: h.clone(), group: group.clone() }, h.symbols(), h.name())
+                    }
+                    _ => continue,
+                };
+                // A unit the cache served failed: its cached object is at
+                // fault (the validator cannot foresee every link error,
+                // such as a relocation out of range), so the reset unit
+                // compiles instead.
+                let served = self.env.cache_marks().served.contains(&member.unit_id);
+                self.env.forget_unit(member.unit_id);
+                let _ = member.tracker.remove();
+                match self.env.install_with(&dylib, &symbols, pending, served) {
+                    Ok((tracker, unit_id)) => {
+                        member.tracker = tracker;
+                        member.unit_id = unit_id;
+                        if served {
+                            cache_faults.push(name);
+                        }
+                    }
+                    Err(e) => {
+                        let msg = format!("{} (and {name} could not be reset: {})", failure.error.message, e.message);
+                        return Recovery { error: Error { code: failure.error.code, message: msg }, cache_faults };
+                    }
+                }
+            }
+        }
+        Recovery { error: failure.error, cache_faults }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::failed_symbols;
+
+    #[test]
+    fn failed_symbols_are_read_per_dylib() {
+        let m = "looking up 'f': Failed to materialize symbols: { (race, { f, n }), (main, { g }) }";
+        assert_eq!(failed_symbols(m), vec![("race", vec!["f", "n"]), ("main", vec!["g"])]);
+        assert!(failed_symbols("Symbols not found: [ x ]").is_empty());
+        assert_eq!(failed_symbols("Failed to materialize symbols: { (a, {  }) }"), vec![("a", vec![])]);
+        assert!(failed_symbols("Failed to materialize symbols: { (a, { x").is_empty());
+    }
+}
