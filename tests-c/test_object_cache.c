@@ -9,6 +9,9 @@
  *  - GetBuffer returning garbage, a truncated object, an object of another
  *    module or an empty buffer: the module is compiled anyway and works,
  *    CacheRejected == 1, and the error reporter hears JITCORE_ERROR_CACHE
+ *  - GetBuffer returning a valid object that defines the module's symbols
+ *    but does not link here (it needs a symbol this engine lacks): the
+ *    lookup still succeeds, compiled instead, CacheRejected == 1
  *  - removing the cache (both callbacks NULL)
  */
 #define _POSIX_C_SOURCE 200809L /* before any system header: see test_util.h */
@@ -29,6 +32,7 @@ enum getbuffer_mode {
     GB_TRUNCATED, /* the first half of the saved entry */
     GB_FOREIGN,   /* the saved entry of another module ("other_module") */
     GB_EMPTY,     /* an empty buffer */
+    GB_UNLINKABLE, /* the saved entry of "unlinkable_sum": defines sum, needs tu_absent_here */
 };
 
 struct cache {
@@ -106,6 +110,10 @@ static JitcoreObjectBufferRef getbuffer(void *ctx, JitcoreModuleRef m)
     }
     case GB_EMPTY:
         return JitcoreCreateObjectBufferCopy(NULL, 0);
+    case GB_UNLINKABLE: {
+        struct cache_entry *o = find_entry(c, "unlinkable_sum");
+        return o ? JitcoreCreateObjectBufferCopy(o->bytes, o->len) : NULL;
+    }
     }
     return NULL;
 }
@@ -148,6 +156,15 @@ static void reporter(void *ctx, JitcoreErrorCode code, const char *message)
 
 static const char OTHER_IR[] = "define i32 @other_fn() {\n  ret i32 99\n}\n";
 
+/* sum, plus a call of a symbol only the engine that compiled it maps */
+static const char UNLINKABLE_IR[] = "declare i32 @tu_absent_here(i32)\n"
+                                    "define i32 @sum(i32 %a, i32 %b) {\n"
+                                    "  %s = add i32 %a, %b\n"
+                                    "  %r = call i32 @tu_absent_here(i32 %s)\n"
+                                    "  ret i32 %r\n"
+                                    "}\n";
+static int32_t tu_plus_one(int32_t x) { return x + 1; }
+
 /* Engine 1: compile with the cache attached, save the objects. */
 static void fill_cache(struct cache *c)
 {
@@ -189,6 +206,19 @@ static void fill_cache(struct cache *c)
         CHECK_EQ_INT(e->bytes[16], 1); /* ET_REL (little-endian e_type) */
     }
     CHECK(find_entry(c, "other_module") != NULL);
+
+    /* an object that links only where tu_absent_here is mapped */
+    JitcoreEngineRef mapped = MAKE_ENGINE(NULL);
+    if (mapped) {
+        JitcoreEngineSetObjectCache(mapped, notify, NULL, c);
+        CHECK_OK(JitcoreEngineAddGlobalMapping(mapped, "tu_absent_here", HOST_ADDR(tu_plus_one)));
+        CHECK_OK(JitcoreEngineAddModule(mapped, MAKE_MODULE("unlinkable_sum", UNLINKABLE_IR)));
+        uint64_t a = LOOKUP(mapped, "sum");
+        if (a)
+            CHECK_EQ_INT(FN(tu_sum_fn, a)(1, 2), 4);
+        CHECK(find_entry(c, "unlinkable_sum") != NULL);
+        JitcoreDisposeEngine(mapped);
+    }
 
     JitcoreStatistics st = GET_STATS(ee);
     CHECK_EQ_U64(st.ModulesCompiled, 2);
@@ -341,6 +371,7 @@ int main(int argc, char **argv)
     RUN_TEST(rejected_entry(&c, GB_TRUNCATED, "truncated object"));
     RUN_TEST(rejected_entry(&c, GB_FOREIGN, "object of another module"));
     RUN_TEST(rejected_entry(&c, GB_EMPTY, "empty buffer"));
+    RUN_TEST(rejected_entry(&c, GB_UNLINKABLE, "object that does not link here"));
     RUN_TEST(test_multiple_modules_and_removal(&c));
     RUN_TEST(test_notify_only());
     cache_free(&c);

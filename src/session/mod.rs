@@ -457,6 +457,8 @@ impl Session {
                 return Err(recovery.error);
             }
             for name in &recovery.cache_faults {
+                // Counted as a hit when it was served; it is a rejection.
+                let _ = self.env.stats.cache_hits.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
                 Stats::bump(&self.env.stats.cache_rejected, 1);
                 self.env.log.report(
                     Error::cache(format!(
