@@ -55,6 +55,7 @@ test-clippy: deps
 	$(CARGO) clippy --release --all-targets -- -D warnings -W clippy::undocumented_unsafe_blocks
 	@! grep -rn "llvm_sys" src/ | grep -v "^src/llvm\|^src/ffi" || { echo "llvm-sys is used outside src/llvm and src/ffi (above)"; exit 1; }
 	python3 scripts/module-graph.py
+	@! grep -rnE "jitcore::(ffi|testing)|llvm_sys" src/bin/ || { echo "jitcore-run must use only the public Rust facade (above)"; exit 1; }
 
 # The C suite: one harness (CMakeLists.txt, ctest), one build directory per
 # configuration (JITCORE_TEST_CONFIG), all on the cargo target dir `build`

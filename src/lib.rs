@@ -3,23 +3,54 @@
 //! Layers (see `architecture.md`): `ffi` (the C ABI), `engine` (the
 //! llvmlite-style facade), `session` (LLJIT, JITDylibs, the materialization
 //! unit), `compile`, `cache`, `module`, `target`, and `llvm` (RAII owners of
-//! llvm-sys objects).
+//! llvm-sys objects). Every layer is internal: the C ABI (`include/jitcore.h`)
+//! is the product, and the Rust API is the small facade re-exported here
+//! (what `jitcore-run` is built on).
 #![allow(non_snake_case, non_camel_case_types, clippy::missing_safety_doc)]
 
-pub mod cache;
-pub mod compile;
-pub mod engine;
-pub mod error;
+pub(crate) mod cache;
+pub(crate) mod compile;
+pub(crate) mod engine;
+pub(crate) mod error;
+/// The C ABI, documented by `include/jitcore.h` (generated from it). Public
+/// for the fuzz targets, which call it from Rust; hosts use the header.
+#[doc(hidden)]
 pub mod ffi;
 mod guard;
-pub mod llvm;
-pub mod module;
-pub mod platform;
-pub mod report;
-pub mod run;
-pub mod session;
-pub mod target;
+pub(crate) mod llvm;
+pub(crate) mod module;
+pub(crate) mod platform;
+pub(crate) mod report;
+pub(crate) mod session;
+pub(crate) mod target;
 
+// The engine: llvmlite's ExecutionEngine.
 pub use engine::Engine;
+// The session: LLJIT, its JITDylibs, their symbol sources and trackers.
+pub use session::dylib::Dylib;
+pub use session::sources::SymbolSource;
+pub use session::stats::Statistics;
+pub use session::tracker::Group as Tracker;
+pub use session::{Session, SessionConfig};
+// Modules, and the order their constructors and destructors run in.
+pub use module::{structor_order, Module};
+/// The suffix of the hidden symbol behind a lazy function's stub.
+pub use session::lazy::BODY_SUFFIX as LAZY_BODY_SUFFIX;
+// Object caches: the trait, and the built-in disk cache.
+pub use cache::disk::{DiskCache, DiskCacheStatistics};
+pub use cache::{CacheContext, ObjectCache};
+// Targets.
+pub use llvm::target_machine::{CodeModel, RelocModel, TargetSpec};
+pub use llvm::{initialize, llvm_version};
+// Errors.
 pub use error::{Error, JitcoreErrorCode, Result};
-pub use module::Module;
+
+/// What the fuzz targets and integration tests need beyond the facade:
+/// not a stable API.
+#[doc(hidden)]
+pub mod testing {
+    pub use crate::cache::disk::header as disk_entry_header;
+    pub use crate::cache::key::module_key;
+    pub use crate::compile::compile;
+    pub use crate::llvm::target_machine::TargetMachine;
+}

@@ -1,12 +1,12 @@
 //! Engine semantics through the crate's Rust API.
 
-use jitcore::llvm::target_machine::TargetSpec;
+use jitcore::TargetSpec;
 use jitcore::{Engine, JitcoreErrorCode as Code, Module};
 
 const SUM: &str = "define i32 @sum(i32 %a, i32 %b) {\n  %r = add i32 %a, %b\n  ret i32 %r\n}\n";
 
 fn engine() -> Engine {
-    jitcore::llvm::initialize().unwrap();
+    jitcore::initialize().unwrap();
     Engine::new(TargetSpec::host(2)).unwrap()
 }
 

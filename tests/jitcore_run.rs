@@ -246,12 +246,12 @@ fn jitdylibs_link_both_ways_and_hide_hidden_symbols() {
 #[test]
 fn extra_objects_link() {
     let dir = scratch("objects");
-    jitcore::llvm::initialize().unwrap();
-    let spec = jitcore::llvm::target_machine::TargetSpec::host(2);
+    jitcore::initialize().unwrap();
+    let spec = jitcore::TargetSpec::host(2);
     let tm = spec.create().unwrap();
     let layout = tm.data_layout().layout_string();
     let m = jitcore::Module::from_ir("seven", b"define i32 @seven() {\n  ret i32 7\n}\n").unwrap();
-    let object = jitcore::compile::compile(&m, &spec, &tm, &layout).unwrap();
+    let object = jitcore::testing::compile(&m, &spec, &tm, &layout).unwrap();
     let obj = dir.join("seven.o");
     std::fs::write(&obj, object.bytes()).unwrap();
     let prog = write(

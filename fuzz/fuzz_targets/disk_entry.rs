@@ -15,7 +15,7 @@ use libfuzzer_sys::fuzz_target;
 #[path = "common.rs"]
 mod common;
 use common::*;
-use jitcore::cache::disk::header;
+use jitcore::testing::disk_entry_header as header;
 use jitcore::ffi::{buffer::*, cache::*, dylib::*, engine::*, error::*, module::*, session::*, stats::*, target::*, tracker::*};
 
 struct Fixture {

@@ -587,7 +587,8 @@ pub fn check_object(head: &[u8; HEADER_LEN], object: &[u8], key: &Key) -> std::r
 
 /// Checks a whole entry file against the key it was looked up by; the
 /// error says what is wrong with it.
-pub fn verify(bytes: &[u8], key: &Key) -> std::result::Result<(), String> {
+#[cfg(test)]
+fn verify(bytes: &[u8], key: &Key) -> std::result::Result<(), String> {
     let head = &bytes[..bytes.len().min(HEADER_LEN)];
     check_header(head, bytes.len() as u64)?;
     let head: &[u8; HEADER_LEN] = head.try_into().expect("a checked header is whole");

@@ -22,7 +22,8 @@
 
 use once_cell::sync::Lazy;
 
-pub use crate::llvm::blake3::blake3;
+#[cfg(test)]
+use crate::llvm::blake3::blake3;
 use crate::llvm::blake3::Blake3;
 
 use crate::llvm::target_machine::TargetSpec;

@@ -49,10 +49,6 @@ impl Pool {
         Ok(Pool { shared, threads })
     }
 
-    pub fn threads(&self) -> usize {
-        self.threads.len()
-    }
-
     /// Queues `job`; it runs on one of the pool's threads.
     pub fn spawn(&self, job: impl FnOnce() + Send + 'static) {
         let mut q = self.shared.queue.lock().unwrap_or_else(|p| p.into_inner());

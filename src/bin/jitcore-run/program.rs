@@ -9,16 +9,16 @@ use super::atexit;
 use super::dump::{DebugDescriptor, DumpingCache};
 use super::entry;
 use super::options::{Dump, JitKind, Options};
-use crate::cache::disk::{DiskCache, DiskCacheStatistics};
-use crate::cache::ObjectCache;
-use crate::engine::Engine;
-use crate::error::{Error, Result};
-use crate::llvm::target_machine::TargetSpec;
-use crate::module::Module;
-use crate::session::dylib::Dylib;
-use crate::session::sources::SymbolSource;
-use crate::session::stats::Statistics;
-use crate::session::{Session, SessionConfig};
+use jitcore::{DiskCache, DiskCacheStatistics};
+use jitcore::ObjectCache;
+use jitcore::Engine;
+use jitcore::{Error, Result};
+use jitcore::TargetSpec;
+use jitcore::Module;
+use jitcore::Dylib;
+use jitcore::SymbolSource;
+use jitcore::Statistics;
+use jitcore::{Session, SessionConfig};
 
 /// Reads a file (`-` is stdin).
 fn read_input(path: &str, what: &str) -> Result<Vec<u8>> {
@@ -216,7 +216,7 @@ fn run_session(o: &Options) -> Result<Outcome> {
 
     // Static constructors and destructors in the one order jitcore uses.
     let structors =
-        |dtors: bool| crate::module::structor_order(added.iter().map(|a| (&*a.module, a.dylib.clone())), dtors);
+        |dtors: bool| jitcore::structor_order(added.iter().map(|a| (&*a.module, a.dylib.clone())), dtors);
     let ctors = structors(false);
     let dtors = structors(true);
     for (d, f) in ctors {

@@ -2,17 +2,19 @@
 //! the command line (`options`), loading and running the program on a
 //! session or the engine facade (`program`), calling into it (`entry`),
 //! `atexit` for jitted code (`atexit`) and lli's debug dumps (`dump`).
-//! `src/bin/jitcore-run.rs` is the executable around [`main`].
+//! The exit status is the program's `main` return value; any error prints
+//! one `jitcore-run: error: ...` line and exits with status 1. It uses only
+//! the library's public Rust API.
 
-pub mod atexit;
-pub mod dump;
-pub mod entry;
-pub mod options;
-pub mod program;
+mod atexit;
+mod dump;
+mod entry;
+mod options;
+mod program;
 
-use crate::cache::disk::DiskCacheStatistics;
-use crate::error::Error;
-use crate::session::stats::Statistics;
+use jitcore::DiskCacheStatistics;
+use jitcore::Error;
+use jitcore::Statistics;
 use options::Options;
 
 /// A message on one line: LLVM's diagnostics come with the source line and
@@ -75,7 +77,17 @@ fn print_stats(s: &Statistics, disk: Option<&DiskCacheStatistics>) {
 /// Runs jitcore-run with `args` (without the program name) and returns the
 /// process's exit status: main's return value, or 1 after printing one
 /// `jitcore-run: error: ...` line. Never panics.
-pub fn main<S: AsRef<str>>(args: &[S]) -> i32 {
+fn main() {
+    let args: Vec<String> = std::env::args_os().skip(1).map(|a| a.to_string_lossy().into_owned()).collect();
+    let status = run(&args);
+    // exit(), not a return: the C library flushes the program's output and
+    // runs the exit handlers it registered while the JIT is still loaded.
+    // SAFETY: exit is always safe to call; nothing here runs after it.
+    unsafe { libc::exit(status) }
+}
+
+/// Runs jitcore-run with `args` (without the program name); the exit status.
+fn run<S: AsRef<str>>(args: &[S]) -> i32 {
     std::panic::set_hook(Box::new(|_| {}));
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<i32, Error> {
         let o = Options::parse(args)?;
@@ -84,7 +96,7 @@ pub fn main<S: AsRef<str>>(args: &[S]) -> i32 {
             return Ok(0);
         }
         if o.version {
-            println!("jitcore-run {} (LLVM {})", env!("CARGO_PKG_VERSION"), crate::llvm::llvm_version());
+            println!("jitcore-run {} (LLVM {})", env!("CARGO_PKG_VERSION"), jitcore::llvm_version());
             return Ok(0);
         }
         let out = program::run(&o)?;

@@ -11,9 +11,9 @@
 
 use std::sync::Arc;
 
-use crate::error::Result;
-use crate::session::dylib::Dylib;
-use crate::session::Session;
+use jitcore::Result;
+use jitcore::Dylib;
+use jitcore::Session;
 
 /// Runs the exit handlers the code in `dylibs` registered, dylib by dylib
 /// in the order given, each dylib's last registered first.

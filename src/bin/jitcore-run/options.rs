@@ -3,9 +3,9 @@
 //! with an optional `=true|false`, `-O0`..`-O3`, then the input file, after
 //! which every argument (dashes or not) belongs to the program.
 
-use crate::llvm::target_machine::{CodeModel, RelocModel};
+use jitcore::{CodeModel, RelocModel};
 
-use crate::error::{Error, Result};
+use jitcore::{Error, Result};
 
 /// Which of lli's JITs to behave as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -330,7 +330,7 @@ impl Options {
             "dlopen" => self.dlopen.push(v),
             "mtriple" | "march" => {
                 let arch = v.split('-').next().unwrap_or("");
-                if !crate::llvm::target_machine::TargetSpec::host(0).same_arch(arch) {
+                if !jitcore::TargetSpec::host(0).same_arch(arch) {
                     return Err(Error::unsupported(format!(
                         "option '-{name}={v}': jitcore-run only runs code for this host ({})",
                         host_arch()

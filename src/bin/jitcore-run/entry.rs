@@ -7,7 +7,7 @@ use std::ffi::{c_char, c_int, CString};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
-use crate::error::{Error, JitcoreErrorCode, Result};
+use jitcore::{Error, JitcoreErrorCode, Result};
 
 extern "C" {
     static environ: *const *const c_char;

@@ -14,9 +14,9 @@ use std::ffi::{c_char, c_void, CString};
 use std::sync::Arc;
 
 use super::options::Dump;
-use crate::cache::{CacheContext, ObjectCache};
-use crate::module::Module;
-use crate::session::lazy::BODY_SUFFIX;
+use jitcore::{CacheContext, ObjectCache};
+use jitcore::Module;
+use jitcore::LAZY_BODY_SUFFIX as BODY_SUFFIX;
 
 /// Writes `text` to the C library's `stdout`.
 pub fn c_stdout(text: &str) {
