@@ -286,6 +286,148 @@ static void test_unresolved_fixed_by_link_order(void)
     JitcoreDisposeSession(s);
 }
 
+/* Issue 8.10: a symbol source whose adding fails leaves nothing behind
+   (the valgrind configuration reports a definite leak otherwise), and the
+   dylib stays usable. */
+static void test_failed_source_is_released(void)
+{
+    JitcoreSessionRef s = NEW_SESSION();
+    JitcoreDylibRef d = NULL;
+    CHECK_OK(JitcoreSessionCreateDylib(s, &d, "victim"));
+    char *dir = tu_make_temp_dir();
+    char *junk = dir ? tu_path_join(dir, "libjunk.so") : NULL;
+    if (junk)
+        CHECK(tu_write_file(junk, "not a library at all", 20));
+    for (int i = 0; i < 50; i++) {
+        CHECK_ERR(JitcoreDylibAddLibrarySymbols(d, "/nonexistent/libjc_absent.so", allow_all, NULL),
+                  JITCORE_ERROR_IO, "libjc_absent");
+        if (junk)
+            CHECK_ERR(JitcoreDylibAddLibrarySymbols(d, junk, allow_all, NULL), JITCORE_ERROR_IO, "libjunk");
+    }
+    CHECK_OK(JitcoreDylibAddModule(d, MAKE_MODULE("still_fine", "define i32 @still_fine() { ret i32 8 }\n"), NULL));
+    CHECK_EQ_INT(SESSION_CALL_INT(s, d, "still_fine"), 8);
+    JitcoreDisposeSession(s);
+    if (junk)
+        remove(junk);
+    if (dir)
+        rmdir(dir);
+    free(junk);
+    free(dir);
+}
+
+/* Issue 8.10: defining absolute symbols, adding sources and changing link
+   orders take the lock every structural change takes, so they never
+   interleave with the reset a failed lookup does. One thread keeps failing
+   a lookup (each failure resets the module); two others change the dylib's
+   definitions, sources and link order. Every lookup fails cleanly until the
+   missing symbol is defined, then the module links. */
+struct churn {
+    JitcoreSessionRef s;
+    JitcoreDylibRef app, lib1, lib2;
+    atomic_int stop;
+    atomic_int lookups, changes, bad, generic;
+};
+
+static void *churn_lookups(void *p)
+{
+    struct churn *c = p;
+    while (!atomic_load(&c->stop)) {
+        uint64_t addr = 0;
+        JitcoreErrorRef e = JitcoreSessionLookup(c->s, c->app, &addr, "churn_user");
+        if (!e) {
+            atomic_fetch_add(&c->bad, 1); /* jc_churn_missing is never defined while this runs */
+        } else {
+            /* The cause, or (rarely, when another thread's failure of the
+               same unit was reset meanwhile) ORC's failure of the symbol. */
+            JitcoreErrorCode code = JitcoreGetErrorCode(e);
+            if (code == JITCORE_ERROR_LINK)
+                atomic_fetch_add(&c->generic, 1);
+            if (code != JITCORE_ERROR_UNRESOLVED_SYMBOL && code != JITCORE_ERROR_LINK &&
+                atomic_fetch_add(&c->bad, 1) < 3) {
+                char *m = JitcoreGetErrorMessage(e);
+                tu_note("  unexpected lookup error: %s", m);
+                JitcoreDisposeErrorMessage(m);
+            } else
+                JitcoreConsumeError(e);
+        }
+        atomic_fetch_add(&c->lookups, 1);
+    }
+    return NULL;
+}
+
+static void *churn_changes(void *p)
+{
+    struct churn *c = p;
+    for (int i = 0; !atomic_load(&c->stop); i++) {
+        char name[64];
+        snprintf(name, sizeof name, "jc_churn_abs_%d_%lu", i, (unsigned long)(uintptr_t)&name);
+        JitcoreSymbolDefinition def = {name, 0x1000 + (uint64_t)i};
+        JitcoreErrorRef e = JitcoreDylibDefineAbsoluteSymbols(c->app, &def, 1);
+        if (e) {
+            if (atomic_fetch_add(&c->bad, 1) < 3) {
+                char *m = JitcoreGetErrorMessage(e);
+                tu_note("  unexpected error: %s", m);
+                JitcoreDisposeErrorMessage(m);
+            } else
+                JitcoreConsumeError(e);
+        }
+        JitcoreDylibRef order[2] = {(i & 1) ? c->lib1 : c->lib2, (i & 1) ? c->lib2 : c->lib1};
+        e = JitcoreDylibSetLinkOrder(c->app, order, (size_t)(i % 3));
+        if (e) {
+            if (atomic_fetch_add(&c->bad, 1) < 3) {
+                char *m = JitcoreGetErrorMessage(e);
+                tu_note("  unexpected error: %s", m);
+                JitcoreDisposeErrorMessage(m);
+            } else
+                JitcoreConsumeError(e);
+        }
+        if (i % 16 == 0) {
+            e = JitcoreDylibAddProcessSymbols((i & 16) ? c->lib1 : c->lib2, allow_all, NULL);
+            if (e) {
+                atomic_fetch_add(&c->bad, 1);
+                JitcoreConsumeError(e);
+            }
+        }
+        atomic_fetch_add(&c->changes, 1);
+    }
+    return NULL;
+}
+
+static void test_structural_changes_race_resets(void)
+{
+    struct churn c;
+    memset(&c, 0, sizeof c);
+    c.s = NEW_SESSION();
+    CHECK_OK(JitcoreSessionCreateDylib(c.s, &c.app, "churn_app"));
+    CHECK_OK(JitcoreSessionCreateDylib(c.s, &c.lib1, "churn_lib1"));
+    CHECK_OK(JitcoreSessionCreateDylib(c.s, &c.lib2, "churn_lib2"));
+    CHECK_OK(JitcoreDylibAddModule(c.app, MAKE_MODULE("churn_user",
+        "declare i32 @jc_churn_missing()\n"
+        "define i32 @churn_user() {\n"
+        "  %r = call i32 @jc_churn_missing()\n"
+        "  ret i32 %r\n"
+        "}\n"), NULL));
+    pthread_t t[3];
+    pthread_create(&t[0], NULL, churn_lookups, &c);
+    pthread_create(&t[1], NULL, churn_lookups, &c);
+    pthread_create(&t[2], NULL, churn_changes, &c);
+    struct timespec ts = {1, 500 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    atomic_store(&c.stop, 1);
+    for (int i = 0; i < 3; i++)
+        pthread_join(t[i], NULL);
+    tu_note("  %d failed lookups (each a reset; %d without the cause) against %d structural changes",
+            atomic_load(&c.lookups), atomic_load(&c.generic), atomic_load(&c.changes));
+    CHECK(atomic_load(&c.generic) * 10 < atomic_load(&c.lookups));
+    CHECK_EQ_INT(atomic_load(&c.bad), 0);
+    CHECK(atomic_load(&c.lookups) > 0 && atomic_load(&c.changes) > 0);
+    /* Now the missing symbol comes: the module was reset, it links. */
+    JitcoreSymbolDefinition def = {"jc_churn_missing", HOST_ADDR(host_forty)};
+    CHECK_OK(JitcoreDylibDefineAbsoluteSymbols(c.app, &def, 1));
+    CHECK_EQ_INT(SESSION_CALL_INT(c.s, c.app, "churn_user"), 40);
+    JitcoreDisposeSession(c.s);
+}
+
 /* A lazy compile that fails is reported (naming the function); the call returns 0. */
 static void test_reporter_lazy_failure(void)
 {
@@ -356,5 +498,7 @@ int main(void)
     RUN_TEST(test_unresolved_fixed_by_link_order());
     RUN_TEST(test_foreign_session());
     RUN_TEST(test_reporter_lazy_failure());
+    RUN_TEST(test_failed_source_is_released());
+    RUN_TEST(test_structural_changes_race_resets());
     return tu_finish("test_session_errors");
 }

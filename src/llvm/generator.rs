@@ -213,6 +213,12 @@ extern "C" fn try_to_generate(
     });
     match outcome {
         Ok(()) => ptr::null_mut(),
+        // A generator that took the lookup over must return success: ORC
+        // fails the lookup it still holds with an error returned here, and
+        // one taken over it no longer holds (the taken continuation, dropped
+        // in the unwind or kept elsewhere, continues it exactly once).
+        // SAFETY: state is the live pointer ORC passed for this call.
+        Err(_) if unsafe { (*state).is_null() } => ptr::null_mut(),
         Err(p) => string_error(&format!("jitcore: panic in a symbol source: {p}")),
     }
 }
@@ -224,5 +230,33 @@ pub fn existing_file(path: &Path, what: &str) -> Result<()> {
         Ok(m) if m.is_file() => Ok(()),
         Ok(_) => Err(Error::io(format!("{what} '{shown}' is not a file"))),
         Err(e) => Err(Error::io(format!("cannot open {what} '{shown}': {e}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    /// Issue 8.10: a generator that is never attached (its adding failed)
+    /// releases what its callbacks use, and LLVM's generator with it.
+    #[test]
+    fn an_unattached_generator_releases_its_context() {
+        crate::llvm::initialize().unwrap();
+        let held = Arc::new(());
+        let in_filter = held.clone();
+        let process = Generator::process(Some(Box::new(move |_| {
+            let _ = &in_filter;
+            true
+        })))
+        .unwrap();
+        let in_answer = held.clone();
+        let custom = Generator::custom(Box::new(move |_| {
+            let _ = &in_answer;
+        }));
+        assert_eq!(Arc::strong_count(&held), 3);
+        drop(process);
+        drop(custom);
+        assert_eq!(Arc::strong_count(&held), 1);
     }
 }

@@ -264,3 +264,90 @@ pub fn placeholder(symbols: &[ModuleSymbol], name: &str, data_layout: &str) -> T
         ThreadSafeModule(tsm)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Issue 8.7: ORC's callbacks into jitcore's units run under the panic
+    //! guard. Before it, each of these panics unwound into LLVM's C++ frames
+    //! and the test process aborted.
+    use super::*;
+    use crate::llvm::generator::Generator;
+    use crate::llvm::lljit::Lljit;
+    use crate::llvm::orc::LookupKind;
+    use crate::llvm::target_machine::TargetSpec;
+
+    fn jit() -> Lljit {
+        crate::llvm::initialize().unwrap();
+        Lljit::new(TargetSpec::host(0).create().unwrap()).unwrap()
+    }
+
+    fn lookup(jit: &Lljit, name: &str) -> crate::error::Result<Vec<u64>> {
+        let n = jit.mangle_and_intern(name);
+        jit.lookup(LookupKind::DLSym, &[(jit.main_dylib(), false)], &[n])
+    }
+
+    struct Panics;
+    impl UnitBody for Panics {
+        fn materialize(self: Box<Self>, _mr: Responsibility) {
+            panic!("a bug in a unit body")
+        }
+    }
+
+    struct PanicsWhenDropped;
+    impl UnitBody for PanicsWhenDropped {
+        fn materialize(self: Box<Self>, _mr: Responsibility) {}
+    }
+    impl Drop for PanicsWhenDropped {
+        fn drop(&mut self) {
+            panic!("a bug in a unit's drop")
+        }
+    }
+
+    #[test]
+    fn a_panicking_materialize_fails_its_symbols_and_the_jit_goes_on() {
+        let jit = jit();
+        let name = jit.mangle_and_intern("panics");
+        let unit = custom_unit("panicky", vec![(name, SymbolFlags::new(true, true))], Box::new(Panics));
+        jit.main_dylib().define(unit).unwrap();
+        let e = lookup(&jit, "panics").unwrap_err();
+        assert!(e.message.contains("panics"), "{}", e.message);
+        // The JIT still works: an absolute symbol defined afterwards is found.
+        let other = jit.mangle_and_intern("other");
+        jit.main_dylib()
+            .define(crate::llvm::orc::absolute_symbols(vec![(other, 0x1234, SymbolFlags::new(true, false))]))
+            .unwrap();
+        assert_eq!(lookup(&jit, "other").unwrap(), vec![0x1234]);
+    }
+
+    #[test]
+    fn a_panicking_drop_of_an_unmaterialized_unit_is_contained() {
+        let jit = jit();
+        let name = jit.mangle_and_intern("never_asked");
+        let unit = custom_unit("dropped", vec![(name, SymbolFlags::new(true, true))], Box::new(PanicsWhenDropped));
+        jit.main_dylib().define(unit).unwrap();
+        // Disposing of the LLJIT destroys the unit ORC never materialized.
+        drop(jit);
+    }
+
+    #[test]
+    fn a_panicking_symbol_source_fails_the_lookup_instead_of_hanging() {
+        let jit = jit();
+        let generator = Generator::custom(Box::new(|mut lookup| {
+            // Takes the lookup over, then panics: the continuation is
+            // dropped during the unwind, which resumes the lookup with an
+            // error instead of leaving it waiting forever.
+            let _continuation = lookup.take_over();
+            panic!("a bug in a symbol source")
+        }));
+        generator.attach(jit.main_dylib(), &jit);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let handle = std::thread::spawn(move || {
+            let r = lookup(&jit, "from_source").map_err(|e| e.message);
+            let _ = tx.send(r);
+            jit
+        });
+        let r = rx.recv_timeout(std::time::Duration::from_secs(60)).expect("the lookup hung");
+        assert!(r.is_err(), "{r:?}");
+        drop(handle.join().unwrap());
+    }
+}

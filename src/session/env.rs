@@ -54,6 +54,36 @@ pub enum Pending {
     Host { materializer: Arc<HostMaterializer>, group: Arc<Group> },
 }
 
+thread_local! {
+    /// How deep this thread is inside the JIT (see [`InJit`]).
+    static IN_JIT: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Marks the calling thread, while alive, as inside the JIT: a lookup
+/// holding the session's shared lookup lock, or a unit materializing (with
+/// the host callbacks it calls). A reset needs every lookup out of the way,
+/// so on such a thread it is deferred to the next lookup (waiting for the
+/// exclusive lock there would wait for itself).
+pub struct InJit(());
+
+impl InJit {
+    pub fn enter() -> InJit {
+        IN_JIT.with(|d| d.set(d.get().saturating_add(1)));
+        InJit(())
+    }
+
+    /// Whether the calling thread is inside the JIT.
+    pub fn here() -> bool {
+        IN_JIT.with(|d| d.get() > 0)
+    }
+}
+
+impl Drop for InJit {
+    fn drop(&mut self) {
+        IN_JIT.with(|d| d.set(d.get().saturating_sub(1)));
+    }
+}
+
 /// Which units the object cache served, and which must not ask it.
 #[derive(Default)]
 pub struct CacheMarks {

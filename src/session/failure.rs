@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::dylib::Dylib;
-use super::env::Pending;
+use super::env::{InJit, Pending};
 use super::Session;
 use crate::error::{Error, JitcoreErrorCode};
 use crate::module::Module;
@@ -103,10 +103,15 @@ impl Session {
         // ORC reports on whatever thread ran the link); (2) a link error
         // naming what a failed unit's module declares; (3) a link error no
         // module declares (an object's, an archive member's).
-        let mine = reported.iter().find(|r| {
-            r.unit.is_some_and(|u| units.contains(&u) && (r.missing.is_empty() || !declared_elsewhere(u, r)))
-        });
-        let linked = || {
+        let mine = |reported: &[report::Reported]| {
+            reported
+                .iter()
+                .find(|r| {
+                    r.unit.is_some_and(|u| units.contains(&u) && (r.missing.is_empty() || !declared_elsewhere(u, r)))
+                })
+                .cloned()
+        };
+        let linked = |reported: &[report::Reported]| {
             reported.iter().find_map(|r| {
                 let (_, m, _) = declared.iter().find(|(u, _, _)| units.contains(u) && declares(*u, r))?;
                 let mut r = r.clone();
@@ -120,9 +125,16 @@ impl Session {
                 .find(|r| !r.missing.is_empty() && !declared.iter().any(|(u, _, _)| declares(*u, r)))
                 .cloned()
         };
-        let found = if mine.is_some() { None } else { linked().or_else(orphan) };
-        let cause = mine.or(found.as_ref());
-        let error = match cause {
+        // A unit that failed on another lookup's thread before this lookup
+        // began (its reset is not done yet) reported its cause then: the
+        // latest report of that unit, or naming what its module declares.
+        let earlier = || {
+            let all = self.env.log.since(0);
+            let before: Vec<report::Reported> = all.into_iter().filter(|r| r.seq < mark).rev().collect();
+            mine(&before).or_else(|| linked(&before))
+        };
+        let cause = mine(&reported).or_else(|| linked(&reported)).or_else(orphan).or_else(earlier);
+        let error = match &cause {
             Some(r) => {
                 let mut err = r.error.clone();
                 err.message = format!("{} (while looking up {what})", err.message);
@@ -176,17 +188,51 @@ impl Session {
     /// linking) back as not yet materialized, so that a retry (after the
     /// host supplies what was missing) can succeed. Members whose unit
     /// linked, here or in another JITDylib, are never touched.
+    ///
+    /// A reset removes code, so it waits until no lookup is in flight (ORC
+    /// loses a query whose unit is removed mid-materialization). On a thread
+    /// inside the JIT (a nested lookup from a materializer) it is deferred
+    /// to the next lookup.
     pub(super) fn recover(&self, failure: LookupFailure) -> Recovery {
-        let mut cache_faults = Vec::new();
-        if failure.failed_units.is_empty() {
-            return Recovery { error: failure.error, cache_faults };
+        let LookupFailure { error, failed_units } = failure;
+        if failed_units.is_empty() {
+            return Recovery { error, cache_faults: Vec::new() };
         }
+        if InJit::here() {
+            self.resets.lock().unwrap_or_else(|p| p.into_inner()).extend(failed_units);
+            return Recovery { error, cache_faults: Vec::new() };
+        }
+        let (cache_faults, problem) = self.reset(failed_units);
+        let error = match problem {
+            Some(why) => Error { code: error.code, message: format!("{} ({why})", error.message) },
+            None => error,
+        };
+        Recovery { error, cache_faults }
+    }
+
+    /// Does the resets deferred by [`recover`](Self::recover), if any.
+    pub(super) fn deferred_resets(&self) {
+        if InJit::here() || self.resets.lock().unwrap_or_else(|p| p.into_inner()).is_empty() {
+            return;
+        }
+        let _ = self.reset(Vec::new());
+    }
+
+    /// Resets the members whose unit is one of `units` or of the deferred
+    /// resets. Returns the members whose cached object was at fault, and
+    /// what could not be reset.
+    fn reset(&self, units: Vec<u64>) -> (Vec<String>, Option<String>) {
+        // Lock order: lookups, then changes (as a removal).
+        let _no_lookups = self.lookups.write().unwrap_or_else(|p| p.into_inner());
         let _changes = self.lock_changes();
+        let mut failed_units = std::mem::take(&mut *self.resets.lock().unwrap_or_else(|p| p.into_inner()));
+        failed_units.extend(units);
+        let mut cache_faults = Vec::new();
         for group in self.env.live_groups() {
             let Some(dylib) = self.env.dylib_by_id(group.dylib) else { continue };
             let mut state = group.state();
             for member in state.members.iter_mut() {
-                if member.lazy || !failure.failed_units.contains(&member.unit_id) {
+                if member.lazy || !failed_units.contains(&member.unit_id) {
                     continue;
                 }
                 let (pending, symbols, name) = match (&member.module, &member.materializer) {
@@ -215,14 +261,11 @@ impl Session {
                             cache_faults.push(name);
                         }
                     }
-                    Err(e) => {
-                        let msg = format!("{} (and {name} could not be reset: {})", failure.error.message, e.message);
-                        return Recovery { error: Error { code: failure.error.code, message: msg }, cache_faults };
-                    }
+                    Err(e) => return (cache_faults, Some(format!("and {name} could not be reset: {}", e.message))),
                 }
             }
         }
-        Recovery { error: failure.error, cache_faults }
+        (cache_faults, None)
     }
 }
 

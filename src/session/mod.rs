@@ -50,6 +50,9 @@ pub struct Session {
     /// mid-materialization (every thread then waits forever), so code is
     /// removed between lookups, never under one.
     lookups: RwLock<()>,
+    /// Failed units whose reset was deferred (it was due on a thread
+    /// inside the JIT): done by the next lookup, before it starts.
+    resets: Mutex<Vec<u64>>,
 }
 
 fn main_dylib_id() -> u64 {
@@ -115,7 +118,7 @@ impl Session {
         let main = Dylib::new(main_jd, "main", main_dylib_id());
         linkorder::install(&env, &main);
         env.dylibs.write().unwrap_or_else(|p| p.into_inner()).push(main.clone());
-        Ok(Session { env, main, changes: Mutex::new(()), lookups: RwLock::new(()) })
+        Ok(Session { env, main, changes: Mutex::new(()), lookups: RwLock::new(()), resets: Mutex::new(Vec::new()) })
     }
 
     pub fn env(&self) -> &Arc<SessionEnv> {
@@ -442,9 +445,11 @@ impl Session {
         // A second try only after a cached object failed to link (its
         // unit was reset to compile): the cache must never cost a lookup.
         for attempt in 0..2 {
+            self.deferred_resets();
             let mark = self.env.log.mark();
             let found = {
                 let _lookup = self.lookups.read().unwrap_or_else(|p| p.into_inner());
+                let _in_jit = env::InJit::enter();
                 self.env.jit.lookup(LookupKind::DLSym, &order, &interned)
             };
             let e = match found {

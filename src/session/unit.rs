@@ -124,6 +124,7 @@ impl UnitBody for Unit {
 
 fn materialize_now(unit: Unit, mr: Responsibility) {
     let Some(env) = unit.env.upgrade() else { return };
+    let _in_jit = super::env::InJit::enter();
     let (id, name) = (unit.id, unit.name());
     let outcome = crate::guard::catch(|| with_current_unit(id, &name, || prepare(&env, &unit, &mr)));
     let error = match outcome {

@@ -181,3 +181,21 @@ unsafe fn functions_in(c: LLVMValueRef, out: &mut Vec<LLVMValueRef>, seen: &mut 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+#[cfg(test)]
+mod tests {
+    /// Issue 8.8: the assertion mode is the build-time answer of the LLVM
+    /// jitcore links, whatever way the library is loaded (no dlsym probe,
+    /// which sees nothing under RTLD_LOCAL). This LLVM's llvm-config must
+    /// agree with it now.
+    #[test]
+    fn assertion_mode_is_llvm_configs() {
+        let prefix = std::env::var("LLVM_SYS_221_PREFIX").unwrap_or_else(|_| "/usr/lib/llvm-22".to_string());
+        let out = std::process::Command::new(std::path::Path::new(&prefix).join("bin/llvm-config"))
+            .arg("--assertion-mode")
+            .output()
+            .expect("llvm-config runs");
+        let mode = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        assert_eq!(super::llvm_asserts_on_null_setters(), mode != "OFF", "llvm-config says {mode}");
+    }
+}
