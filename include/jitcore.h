@@ -719,7 +719,8 @@ JitcoreDylibRef JitcoreSessionGetDylibByName(JitcoreSessionRef S, const char *Na
  definitions first, then the exported definitions of `D`'s link order, in
  order (the main JITDylib then asks the host process).
  Compiles what it needs (a lazily added function is not compiled: its
- stub's address is returned). Writes the address to `*Result`. Errors:
+ stub's address is returned; a thread-local variable's name gives its
+ descriptor, not a thread's copy). Writes the address to `*Result`. Errors:
  `INVALID_ARGUMENT` for NULL or a dylib of another session,
  `SYMBOL_NOT_FOUND` naming the symbol and the dylibs searched;
  `UNRESOLVED_SYMBOL`, `COMPILE` or `LINK` naming the module if its code
@@ -849,6 +850,8 @@ JitcoreErrorRef JitcoreDylibSetLinkOrder(JitcoreDylibRef D,
  another dylib or already removed; `MODULE_ALREADY_ADDED`;
  `DUPLICATE_DEFINITION` naming the symbol if `D` already defines one of
  `M`'s strong external symbols; `UNSUPPORTED` for a foreign target.
+ Thread-local variables work (each thread gets its own copy, freed at its
+ exit or when the module is removed; README, "Thread-local variables").
  Thread-safe (not with `JitcoreDisposeSession`).
  */
 JitcoreErrorRef JitcoreDylibAddModule(JitcoreDylibRef D,

@@ -23,6 +23,7 @@ pub(crate) mod platform;
 pub(crate) mod report;
 pub(crate) mod session;
 pub(crate) mod target;
+pub(crate) mod tls;
 
 // The engine: llvmlite's ExecutionEngine.
 pub use engine::Engine;

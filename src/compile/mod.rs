@@ -22,6 +22,7 @@ pub fn compile(module: &Module, spec: &TargetSpec, tm: &TargetMachine, data_layo
     let mut copy = ir.clone_in_context();
     copy.set_target(&spec.triple, data_layout);
     copy.keep_linkonce_definitions();
+    copy.lower_thread_locals().map_err(|msg| Error::unsupported(format!("module '{}': {msg}", module.name())))?;
 
     crate::llvm::codegen::run_passes(&mut copy, &pipeline(spec.opt_level), tm)
         .map_err(|msg| Error::compile(format!("optimizing module '{}' failed: {msg}", module.name())))?;

@@ -188,6 +188,8 @@ fn add_module(
 /// another dylib or already removed; `MODULE_ALREADY_ADDED`;
 /// `DUPLICATE_DEFINITION` naming the symbol if `D` already defines one of
 /// `M`'s strong external symbols; `UNSUPPORTED` for a foreign target.
+/// Thread-local variables work (each thread gets its own copy, freed at its
+/// exit or when the module is removed; README, "Thread-local variables").
 /// Thread-safe (not with `JitcoreDisposeSession`).
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreDylibAddModule(

@@ -228,7 +228,8 @@ pub unsafe extern "C" fn JitcoreSessionGetDylibByName(S: JitcoreSessionRef, Name
 /// definitions first, then the exported definitions of `D`'s link order, in
 /// order (the main JITDylib then asks the host process).
 /// Compiles what it needs (a lazily added function is not compiled: its
-/// stub's address is returned). Writes the address to `*Result`. Errors:
+/// stub's address is returned; a thread-local variable's name gives its
+/// descriptor, not a thread's copy). Writes the address to `*Result`. Errors:
 /// `INVALID_ARGUMENT` for NULL or a dylib of another session,
 /// `SYMBOL_NOT_FOUND` naming the symbol and the dylibs searched;
 /// `UNRESOLVED_SYMBOL`, `COMPILE` or `LINK` naming the module if its code

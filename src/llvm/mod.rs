@@ -14,6 +14,7 @@ pub mod object;
 pub mod orc;
 pub mod split;
 pub mod target_machine;
+pub mod tls;
 pub mod unit;
 
 use std::ffi::{CStr, CString};

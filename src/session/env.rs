@@ -128,18 +128,8 @@ impl SessionEnv {
     }
 
     /// Checks that `module` can be compiled for this session's target and
-    /// linked by it. Thread-local variables cannot: native TLS needs ORC's
-    /// runtime, which jitcore does not have, and LLVM-C cannot turn on
-    /// emulated TLS; without this check such code would run and compute
-    /// wrong results.
+    /// linked by it.
     pub fn check_target(&self, module: &Module) -> Result<()> {
-        if let Some(tl) = module.thread_locals().first() {
-            return Err(Error::unsupported(format!(
-                "module '{}' uses thread-local variable '{tl}', which jitcore cannot link (no ORC runtime, and \
-                 LLVM-C cannot enable emulated TLS)",
-                module.name()
-            )));
-        }
         let triple = module.triple();
         if triple.is_empty() {
             return Ok(());

@@ -115,6 +115,17 @@ impl Session {
                 jit,
             }
         });
+        // Lowered thread-local accesses call jitcore's runtime: every
+        // dylib links the platform dylib (main, when there is none).
+        let runtime = orc::absolute_symbols(vec![(
+            env.jit.mangle_and_intern(crate::llvm::tls::GET_ADDRESS),
+            crate::llvm::tls::get_address_function(),
+            SymbolFlags::new(true, true),
+        )]);
+        env.platform_dylib
+            .unwrap_or(main_jd)
+            .define(runtime)
+            .map_err(|e| e.context("cannot define the thread-local runtime"))?;
         let main = Dylib::new(main_jd, "main", main_dylib_id());
         linkorder::install(&env, &main);
         env.dylibs.write().unwrap_or_else(|p| p.into_inner()).push(main.clone());
@@ -366,6 +377,9 @@ impl Session {
         };
         let names: Vec<String> = members.iter().flat_map(Member::names).collect();
         self.env.drop_aliases_of(group.dylib, &names);
+        // Read while the code (and so each variable's descriptor) is loaded.
+        let thread_locals = group.take_thread_locals();
+        let thread_local_ids: Vec<u64> = thread_locals.iter().map(|d| d.id()).collect();
         let mut first_error = None;
         let mut kept = Vec::new();
         for m in members {
@@ -384,12 +398,14 @@ impl Session {
             }
         }
         if kept.is_empty() {
+            crate::tls::release(&thread_local_ids);
             let bytes = group.live_bytes.swap(0, Ordering::Relaxed);
             self.env
                 .stats
                 .live_bytes
                 .fetch_sub(bytes.min(self.env.stats.live_bytes.load(Ordering::Relaxed)), Ordering::Relaxed);
         } else {
+            group.add_thread_locals(thread_locals);
             let mut state = group.state();
             state.removed = false;
             state.members.extend(kept);
@@ -407,6 +423,7 @@ impl Session {
         let bytes = group.live_bytes.swap(0, Ordering::Relaxed);
         match self.env.dylib_by_id(group.dylib) {
             Some(d) if !group.is_default => {
+                d.default_group().add_thread_locals(group.take_thread_locals());
                 d.default_group().state().members.extend(members);
                 d.default_group().live_bytes.fetch_add(bytes, Ordering::Relaxed);
             }
@@ -501,7 +518,9 @@ impl Drop for Session {
         drop(pool);
         // Release every ORC tracker before the session that owns them goes;
         // lazy stubs are freed after it (nothing can call them then).
+        let mut thread_locals = Vec::new();
         for group in self.env.live_groups() {
+            thread_locals.extend(group.take_thread_locals().into_iter().map(|d| d.id()));
             for m in group.take_members() {
                 drop(m.tracker);
                 if let Some(stubs) = m.stubs {
@@ -513,6 +532,7 @@ impl Drop for Session {
             drop(d.take_aliases(None));
         }
         self.env.pending().clear();
+        crate::tls::release(&thread_locals);
         // The call-through manager goes before the session it was made for
         // (as LLVM's own lazy example disposes of it).
         drop(self.env.lazy.lock().unwrap_or_else(|p| p.into_inner()).take());

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use super::materializer::HostMaterializer;
 use crate::llvm::lazy::StubsManager;
 use crate::llvm::orc::Tracker;
+use crate::llvm::tls::LinkedDescriptor;
 use crate::module::{Module, OwnerId};
 
 /// One thing added under a group: its ORC tracker and what it was made from.
@@ -60,6 +61,9 @@ pub struct Group {
     state: Mutex<GroupState>,
     /// Bytes of loaded code and data this group keeps live.
     pub live_bytes: AtomicU64,
+    /// The linked thread-local variables of its modules: their per-thread
+    /// copies are released when the group's code is removed.
+    thread_locals: Mutex<Vec<LinkedDescriptor>>,
 }
 
 static NEXT_GROUP: AtomicU64 = AtomicU64::new(1);
@@ -72,6 +76,7 @@ impl Group {
             is_default,
             state: Mutex::new(GroupState::default()),
             live_bytes: AtomicU64::new(0),
+            thread_locals: Mutex::new(Vec::new()),
         })
     }
 
@@ -90,6 +95,17 @@ impl Group {
     /// The modules added under this group.
     pub fn modules(&self) -> Vec<Arc<Module>> {
         self.state().members.iter().filter_map(|m| m.module.clone()).collect()
+    }
+
+    /// Records thread-local variables of this group that were linked.
+    pub fn add_thread_locals(&self, linked: Vec<LinkedDescriptor>) {
+        self.thread_locals.lock().unwrap_or_else(|p| p.into_inner()).extend(linked);
+    }
+
+    /// Takes the group's linked thread-local variables out (read their ids
+    /// while the code is loaded; release them once it is removed).
+    pub fn take_thread_locals(&self) -> Vec<LinkedDescriptor> {
+        std::mem::take(&mut *self.thread_locals.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Takes every member out (the caller removes or releases them).

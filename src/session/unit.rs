@@ -159,6 +159,9 @@ impl Unit {
 struct Ready {
     object: MemoryBuffer,
     summary: ObjectSummary,
+    /// The thread-local variables it defines (their storage is released
+    /// with the group's code).
+    thread_locals: Vec<String>,
 }
 
 /// The compile path, up to the object: from the cache, or compiled.
@@ -172,7 +175,7 @@ fn prepare(env: &SessionEnv, unit: &Unit, mr: &Responsibility) -> Result<Ready> 
             env.return_target_machine(tm);
             let object = compiled?;
             let summary = summarize_object(&object, m.name())?;
-            return Ok(Ready { object, summary });
+            return Ok(Ready { object, summary, thread_locals: Vec::new() });
         }
         Source::Host(h) => match h.materialize(&mr.requested())? {
             // A materializer's module takes the checks every added module takes.
@@ -182,7 +185,7 @@ fn prepare(env: &SessionEnv, unit: &Unit, mr: &Responsibility) -> Result<Ready> 
             }
             Code::Object(object) => {
                 let summary = check_object(&object, &h.name())?;
-                return Ok(Ready { object, summary });
+                return Ok(Ready { object, summary, thread_locals: Vec::new() });
             }
         },
     };
@@ -199,7 +202,7 @@ fn prepare(env: &SessionEnv, unit: &Unit, mr: &Responsibility) -> Result<Ready> 
                     Ok(summary) => {
                         Stats::bump(&env.stats.cache_hits, 1);
                         env.cache_marks().served.insert(unit.id);
-                        return Ok(Ready { object, summary });
+                        return Ok(Ready { object, summary, thread_locals: defined_thread_locals(&module) });
                     }
                     Err(why) => {
                         Stats::bump(&env.stats.cache_rejected, 1);
@@ -223,7 +226,13 @@ fn prepare(env: &SessionEnv, unit: &Unit, mr: &Responsibility) -> Result<Ready> 
         cache.store(&module, object.bytes(), &cx);
     }
     let summary = summarize_object(&object, module.name())?;
-    Ok(Ready { object, summary })
+    Ok(Ready { object, summary, thread_locals: defined_thread_locals(&module) })
+}
+
+/// The thread-local variables `module` defines (it may declare others).
+fn defined_thread_locals(module: &Module) -> Vec<String> {
+    let defined = module.symbols();
+    module.thread_locals().iter().filter(|t| defined.iter().any(|s| &s.name == *t)).cloned().collect()
 }
 
 /// Whether a cached object may stand in for the module: a valid relocatable
@@ -238,7 +247,7 @@ fn usable_cached_object(buffer: &MemoryBuffer, module: &Module, mr: &Responsibil
 }
 
 fn emit(env: &SessionEnv, unit: &Unit, mr: Responsibility, ready: Ready) {
-    let Ready { object, summary } = ready;
+    let Ready { object, summary, thread_locals } = ready;
     if !matches!(unit.source, Source::Platform(_)) {
         Stats::bump(&env.stats.objects_loaded, 1);
         Stats::bump(&env.stats.object_bytes, object.bytes().len() as u64);
@@ -258,7 +267,14 @@ fn emit(env: &SessionEnv, unit: &Unit, mr: Responsibility, ready: Ready) {
     });
     // The layer takes mr and the buffer, and reports link failures through
     // the session's error reporter.
+    let thread_locals: Vec<SymbolName> =
+        thread_locals.iter().map(|t| env.jit.mangle_and_intern(t)).collect();
+    let jd = mr.target_dylib();
     mr.emit(env.object_layer(), object);
+    let group = unit.group.clone();
+    crate::llvm::tls::when_linked(env.execution_session(), jd, thread_locals, move |linked| {
+        group.add_thread_locals(linked)
+    });
     if let (Some(map), Some((jd, functions))) = (env.perf.as_ref(), perf) {
         map.record_when_linked(env.execution_session(), jd, functions);
     }

@@ -108,7 +108,7 @@ impl Default for Options {
 /// lli and LLVM codegen flags that take no value and do not change what the
 /// program computes: accepted and ignored.
 const IGNORED_FLAGS: &[&str] =
-    &["disable-core-files", "time-passes", "function-sections", "data-sections", "unique-section-names"];
+    &["disable-core-files", "time-passes", "function-sections", "data-sections", "unique-section-names", "emulated-tls"];
 
 /// Flags lli accepts that jitcore-run does not implement, with why.
 const UNSUPPORTED: &[(&str, &str)] = &[
@@ -118,7 +118,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("orc-runtime", "the ORC runtime platform is not supported"),
     ("generate", "lli's built-in debug functions are not supported"),
     ("soft-float", "soft-float code generation is not supported"),
-    ("emulated-tls", "emulated TLS cannot be selected through LLVM-C (TargetOptions::EmulatedTLS)"),
     ("float-abi", "float ABI selection is not supported"),
 ];
 
