@@ -13,6 +13,8 @@
  *    cycles of a module with a 128 KiB thread-local keep memory flat
  *  - C++ thread_local objects (tests-c/data/tls_cxx.ll): constructed on a
  *    thread's first use, destroyed at its exit in reverse order
+ *  - forms the lowering cannot rewrite (a thread-local alias, another
+ *    address space) are UNSUPPORTED naming them, and the session goes on
  */
 #define _POSIX_C_SOURCE 200809L /* before any system header: see test_util.h */
 #include "test_util.h"
@@ -373,6 +375,27 @@ static void test_cxx_thread_local_objects(const char *data)
     free(path);
 }
 
+/* What the lowering cannot rewrite is refused, naming it; the session goes on. */
+static void test_unsupported_forms(void)
+{
+    JitcoreSessionRef s = NEW_SESSION();
+    JitcoreDylibRef d = JitcoreSessionGetMainDylib(s);
+    CHECK_OK(JitcoreDylibAddModule(d, MAKE_MODULE("tls_alias",
+        "@x = thread_local global i32 3\n"
+        "@a = thread_local alias i32, ptr @x\n"
+        "define i32 @via_alias() { %v = load i32, ptr @a\n ret i32 %v }\n"), NULL));
+    uint64_t addr = 0;
+    CHECK_ERR(JitcoreSessionLookup(s, d, &addr, "via_alias"), JITCORE_ERROR_UNSUPPORTED, "alias 'a'");
+    CHECK_OK(JitcoreDylibAddModule(d, MAKE_MODULE("tls_addrspace",
+        "@y = thread_local addrspace(1) global i32 1\n"
+        "define i32 @in_as1() { %v = load i32, ptr addrspace(1) @y\n ret i32 %v }\n"), NULL));
+    CHECK_ERR(JitcoreSessionLookup(s, d, &addr, "in_as1"), JITCORE_ERROR_UNSUPPORTED, "'y'");
+    CHECK_OK(JitcoreDylibAddModule(d, MAKE_MODULE("fine", "@z = thread_local global i32 9\n"
+        "define i32 @get_z() { %v = load i32, ptr @z\n ret i32 %v }\n"), NULL));
+    CHECK_EQ_INT(SESSION_CALL_INT(s, d, "get_z"), 9);
+    JitcoreDisposeSession(s);
+}
+
 int main(int argc, char **argv)
 {
     const char *data = argc > 1 ? argv[1] : "tests-c/data";
@@ -381,5 +404,6 @@ int main(int argc, char **argv)
     RUN_TEST(test_disk_cache());
     RUN_TEST(test_removal_frees_storage());
     RUN_TEST(test_cxx_thread_local_objects(data));
+    RUN_TEST(test_unsupported_forms());
     return tu_finish("test_thread_locals");
 }

@@ -123,6 +123,14 @@ impl IrModule {
             if tls.is_empty() {
                 return Ok(0);
             }
+            // An alias of a thread-local would still be accessed natively.
+            for a in super::ir::aliases(m) {
+                let aliasee = LLVMAliasGetAliasee(a);
+                if LLVMIsThreadLocal(a) != 0 || tls.iter().any(|&g| refers_to(aliasee, g)) {
+                    let name = String::from_utf8_lossy(&raw_name(a)).into_owned();
+                    return Err(format!("alias '{name}' of a thread-local variable is not supported"));
+                }
+            }
             let ctx = LLVMGetModuleContext(m);
             let td = LLVMGetModuleDataLayout(m);
             let i64t = LLVMInt64TypeInContext(ctx);
@@ -179,6 +187,9 @@ unsafe fn lower_one(
 ) -> Result<(), String> {
     let name = raw_name(g);
     let shown = String::from_utf8_lossy(&name).into_owned();
+    if LLVMGetPointerAddressSpace(LLVMTypeOf(g)) != 0 {
+        return Err(format!("thread-local variable '{shown}' is in an address space other than 0"));
+    }
     let mut users = users(g);
     users.sort_unstable();
     users.dedup();
