@@ -125,12 +125,7 @@ pub fn release(ids: &[u64]) {
 /// accesses, so this costs little), so removed code's storage really goes.
 fn return_to_system(freed: usize) {
     if freed >= 64 * 1024 {
-        #[cfg(target_env = "gnu")]
-        // SAFETY: malloc_trim has no preconditions; it only gives free
-        // memory of malloc's arenas back to the system.
-        unsafe {
-            libc::malloc_trim(0);
-        }
+        crate::platform::release_free_memory();
     }
 }
 
