@@ -2,7 +2,8 @@
 # Lazy compilation benchmark: jitcore lazy vs eager, and lli-22 orc-lazy vs
 # orc, on the same 3,000-function module where main calls 200 functions.
 # Prints times and ratios taken in one run. Usage: bench/run.sh (after make
-# build); BENCH_REPS=N takes the best of N runs of each.
+# build); BENCH_REPS=N takes the best of N runs of each. Then the real-program
+# corpus through jitcore-run and lli-22 (scripts/check-programs.sh).
 # Note: jitcore's eager mode runs the IR pipeline (default<O2>) on the whole
 # module, as the session does; lli runs no IR passes, only codegen at -O2.
 set -euo pipefail
@@ -35,4 +36,11 @@ if command -v lli-22 >/dev/null; then
         "$(python3 -c "print($j_lazy / $lazy)")" "$(python3 -c "print($j_eager / $eager)")"
 else
     echo "lli-22 not installed: no peer figures"
+fi
+
+# The real-program corpus through jitcore-run and lli-22, each -jit-kind:
+# whole-corpus wall time as a ratio, taken in one run (issue 10).
+if command -v lli-22 >/dev/null && [ -d ../shared/testsuite ]; then
+    echo "real programs (../shared/testsuite), jitcore-run vs lli-22:"
+    bash scripts/check-programs.sh || true
 fi
