@@ -81,7 +81,10 @@ typedef struct JitcoreOpaqueError *JitcoreErrorRef;
 typedef struct JitcoreOpaqueModule JitcoreOpaqueModule;
 
 /*
- A parsed, verified module in its own LLVM context.
+ A parsed, verified module in its own LLVM context. The handle is a
+ pointer to memory jitcore owns (never freed, so it stays a valid address
+ after the module died; a dead handle is recognized, and is not reused
+ for at least 65,536 later modules), opaque to the host.
  */
 typedef struct JitcoreOpaqueModule *JitcoreModuleRef;
 
@@ -307,10 +310,11 @@ void JitcoreConsumeError(JitcoreErrorRef Err);
  * Modules: a `JitcoreModuleRef` is LLVM IR, parsed and verified, in an
  * LLVM context of its own. The caller owns a module it created until it
  * adds it to an engine or a dylib; from then on the engine or session owns
- * it, until it is removed. A handle is a registry id, not a pointer: a
- * handle that was disposed of, or freed with the engine or session that
- * owned it, is recognized and ignored instead of being freed twice, so
- * modules and their owners may be disposed of in either order.
+ * it, until it is removed. A handle is the address of a cell jitcore owns
+ * (`handle.rs`), looked up in a registry: a handle that was disposed of, or
+ * freed with the engine or session that owned it, is recognized and ignored
+ * instead of being freed twice, so modules and their owners may be disposed
+ * of in either order.
  * ========================================================================== */
 
 /*

@@ -8,6 +8,7 @@ pub mod cache;
 pub mod dylib;
 pub mod engine;
 pub mod error;
+mod handle;
 pub mod module;
 pub mod session;
 pub mod stats;
