@@ -246,6 +246,18 @@ fn by_concept(crate_dir: &Path, raw: &str, after_includes: &str) -> String {
     }
     out += "\n";
     out += CLOSE;
-    out += &raw[trailer_start..];
+    // cbindgen puts the trailer (cbindgen.toml: the size-passing macros)
+    // after the include guard's #endif: keep it inside the guard.
+    let tail = &raw[trailer_start..];
+    const GUARD_END: &str = "#endif  /* JITCORE_H */\n";
+    match tail.find(GUARD_END) {
+        Some(i) => {
+            out += &tail[..i];
+            out += tail[i + GUARD_END.len()..].trim_start_matches('\n');
+            out += "\n";
+            out += GUARD_END;
+        }
+        None => out += tail,
+    }
     out
 }

@@ -656,31 +656,41 @@ typedef struct JitcoreSessionOptions {
 } JitcoreSessionOptions;
 
 /*
- Fills `Options` with the defaults: O2, no compile threads (compile on the
- looking-up thread), eager, no debugger or perf support. NULL is ignored.
- Thread-safe for distinct structs.
+ Fills `Options`, a struct of `Size` bytes (`sizeof(JitcoreSessionOptions)`
+ of the host's header), with the defaults: O2, no compile threads
+ (compile on the looking-up thread), eager, no debugger or perf support.
+ Only `Size` bytes are written (a host built against an older, smaller
+ struct is not overrun; bytes past this library's struct are zeroed).
+ NULL or a `Size` of 0 is ignored. C hosts call it through the macro
+ `JitcoreSessionOptionsInit(Options)`, which passes the size. Thread-safe
+ for distinct structs.
  */
-void JitcoreSessionOptionsInit(struct JitcoreSessionOptions *Options);
+void JitcoreSessionOptionsInitSized(struct JitcoreSessionOptions *Options, size_t Size);
 
 /*
- Creates a session for the host machine with `Options` (NULL: the
- defaults of `JitcoreSessionOptionsInit`). It has a main JITDylib, which
+ Creates a session for the host machine with `Options`, a struct of
+ `OptionsSize` bytes (NULL: the defaults of `JitcoreSessionOptionsInit`).
+ Only `OptionsSize` bytes are read; fields past them (added after the
+ host was built) take their defaults. C hosts call it through the macro
+ `JitcoreCreateSession(Result, Options)`, which passes
+ `sizeof(JitcoreSessionOptions)`. It has a main JITDylib, which
  resolves the host process's symbols (libc's `printf`, ...) after its own
  definitions, sources and link order. JITDylibs made later see only
  their own definitions, their symbol sources and their link order, as
  shared libraries do: give them `JitcoreDylibAddProcessSymbols` to reach
  libc.
  On success the caller owns `*Result` (dispose with
- `JitcoreDisposeSession`). Errors: `INVALID_ARGUMENT` for a NULL `Result`
- or an opt level outside 0..3, `UNSUPPORTED` if the host cannot JIT or
+ `JitcoreDisposeSession`). Errors: `INVALID_ARGUMENT` for a NULL `Result`,
+ an `OptionsSize` of 0 or over 64 KiB, or an opt level outside 0..3, `UNSUPPORTED` if the host cannot JIT or
  the debugger support cannot be enabled, `IO` if the perf map cannot be
  written, `INTERNAL` if compile threads cannot be started. Thread-safe.
  The session it makes may be used from several threads at once: every
  session, dylib and tracker function is thread-safe except the Dispose
  functions.
  */
-JitcoreErrorRef JitcoreCreateSession(JitcoreSessionRef *Result,
-                                     const struct JitcoreSessionOptions *Options);
+JitcoreErrorRef JitcoreCreateSessionSized(JitcoreSessionRef *Result,
+                                          const struct JitcoreSessionOptions *Options,
+                                          size_t OptionsSize);
 
 /*
  Disposes of a session: frees all jitted code and data, every module
@@ -1286,31 +1296,45 @@ typedef struct JitcoreDiskCacheStatistics {
 } JitcoreDiskCacheStatistics;
 
 /*
- Writes the engine's statistics (modules compiled, cache hits, ...).
- Errors: `INVALID_ARGUMENT` for NULL. Thread-safe (not with
+ Writes the engine's statistics (modules compiled, cache hits, ...) to
+ `Result`, a struct of `Size` bytes (the host's
+ `sizeof(JitcoreStatistics)`): only `Size` bytes are written, so a host
+ built against an older, smaller struct is not overrun (bytes past this
+ library's struct are zeroed). C hosts call it through the macro
+ `JitcoreEngineGetStatistics(EE, Result)`, which passes the size.
+ Errors: `INVALID_ARGUMENT` for NULL or a `Size` of 0 or over 64 KiB. Thread-safe (not with
  `JitcoreDisposeEngine`); counters are read one by one, so a snapshot taken
  while other threads compile may be a moment apart between fields.
  */
-JitcoreErrorRef JitcoreEngineGetStatistics(JitcoreEngineRef EE, struct JitcoreStatistics *Result);
+JitcoreErrorRef JitcoreEngineGetStatisticsSized(JitcoreEngineRef EE,
+                                                struct JitcoreStatistics *Result,
+                                                size_t Size);
 
 /*
  Writes the session's statistics: modules and functions compiled,
- objects loaded, cache hits and misses, code bytes live. Errors:
- `INVALID_ARGUMENT` for NULL. Thread-safe (not with `JitcoreDisposeSession`); counters
+ objects loaded, cache hits and misses, code bytes live; `Size` as for
+ `JitcoreEngineGetStatisticsSized` (C: the macro
+ `JitcoreSessionGetStatistics(S, Result)`). Errors: `INVALID_ARGUMENT`
+ for NULL or a bad `Size`. Thread-safe (not with `JitcoreDisposeSession`); counters
  are read one by one, as for an engine.
  */
-JitcoreErrorRef JitcoreSessionGetStatistics(JitcoreSessionRef S, struct JitcoreStatistics *Result);
+JitcoreErrorRef JitcoreSessionGetStatisticsSized(JitcoreSessionRef S,
+                                                 struct JitcoreStatistics *Result,
+                                                 size_t Size);
 
 /*
  Writes the statistics of a disk cache: hits, misses, writes, corrupt
  entries dropped, evictions and I/O failures of this cache since it was
  created (in this process), and the bytes and number of entries in its
  directory now (scanned by this call, so they include what other
- processes wrote). Errors: `INVALID_ARGUMENT` for NULL. Thread-safe (not
+ processes wrote); `Size` as for `JitcoreEngineGetStatisticsSized` (C:
+ the macro `JitcoreDiskCacheGetStatistics(Cache, Result)`). Errors:
+ `INVALID_ARGUMENT` for NULL or a bad `Size`. Thread-safe (not
  with `JitcoreDisposeObjectCache` of `Cache`).
  */
-JitcoreErrorRef JitcoreDiskCacheGetStatistics(JitcoreObjectCacheRef Cache,
-                                              struct JitcoreDiskCacheStatistics *Result);
+JitcoreErrorRef JitcoreDiskCacheGetStatisticsSized(JitcoreObjectCacheRef Cache,
+                                                   struct JitcoreDiskCacheStatistics *Result,
+                                                   size_t Size);
 
 /* ==========================================================================
  * 10. Version
@@ -1345,5 +1369,23 @@ JitcoreErrorRef JitcoreCheckJITExecution(void);
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus
+
+/*
+ * The extensible structs (JitcoreSessionOptions, JitcoreStatistics,
+ * JitcoreDiskCacheStatistics) may gain fields at the end. The library reads
+ * and writes only as many bytes as the host says its struct has, so these
+ * names pass sizeof() of the struct this header declares; other languages
+ * call the ...Sized functions with their own struct's size.
+ */
+#define JitcoreSessionOptionsInit(Options) \
+    JitcoreSessionOptionsInitSized((Options), sizeof(JitcoreSessionOptions))
+#define JitcoreCreateSession(Result, Options) \
+    JitcoreCreateSessionSized((Result), (Options), sizeof(JitcoreSessionOptions))
+#define JitcoreEngineGetStatistics(EE, Result) \
+    JitcoreEngineGetStatisticsSized((EE), (Result), sizeof(JitcoreStatistics))
+#define JitcoreSessionGetStatistics(S, Result) \
+    JitcoreSessionGetStatisticsSized((S), (Result), sizeof(JitcoreStatistics))
+#define JitcoreDiskCacheGetStatistics(Cache, Result) \
+    JitcoreDiskCacheGetStatisticsSized((Cache), (Result), sizeof(JitcoreDiskCacheStatistics))
 
 #endif  /* JITCORE_H */

@@ -12,7 +12,7 @@ use super::error::JitcoreErrorRef;
 use super::error::JitcoreErrorReporterFunction;
 use super::module;
 use super::target::JitcoreOptLevelArg;
-use super::{boundary, boundary_or, non_null, slice_arg, str_arg, write_out};
+use super::{boundary, boundary_or, non_null, read_sized, slice_arg, str_arg, struct_size, write_out, write_sized};
 use crate::error::{Error, Result};
 use crate::llvm::target_machine::TargetSpec;
 use crate::session::dylib::Dylib;
@@ -85,45 +85,56 @@ impl JitcoreSessionOptions {
     };
 }
 
-/// Fills `Options` with the defaults: O2, no compile threads (compile on the
-/// looking-up thread), eager, no debugger or perf support. NULL is ignored.
-/// Thread-safe for distinct structs.
+/// Fills `Options`, a struct of `Size` bytes (`sizeof(JitcoreSessionOptions)`
+/// of the host's header), with the defaults: O2, no compile threads
+/// (compile on the looking-up thread), eager, no debugger or perf support.
+/// Only `Size` bytes are written (a host built against an older, smaller
+/// struct is not overrun; bytes past this library's struct are zeroed).
+/// NULL or a `Size` of 0 is ignored. C hosts call it through the macro
+/// `JitcoreSessionOptionsInit(Options)`, which passes the size. Thread-safe
+/// for distinct structs.
 #[no_mangle]
-pub unsafe extern "C" fn JitcoreSessionOptionsInit(Options: *mut JitcoreSessionOptions) {
+pub unsafe extern "C" fn JitcoreSessionOptionsInitSized(Options: *mut JitcoreSessionOptions, Size: usize) {
     boundary_or((), || {
-        if !Options.is_null() {
-            // SAFETY: Options was checked non-NULL and points to writable memory.
-            unsafe { write_out(Options, JitcoreSessionOptions::DEFAULT) };
+        if !Options.is_null() && struct_size(Size, "JitcoreSessionOptions").is_ok() {
+            // SAFETY: Options was checked non-NULL and has Size writable bytes.
+            unsafe { write_sized(Options, JitcoreSessionOptions::DEFAULT, Size) };
         }
     })
 }
 
-/// Creates a session for the host machine with `Options` (NULL: the
-/// defaults of `JitcoreSessionOptionsInit`). It has a main JITDylib, which
+/// Creates a session for the host machine with `Options`, a struct of
+/// `OptionsSize` bytes (NULL: the defaults of `JitcoreSessionOptionsInit`).
+/// Only `OptionsSize` bytes are read; fields past them (added after the
+/// host was built) take their defaults. C hosts call it through the macro
+/// `JitcoreCreateSession(Result, Options)`, which passes
+/// `sizeof(JitcoreSessionOptions)`. It has a main JITDylib, which
 /// resolves the host process's symbols (libc's `printf`, ...) after its own
 /// definitions, sources and link order. JITDylibs made later see only
 /// their own definitions, their symbol sources and their link order, as
 /// shared libraries do: give them `JitcoreDylibAddProcessSymbols` to reach
 /// libc.
 /// On success the caller owns `*Result` (dispose with
-/// `JitcoreDisposeSession`). Errors: `INVALID_ARGUMENT` for a NULL `Result`
-/// or an opt level outside 0..3, `UNSUPPORTED` if the host cannot JIT or
+/// `JitcoreDisposeSession`). Errors: `INVALID_ARGUMENT` for a NULL `Result`,
+/// an `OptionsSize` of 0 or over 64 KiB, or an opt level outside 0..3, `UNSUPPORTED` if the host cannot JIT or
 /// the debugger support cannot be enabled, `IO` if the perf map cannot be
 /// written, `INTERNAL` if compile threads cannot be started. Thread-safe.
 /// The session it makes may be used from several threads at once: every
 /// session, dylib and tracker function is thread-safe except the Dispose
 /// functions.
 #[no_mangle]
-pub unsafe extern "C" fn JitcoreCreateSession(
+pub unsafe extern "C" fn JitcoreCreateSessionSized(
     Result: *mut JitcoreSessionRef,
     Options: *const JitcoreSessionOptions,
+    OptionsSize: usize,
 ) -> JitcoreErrorRef {
     boundary(|| {
         non_null(Result, "Result")?;
         let mut opts = JitcoreSessionOptions::DEFAULT;
         if !Options.is_null() {
-            // SAFETY: a non-NULL Options points to a readable struct.
-            opts = unsafe { *Options };
+            let size = struct_size(OptionsSize, "JitcoreSessionOptions (OptionsSize)")?;
+            // SAFETY: a non-NULL Options points to OptionsSize readable bytes.
+            opts = unsafe { read_sized(Options, size, JitcoreSessionOptions::DEFAULT) };
         }
         if opts.CompileThreads > 1024 {
             return Err(Error::invalid_argument(format!("{} compile threads is too many", opts.CompileThreads)));
