@@ -1118,13 +1118,16 @@ void JitcoreSessionSetObjectCache(JitcoreSessionRef S,
  changes the object changes the key. It is the name of the module's entry
  in a disk cache (`<Hex>.jco`) and suits a host's own cache callbacks,
  which may call it on the `M` they are given (lazy partitions included).
- For a session, pass a host target machine at the session's opt level
- (`JitcoreCreateHostTargetMachine(&TM, Options.OptLevel)`): it describes
- the same machine. `Key` receives `JITCORE_MODULE_KEY_SIZE` (32) bytes and
+ Inside an object cache callback (`JitcoreObjectCacheNotifyFunction`,
+ `JitcoreObjectCacheGetBufferFunction`) `TM` may be NULL: the key is then
+ for the target the engine or session is compiling for, the key its disk
+ cache would use. Elsewhere pass a target machine (for a session, a host
+ target machine at the session's opt level describes the same machine). `Key` receives `JITCORE_MODULE_KEY_SIZE` (32) bytes and
  `Hex` `JITCORE_MODULE_KEY_HEX_SIZE` (65) characters: 64 lowercase hex
  digits and a NUL; either may be NULL, not both. The first call on a
  module serializes it to bitcode; later calls are cheap. Errors:
- `INVALID_ARGUMENT` for a NULL or dead `M`, a NULL `TM`, or both outputs
+ `INVALID_ARGUMENT` for a NULL or dead `M`, a NULL `TM` outside a
+ callback, or both outputs
  NULL (nothing is written then). Thread-safe, also from inside object
  cache callbacks; must not race the disposal of `M` or `TM`.
  */

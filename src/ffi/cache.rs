@@ -13,6 +13,7 @@ use crate::cache::disk::DiskCache;
 use crate::cache::key::{module_key, to_hex};
 use crate::cache::{CacheContext, ObjectCache};
 use crate::error::Error;
+use crate::llvm::target_machine::TargetSpec;
 use crate::module::Module;
 
 use super::buffer::JitcoreObjectBufferRef;
@@ -122,9 +123,20 @@ impl HostCallbacks {
 /// Calls `f` with a handle for `module`: its own, or, for modules the host
 /// never had a handle for (partitions of lazy modules, modules from
 /// materializers), one that is valid for the call only.
-fn with_handle<T>(module: &Arc<Module>, f: impl FnOnce(JitcoreModuleRef) -> T) -> T {
+/// While the callback runs, the thread knows the target it compiles for, so
+/// `JitcoreModuleGetKey(M, NULL, ...)` gives the key without a target
+/// machine (restored on return, also if the callback unwinds).
+fn with_handle<T>(module: &Arc<Module>, cx: &CacheContext<'_>, f: impl FnOnce(JitcoreModuleRef) -> T) -> T {
+    struct Restore(Option<TargetSpec>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let prev = self.0.take();
+            CALLBACK_TARGET.with(|t| *t.borrow_mut() = prev);
+        }
+    }
+    let _restore = Restore(CALLBACK_TARGET.with(|t| t.replace(Some(cx.spec.clone()))));
     if module.handle() != 0 {
-        return f(module.handle() as JitcoreModuleRef);
+        return f(module.handle() as usize as JitcoreModuleRef);
     }
     let handle = super::module::register(module.clone());
     let out = f(handle);
@@ -133,12 +145,17 @@ fn with_handle<T>(module: &Arc<Module>, f: impl FnOnce(JitcoreModuleRef) -> T) -
     out
 }
 
+thread_local! {
+    /// The target of the object cache callback running on this thread.
+    static CALLBACK_TARGET: std::cell::RefCell<Option<TargetSpec>> = const { std::cell::RefCell::new(None) };
+}
+
 impl ObjectCache for HostCallbacks {
-    fn lookup(&self, module: &Arc<Module>, _cx: &CacheContext<'_>) -> Option<Vec<u8>> {
+    fn lookup(&self, module: &Arc<Module>, cx: &CacheContext<'_>) -> Option<Vec<u8>> {
         let f = self.get_buffer?;
         // SAFETY: the host promised `f` is callable with its Ctx from any
         // thread jitcore compiles on; M is a live handle for the call.
-        let buf = with_handle(module, |m| unsafe { f(self.ctx as *mut c_void, m) });
+        let buf = with_handle(module, cx, |m| unsafe { f(self.ctx as *mut c_void, m) });
         if buf.is_null() {
             return None;
         }
@@ -148,10 +165,10 @@ impl ObjectCache for HostCallbacks {
         Some(buf.bytes)
     }
 
-    fn store(&self, module: &Arc<Module>, object: &[u8], _cx: &CacheContext<'_>) {
+    fn store(&self, module: &Arc<Module>, object: &[u8], cx: &CacheContext<'_>) {
         if let Some(f) = self.notify {
             // SAFETY: as in lookup; the bytes are borrowed for the call.
-            with_handle(module, |m| unsafe { f(self.ctx as *mut c_void, m, object.as_ptr(), object.len()) })
+            with_handle(module, cx, |m| unsafe { f(self.ctx as *mut c_void, m, object.as_ptr(), object.len()) })
         }
     }
 }
@@ -191,13 +208,16 @@ pub(crate) unsafe fn disk_cache(c: JitcoreObjectCacheRef) -> Option<Arc<DiskCach
 /// changes the object changes the key. It is the name of the module's entry
 /// in a disk cache (`<Hex>.jco`) and suits a host's own cache callbacks,
 /// which may call it on the `M` they are given (lazy partitions included).
-/// For a session, pass a host target machine at the session's opt level
-/// (`JitcoreCreateHostTargetMachine(&TM, Options.OptLevel)`): it describes
-/// the same machine. `Key` receives `JITCORE_MODULE_KEY_SIZE` (32) bytes and
+/// Inside an object cache callback (`JitcoreObjectCacheNotifyFunction`,
+/// `JitcoreObjectCacheGetBufferFunction`) `TM` may be NULL: the key is then
+/// for the target the engine or session is compiling for, the key its disk
+/// cache would use. Elsewhere pass a target machine (for a session, a host
+/// target machine at the session's opt level describes the same machine). `Key` receives `JITCORE_MODULE_KEY_SIZE` (32) bytes and
 /// `Hex` `JITCORE_MODULE_KEY_HEX_SIZE` (65) characters: 64 lowercase hex
 /// digits and a NUL; either may be NULL, not both. The first call on a
 /// module serializes it to bitcode; later calls are cheap. Errors:
-/// `INVALID_ARGUMENT` for a NULL or dead `M`, a NULL `TM`, or both outputs
+/// `INVALID_ARGUMENT` for a NULL or dead `M`, a NULL `TM` outside a
+/// callback, or both outputs
 /// NULL (nothing is written then). Thread-safe, also from inside object
 /// cache callbacks; must not race the disposal of `M` or `TM`.
 #[no_mangle]
@@ -208,13 +228,19 @@ pub unsafe extern "C" fn JitcoreModuleGetKey(
     Hex: *mut c_char,
 ) -> JitcoreErrorRef {
     boundary(|| {
-        non_null(TM, "TM")?;
         if Key.is_null() && Hex.is_null() {
             return Err(Error::invalid_argument("Key and Hex must not both be NULL"));
         }
         let module = module::get(M)?;
-        // SAFETY: TM is a live target machine handle (contract).
-        let key = module_key(&module, unsafe { &(*TM).tm.spec });
+        let key = if TM.is_null() {
+            let spec = CALLBACK_TARGET.with(|t| t.borrow().clone()).ok_or_else(|| {
+                Error::invalid_argument("TM is NULL outside an object cache callback (pass a target machine)")
+            })?;
+            module_key(&module, &spec)
+        } else {
+            // SAFETY: TM is a live target machine handle (contract).
+            module_key(&module, unsafe { &(*TM).tm.spec })
+        };
         if !Key.is_null() {
             // SAFETY: Key has room for JITCORE_MODULE_KEY_SIZE bytes (contract).
             unsafe { std::ptr::copy_nonoverlapping(key.as_ptr(), Key, JITCORE_MODULE_KEY_SIZE) };
