@@ -676,7 +676,8 @@ void JitcoreEngineSetErrorReporter(JitcoreEngineRef EE,
  */
 typedef struct JitcoreSessionOptions {
   /*
-   Optimization level of every compile (default O2).
+   Optimization level of every compile (default O2): code generation's,
+   and the default IR pipeline's (see `JitcoreSessionSetIRPipeline`).
    */
   JitcoreOptLevel OptLevel;
   /*
@@ -1276,10 +1277,13 @@ void JitcoreEngineSetDiskCache(JitcoreEngineRef EE, JitcoreObjectCacheRef Cache)
  cache the session had, NULL removes it, and the session keeps the cache
  alive while attached. Each partition of a lazily added module is a module
  of its own with its own entry, stored and found when the function is
- first called. A NULL `S` is ignored. Thread-safe (not with `JitcoreDisposeSession`), nor
+ first called; the names it gives the module's local symbols follow the
+ module's content, so its entry is found whatever was added to the
+ session before the module. A NULL `S` is ignored. Thread-safe (not with `JitcoreDisposeSession`), nor
  with the disposal of `Cache` during this call).
  */
-void JitcoreSessionSetDiskCache(JitcoreSessionRef S, JitcoreObjectCacheRef Cache);
+void JitcoreSessionSetDiskCache(JitcoreSessionRef S,
+                                JitcoreObjectCacheRef Cache);
 
 /* ==========================================================================
  * 9. Statistics

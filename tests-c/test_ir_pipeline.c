@@ -16,6 +16,8 @@
  *  - keys: each pipeline has its own key (JitcoreModuleGetKeyForPipeline),
  *    the default's is JitcoreModuleGetKey's, and a disk cache compiles again
  *    rather than serving another pipeline's object;
+ *  - settings changed while other threads compile never store an object
+ *    under another pipeline's key;
  *  - LLJIT's platform support modules take the session's pipeline too.
  */
 #include "test_disk_cache.h"
@@ -315,6 +317,94 @@ static void disk_cache_keeps_pipelines_apart(void)
     free(dir);
 }
 
+/* Settings change while other threads compile: each compile reads the
+   pipeline once, so the object it stores in the disk cache is under the
+   key of the passes that made it. Afterwards every module's entry, looked
+   up under each pipeline, gives that pipeline's result. */
+enum { CONC_THREADS = 2, CONC_MODULES = 30 };
+
+struct conc {
+    JitcoreSessionRef s;
+    int first;
+    atomic_int done;
+};
+
+static void probe_ir(char *buf, size_t cap, int i)
+{
+    snprintf(buf, cap,
+             "declare i1 @llvm.is.constant.i32(i32)\n"
+             "define i32 @probe_%d(i32 %%a) {\n  %%v = mul i32 %%a, 0\n"
+             "  %%c = call i1 @llvm.is.constant.i32(i32 %%v)\n  %%r = zext i1 %%c to i32\n  ret i32 %%r\n}\n",
+             i);
+}
+
+static void *conc_worker(void *p)
+{
+    struct conc *c = p;
+    for (int i = c->first; i < CONC_MODULES; i += CONC_THREADS) {
+        char ir[512], name[32];
+        probe_ir(ir, sizeof ir, i);
+        snprintf(name, sizeof name, "probe_%d", i);
+        CHECK_OK(JitcoreDylibAddModule(JitcoreSessionGetMainDylib(c->s), MAKE_MODULE(name, ir), NULL));
+        int r = session_probe(c->s, name);
+        CHECK_MSG(r == 0 || r == 1, "probe_%d() == %d", i, r);
+    }
+    atomic_fetch_add(&c->done, 1);
+    return NULL;
+}
+
+static void concurrent_settings_keep_keys_right(void)
+{
+    char *dir = tu_make_temp_dir();
+    JitcoreObjectCacheRef cache = MAKE_DISK_CACHE(dir, 0);
+    JitcoreSessionRef s = CACHED_SESSION(cache, JITCORE_OPT_LEVEL_O2, 0, 0, NULL);
+    struct conc work[CONC_THREADS];
+    pthread_t t[CONC_THREADS];
+    for (int i = 0; i < CONC_THREADS; i++) {
+        work[i].s = s;
+        work[i].first = i;
+        atomic_store(&work[i].done, 0);
+        pthread_create(&t[i], NULL, conc_worker, &work[i]);
+    }
+    int finished = 0;
+    unsigned flips = 0;
+    for (; finished < CONC_THREADS; flips++) {
+        JitcoreErrorRef e =
+            JitcoreSessionSetIRPipeline(s, flips % 2 ? JITCORE_IR_PIPELINE_NONE : JITCORE_IR_PIPELINE_DEFAULT, NULL);
+        if (e)
+            CHECK_OK(e);
+        dc_sleep_ms(1);
+        finished = 0;
+        for (int i = 0; i < CONC_THREADS; i++)
+            finished += atomic_load(&work[i].done);
+    }
+    for (int i = 0; i < CONC_THREADS; i++)
+        pthread_join(t[i], NULL);
+    tu_note("  %u pipeline changes while %d threads compiled", flips, CONC_THREADS);
+    JitcoreDisposeSession(s);
+
+    /* every object in the cache matches the pipeline of its key */
+    for (int k = 0; k < 2; k++) {
+        JitcoreIRPipelineKind kind = k ? JITCORE_IR_PIPELINE_NONE : JITCORE_IR_PIPELINE_DEFAULT;
+        s = CACHED_SESSION(cache, JITCORE_OPT_LEVEL_O2, 0, 0, NULL);
+        CHECK_OK(JitcoreSessionSetIRPipeline(s, kind, NULL));
+        for (int i = 0; i < CONC_MODULES; i++) {
+            char ir[512], name[32];
+            probe_ir(ir, sizeof ir, i);
+            snprintf(name, sizeof name, "probe_%d", i);
+            CHECK_OK(JitcoreDylibAddModule(JitcoreSessionGetMainDylib(s), MAKE_MODULE(name, ir), NULL));
+            CHECK_MSG(session_probe(s, name) == !k, "%s under %s", name, k ? "NONE" : "DEFAULT");
+        }
+        JitcoreStatistics st = SESSION_STATS(s);
+        CHECK_EQ_U64(st.CacheHits + st.ModulesCompiled, CONC_MODULES);
+        tu_print_stats(k ? "after, NONE" : "after, DEFAULT", &st);
+        JitcoreDisposeSession(s);
+    }
+    JitcoreDisposeObjectCache(cache);
+    dc_remove_dir(dir);
+    free(dir);
+}
+
 /* LLJIT's platform support module of a dylib (what defines the dylib's
    __cxa_atexit and __dso_handle) compiles under the session's pipeline:
    the `print` pass prints each module it runs on to stderr, which is
@@ -380,6 +470,7 @@ int main(void)
     RUN_TEST(bad_pipelines());
     RUN_TEST(keys_per_pipeline());
     RUN_TEST(disk_cache_keeps_pipelines_apart());
+    RUN_TEST(concurrent_settings_keep_keys_right());
     RUN_TEST(platform_modules_follow_the_setting());
     return tu_finish("test_ir_pipeline");
 }

@@ -355,7 +355,9 @@ pub unsafe extern "C" fn JitcoreEngineSetDiskCache(EE: JitcoreEngineRef, Cache: 
 /// cache the session had, NULL removes it, and the session keeps the cache
 /// alive while attached. Each partition of a lazily added module is a module
 /// of its own with its own entry, stored and found when the function is
-/// first called. A NULL `S` is ignored. Thread-safe (not with `JitcoreDisposeSession`), nor
+/// first called; the names it gives the module's local symbols follow the
+/// module's content, so its entry is found whatever was added to the
+/// session before the module. A NULL `S` is ignored. Thread-safe (not with `JitcoreDisposeSession`), nor
 /// with the disposal of `Cache` during this call).
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreSessionSetDiskCache(S: JitcoreSessionRef, Cache: JitcoreObjectCacheRef) {

@@ -23,7 +23,8 @@ use crate::session::{Session, SessionConfig};
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct JitcoreSessionOptions {
-    /// Optimization level of every compile (default O2).
+    /// Optimization level of every compile (default O2): code generation's,
+    /// and the default IR pipeline's (see `JitcoreSessionSetIRPipeline`).
     pub OptLevel: JitcoreOptLevelArg,
     /// 0: compile on the thread that looks a symbol up; N: a pool of N
     /// compile threads, so independent modules compile in parallel.

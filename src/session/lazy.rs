@@ -51,10 +51,12 @@ impl LazyTags {
     pub fn reserve(&self, content_hash: u64) -> LazyTag {
         let mut in_use = self.in_use.lock().unwrap_or_else(|p| p.into_inner());
         let base = format!("{content_hash:016x}");
-        let tag = (0..)
-            .map(|n: u64| if n == 0 { base.clone() } else { format!("{base}.{n}") })
-            .find(|t| !in_use.contains(t))
-            .expect("some tag is free");
+        let mut tag = base.clone();
+        let mut n = 0u64;
+        while in_use.contains(&tag) {
+            n += 1;
+            tag = format!("{base}.{n}");
+        }
         in_use.insert(tag.clone());
         LazyTag { tag, in_use: self.in_use.clone() }
     }

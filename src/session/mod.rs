@@ -154,11 +154,6 @@ impl Session {
         Ok(())
     }
 
-    /// The IR pipeline modules compiled now run.
-    pub fn ir_pipeline(&self) -> IrPipeline {
-        self.env.ir_pipeline()
-    }
-
     pub fn set_error_reporter(&self, f: Option<report::Reporter>) {
         self.env.log.set_host_reporter(f);
     }
