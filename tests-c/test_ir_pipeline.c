@@ -7,7 +7,8 @@
  * instsimplify) fold it to a constant and probe returns 1; code generation
  * alone lowers llvm.is.constant of an instruction to false, so it returns 0.
  *  - the default pipeline, NONE and CUSTOM pipelines on engines and
- *    sessions, eager and lazy (partitions follow the setting);
+ *    sessions, eager and lazy (partitions follow the setting), and modules
+ *    of materializers;
  *  - a setting applies to modules compiled after it, not to code already
  *    compiled;
  *  - a bad pipeline is INVALID_ARGUMENT naming it and LLVM's message; the
@@ -168,6 +169,26 @@ static void session_settings(int lazy)
     JitcoreDisposeSession(s);
 }
 
+/* A materializer's module takes the session's pipeline too. */
+static JitcoreErrorRef probe_materializer(void *ctx, const char *const *syms, size_t n, JitcoreModuleRef *mod_out,
+                                          JitcoreObjectBufferRef *obj_out)
+{
+    (void)ctx, (void)syms, (void)n, (void)obj_out;
+    return JitcoreCreateModuleFromIR(mod_out, "materialized", PROBE_IR, strlen(PROBE_IR));
+}
+
+static void materializers_follow_the_setting(void)
+{
+    for (int none = 0; none < 2; none++) {
+        JitcoreSessionRef s = session_with(none ? JITCORE_IR_PIPELINE_NONE : JITCORE_IR_PIPELINE_DEFAULT, NULL, 0);
+        const char *names[1] = {"probe"};
+        CHECK_OK(JitcoreDylibAddMaterializer(JitcoreSessionGetMainDylib(s), names, 1, probe_materializer, NULL, NULL,
+                                             NULL));
+        CHECK_EQ_INT(session_probe(s, "probe"), !none);
+        JitcoreDisposeSession(s);
+    }
+}
+
 static void bad_pipelines(void)
 {
     JitcoreEngineRef ee = MAKE_ENGINE(NULL);
@@ -238,6 +259,10 @@ static void keys_per_pipeline(void)
     char none0[JITCORE_MODULE_KEY_HEX_SIZE];
     key_hex(m, tm0, JITCORE_IR_PIPELINE_NONE, NULL, none0);
     CHECK(strcmp(none0, none) != 0);
+    /* not parsed here: any string has a key (no engine would take it) */
+    char bogus[JITCORE_MODULE_KEY_HEX_SIZE];
+    key_hex(m, tm, JITCORE_IR_PIPELINE_CUSTOM, "nosuchpass", bogus);
+    CHECK_EQ_INT(strlen(bogus), 64);
     CHECK_ERR(JitcoreModuleGetKeyForPipeline(m, tm, JITCORE_IR_PIPELINE_CUSTOM, NULL, NULL, def),
               JITCORE_ERROR_INVALID_ARGUMENT, "Passes");
     CHECK_ERR(JitcoreModuleGetKeyForPipeline(m, tm, (JitcoreIRPipelineKind)9, NULL, NULL, def),
@@ -467,6 +492,7 @@ int main(void)
     RUN_TEST(engine_setting_applies_to_later_compiles());
     RUN_TEST(session_settings(0));
     RUN_TEST(session_settings(1));
+    RUN_TEST(materializers_follow_the_setting());
     RUN_TEST(bad_pipelines());
     RUN_TEST(keys_per_pipeline());
     RUN_TEST(disk_cache_keeps_pipelines_apart());
