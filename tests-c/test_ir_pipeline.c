@@ -34,15 +34,15 @@ static const char PROBE_IR[] =
     "  ret i32 %r\n"
     "}\n";
 
-/* The same probe under another name, for a second module. */
-static const char PROBE2_IR[] =
-    "declare i1 @llvm.is.constant.i32(i32)\n"
-    "define i32 @probe2(i32 %a) {\n"
-    "  %v = mul i32 %a, 0\n"
-    "  %c = call i1 @llvm.is.constant.i32(i32 %v)\n"
-    "  %r = zext i1 %c to i32\n"
-    "  ret i32 %r\n"
-    "}\n";
+/* The same probe as `probe_<i>`, for modules of their own. */
+static void probe_ir(char *buf, size_t cap, int i)
+{
+    snprintf(buf, cap,
+             "declare i1 @llvm.is.constant.i32(i32)\n"
+             "define i32 @probe_%d(i32 %%a) {\n  %%v = mul i32 %%a, 0\n"
+             "  %%c = call i1 @llvm.is.constant.i32(i32 %%v)\n  %%r = zext i1 %%c to i32\n  ret i32 %%r\n}\n",
+             i);
+}
 
 typedef int (*probe_fn)(int);
 
@@ -101,20 +101,20 @@ static void engine_settings(void)
    its code, a module added before but compiled after follows it. */
 static void engine_setting_applies_to_later_compiles(void)
 {
+    char ir2[512], ir3[512];
+    probe_ir(ir2, sizeof ir2, 2);
+    probe_ir(ir3, sizeof ir3, 3);
     JitcoreEngineRef ee = MAKE_ENGINE(MAKE_MODULE("probe", PROBE_IR));
     CHECK_EQ_INT(engine_probe(ee, "probe"), 1);
-    CHECK_OK(JitcoreEngineAddModule(ee, MAKE_MODULE("probe2", PROBE2_IR)));
+    CHECK_OK(JitcoreEngineAddModule(ee, MAKE_MODULE("probe_2", ir2)));
     CHECK_OK(JitcoreEngineSetIRPipeline(ee, JITCORE_IR_PIPELINE_NONE, NULL));
-    CHECK_EQ_INT(engine_probe(ee, "probe2"), 0); /* added before, compiled after */
-    CHECK_EQ_INT(engine_probe(ee, "probe"), 1);  /* compiled before: unchanged */
-    /* back to the default: a removed and re-added module compiles again under it */
+    CHECK_EQ_INT(engine_probe(ee, "probe_2"), 0); /* added before, compiled after */
+    CHECK_EQ_INT(engine_probe(ee, "probe"), 1);   /* compiled before: unchanged */
+    /* back to the default for what is added and compiled next */
     CHECK_OK(JitcoreEngineSetIRPipeline(ee, JITCORE_IR_PIPELINE_DEFAULT, NULL));
-    JitcoreModuleRef m = MAKE_MODULE("probe3", "declare i1 @llvm.is.constant.i32(i32)\n"
-                                               "define i32 @probe3(i32 %a) {\n  %v = mul i32 %a, 0\n"
-                                               "  %c = call i1 @llvm.is.constant.i32(i32 %v)\n"
-                                               "  %r = zext i1 %c to i32\n  ret i32 %r\n}\n");
-    CHECK_OK(JitcoreEngineAddModule(ee, m));
-    CHECK_EQ_INT(engine_probe(ee, "probe3"), 1);
+    CHECK_OK(JitcoreEngineAddModule(ee, MAKE_MODULE("probe_3", ir3)));
+    CHECK_EQ_INT(engine_probe(ee, "probe_3"), 1);
+    CHECK_EQ_INT(engine_probe(ee, "probe_2"), 0);
     JitcoreDisposeEngine(ee);
 }
 
@@ -354,15 +354,6 @@ struct conc {
     atomic_int done;
 };
 
-static void probe_ir(char *buf, size_t cap, int i)
-{
-    snprintf(buf, cap,
-             "declare i1 @llvm.is.constant.i32(i32)\n"
-             "define i32 @probe_%d(i32 %%a) {\n  %%v = mul i32 %%a, 0\n"
-             "  %%c = call i1 @llvm.is.constant.i32(i32 %%v)\n  %%r = zext i1 %%c to i32\n  ret i32 %%r\n}\n",
-             i);
-}
-
 static void *conc_worker(void *p)
 {
     struct conc *c = p;
@@ -475,6 +466,8 @@ static void platform_modules_follow_the_setting(void)
        __dso_handle and __lljit_run_atexits) and the platform dylib's
        (it defines __cxa_atexit) */
     CHECK_CONTAINS(text, "define i32 @reg()");
+    /* (and the empty module the pipeline was checked on when it was set) */
+    CHECK_CONTAINS(text, "ModuleID = 'jitcore.pipeline-check'");
     CHECK_CONTAINS(text, "define hidden void @__lljit_run_atexits()");
     CHECK_CONTAINS(text, "define i32 @__cxa_atexit(");
     if (getenv("TU_VERBOSE"))
