@@ -4,8 +4,10 @@
 # Prints times and ratios taken in one run. Usage: bench/run.sh (after make
 # build); BENCH_REPS=N takes the best of N runs of each. Then the real-program
 # corpus through jitcore-run and lli-22 (scripts/check-programs.sh).
-# Note: jitcore's eager mode runs the IR pipeline (default<O2>) on the whole
-# module, as the session does; lli runs no IR passes, only codegen at -O2.
+# Note: jitcore's eager mode runs the session's default IR pipeline
+# (default<O2>) on the whole module; lli runs no IR passes, only codegen at
+# -O2 (as jitcore-run does, and a session after JitcoreSessionSetIRPipeline
+# with JITCORE_IR_PIPELINE_NONE).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=target/bench

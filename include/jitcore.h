@@ -28,7 +28,7 @@
  * Contents: the opaque handles, then one section per concept:
  *   1. Errors             JitcoreErrorRef, codes, the error reporter
  *   2. Modules            IR in, a JitcoreModuleRef out
- *   3. Targets            target machines and target data
+ *   3. Targets            target machines, target data, IR pipelines
  *   4. Engine             an MCJIT-style engine: modules in, addresses out
  *   5. Session            an ORC session with JITDylibs, lazy, concurrent
  *   6. Dylibs             definitions, symbol sources, link order, materializers
@@ -392,11 +392,13 @@ const char *JitcoreModuleGetName(JitcoreModuleRef M);
  * code for (the host's triple, CPU and CPU features, an opt level); the
  * caller owns it, and engines copy what they need from it. A
  * `JitcoreTargetDataRef` is an engine's data layout (sizes and alignments
- * of IR types), borrowed from the engine.
+ * of IR types), borrowed from the engine. A `JitcoreIRPipelineKind` says
+ * what runs on IR before code generation.
  * ========================================================================== */
 
 /*
- Optimization levels: the IR pipeline (`default<On>`) and codegen both follow it.
+ Optimization levels: codegen follows it, and so does the default IR
+ pipeline (`default<On>`, see `JitcoreIRPipelineKind`).
  */
 typedef enum JitcoreOptLevel {
   JITCORE_OPT_LEVEL_O0 = 0,
@@ -404,6 +406,29 @@ typedef enum JitcoreOptLevel {
   JITCORE_OPT_LEVEL_O2 = 2,
   JITCORE_OPT_LEVEL_O3 = 3,
 } JitcoreOptLevel;
+
+/*
+ What an engine or session runs on a module's IR before code generation
+ (`JitcoreEngineSetIRPipeline`, `JitcoreSessionSetIRPipeline`). Code
+ generation itself always runs at the opt level.
+ */
+typedef enum JitcoreIRPipelineKind {
+  /*
+   The default: LLVM's `default<On>` pipeline at the opt level `n`,
+   right for IR nobody optimized yet (what a front end emits).
+   */
+  JITCORE_IR_PIPELINE_DEFAULT = 0,
+  /*
+   No IR passes: codegen only, at the opt level, as llvmlite's MCJIT and
+   `lli` do. Right for a host that already ran its own passes.
+   */
+  JITCORE_IR_PIPELINE_NONE = 1,
+  /*
+   The passes of a pipeline string in `opt -passes=` syntax, for
+   example `"function(instcombine,simplifycfg),globaldce"`.
+   */
+  JITCORE_IR_PIPELINE_CUSTOM = 2,
+} JitcoreIRPipelineKind;
 
 /*
  Creates a description of the host machine (its triple, CPU and CPU
@@ -605,6 +630,29 @@ JitcoreErrorRef JitcoreEngineRunStaticDestructors(JitcoreEngineRef EE);
 JitcoreTargetDataRef JitcoreEngineGetTargetData(JitcoreEngineRef EE);
 
 /*
+ Sets the engine's IR pipeline: what runs on the IR of every module the
+ engine compiles from now on, before code generation at the engine's opt
+ level (see `JitcoreIRPipelineKind`). An engine starts with
+ `JITCORE_IR_PIPELINE_DEFAULT`. `Passes` is read only for
+ `JITCORE_IR_PIPELINE_CUSTOM` (NULL is fine otherwise); it is copied, so
+ the caller keeps it. A custom pipeline is checked here, by having LLVM
+ parse it (it is run on an empty module, which passes that print, such as
+ `print`, print too), so a bad one fails now and not at compile time. Modules already compiled keep their code; a compile
+ under way on another thread finishes with the pipeline it started with.
+ The pipeline is part of each module's cache key, so a disk cache never
+ serves an object compiled under another pipeline (host cache callbacks
+ key their entries with `JitcoreModuleGetKeyForPipeline`). Errors:
+ `INVALID_ARGUMENT` for a NULL `EE`, a `Kind` outside the enum, a CUSTOM
+ `Passes` that is NULL, empty or not UTF-8, or a pipeline LLVM cannot
+ parse (the message names the pipeline and gives LLVM's reason); on
+ error the engine keeps the pipeline it had. Thread-safe (not with
+ `JitcoreDisposeEngine`).
+ */
+JitcoreErrorRef JitcoreEngineSetIRPipeline(JitcoreEngineRef EE,
+                                           JitcoreIRPipelineKind Kind,
+                                           const char *Passes);
+
+/*
  Sets the function that hears of errors no call can return (a cached
  object that was rejected, a failure while compiling on behalf of a
  lookup). `Message` is borrowed for the call. NULL `Reporter` removes it;
@@ -632,7 +680,8 @@ void JitcoreEngineSetErrorReporter(JitcoreEngineRef EE,
  */
 typedef struct JitcoreSessionOptions {
   /*
-   Optimization level of every compile (default O2).
+   Optimization level of every compile (default O2): code generation's,
+   and the default IR pipeline's (see `JitcoreSessionSetIRPipeline`).
    */
   JitcoreOptLevel OptLevel;
   /*
@@ -760,6 +809,23 @@ JitcoreErrorRef JitcoreSessionLookupMany(JitcoreSessionRef S,
                                          uint64_t *Results,
                                          const char *const *Names,
                                          size_t NumNames);
+
+/*
+ Sets the session's IR pipeline, as `JitcoreEngineSetIRPipeline` does for
+ an engine: what runs on IR before code generation at the session's opt
+ level, for every module of every JITDylib compiled from now on: modules
+ added eagerly, each partition of a lazily added module (so functions of
+ a lazy module first called after this call follow it), modules returned
+ by materializers, and LLJIT's own platform support modules. A session
+ starts with `JITCORE_IR_PIPELINE_DEFAULT`. Same rules for `Passes`, same
+ checks and errors (`INVALID_ARGUMENT` for a NULL `S`, a bad `Kind` or a
+ pipeline LLVM cannot parse, naming it; the session keeps its pipeline
+ then). Thread-safe (not with `JitcoreDisposeSession`); a compile under
+ way on another thread finishes with the pipeline it started with.
+ */
+JitcoreErrorRef JitcoreSessionSetIRPipeline(JitcoreSessionRef S,
+                                            JitcoreIRPipelineKind Kind,
+                                            const char *Passes);
 
 /*
  Sets the function that hears of errors no call can return: a lazy
@@ -915,7 +981,8 @@ JitcoreErrorRef JitcoreDylibDefineAbsoluteSymbols(JitcoreDylibRef D,
  tracker): `D` defines the `NumSymbols` names in `Symbols` (copied) as
  exported functions. `Materialize` (see `JitcoreMaterializeFunction`) is
  called on the first lookup of any of these symbols, and its module or
- object takes the one compile path (cache, optimize, codegen, link). If
+ object takes the one compile path (cache, the session's IR pipeline,
+ codegen, link). If
  that fails (`Materialize` returns an error, or its code does not compile
  or link), the lookup fails with that error and the symbols are reset, so
  the next lookup calls `Materialize` again; once it has succeeded it is
@@ -1111,21 +1178,28 @@ void JitcoreSessionSetObjectCache(JitcoreSessionRef S,
 
 /*
  Writes the content key of module `M` compiled for `TM` (its triple, CPU,
- CPU features, opt level, relocation and code model): BLAKE3 over the
- module's bitcode and those, the LLVM version and jitcore's version and
- cache-format version. Modules with identical bitcode (which includes the
- module's name) get the same key for the same machine; anything that
+ CPU features, opt level, relocation and code model) after the default IR
+ pipeline (`JITCORE_IR_PIPELINE_DEFAULT`, what engines and sessions run
+ unless told otherwise): BLAKE3 over the module's bitcode and those, the
+ IR passes, the LLVM version and jitcore's version and cache-format
+ version. Modules with identical bitcode (which includes the module's
+ name) get the same key for the same machine and pipeline; anything that
  changes the object changes the key. It is the name of the module's entry
  in a disk cache (`<Hex>.jco`) and suits a host's own cache callbacks,
  which may call it on the `M` they are given (lazy partitions included).
- Inside an object cache callback (`JitcoreObjectCacheNotifyFunction`,
- `JitcoreObjectCacheGetBufferFunction`) `TM` may be NULL: the key is then
- for the target the engine or session is compiling for, the key its disk
- cache would use. Elsewhere pass a target machine (for a session, a host
- target machine at the session's opt level describes the same machine). `Key` receives `JITCORE_MODULE_KEY_SIZE` (32) bytes and
- `Hex` `JITCORE_MODULE_KEY_HEX_SIZE` (65) characters: 64 lowercase hex
- digits and a NUL; either may be NULL, not both. The first call on a
- module serializes it to bitcode; later calls are cheap. Errors:
+ For an engine or session with another IR pipeline, ask
+ `JitcoreModuleGetKeyForPipeline` with that pipeline: this function is
+ `JitcoreModuleGetKeyForPipeline(M, TM, JITCORE_IR_PIPELINE_DEFAULT,
+ NULL, Key, Hex)`. Inside an object cache callback
+ (`JitcoreObjectCacheNotifyFunction`, `JitcoreObjectCacheGetBufferFunction`)
+ `TM` may be NULL: the key is then the one the engine or session compiling
+ `M` uses (its target and its IR pipeline), the key its disk cache would
+ use. Elsewhere pass a target machine (for a session, a host target
+ machine at the session's opt level describes the same machine). `Key` receives
+ `JITCORE_MODULE_KEY_SIZE` (32) bytes and `Hex`
+ `JITCORE_MODULE_KEY_HEX_SIZE` (65) characters: 64 lowercase hex digits
+ and a NUL; either may be NULL, not both. The first call on a module
+ serializes it to bitcode; later calls are cheap. Errors:
  `INVALID_ARGUMENT` for a NULL or dead `M`, a NULL `TM` outside a
  callback, or both outputs
  NULL (nothing is written then). Thread-safe, also from inside object
@@ -1137,6 +1211,29 @@ JitcoreErrorRef JitcoreModuleGetKey(JitcoreModuleRef M,
                                     char *Hex);
 
 /*
+ Writes the content key of module `M` compiled for `TM` after the IR
+ pipeline `Kind` and `Passes` name (as `JitcoreEngineSetIRPipeline` and
+ `JitcoreSessionSetIRPipeline` take them; `Passes` is read only for
+ `JITCORE_IR_PIPELINE_CUSTOM`): the key under which an engine or session
+ with that pipeline stores `M` in a disk cache, otherwise as
+ `JitcoreModuleGetKey`. The key depends on the passes that run, not on how
+ they were chosen: `JITCORE_IR_PIPELINE_DEFAULT` at O2 and CUSTOM
+ `"default<O2>"` give the same key; NONE, DEFAULT and any other custom
+ pipeline give different keys. A custom pipeline is not parsed here (so
+ this stays cheap inside cache callbacks): a string no engine would
+ accept just gets a key no engine uses. Errors: those of
+ `JitcoreModuleGetKey`, and `INVALID_ARGUMENT` for a `Kind` outside the
+ enum or a CUSTOM `Passes` that is NULL or not UTF-8. Thread-safe, as
+ `JitcoreModuleGetKey`.
+ */
+JitcoreErrorRef JitcoreModuleGetKeyForPipeline(JitcoreModuleRef M,
+                                               JitcoreTargetMachineRef TM,
+                                               JitcoreIRPipelineKind Kind,
+                                               const char *Passes,
+                                               uint8_t *Key,
+                                               char *Hex);
+
+/*
  Creates jitcore's disk object cache in `Directory` (created with its
  parents if missing), holding at most `MaxBytes` bytes of entries (0: no
  cap; past the cap the least recently used entries are deleted). Attach it
@@ -1145,7 +1242,9 @@ JitcoreErrorRef JitcoreModuleGetKey(JitcoreModuleRef M,
  processes may share one directory at once.
 
  Each compiled module is stored in `<Directory>/<key>.jco`, where `<key>`
- is `JitcoreModuleGetKey`'s hex form, written atomically (a temporary file
+ is `JitcoreModuleGetKeyForPipeline`'s hex form for the machine and IR
+ pipeline it was compiled with (`JitcoreModuleGetKey`'s under the default
+ pipeline), written atomically (a temporary file
  in the directory, fsync, rename) with a header (magic, format version,
  key, length, BLAKE3 checksum) that is verified before an entry is used.
  An entry that fails verification (truncated, altered, not an entry,
@@ -1181,7 +1280,8 @@ void JitcoreDisposeObjectCache(JitcoreObjectCacheRef Cache);
  the engine, replacing any object cache it had (`JitcoreEngineSetObjectCache`
  callbacks included; setting those later replaces this one). NULL `Cache`
  removes the engine's cache. Before compiling a module the engine looks
- for its entry (keyed by `JitcoreModuleGetKey` for the engine's machine);
+ for its entry (keyed by `JitcoreModuleGetKeyForPipeline` for the
+ engine's machine and its IR pipeline at the time of the compile);
  a verified entry is used instead of compiling (a cache hit in
  `JitcoreEngineGetStatistics`), and each module compiled is stored. The
  engine keeps the cache alive while attached: the caller may dispose of
@@ -1198,10 +1298,13 @@ void JitcoreEngineSetDiskCache(JitcoreEngineRef EE, JitcoreObjectCacheRef Cache)
  cache the session had, NULL removes it, and the session keeps the cache
  alive while attached. Each partition of a lazily added module is a module
  of its own with its own entry, stored and found when the function is
- first called. A NULL `S` is ignored. Thread-safe (not with `JitcoreDisposeSession`), nor
+ first called; the names it gives the module's local symbols follow the
+ module's content, so its entry is found whatever was added to the
+ session before the module. A NULL `S` is ignored. Thread-safe (not with `JitcoreDisposeSession`), nor
  with the disposal of `Cache` during this call).
  */
-void JitcoreSessionSetDiskCache(JitcoreSessionRef S, JitcoreObjectCacheRef Cache);
+void JitcoreSessionSetDiskCache(JitcoreSessionRef S,
+                                JitcoreObjectCacheRef Cache);
 
 /* ==========================================================================
  * 9. Statistics

@@ -4,6 +4,7 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::cache::ObjectCache;
+use crate::compile::pipeline::IrPipeline;
 use crate::error::{Error, Result};
 use crate::llvm::target_machine::TargetSpec;
 use crate::module::{Module, OwnerId};
@@ -57,6 +58,12 @@ impl Engine {
 
     pub fn set_cache(&self, cache: Option<Arc<dyn ObjectCache>>) {
         self.session.set_cache(cache);
+    }
+
+    /// Sets the IR pipeline of modules compiled from now on (see
+    /// `Session::set_ir_pipeline`).
+    pub fn set_ir_pipeline(&self, pipeline: IrPipeline) -> Result<()> {
+        self.session.set_ir_pipeline(pipeline)
     }
 
     /// The modules added, in the order they were added.

@@ -40,7 +40,8 @@ pub use session::lazy::BODY_SUFFIX as LAZY_BODY_SUFFIX;
 // Object caches: the trait, and the built-in disk cache.
 pub use cache::disk::{DiskCache, DiskCacheStatistics};
 pub use cache::{CacheContext, ObjectCache};
-// Targets.
+// Targets, and what runs on IR before codegen.
+pub use compile::pipeline::IrPipeline;
 pub use llvm::target_machine::{CodeModel, RelocModel, TargetSpec};
 pub use llvm::{initialize, llvm_version};
 // Errors.

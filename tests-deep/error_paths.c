@@ -12,7 +12,7 @@
  * materializer that succeeds on the retry; a corrupt disk cache entry; a
  * tracker removed twice and reused; a disposed session's dylib handle;
  * duplicate definitions, a module added twice, removing a module that is
- * not added; bad enum values; bad IR types.
+ * not added; bad enum values; bad IR types; IR pipelines LLVM cannot parse.
  *
  * Output: "error_paths: K iterations, N paths each, RSS warm X KiB, end Y
  * KiB, growth Z KiB (limit 2048)". Exit status nonzero on any failed check
@@ -86,6 +86,9 @@ static void null_arguments(JitcoreEngineRef ee, JitcoreSessionRef s, JitcoreTarg
     EXPECT_INVALID(JitcoreModuleGetKey(NULL, tm, key, hex));
     EXPECT_INVALID(JitcoreModuleGetKey(km, NULL, key, hex));
     EXPECT_INVALID(JitcoreModuleGetKey(km, tm, NULL, NULL));
+    EXPECT_INVALID(JitcoreModuleGetKeyForPipeline(km, tm, (JitcoreIRPipelineKind)5, NULL, key, hex));
+    EXPECT_INVALID(JitcoreModuleGetKeyForPipeline(km, tm, JITCORE_IR_PIPELINE_CUSTOM, NULL, key, hex));
+    EXPECT_INVALID(JitcoreModuleGetKeyForPipeline(NULL, tm, JITCORE_IR_PIPELINE_NONE, NULL, key, hex));
     JitcoreDisposeModule(km);
     /* disk cache */
     EXPECT_INVALID(JitcoreCreateDiskCache(NULL, g_dir, 0));
@@ -104,6 +107,10 @@ static void null_arguments(JitcoreEngineRef ee, JitcoreSessionRef s, JitcoreTarg
     EXPECT_INVALID(JitcoreEngineRemoveModule(ee, NULL));
     EXPECT_INVALID(JitcoreEngineRemoveModule(NULL, NULL));
     EXPECT_INVALID(JitcoreEngineFinalizeObject(NULL));
+    EXPECT_INVALID(JitcoreEngineSetIRPipeline(NULL, JITCORE_IR_PIPELINE_NONE, NULL));
+    EXPECT_INVALID(JitcoreEngineSetIRPipeline(ee, (JitcoreIRPipelineKind)3, NULL));
+    EXPECT_INVALID(JitcoreEngineSetIRPipeline(ee, JITCORE_IR_PIPELINE_CUSTOM, NULL));
+    EXPECT_INVALID(JitcoreEngineSetIRPipeline(ee, JITCORE_IR_PIPELINE_CUSTOM, "function(nosuchpass)"));
     EXPECT_INVALID(JitcoreEngineGetFunctionAddress(NULL, &addr, "sum"));
     EXPECT_INVALID(JitcoreEngineGetFunctionAddress(ee, NULL, "sum"));
     EXPECT_INVALID(JitcoreEngineGetFunctionAddress(ee, &addr, NULL));
@@ -154,6 +161,8 @@ static void null_arguments(JitcoreEngineRef ee, JitcoreSessionRef s, JitcoreTarg
     EXPECT_INVALID(JitcoreSessionCreateDylib(s, &nd, NULL));
     EXPECT_INVALID(JitcoreSessionCreateDylib(s, &nd, ""));
     EXPECT_INVALID(JitcoreSessionCreateDylib(s, &nd, "main")); /* in use */
+    EXPECT_INVALID(JitcoreSessionSetIRPipeline(NULL, JITCORE_IR_PIPELINE_NONE, NULL));
+    EXPECT_INVALID(JitcoreSessionSetIRPipeline(s, JITCORE_IR_PIPELINE_CUSTOM, "cgscc(nosuchpass)"));
     PATH(CHECK(JitcoreSessionGetDylibByName(NULL, "main") == NULL));
     PATH(CHECK(JitcoreSessionGetDylibByName(s, NULL) == NULL));
     EXPECT_INVALID(JitcoreDylibSetLinkOrder(NULL, &d, 1));

@@ -277,7 +277,8 @@ pub unsafe extern "C" fn JitcoreDylibDefineAbsoluteSymbols(
 /// tracker): `D` defines the `NumSymbols` names in `Symbols` (copied) as
 /// exported functions. `Materialize` (see `JitcoreMaterializeFunction`) is
 /// called on the first lookup of any of these symbols, and its module or
-/// object takes the one compile path (cache, optimize, codegen, link). If
+/// object takes the one compile path (cache, the session's IR pipeline,
+/// codegen, link). If
 /// that fails (`Materialize` returns an error, or its code does not compile
 /// or link), the lookup fails with that error and the symbols are reset, so
 /// the next lookup calls `Materialize` again; once it has succeeded it is

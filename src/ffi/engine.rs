@@ -10,7 +10,7 @@ use std::ffi::{c_char, c_void};
 use super::error::JitcoreErrorRef;
 use super::error::JitcoreErrorReporterFunction;
 use super::module::{self, JitcoreModuleRef};
-use super::target::{JitcoreOpaqueTargetData, JitcoreTargetDataRef, JitcoreTargetMachineRef};
+use super::target::{JitcoreIRPipelineKindArg, JitcoreOpaqueTargetData, JitcoreTargetDataRef, JitcoreTargetMachineRef};
 use super::{boundary, boundary_or, bytes_arg, non_null, str_arg, write_out};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -256,6 +256,37 @@ pub unsafe extern "C" fn JitcoreEngineGetTargetData(EE: JitcoreEngineRef) -> Jit
         }
         // SAFETY: EE is a live engine handle; the target data lives inside it.
         unsafe { &(*EE).target_data as *const JitcoreOpaqueTargetData as *mut JitcoreOpaqueTargetData }
+    })
+}
+
+/// Sets the engine's IR pipeline: what runs on the IR of every module the
+/// engine compiles from now on, before code generation at the engine's opt
+/// level (see `JitcoreIRPipelineKind`). An engine starts with
+/// `JITCORE_IR_PIPELINE_DEFAULT`. `Passes` is read only for
+/// `JITCORE_IR_PIPELINE_CUSTOM` (NULL is fine otherwise); it is copied, so
+/// the caller keeps it. A custom pipeline is checked here, by having LLVM
+/// parse it (it is run on an empty module, which passes that print, such as
+/// `print`, print too), so a bad one fails now and not at compile time. Modules already compiled keep their code; a compile
+/// under way on another thread finishes with the pipeline it started with.
+/// The pipeline is part of each module's cache key, so a disk cache never
+/// serves an object compiled under another pipeline (host cache callbacks
+/// key their entries with `JitcoreModuleGetKeyForPipeline`). Errors:
+/// `INVALID_ARGUMENT` for a NULL `EE`, a `Kind` outside the enum, a CUSTOM
+/// `Passes` that is NULL, empty or not UTF-8, or a pipeline LLVM cannot
+/// parse (the message names the pipeline and gives LLVM's reason); on
+/// error the engine keeps the pipeline it had. Thread-safe (not with
+/// `JitcoreDisposeEngine`).
+#[no_mangle]
+pub unsafe extern "C" fn JitcoreEngineSetIRPipeline(
+    EE: JitcoreEngineRef,
+    Kind: JitcoreIRPipelineKindArg,
+    Passes: *const c_char,
+) -> JitcoreErrorRef {
+    boundary(|| {
+        // SAFETY: EE is NULL or a live engine handle (contract).
+        let engine = unsafe { engine(EE)? };
+        // SAFETY: Passes is NULL or a NUL-terminated string (contract).
+        engine.set_ir_pipeline(unsafe { Kind.pipeline(Passes)? })
     })
 }
 

@@ -11,7 +11,7 @@ use super::dylib::{dylib, JitcoreDylibRef, JitcoreOpaqueDylib, LIVE_DYLIBS};
 use super::error::JitcoreErrorRef;
 use super::error::JitcoreErrorReporterFunction;
 use super::module;
-use super::target::JitcoreOptLevelArg;
+use super::target::{JitcoreIRPipelineKindArg, JitcoreOptLevelArg};
 use super::{boundary, boundary_or, non_null, read_sized, slice_arg, str_arg, struct_size, write_out, write_sized};
 use crate::error::{Error, Result};
 use crate::llvm::target_machine::TargetSpec;
@@ -23,7 +23,8 @@ use crate::session::{Session, SessionConfig};
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct JitcoreSessionOptions {
-    /// Optimization level of every compile (default O2).
+    /// Optimization level of every compile (default O2): code generation's,
+    /// and the default IR pipeline's (see `JitcoreSessionSetIRPipeline`).
     pub OptLevel: JitcoreOptLevelArg,
     /// 0: compile on the thread that looks a symbol up; N: a pool of N
     /// compile threads, so independent modules compile in parallel.
@@ -310,6 +311,31 @@ pub unsafe extern "C" fn JitcoreSessionLookupMany(
         // SAFETY: Results has room for NumNames addresses (contract).
         unsafe { std::ptr::copy_nonoverlapping(addrs.as_ptr(), Results, NumNames) };
         Ok(())
+    })
+}
+
+/// Sets the session's IR pipeline, as `JitcoreEngineSetIRPipeline` does for
+/// an engine: what runs on IR before code generation at the session's opt
+/// level, for every module of every JITDylib compiled from now on: modules
+/// added eagerly, each partition of a lazily added module (so functions of
+/// a lazy module first called after this call follow it), modules returned
+/// by materializers, and LLJIT's own platform support modules. A session
+/// starts with `JITCORE_IR_PIPELINE_DEFAULT`. Same rules for `Passes`, same
+/// checks and errors (`INVALID_ARGUMENT` for a NULL `S`, a bad `Kind` or a
+/// pipeline LLVM cannot parse, naming it; the session keeps its pipeline
+/// then). Thread-safe (not with `JitcoreDisposeSession`); a compile under
+/// way on another thread finishes with the pipeline it started with.
+#[no_mangle]
+pub unsafe extern "C" fn JitcoreSessionSetIRPipeline(
+    S: JitcoreSessionRef,
+    Kind: JitcoreIRPipelineKindArg,
+    Passes: *const c_char,
+) -> JitcoreErrorRef {
+    boundary(|| {
+        // SAFETY: S is NULL or a live session handle (contract).
+        let s = unsafe { session(S)? };
+        // SAFETY: Passes is NULL or a NUL-terminated string (contract).
+        s.session.set_ir_pipeline(unsafe { Kind.pipeline(Passes)? })
     })
 }
 

@@ -14,6 +14,7 @@ use super::perf::PerfMap;
 use super::stats::Stats;
 use super::tracker::Group;
 use crate::cache::ObjectCache;
+use crate::compile::pipeline::IrPipeline;
 use crate::compile::pool::Pool;
 use crate::error::{Error, Result};
 use crate::llvm::ir::ModuleSymbol;
@@ -99,6 +100,8 @@ pub struct SessionEnv {
     pub spec: TargetSpec,
     pub data_layout: String,
     pub(super) machines: Mutex<Vec<TargetMachine>>,
+    /// What runs on IR before codegen, for compiles that start from now on.
+    pub(super) ir_pipeline: RwLock<IrPipeline>,
     pub(super) cache: RwLock<Option<Arc<dyn ObjectCache>>>,
     pub stats: Stats,
     pub log: ErrorLog,
@@ -116,6 +119,8 @@ pub struct SessionEnv {
     pub(super) platform_dylib: Option<JitDylib>,
     pub(super) process_dylib: Option<JitDylib>,
     pub(super) lazy: Mutex<Option<Arc<CallThrough>>>,
+    /// The tags of lazily added modules' promoted names (see lazy.rs).
+    pub(super) lazy_tags: lazy::LazyTags,
     pub perf: Option<PerfMap>,
     pub(super) me: Weak<SessionEnv>,
     /// The LLJIT: dropped last, when nothing else of the session is left.
@@ -157,6 +162,12 @@ impl SessionEnv {
 
     pub(crate) fn jit(&self) -> &Lljit {
         &self.jit
+    }
+
+    /// The IR pipeline a compile starting now runs (read once per compile,
+    /// so its cache key and its object agree).
+    pub fn ir_pipeline(&self) -> IrPipeline {
+        self.ir_pipeline.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub fn cache(&self) -> Option<Arc<dyn ObjectCache>> {

@@ -22,6 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 
 use crate::cache::ObjectCache;
+use crate::compile::pipeline::IrPipeline;
 use crate::compile::pool::Pool;
 use crate::error::{Error, Result};
 use crate::llvm::buffer::MemoryBuffer;
@@ -97,6 +98,7 @@ impl Session {
                 data_layout: jit.data_layout(),
                 spec,
                 machines: Mutex::new(Vec::new()),
+                ir_pipeline: RwLock::new(IrPipeline::Default),
                 cache: RwLock::new(None),
                 stats: Stats::default(),
                 log: ErrorLog::default(),
@@ -110,6 +112,7 @@ impl Session {
                 platform_dylib,
                 process_dylib,
                 lazy: Mutex::new(None),
+                lazy_tags: Default::default(),
                 perf,
                 me: me.clone(),
                 jit,
@@ -146,6 +149,20 @@ impl Session {
 
     pub fn set_cache(&self, cache: Option<Arc<dyn ObjectCache>>) {
         *self.env.cache.write().unwrap_or_else(|p| p.into_inner()) = cache;
+    }
+
+    /// Sets the IR pipeline of every module compiled from now on (a
+    /// module compiled already keeps its code; one being compiled finishes
+    /// with the pipeline it started with). A custom pipeline is parsed by
+    /// LLVM first: one that does not parse is `INVALID_ARGUMENT`, and the
+    /// session keeps its pipeline.
+    pub fn set_ir_pipeline(&self, pipeline: IrPipeline) -> Result<()> {
+        let tm = self.env.take_target_machine()?;
+        let checked = pipeline.check(&tm);
+        self.env.return_target_machine(tm);
+        checked?;
+        *self.env.ir_pipeline.write().unwrap_or_else(|p| p.into_inner()) = pipeline;
+        Ok(())
     }
 
     pub fn set_error_reporter(&self, f: Option<report::Reporter>) {
@@ -228,8 +245,8 @@ impl Session {
         // Splitting a module for laziness is the slow part: done before the
         // structural lock, so other threads' changes do not wait for it.
         let plan = if lazy {
-            let unique = format!("{:x}.{}", module.content_hash(), self.env.next_unit.fetch_add(1, Ordering::Relaxed));
-            Some(lazy::LazyPlan::new(module, &unique)?)
+            let tag = self.env.lazy_tags.reserve(module.content_hash());
+            lazy::LazyPlan::new(module, tag.as_str())?.map(|plan| (plan, tag))
         } else {
             None
         };
@@ -239,9 +256,9 @@ impl Session {
         let names: Vec<String> = module.symbols().iter().map(|s| s.name.clone()).collect();
         dylib.drop_aliases(Some(&names));
         let member = match plan {
-            Some(Some(plan)) => self.install_lazy(dylib, module, group, plan)?,
+            Some((plan, tag)) => self.install_lazy(dylib, module, group, plan, tag)?,
             // Not splittable (or eager): the whole module compiles on first lookup.
-            Some(None) | None => self.install_eager(dylib, module, group)?,
+            None => self.install_eager(dylib, module, group)?,
         };
         group.state().members.push(member);
         Ok(())
@@ -264,6 +281,7 @@ impl Session {
             materializer: None,
             lazy: false,
             stubs: None,
+            tag: None,
             object_names: Vec::new(),
         })
     }
@@ -274,6 +292,7 @@ impl Session {
         module: &Arc<Module>,
         group: &Arc<Group>,
         plan: lazy::LazyPlan,
+        tag: lazy::LazyTag,
     ) -> Result<Member> {
         self.env.lazy_support()?;
         let stubs = StubsManager::new(&self.env.spec.triple)?;
@@ -291,6 +310,7 @@ impl Session {
             materializer: None,
             lazy: true,
             stubs: Some(stubs),
+            tag: Some(tag),
             object_names: Vec::new(),
         })
     }
@@ -317,6 +337,7 @@ impl Session {
             materializer: None,
             lazy: false,
             stubs: None,
+            tag: None,
             object_names: summary.defined,
         });
         Ok(())
@@ -344,6 +365,7 @@ impl Session {
             materializer: Some(materializer),
             lazy: false,
             stubs: None,
+            tag: None,
             object_names: Vec::new(),
         };
         group.state().members.push(member);

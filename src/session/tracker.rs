@@ -9,6 +9,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use super::lazy::LazyTag;
 use super::materializer::HostMaterializer;
 use crate::llvm::lazy::StubsManager;
 use crate::llvm::orc::Tracker;
@@ -27,6 +28,8 @@ pub struct Member {
     pub lazy: bool,
     /// The lazy stubs of a lazily added module, freed after the tracker.
     pub stubs: Option<Arc<StubsManager>>,
+    /// The tag of a lazily added module's promoted names, held while it lives.
+    pub tag: Option<LazyTag>,
     /// The names an object defines (for objects).
     pub object_names: Vec<String>,
 }

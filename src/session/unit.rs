@@ -164,14 +164,16 @@ struct Ready {
     thread_locals: Vec<String>,
 }
 
-/// The compile path, up to the object: from the cache, or compiled.
+/// The compile path, up to the object: from the cache, or compiled (after
+/// the IR pipeline the session has when the compile starts).
 fn prepare(env: &SessionEnv, unit: &Unit, mr: &Responsibility) -> Result<Ready> {
+    let pipeline = env.ir_pipeline();
     let module = match &unit.source {
         Source::Module(m) => m.clone(),
         Source::Partition { name, bitcode } => Module::from_ir(name, bitcode)?,
         Source::Platform(m) => {
             let tm = env.take_target_machine()?;
-            let compiled = crate::compile::compile(m, &env.spec, &tm, &env.data_layout);
+            let compiled = crate::compile::compile(m, &env.spec, &tm, &env.data_layout, &pipeline);
             env.return_target_machine(tm);
             let object = compiled?;
             let summary = summarize_object(&object, m.name())?;
@@ -190,7 +192,7 @@ fn prepare(env: &SessionEnv, unit: &Unit, mr: &Responsibility) -> Result<Ready> 
         },
     };
     let cache = env.cache();
-    let cx = crate::cache::CacheContext { spec: &env.spec, log: &env.log };
+    let cx = crate::cache::CacheContext { spec: &env.spec, pipeline: &pipeline, log: &env.log };
     // A unit whose cached object failed to link compiles instead.
     let bypass = env.cache_marks().bypass.remove(&unit.id);
     if let Some(cache) = cache.as_ref().filter(|_| !bypass) {
@@ -217,7 +219,7 @@ fn prepare(env: &SessionEnv, unit: &Unit, mr: &Responsibility) -> Result<Ready> 
         }
     }
     let tm = env.take_target_machine()?;
-    let compiled = crate::compile::compile(&module, &env.spec, &tm, &env.data_layout);
+    let compiled = crate::compile::compile(&module, &env.spec, &tm, &env.data_layout, &pipeline);
     env.return_target_machine(tm);
     let object = compiled?;
     Stats::bump(&env.stats.modules_compiled, 1);

@@ -91,6 +91,9 @@ fn run<S: AsRef<str>>(args: &[S]) -> i32 {
     std::panic::set_hook(Box::new(|_| {}));
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<i32, Error> {
         let o = Options::parse(args)?;
+        for w in o.warnings() {
+            eprintln!("jitcore-run: warning: {w}");
+        }
         if o.help {
             print!("{}", options::USAGE);
             return Ok(0);

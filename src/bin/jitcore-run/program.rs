@@ -144,6 +144,7 @@ fn run_session(o: &Options) -> Result<Outcome> {
         perf: false,
     };
     let session: &'static Session = Box::leak(Box::new(Session::new(target_spec(o), config)?));
+    session.set_ir_pipeline(o.ir_pipeline.clone()).map_err(|e| e.context("-jitcore-ir-pipeline"))?;
     session.set_error_reporter(Some(std::sync::Arc::new(entry::report_error)));
     let mut names = vec![main_module.name().to_string()];
     names.extend(o.extra_modules.iter().map(|(_, p)| p.clone()));
@@ -270,6 +271,7 @@ fn run_session(o: &Options) -> Result<Outcome> {
 fn run_engine(o: &Options) -> Result<Outcome> {
     let main_module = load_module(&o.input)?;
     let engine: &'static Engine = Box::leak(Box::new(Engine::new(target_spec(o))?));
+    engine.set_ir_pipeline(o.ir_pipeline.clone()).map_err(|e| e.context("-jitcore-ir-pipeline"))?;
     let session = engine.session();
     session.set_error_reporter(Some(std::sync::Arc::new(entry::report_error)));
     let mut names = vec![main_module.name().to_string()];
