@@ -27,10 +27,12 @@ all: build
 deps:
 	@bash scripts/install-deps.sh
 
-# cargo writes libjitcore.so; programs linked to it ask for its SONAME.
+# cargo writes libjitcore.so; programs linked to it ask for its SONAME
+# (libjitcore.so.0.MINOR in 0.x, libjitcore.so.MAJOR from 1.0: see build.rs).
 build: deps
 	$(CARGO) build --release
-	ln -sf libjitcore.so $(RELEASE_DIR)/libjitcore.so.0
+	soname=$$(readelf -d $(RELEASE_DIR)/libjitcore.so | sed -n 's/.*(SONAME).*\[\(.*\)\].*/\1/p'); \
+	  ln -sf libjitcore.so $(RELEASE_DIR)/$$soname
 
 demo: build
 	$(CC) $(CFLAGS_STRICT) -Iinclude examples/c/hello.c -o $(RELEASE_DIR)/hello \

@@ -43,7 +43,10 @@ fn main() {
 
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=cbindgen.toml");
-    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libjitcore.so.{major}");
+    // The SONAME changes whenever the ABI may: on a major bump, and in 0.x
+    // on a minor bump (0.1 and 0.2 are incompatible).
+    let soname = if major == "0" { format!("libjitcore.so.0.{minor}") } else { format!("libjitcore.so.{major}") };
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,{soname}");
     llvm_assertions();
 
     let mut config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml");
