@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::materializer::HostMaterializer;
+use super::structors::ModuleInit;
 use crate::llvm::lazy::StubsManager;
 use crate::llvm::orc::Tracker;
 use crate::module::{Module, OwnerId};
@@ -28,6 +29,8 @@ pub struct Member {
     pub stubs: Option<Arc<StubsManager>>,
     /// The names an object defines (for objects).
     pub object_names: Vec<String>,
+    /// What is left of a module's constructors and destructors (modules only).
+    pub init: Option<Arc<ModuleInit>>,
 }
 
 impl Member {
@@ -41,6 +44,15 @@ impl Member {
             names.extend(h.symbols().into_iter().map(|s| s.name));
         }
         names
+    }
+
+    /// The tokens its code registers exit handlers through (see session/exit.rs).
+    pub fn exit_tokens(&self) -> Vec<String> {
+        let mut tokens: Vec<String> = self.module.iter().filter_map(|m| m.exit_token()).map(str::to_string).collect();
+        if let Some(h) = &self.materializer {
+            tokens.extend(h.exit_tokens());
+        }
+        tokens
     }
 }
 
