@@ -278,6 +278,30 @@ mod tests {
     }
 
     #[test]
+    fn exit_registrations_go_to_jitcore() {
+        let ir = "declare i32 @atexit(ptr)\ndeclare i32 @__cxa_atexit(ptr, ptr, ptr)\n\
+                  define void @h() { ret void }\n\
+                  define void @r() {\n  %a = call i32 @atexit(ptr @h)\n  %b = call i32 @__cxa_atexit(ptr @h, ptr null, ptr null)\n  ret void\n}\n";
+        let m = Module::from_ir("exits", ir.as_bytes()).unwrap();
+        let token = m.exit_token().expect("it registers handlers");
+        assert!(token.starts_with("__jitcore.exit."));
+        let decls = m.declarations();
+        assert!(!decls.iter().any(|d| d == "atexit" || d == "__cxa_atexit"), "{decls:?}");
+        assert!(decls.iter().any(|d| d == token) && decls.iter().any(|d| d == crate::llvm::exit::REGISTRAR));
+        // The wrappers are internal: nothing new for other modules to see.
+        assert_eq!(m.symbols().len(), 2);
+        // Declared but unused, of another type, or defined: left alone.
+        for ir in [
+            "declare i32 @atexit(ptr)\ndefine void @r() { ret void }\n",
+            "declare void @atexit(i64)\ndefine void @r() { call void @atexit(i64 1)\n ret void }\n",
+            "define i32 @atexit(ptr %f) { ret i32 0 }\n",
+        ] {
+            let m = Module::from_ir("left", ir.as_bytes()).unwrap();
+            assert_eq!(m.exit_token(), None, "{ir}");
+        }
+    }
+
+    #[test]
     fn claims_are_exclusive() {
         let m = Module::from_ir("sum", SUM.as_bytes()).unwrap();
         m.claim(7).unwrap();
