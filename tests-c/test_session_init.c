@@ -13,6 +13,8 @@
  *    registered (in constructors and later), last registered first, then
  *    the destructors of initialized modules in reverse order; each once;
  *    modules added after the last Initialize keep their destructors
+ *  - a handler may register another (it runs too); handlers of object
+ *    files (LLJIT's platform records them) run after those of modules
  *  - removing a tracker drops its destructors and handlers unrun
  *  - a C++ module (clang++-22 -O1 IR of global objects, an atexit handler,
  *    a function-local static, constructor/destructor priorities) runs in
@@ -26,6 +28,7 @@
 #include "test_util.h"
 
 #include <time.h>
+#include <unistd.h>
 
 /* The trace every jitted function writes to through the host's trace(). */
 static pthread_mutex_t trace_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -571,6 +574,94 @@ static void test_bad_arguments(void)
     CHECK_ERR(JitcoreDylibInitialize(d), JITCORE_ERROR_INVALID_ARGUMENT, "disposed");
 }
 
+/* A handler that registers another one: it runs too, in the same
+   deinitialization (as under the C library's exit). */
+static void test_a_handler_may_register_a_handler(void)
+{
+    JitcoreDylibRef d = NULL;
+    JitcoreSessionRef s = traced_session(&d);
+    if (!s)
+        return;
+    static const char IR[] = "declare void @trace(i32)\n"
+                             "declare i32 @atexit(ptr)\n"
+                             "define internal void @second() {\n"
+                             "  call void @trace(i32 2)\n"
+                             "  ret void\n"
+                             "}\n"
+                             "define internal void @first() {\n"
+                             "  call void @trace(i32 1)\n"
+                             "  %r = call i32 @atexit(ptr @second)\n"
+                             "  ret void\n"
+                             "}\n"
+                             "define i32 @register_first() {\n"
+                             "  %r = call i32 @atexit(ptr @first)\n"
+                             "  ret i32 %r\n"
+                             "}\n";
+    CHECK_OK(JitcoreDylibAddModule(d, MAKE_MODULE("chained", IR), NULL));
+    CHECK_OK(JitcoreDylibInitialize(d));
+    CHECK_EQ_INT(SESSION_CALL_INT(s, d, "register_first"), 0);
+    CHECK_OK(JitcoreDylibDeinitialize(d));
+    CHECK_TRACE(1, 2);
+    CHECK_OK(JitcoreDylibDeinitialize(d));
+    CHECK_TRACE(1, 2);
+    JitcoreDisposeSession(s);
+}
+
+/* An object file's code (which jitcore does not rewrite) registers its
+   handlers with LLJIT's platform support: they run after the modules'. */
+static void test_object_file_handlers(void)
+{
+    if (system("cc --version >/dev/null 2>&1") != 0) {
+        tu_note("  SKIP object file handlers: no `cc`");
+        return;
+    }
+    static const char SRC[] = "#include <stdlib.h>\n"
+                              "extern void trace(int);\n"
+                              "extern int __cxa_atexit(void (*)(void *), void *, void *);\n"
+                              "extern char __dso_handle;\n"
+                              "static int arg = 51;\n"
+                              "static void h(void) { trace(50); }\n"
+                              "static void cxa(void *p) { trace(*(int *)p); }\n"
+                              "void reg_obj(void) { atexit(h); __cxa_atexit(cxa, &arg, &__dso_handle); }\n";
+    char *dir = tu_make_temp_dir();
+    char *c = tu_path_join(dir, "handlers.c");
+    char *o = tu_path_join(dir, "handlers.o");
+    CHECK(tu_write_file(c, SRC, strlen(SRC)));
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "cc -c -fPIC -O1 -o '%s' '%s'", o, c);
+    int rc = system(cmd);
+    CHECK_MSG(rc == 0, "expected `%s` to succeed, got %d", cmd, rc);
+    size_t len = 0;
+    unsigned char *obj = rc == 0 ? tu_read_file(o, &len) : NULL;
+    remove(c);
+    remove(o);
+    rmdir(dir);
+    free(c);
+    free(o);
+    free(dir);
+    if (!obj)
+        return;
+    JitcoreDylibRef d = NULL;
+    JitcoreSessionRef s = traced_session(&d);
+    if (!s) {
+        free(obj);
+        return;
+    }
+    CHECK_OK(JitcoreDylibAddObjectBuffer(d, obj, len, NULL));
+    free(obj);
+    CHECK_OK(JitcoreDylibAddModule(d, MAKE_MODULE("module_handlers", HANDLERS_IR), NULL));
+    CHECK_OK(JitcoreDylibInitialize(d));
+    /* (LLJIT's atexit and __cxa_atexit return garbage: not checked) */
+    uint64_t reg = SESSION_LOOKUP(s, d, "reg_obj");
+    if (reg)
+        FN(void (*)(void), reg)();
+    CHECK_OK(JitcoreDylibDeinitialize(d));
+    CHECK_TRACE(1, 8, 7, 51, 50, -2, -1);
+    CHECK_OK(JitcoreDylibDeinitialize(d));
+    CHECK_TRACE(1, 8, 7, 51, 50, -2, -1);
+    JitcoreDisposeSession(s);
+}
+
 /* Handlers registered by jitted code of a session disposed of without
    Deinitialize: none of them may run at process exit (their code is gone;
    if one did, this process would crash after main returns). */
@@ -604,6 +695,8 @@ int main(int argc, char **argv)
     RUN_TEST(test_cxx_objects_compile_threads());
     RUN_TEST(test_concurrent_initialize_runs_each_once());
     RUN_TEST(test_a_constructor_may_initialize());
+    RUN_TEST(test_a_handler_may_register_a_handler());
+    RUN_TEST(test_object_file_handlers());
     RUN_TEST(test_bad_arguments());
     RUN_TEST(test_nothing_runs_at_process_exit());
     return tu_finish("test_session_init");
