@@ -346,8 +346,9 @@ impl Options {
             "object-cache-dir" => self.object_cache_dir = Some(v),
             "fake-argv0" => self.fake_argv0 = Some(v),
             // jitcore's sessions always run static initializers and exit
-            // handlers of jitted code themselves: the generic platform and
-            // no platform behave alike (see run/atexit.rs).
+            // handlers of jitted code themselves (the library's
+            // initialize/deinitialize): the generic platform and no
+            // platform behave alike.
             "lljit-platform" => match v.as_str() {
                 "DetectHost" | "Auto" | "GenericIR" | "Inactive" => {}
                 "ORC" | "ExecutorNative" => {
