@@ -505,13 +505,13 @@ JitcoreErrorRef JitcoreEngineAddModule(JitcoreEngineRef EE, JitcoreModuleRef M);
  Removes module `M` from the engine, freeing its jitted code and data
  (addresses obtained from it become invalid) and its symbols, which are no
  longer found. Its static destructors that have not run, and the exit
- handlers its code registered that have not run, are dropped without
- running (its code is gone). On success the caller owns `M` again and may
- add it again, here or elsewhere (its constructors then run again at the
- next `JitcoreEngineRunStaticConstructors`). Errors: `INVALID_ARGUMENT` for NULL, `MODULE_NOT_FOUND`
- if `M` is not added to this engine. Thread-safe (not with
- `JitcoreDisposeEngine`), but no thread may run `M`'s code, or use an
- address into it, while or after it is removed.
+ handlers its code registered that have not run, are dropped without running
+ (its code is gone). On success the caller owns `M` again and may add it
+ again, here or elsewhere (its constructors then run again at the next
+ `JitcoreEngineRunStaticConstructors`). Errors: `INVALID_ARGUMENT` for NULL,
+ `MODULE_NOT_FOUND` if `M` is not added to this engine. Thread-safe (not with
+ `JitcoreDisposeEngine`), but no thread may run `M`'s code, or use an address
+ into it, while or after it is removed.
  */
 JitcoreErrorRef JitcoreEngineRemoveModule(JitcoreEngineRef EE, JitcoreModuleRef M);
 
@@ -693,13 +693,13 @@ JitcoreErrorRef JitcoreCreateSession(JitcoreSessionRef *Result,
                                      const struct JitcoreSessionOptions *Options);
 
 /*
- Disposes of a session: frees all jitted code and data, every module
- added to it, its JITDylibs (their handles become dead) and its compile
- threads (after the compiles in flight finish). No static destructor or
- exit handler runs: call `JitcoreDylibDeinitialize` first if they should. Tracker handles stay to be
- disposed of, but no longer do anything. NULL is ignored. Not
- thread-safe: must not race any other use of the session, its dylibs or
- its trackers, nor run while the session's jitted code runs.
+ Disposes of a session: frees all jitted code and data, every module added to
+ it, its JITDylibs (their handles become dead) and its compile threads (after
+ the compiles in flight finish). No static destructor or exit handler runs:
+ call `JitcoreDylibDeinitialize` first if they should. Tracker handles stay
+ to be disposed of, but no longer do anything. NULL is ignored. Not
+ thread-safe: must not race any other use of the session, its dylibs or its
+ trackers, nor run while the session's jitted code runs.
  */
 void JitcoreDisposeSession(JitcoreSessionRef S);
 
@@ -858,17 +858,17 @@ JitcoreErrorRef JitcoreDylibSetLinkOrder(JitcoreDylibRef D,
 
 /*
  Adds module `M` to `D` under tracker `RT` (NULL: the dylib's default
- tracker, which lives as long as the dylib). Nothing compiles until a
- lookup needs one of its symbols (or, with `LazyByDefault`, until each
- function is first called). Its static constructors and destructors run
- only through `JitcoreDylibInitialize` and `JitcoreDylibDeinitialize`. On success the session owns `M`: its handle
- stays valid (object cache callbacks see it) until it is removed with its
- tracker or the session is disposed of, and `JitcoreDisposeModule` ignores
- it. Errors: `INVALID_ARGUMENT` for NULL, a dead handle or a tracker of
- another dylib or already removed; `MODULE_ALREADY_ADDED`;
- `DUPLICATE_DEFINITION` naming the symbol if `D` already defines one of
- `M`'s strong external symbols; `UNSUPPORTED` for a foreign target.
- Thread-safe (not with `JitcoreDisposeSession`).
+ tracker, which lives as long as the dylib). Nothing compiles until a lookup
+ needs one of its symbols (or, with `LazyByDefault`, until each function is
+ first called). Its static constructors and destructors run only through
+ `JitcoreDylibInitialize` and `JitcoreDylibDeinitialize`. On success the
+ session owns `M`: its handle stays valid (object cache callbacks see it)
+ until it is removed with its tracker or the session is disposed of, and
+ `JitcoreDisposeModule` ignores it. Errors: `INVALID_ARGUMENT` for NULL, a
+ dead handle or a tracker of another dylib or already removed;
+ `MODULE_ALREADY_ADDED`; `DUPLICATE_DEFINITION` naming the symbol if `D`
+ already defines one of `M`'s strong external symbols; `UNSUPPORTED` for a
+ foreign target. Thread-safe (not with `JitcoreDisposeSession`).
  */
 JitcoreErrorRef JitcoreDylibAddModule(JitcoreDylibRef D,
                                       JitcoreModuleRef M,
@@ -971,30 +971,30 @@ JitcoreErrorRef JitcoreDylibAddLibrarySymbols(JitcoreDylibRef D,
 JitcoreErrorRef JitcoreDylibAddArchive(JitcoreDylibRef D, const char *Path);
 
 /*
- Runs the static constructors (`llvm.global_ctors`) that are due in `D`
- and in the dylibs of its link order, transitively, as ORC's
- `LLJIT::initialize` does: those of every module added since the last
- initialization, and those a failed initialization left. Constructors are
- taken out of every module when it is created, so they run only through
- this function (or `JitcoreEngineRunStaticConstructors`). Order: lowest
- priority number first, then in the order the modules were added (across
- dylibs), then in the order listed. Each is looked up first, which
- compiles its module (for a lazily added module: the constructor's own
- function, while what it calls compiles when called), and runs once, on
- the calling thread. A module without constructors counts as initialized
- too (its destructors are then due at `JitcoreDylibDeinitialize`).
- Errors: `INVALID_ARGUMENT` for NULL or a dylib of a disposed session;
- `UNRESOLVED_SYMBOL`, `COMPILE` or `LINK` naming the constructor and its
- module if its code cannot be compiled and linked: the constructors before
- it have run, it and those after it have not, and run on a later call once
- the cause is fixed (for example the missing symbol defined; but a lazily
- added module whose code failed to link stays failed, as its lazy
- functions do, and its constructor fails again). Thread-safe (not with `JitcoreDisposeSession`): on one session,
- initializations and deinitializations run one at a time, so concurrent
- calls run each constructor once and each returns after the constructors
- due when it was called have run; a constructor may itself initialize a
- dylib on its own thread, but must not wait for another thread that does,
- nor unwind (C++ exception, `longjmp`) out of itself.
+ Runs the static constructors (`llvm.global_ctors`) that are due in `D` and
+ in the dylibs of its link order, transitively, as ORC's `LLJIT::initialize`
+ does: those of every module added since the last initialization, and those a
+ failed initialization left. Constructors are taken out of every module when
+ it is created, so they run only through this function (or
+ `JitcoreEngineRunStaticConstructors`). Order: lowest priority number first,
+ then in the order the modules were added (across dylibs), then in the order
+ listed. Each is looked up first, which compiles its module (for a lazily
+ added module: the constructor's own function, while what it calls compiles
+ when called), and runs once, on the calling thread. A module without
+ constructors counts as initialized too (its destructors are then due at
+ `JitcoreDylibDeinitialize`). Errors: `INVALID_ARGUMENT` for NULL or a dylib
+ of a disposed session; `UNRESOLVED_SYMBOL`, `COMPILE` or `LINK` naming the
+ constructor and its module if its code cannot be compiled and linked: the
+ constructors before it have run, it and those after it have not, and run on
+ a later call once the cause is fixed (for example the missing symbol
+ defined; but a lazily added module whose code failed to link stays failed,
+ as its lazy functions do, and its constructor fails again). Thread-safe (not
+ with `JitcoreDisposeSession`): on one session, initializations and
+ deinitializations run one at a time, so concurrent calls run each
+ constructor once and each returns after the constructors due when it was
+ called have run; a constructor may itself initialize a dylib on its own
+ thread, but must not wait for another thread that does, nor unwind (C++
+ exception, `longjmp`) out of itself.
  */
 JitcoreErrorRef JitcoreDylibInitialize(JitcoreDylibRef D);
 

@@ -102,13 +102,13 @@ pub unsafe extern "C" fn JitcoreEngineAddModule(EE: JitcoreEngineRef, M: Jitcore
 /// Removes module `M` from the engine, freeing its jitted code and data
 /// (addresses obtained from it become invalid) and its symbols, which are no
 /// longer found. Its static destructors that have not run, and the exit
-/// handlers its code registered that have not run, are dropped without
-/// running (its code is gone). On success the caller owns `M` again and may
-/// add it again, here or elsewhere (its constructors then run again at the
-/// next `JitcoreEngineRunStaticConstructors`). Errors: `INVALID_ARGUMENT` for NULL, `MODULE_NOT_FOUND`
-/// if `M` is not added to this engine. Thread-safe (not with
-/// `JitcoreDisposeEngine`), but no thread may run `M`'s code, or use an
-/// address into it, while or after it is removed.
+/// handlers its code registered that have not run, are dropped without running
+/// (its code is gone). On success the caller owns `M` again and may add it
+/// again, here or elsewhere (its constructors then run again at the next
+/// `JitcoreEngineRunStaticConstructors`). Errors: `INVALID_ARGUMENT` for NULL,
+/// `MODULE_NOT_FOUND` if `M` is not added to this engine. Thread-safe (not with
+/// `JitcoreDisposeEngine`), but no thread may run `M`'s code, or use an address
+/// into it, while or after it is removed.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreEngineRemoveModule(EE: JitcoreEngineRef, M: JitcoreModuleRef) -> JitcoreErrorRef {
     // SAFETY: EE is NULL or a live engine handle (the host's contract; checked non-NULL).

@@ -59,7 +59,8 @@ impl Due<'_> {
     }
 
     fn describe(&self, dtor: bool) -> String {
-        let (what, list) = if dtor { ("destructor", self.of.module.dtors()) } else { ("constructor", self.of.module.ctors()) };
+        let (what, list) =
+            if dtor { ("destructor", self.of.module.dtors()) } else { ("constructor", self.of.module.ctors()) };
         format!("cannot run {what} '{}' of module '{}'", list[self.index].function, self.of.module.name())
     }
 }
@@ -141,7 +142,9 @@ impl Session {
         for (k, d) in due.iter().enumerate() {
             let address = match &together {
                 Some(addresses) => addresses[k],
-                None => self.lookup_any(&d.of.dylib, &[d.lookup_name(dtors)]).map_err(|e| e.context(d.describe(dtors)))?[0],
+                None => {
+                    self.lookup_any(&d.of.dylib, &[d.lookup_name(dtors)]).map_err(|e| e.context(d.describe(dtors)))?[0]
+                }
             };
             // A constructor may have initialized a dylib itself (on this
             // thread): what it ran is not run again.
