@@ -101,6 +101,10 @@ impl Module {
         let dtors = ir.take_structors("llvm.global_dtors", &format!("__jitcore.dtor.{content_hash:016x}"))?;
         let token = format!("__jitcore.exit.{content_hash:016x}");
         let exit_token = crate::llvm::exit::route_exit_registrations(&mut ir, &token).then_some(token);
+        if exit_token.is_some() {
+            // What jitcore wrote must be as sound as what it was given.
+            ir.verify(name).map_err(|e| Error::internal(format!("routing exit handlers: {}", e.message)))?;
+        }
         let symbols = ir.defined_symbols();
         let triple = ir.target_triple();
         let thread_locals = ir.thread_locals();
@@ -295,6 +299,8 @@ mod tests {
             "declare i32 @atexit(ptr)\ndefine void @r() { ret void }\n",
             "declare void @atexit(i64)\ndefine void @r() { call void @atexit(i64 1)\n ret void }\n",
             "define i32 @atexit(ptr %f) { ret i32 0 }\n",
+            "declare fastcc i32 @atexit(ptr)\ndefine void @r() { call fastcc i32 @atexit(ptr null)\n ret void }\n",
+            "declare i32 @atexit(ptr addrspace(1))\ndefine void @r() { call i32 @atexit(ptr addrspace(1) null)\n ret void }\n",
         ] {
             let m = Module::from_ir("left", ir.as_bytes()).unwrap();
             assert_eq!(m.exit_token(), None, "{ir}");

@@ -16,7 +16,7 @@ use std::sync::{Arc, RwLock};
 
 use llvm_sys::core::*;
 use llvm_sys::prelude::*;
-use llvm_sys::{LLVMLinkage, LLVMTypeKind};
+use llvm_sys::{LLVMCallConv, LLVMLinkage, LLVMTypeKind};
 use once_cell::sync::Lazy;
 
 use super::cstring;
@@ -88,7 +88,7 @@ const ROUTED: [(&str, u32); 2] = [("atexit", 1), ("__cxa_atexit", 3)];
 /// `__cxa_atexit(f, arg, dso)`, where it uses them, with internal wrappers
 /// that call [`REGISTRAR`]`(f, arg, &token)` (`arg` NULL for `atexit`),
 /// `token` being an external symbol named `token`. A declaration of another
-/// type, or a module's own definition, is left alone. Returns whether the
+/// type or calling convention, or a module's own definition, is left alone. Returns whether the
 /// module now refers to `token`.
 pub fn route_exit_registrations(ir: &mut IrModule, token: &str) -> bool {
     let m = ir.as_raw();
@@ -110,13 +110,16 @@ pub fn route_exit_registrations(ir: &mut IrModule, token: &str) -> bool {
             let fty = LLVMGlobalGetValueType(decl);
             let ret = LLVMGetReturnType(fty);
             let shape_ok = LLVMIsFunctionVarArg(fty) == 0
+                && LLVMGetFunctionCallConv(decl) == LLVMCallConv::LLVMCCallConv as u32
                 && LLVMCountParamTypes(fty) == params
                 && LLVMGetTypeKind(ret) == LLVMTypeKind::LLVMIntegerTypeKind
                 && LLVMGetIntTypeWidth(ret) == 32
                 && {
                     let mut tys = vec![std::ptr::null_mut(); params as usize];
                     LLVMGetParamTypes(fty, tys.as_mut_ptr());
-                    tys.iter().all(|t| LLVMGetTypeKind(*t) == LLVMTypeKind::LLVMPointerTypeKind)
+                    tys.iter().all(|t| {
+                        LLVMGetTypeKind(*t) == LLVMTypeKind::LLVMPointerTypeKind && LLVMGetPointerAddressSpace(*t) == 0
+                    })
                 };
             if !shape_ok {
                 continue;
