@@ -510,8 +510,9 @@ JitcoreErrorRef JitcoreCreateMCJITCompiler(JitcoreEngineRef *Result,
 /*
  Disposes of an engine: frees all its jitted code and data and every
  module still added to it (their handles become dead and
- `JitcoreDisposeModule` ignores them). Static destructors are not run; call
- `JitcoreEngineRunStaticDestructors` first if they should. NULL is ignored.
+ `JitcoreDisposeModule` ignores them). Static destructors and exit
+ handlers are not run; call `JitcoreEngineRunStaticDestructors` first if
+ they should. NULL is ignored.
  Not thread-safe: must not race any other call on the engine, nor run
  while jitted code of the engine runs.
  */
@@ -532,11 +533,14 @@ JitcoreErrorRef JitcoreEngineAddModule(JitcoreEngineRef EE, JitcoreModuleRef M);
 /*
  Removes module `M` from the engine, freeing its jitted code and data
  (addresses obtained from it become invalid) and its symbols, which are no
- longer found. On success the caller owns `M` again and may add it again,
- here or elsewhere. Errors: `INVALID_ARGUMENT` for NULL, `MODULE_NOT_FOUND`
- if `M` is not added to this engine. Thread-safe (not with
- `JitcoreDisposeEngine`), but no thread may run `M`'s code, or use an
- address into it, while or after it is removed.
+ longer found. Its static destructors that have not run, and the exit
+ handlers its code registered that have not run, are dropped without running
+ (its code is gone). On success the caller owns `M` again and may add it
+ again, here or elsewhere (its constructors then run again at the next
+ `JitcoreEngineRunStaticConstructors`). Errors: `INVALID_ARGUMENT` for NULL,
+ `MODULE_NOT_FOUND` if `M` is not added to this engine. Thread-safe (not with
+ `JitcoreDisposeEngine`), but no thread may run `M`'s code, or use an address
+ into it, while or after it is removed.
  */
 JitcoreErrorRef JitcoreEngineRemoveModule(JitcoreEngineRef EE, JitcoreModuleRef M);
 
@@ -605,8 +609,12 @@ JitcoreErrorRef JitcoreEngineAddGlobalMapping(JitcoreEngineRef EE,
  Runs the static constructors (`llvm.global_ctors`) of every module whose
  constructors have not run yet, compiling them as needed: lowest priority
  number first, then in the order the modules were added. Errors are those
- of a lookup (the constructor's module could not be compiled); the
- constructors before it have run. Thread-safe (not with
+ of a lookup (`UNRESOLVED_SYMBOL`, `COMPILE`, `LINK`, naming the
+ constructor and its module, which could not be compiled and linked): the
+ constructors before it have run, it and those after it have not, and
+ run on a later call once the cause is fixed (for example the missing
+ symbol mapped). The same mechanism as `JitcoreDylibInitialize` (the
+ engine's modules are one dylib's). Thread-safe (not with
  `JitcoreDisposeEngine`); the constructors run on the calling thread,
  each at most once even when several threads call this at once.
  */
@@ -614,11 +622,17 @@ JitcoreErrorRef JitcoreEngineRunStaticConstructors(JitcoreEngineRef EE);
 
 /*
  Runs the static destructors (`llvm.global_dtors`) of every module whose
- destructors have not run yet: highest priority number first, then the
- most recently added module first. Errors as for constructors.
- Thread-safe (not with `JitcoreDisposeEngine`); the destructors run on the
- calling thread, each at most once. No other thread may run the engine's
- code meanwhile or afterwards if it depends on what they tear down.
+ destructors have not run yet, whether its constructors ran or not:
+ highest priority number first, then the most recently added module
+ first; then the exit handlers the engine's code registered with `atexit`
+ or `__cxa_atexit` (a C++ global object's destructor is one), last
+ registered first, each once: MCJIT's order (static destructors, then
+ `exit`'s handlers). Jitted code's handlers never go to the C library, so
+ nothing of the engine runs at process exit. Errors as for constructors
+ (the handlers run even then). Thread-safe (not with
+ `JitcoreDisposeEngine`); the destructors run on the calling thread, each
+ at most once. No other thread may run the engine's code meanwhile or
+ afterwards if it depends on what they tear down.
  */
 JitcoreErrorRef JitcoreEngineRunStaticDestructors(JitcoreEngineRef EE);
 
@@ -742,12 +756,13 @@ JitcoreErrorRef JitcoreCreateSessionSized(JitcoreSessionRef *Result,
                                           size_t OptionsSize);
 
 /*
- Disposes of a session: frees all jitted code and data, every module
- added to it, its JITDylibs (their handles become dead) and its compile
- threads (after the compiles in flight finish). Tracker handles stay to be
- disposed of, but no longer do anything. NULL is ignored. Not
- thread-safe: must not race any other use of the session, its dylibs or
- its trackers, nor run while the session's jitted code runs.
+ Disposes of a session: frees all jitted code and data, every module added to
+ it, its JITDylibs (their handles become dead) and its compile threads (after
+ the compiles in flight finish). No static destructor or exit handler runs:
+ call `JitcoreDylibDeinitialize` first if they should. Tracker handles stay
+ to be disposed of, but no longer do anything. NULL is ignored. Not
+ thread-safe: must not race any other use of the session, its dylibs or its
+ trackers, nor run while the session's jitted code runs.
  */
 void JitcoreDisposeSession(JitcoreSessionRef S);
 
@@ -849,7 +864,10 @@ void JitcoreSessionSetErrorReporter(JitcoreSessionRef S,
  * process, a shared library, a static archive), and a link order: the
  * dylibs its code links against. A lookup from a dylib
  * (`JitcoreSessionLookup`) searches its own definitions, then its symbol
- * sources, then its link order.
+ * sources, then its link order. Static constructors and destructors, and
+ * the exit handlers jitted code registers, run when the host initializes
+ * and deinitializes a dylib (`JitcoreDylibInitialize`,
+ * `JitcoreDylibDeinitialize`), never on their own.
  * ========================================================================== */
 
 /*
@@ -921,18 +939,19 @@ JitcoreErrorRef JitcoreDylibSetLinkOrder(JitcoreDylibRef D,
 
 /*
  Adds module `M` to `D` under tracker `RT` (NULL: the dylib's default
- tracker, which lives as long as the dylib). Nothing compiles until a
- lookup needs one of its symbols (or, with `LazyByDefault`, until each
- function is first called). On success the session owns `M`: its handle
- stays valid (object cache callbacks see it) until it is removed with its
- tracker or the session is disposed of, and `JitcoreDisposeModule` ignores
- it. Errors: `INVALID_ARGUMENT` for NULL, a dead handle or a tracker of
- another dylib or already removed; `MODULE_ALREADY_ADDED`;
- `DUPLICATE_DEFINITION` naming the symbol if `D` already defines one of
- `M`'s strong external symbols; `UNSUPPORTED` for a foreign target.
- Thread-local variables work (each thread gets its own copy, freed at its
- exit or when the module is removed; README, "Thread-local variables").
- Thread-safe (not with `JitcoreDisposeSession`).
+ tracker, which lives as long as the dylib). Nothing compiles until a lookup
+ needs one of its symbols (or, with `LazyByDefault`, until each function is
+ first called). Its static constructors and destructors run only through
+ `JitcoreDylibInitialize` and `JitcoreDylibDeinitialize`. On success the
+ session owns `M`: its handle stays valid (object cache callbacks see it)
+ until it is removed with its tracker or the session is disposed of, and
+ `JitcoreDisposeModule` ignores it. Errors: `INVALID_ARGUMENT` for NULL, a
+ dead handle or a tracker of another dylib or already removed;
+ `MODULE_ALREADY_ADDED`; `DUPLICATE_DEFINITION` naming the symbol if `D`
+ already defines one of `M`'s strong external symbols; `UNSUPPORTED` for a
+ foreign target. Thread-local variables work (each thread gets its own
+ copy, freed at its exit or when the module is removed; README,
+ "Thread-local variables"). Thread-safe (not with `JitcoreDisposeSession`).
  */
 JitcoreErrorRef JitcoreDylibAddModule(JitcoreDylibRef D,
                                       JitcoreModuleRef M,
@@ -1036,6 +1055,63 @@ JitcoreErrorRef JitcoreDylibAddLibrarySymbols(JitcoreDylibRef D,
 JitcoreErrorRef JitcoreDylibAddArchive(JitcoreDylibRef D, const char *Path);
 
 /*
+ Runs the static constructors (`llvm.global_ctors`) that are due in `D` and
+ in the dylibs of its link order, transitively, as ORC's `LLJIT::initialize`
+ does: those of every module added since the last initialization, and those a
+ failed initialization left. Constructors are taken out of every module when
+ it is created, so they run only through this function (or
+ `JitcoreEngineRunStaticConstructors`). Order: lowest priority number first,
+ then in the order the modules were added (across dylibs), then in the order
+ listed. Each is looked up first, which compiles its module (for a lazily
+ added module: the constructor's own function, while what it calls compiles
+ when called), and runs once, on the calling thread. A module without
+ constructors counts as initialized too (its destructors are then due at
+ `JitcoreDylibDeinitialize`). Errors: `INVALID_ARGUMENT` for NULL or a dylib
+ of a disposed session; `UNRESOLVED_SYMBOL`, `COMPILE` or `LINK` naming the
+ constructor and its module if its code cannot be compiled and linked: the
+ constructors before it have run, it and those after it have not, and run on
+ a later call once the cause is fixed (for example the missing symbol
+ defined; but a lazily added module whose code failed to link stays failed,
+ as its lazy functions do, and its constructor fails again). Thread-safe (not
+ with `JitcoreDisposeSession`): on one session, initializations and
+ deinitializations run one at a time, so concurrent calls run each
+ constructor once and each returns after the constructors due when it was
+ called have run; a constructor may itself initialize a dylib on its own
+ thread, but must not wait for another thread that does, nor unwind (C++
+ exception, `longjmp`) out of itself.
+ */
+JitcoreErrorRef JitcoreDylibInitialize(JitcoreDylibRef D);
+
+/*
+ Runs, for `D` and the dylibs of its link order, transitively (the dylibs
+ `JitcoreDylibInitialize` covers), what ORC's `LLJIT::deinitialize` runs,
+ in the order of the C library's `exit`: first the exit handlers their
+ code registered with `atexit` or `__cxa_atexit` (jitted code's calls go
+ to jitcore, never to the C library, so none of them runs at process
+ exit, when the code may be gone), last registered first, including
+ handlers registered while they run; then those LLJIT's platform support
+ recorded for code jitcore does not rewrite (object files, archive
+ members); then the static destructors (`llvm.global_dtors`) of the
+ modules an initialization covered, highest priority number first, then
+ the most recently added module first. Modules added after the last
+ initialization were not initialized, and their destructors do not run.
+ Each handler and destructor runs at most once, on the calling thread;
+ the dylib may be initialized again later (constructors that ran do not
+ run again). Removing a tracker drops, without running them, the
+ destructors of its modules and the exit handlers their code registered,
+ since their code is gone (deinitialize first to run them); handlers that
+ object files or archive members registered are not dropped, so such code
+ must not be removed before its dylib is deinitialized. Disposing of the
+ session runs nothing. Errors: `INVALID_ARGUMENT` for NULL or a dylib of
+ a disposed session; `UNRESOLVED_SYMBOL`, `COMPILE` or `LINK` naming the
+ destructor and its module if its code cannot be compiled and linked (the
+ handlers have run; that destructor and those after it stay due). Thread
+ rules as for `JitcoreDylibInitialize`; no other thread may run code that
+ depends on what is torn down, meanwhile or afterwards.
+ */
+JitcoreErrorRef JitcoreDylibDeinitialize(JitcoreDylibRef D);
+
+/*
  Creates a resource tracker for `D`: what is added under it can be
  removed as one with `JitcoreResourceTrackerRemove`. The caller owns the
  result (dispose with `JitcoreDisposeResourceTracker`). NULL for NULL or
@@ -1057,7 +1133,10 @@ JitcoreResourceTrackerRef JitcoreDylibCreateResourceTracker(JitcoreDylibRef D);
  Removes everything added under `RT`: its code and data are freed
  (addresses into it become invalid; nothing may be running in it), its
  symbols are no longer found, its modules are disposed of (their handles
- become dead), and unused symbol names are dropped. Other trackers' code
+ become dead), and unused symbol names are dropped. Static destructors
+ of its modules that have not run, and exit handlers their code
+ registered that have not run, are dropped without running (their code
+ is gone): call `JitcoreDylibDeinitialize` first to run them. Other trackers' code
  is untouched; `RT` stays to be disposed of, and adding to it fails.
  Errors: `INVALID_ARGUMENT` for NULL, or if its session was disposed of.
  Thread-safe (not with `JitcoreDisposeSession`); must not race

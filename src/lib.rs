@@ -33,8 +33,8 @@ pub use session::sources::SymbolSource;
 pub use session::stats::Statistics;
 pub use session::tracker::Group as Tracker;
 pub use session::{Session, SessionConfig};
-// Modules, and the order their constructors and destructors run in.
-pub use module::{structor_order, Module};
+// Modules.
+pub use module::Module;
 /// The suffix of the hidden symbol behind a lazy function's stub.
 pub use session::lazy::BODY_SUFFIX as LAZY_BODY_SUFFIX;
 // Object caches: the trait, and the built-in disk cache.

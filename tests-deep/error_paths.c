@@ -185,6 +185,8 @@ static void null_arguments(JitcoreEngineRef ee, JitcoreSessionRef s, JitcoreTarg
     EXPECT_INVALID(JitcoreDylibAddMaterializer(d, NULL, 1, flaky_materializer, NULL, NULL, NULL));
     EXPECT_INVALID(JitcoreDylibAddMaterializer(d, names, 0, flaky_materializer, NULL, NULL, NULL));
     EXPECT_INVALID(JitcoreDylibAddMaterializer(d, names, 1, NULL, NULL, NULL, NULL));
+    EXPECT_INVALID(JitcoreDylibInitialize(NULL));
+    EXPECT_INVALID(JitcoreDylibDeinitialize(NULL));
     EXPECT_INVALID(JitcoreSessionLookup(NULL, d, &addr, "x"));
     EXPECT_INVALID(JitcoreSessionLookup(s, NULL, &addr, "x"));
     EXPECT_INVALID(JitcoreSessionLookup(s, d, NULL, "x"));
@@ -313,6 +315,28 @@ static void symbols(JitcoreEngineRef ee, JitcoreSessionRef s, JitcoreTargetMachi
     EXPECT_ERR(JitcoreDylibAddModule(lib, late, rt), JITCORE_ERROR_INVALID_ARGUMENT, "");
     JitcoreDisposeModule(late);
     JitcoreDisposeResourceTracker(rt);
+
+    /* a constructor that cannot link yet, then runs once it can; its
+       handler and destructor are dropped with its tracker */
+    const char ctor[] = "declare i32 @ep_ctor_ext()\ndeclare i32 @atexit(ptr)\n@ep_ran = global i32 0\n"
+                        "define internal void @ep_bye() {\n  store i32 -1, ptr @ep_ran\n  ret void\n}\n"
+                        "define internal void @ep_ctor() {\n  %v = call i32 @ep_ctor_ext()\n"
+                        "  store i32 %v, ptr @ep_ran\n  %r = call i32 @atexit(ptr @ep_bye)\n  ret void\n}\n"
+                        "@llvm.global_ctors = appending global [1 x { i32, ptr, ptr }] "
+                        "[{ i32, ptr, ptr } { i32 1, ptr @ep_ctor, ptr null }]\n"
+                        "@llvm.global_dtors = appending global [1 x { i32, ptr, ptr }] "
+                        "[{ i32, ptr, ptr } { i32 1, ptr @ep_bye, ptr null }]\n";
+    JitcoreResourceTrackerRef crt = JitcoreDylibCreateResourceTracker(lib);
+    CHECK_OK(JitcoreDylibAddModule(lib, MAKE_MODULE("ep_ctor", ctor), crt));
+    EXPECT_ERR(JitcoreDylibInitialize(lib), JITCORE_ERROR_UNRESOLVED_SYMBOL, "ep_ctor_ext");
+    JitcoreSymbolDefinition cdef = {"ep_ctor_ext", HOST_ADDR(host_forty)};
+    CHECK_OK(JitcoreDylibDefineAbsoluteSymbols(lib, &cdef, 1));
+    CHECK_OK(JitcoreDylibInitialize(lib));
+    addr = SESSION_LOOKUP(s, lib, "ep_ran");
+    PATH(CHECK(addr && *(int *)(uintptr_t)addr == 40));
+    CHECK_OK(JitcoreResourceTrackerRemove(crt));
+    CHECK_OK(JitcoreDylibDeinitialize(lib));
+    JitcoreDisposeResourceTracker(crt);
 
     /* a failing materializer, then the retry works; Dispose runs once */
     int disposed = 0;

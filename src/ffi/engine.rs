@@ -66,8 +66,9 @@ pub unsafe extern "C" fn JitcoreCreateMCJITCompiler(
 
 /// Disposes of an engine: frees all its jitted code and data and every
 /// module still added to it (their handles become dead and
-/// `JitcoreDisposeModule` ignores them). Static destructors are not run; call
-/// `JitcoreEngineRunStaticDestructors` first if they should. NULL is ignored.
+/// `JitcoreDisposeModule` ignores them). Static destructors and exit
+/// handlers are not run; call `JitcoreEngineRunStaticDestructors` first if
+/// they should. NULL is ignored.
 /// Not thread-safe: must not race any other call on the engine, nor run
 /// while jitted code of the engine runs.
 #[no_mangle]
@@ -100,11 +101,14 @@ pub unsafe extern "C" fn JitcoreEngineAddModule(EE: JitcoreEngineRef, M: Jitcore
 
 /// Removes module `M` from the engine, freeing its jitted code and data
 /// (addresses obtained from it become invalid) and its symbols, which are no
-/// longer found. On success the caller owns `M` again and may add it again,
-/// here or elsewhere. Errors: `INVALID_ARGUMENT` for NULL, `MODULE_NOT_FOUND`
-/// if `M` is not added to this engine. Thread-safe (not with
-/// `JitcoreDisposeEngine`), but no thread may run `M`'s code, or use an
-/// address into it, while or after it is removed.
+/// longer found. Its static destructors that have not run, and the exit
+/// handlers its code registered that have not run, are dropped without running
+/// (its code is gone). On success the caller owns `M` again and may add it
+/// again, here or elsewhere (its constructors then run again at the next
+/// `JitcoreEngineRunStaticConstructors`). Errors: `INVALID_ARGUMENT` for NULL,
+/// `MODULE_NOT_FOUND` if `M` is not added to this engine. Thread-safe (not with
+/// `JitcoreDisposeEngine`), but no thread may run `M`'s code, or use an address
+/// into it, while or after it is removed.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreEngineRemoveModule(EE: JitcoreEngineRef, M: JitcoreModuleRef) -> JitcoreErrorRef {
     // SAFETY: EE is NULL or a live engine handle (the host's contract; checked non-NULL).
@@ -223,8 +227,12 @@ pub unsafe extern "C" fn JitcoreEngineAddGlobalMapping(
 /// Runs the static constructors (`llvm.global_ctors`) of every module whose
 /// constructors have not run yet, compiling them as needed: lowest priority
 /// number first, then in the order the modules were added. Errors are those
-/// of a lookup (the constructor's module could not be compiled); the
-/// constructors before it have run. Thread-safe (not with
+/// of a lookup (`UNRESOLVED_SYMBOL`, `COMPILE`, `LINK`, naming the
+/// constructor and its module, which could not be compiled and linked): the
+/// constructors before it have run, it and those after it have not, and
+/// run on a later call once the cause is fixed (for example the missing
+/// symbol mapped). The same mechanism as `JitcoreDylibInitialize` (the
+/// engine's modules are one dylib's). Thread-safe (not with
 /// `JitcoreDisposeEngine`); the constructors run on the calling thread,
 /// each at most once even when several threads call this at once.
 #[no_mangle]
@@ -234,11 +242,17 @@ pub unsafe extern "C" fn JitcoreEngineRunStaticConstructors(EE: JitcoreEngineRef
 }
 
 /// Runs the static destructors (`llvm.global_dtors`) of every module whose
-/// destructors have not run yet: highest priority number first, then the
-/// most recently added module first. Errors as for constructors.
-/// Thread-safe (not with `JitcoreDisposeEngine`); the destructors run on the
-/// calling thread, each at most once. No other thread may run the engine's
-/// code meanwhile or afterwards if it depends on what they tear down.
+/// destructors have not run yet, whether its constructors ran or not:
+/// highest priority number first, then the most recently added module
+/// first; then the exit handlers the engine's code registered with `atexit`
+/// or `__cxa_atexit` (a C++ global object's destructor is one), last
+/// registered first, each once: MCJIT's order (static destructors, then
+/// `exit`'s handlers). Jitted code's handlers never go to the C library, so
+/// nothing of the engine runs at process exit. Errors as for constructors
+/// (the handlers run even then). Thread-safe (not with
+/// `JitcoreDisposeEngine`); the destructors run on the calling thread, each
+/// at most once. No other thread may run the engine's code meanwhile or
+/// afterwards if it depends on what they tear down.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreEngineRunStaticDestructors(EE: JitcoreEngineRef) -> JitcoreErrorRef {
     // SAFETY: EE is NULL or a live engine handle (the host's contract; checked non-NULL).

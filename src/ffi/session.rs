@@ -156,12 +156,13 @@ pub unsafe extern "C" fn JitcoreCreateSessionSized(
     })
 }
 
-/// Disposes of a session: frees all jitted code and data, every module
-/// added to it, its JITDylibs (their handles become dead) and its compile
-/// threads (after the compiles in flight finish). Tracker handles stay to be
-/// disposed of, but no longer do anything. NULL is ignored. Not
-/// thread-safe: must not race any other use of the session, its dylibs or
-/// its trackers, nor run while the session's jitted code runs.
+/// Disposes of a session: frees all jitted code and data, every module added to
+/// it, its JITDylibs (their handles become dead) and its compile threads (after
+/// the compiles in flight finish). No static destructor or exit handler runs:
+/// call `JitcoreDylibDeinitialize` first if they should. Tracker handles stay
+/// to be disposed of, but no longer do anything. NULL is ignored. Not
+/// thread-safe: must not race any other use of the session, its dylibs or its
+/// trackers, nor run while the session's jitted code runs.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreDisposeSession(S: JitcoreSessionRef) {
     boundary_or((), || {

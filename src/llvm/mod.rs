@@ -6,6 +6,7 @@ pub mod blake3;
 pub mod buffer;
 pub mod codegen;
 pub mod diagnostics;
+pub mod exit;
 pub mod generator;
 pub mod ir;
 pub mod lazy;

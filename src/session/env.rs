@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 
 use super::dylib::Dylib;
+use super::exit::ExitHandlers;
 use super::lazy;
 use super::materializer::HostMaterializer;
 use super::perf::PerfMap;
@@ -20,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::llvm::ir::ModuleSymbol;
 use crate::llvm::lazy::{CallThrough, StubsManager};
 use crate::llvm::lljit::Lljit;
-use crate::llvm::orc::{ExecutionSession, Found, JitDylib, ObjectLayer, Tracker};
+use crate::llvm::orc::{absolute_symbols, ExecutionSession, Found, JitDylib, ObjectLayer, SymbolFlags, Tracker};
 use crate::llvm::target_machine::{TargetMachine, TargetSpec};
 use crate::llvm::unit::ThreadSafeModule;
 use crate::module::Module;
@@ -121,6 +122,8 @@ pub struct SessionEnv {
     pub(super) lazy: Mutex<Option<Arc<CallThrough>>>,
     /// The tags of lazily added modules' promoted names (see lazy.rs).
     pub(super) lazy_tags: lazy::LazyTags,
+    /// The exit handlers jitted code registered, and their tokens.
+    pub(super) exits: Arc<ExitHandlers>,
     pub perf: Option<PerfMap>,
     pub(super) me: Weak<SessionEnv>,
     /// The LLJIT: dropped last, when nothing else of the session is left.
@@ -292,6 +295,26 @@ impl SessionEnv {
                 let _ = t.remove();
             }
         }
+    }
+
+    /// Defines in `dylib`, for its life, the registrar that jitted code's
+    /// exit handler registrations call (see llvm/exit.rs).
+    pub(super) fn define_registrar(&self, dylib: &Dylib) -> Result<()> {
+        let name = self.jit.mangle_and_intern(crate::llvm::exit::REGISTRAR);
+        let address = crate::llvm::exit::registrar_address();
+        dylib.jd().define(absolute_symbols(vec![(name, address, SymbolFlags::new(false, true))]))
+    }
+
+    /// Makes sure `dylib` defines exit token `name` (see session/exit.rs),
+    /// for its life.
+    pub(super) fn ensure_exit_token(&self, dylib: &Dylib, name: &str) -> Result<()> {
+        self.exits.ensure_token(dylib.id(), name, |address| {
+            let symbol = (self.jit.mangle_and_intern(name), address, SymbolFlags::new(false, false));
+            dylib
+                .jd()
+                .define(absolute_symbols(vec![symbol]))
+                .map_err(|e| e.context(format!("cannot define '{name}' in JITDylib '{}'", dylib.name())))
+        })
     }
 
     /// The session's lazy call-through manager, made on first use.

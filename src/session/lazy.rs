@@ -103,6 +103,12 @@ impl LazyPlan {
         Ok(Some(LazyPlan { module_name: module.name().to_string(), functions, globals }))
     }
 
+    /// The body behind function `name`'s stub (none if `name` was not
+    /// split out: it lives in the globals partition, under its own name).
+    pub fn body_of(&self, name: &str) -> Option<&str> {
+        self.functions.iter().find(|(f, _)| f.name == name).map(|(f, _)| f.body.as_str())
+    }
+
     /// What the module's placeholder promises: stubs, bodies and globals.
     pub fn placeholder_symbols(&self) -> Vec<ModuleSymbol> {
         let mut out = Vec::with_capacity(self.functions.len() * 2);

@@ -7,13 +7,16 @@
 
 pub mod dylib;
 pub mod env;
+pub mod exit;
 mod failure;
+mod init;
 pub mod lazy;
 pub mod linkorder;
 pub mod materializer;
 pub mod perf;
 pub mod sources;
 pub mod stats;
+pub mod structors;
 pub mod tracker;
 pub mod unit;
 
@@ -37,6 +40,7 @@ use crate::report::{self, ErrorLog};
 use dylib::Dylib;
 pub use env::{Pending, SessionConfig, SessionEnv};
 use stats::{Statistics, Stats};
+use structors::ModuleInit;
 use tracker::{Group, Member};
 
 /// An LLJIT with jitcore's compile path on it.
@@ -54,6 +58,8 @@ pub struct Session {
     /// Failed units whose reset was deferred (it was due on a thread
     /// inside the JIT): done by the next lookup, before it starts.
     resets: Mutex<Vec<u64>>,
+    /// One thread at a time runs initializers and finalizers (init.rs).
+    initializing: structors::Turnstile,
 }
 
 fn main_dylib_id() -> u64 {
@@ -113,6 +119,7 @@ impl Session {
                 process_dylib,
                 lazy: Mutex::new(None),
                 lazy_tags: Default::default(),
+                exits: Arc::new(exit::ExitHandlers::default()),
                 perf,
                 me: me.clone(),
                 jit,
@@ -131,8 +138,16 @@ impl Session {
             .map_err(|e| e.context("cannot define the thread-local runtime"))?;
         let main = Dylib::new(main_jd, "main", main_dylib_id());
         linkorder::install(&env, &main);
+        env.define_registrar(&main)?;
         env.dylibs.write().unwrap_or_else(|p| p.into_inner()).push(main.clone());
-        Ok(Session { env, main, changes: Mutex::new(()), lookups: RwLock::new(()), resets: Mutex::new(Vec::new()) })
+        Ok(Session {
+            env,
+            main,
+            changes: Mutex::new(()),
+            lookups: RwLock::new(()),
+            resets: Mutex::new(Vec::new()),
+            initializing: structors::Turnstile::default(),
+        })
     }
 
     pub fn env(&self) -> &Arc<SessionEnv> {
@@ -190,6 +205,7 @@ impl Session {
             d.set_platform(p);
         }
         linkorder::install(&self.env, &d);
+        self.env.define_registrar(&d)?;
         dylibs.push(d.clone());
         Ok(d)
     }
@@ -252,6 +268,9 @@ impl Session {
         };
         let _changes = self.lock_changes();
         group.check_open()?;
+        if let Some(token) = module.exit_token() {
+            self.env.ensure_exit_token(dylib, token)?;
+        }
         // The dylib's own definition wins over what its link order supplied.
         let names: Vec<String> = module.symbols().iter().map(|s| s.name.clone()).collect();
         dylib.drop_aliases(Some(&names));
@@ -283,6 +302,7 @@ impl Session {
             stubs: None,
             tag: None,
             object_names: Vec::new(),
+            init: Some(ModuleInit::new(module, str::to_string)),
         })
     }
 
@@ -297,6 +317,9 @@ impl Session {
         self.env.lazy_support()?;
         let stubs = StubsManager::new(&self.env.spec.triple)?;
         let symbols = plan.placeholder_symbols();
+        // Constructors and destructors run through their bodies: looking
+        // them up compiles them.
+        let init = ModuleInit::new(module, |f| plan.body_of(f).unwrap_or(f).to_string());
         let stubs = Arc::new(stubs);
         let pending = Pending::Lazy { plan: Arc::new(plan), group: group.clone(), stubs: stubs.clone() };
         let (tracker, unit_id) = self
@@ -312,6 +335,7 @@ impl Session {
             stubs: Some(stubs),
             tag: Some(tag),
             object_names: Vec::new(),
+            init: Some(init),
         })
     }
 
@@ -339,6 +363,7 @@ impl Session {
             stubs: None,
             tag: None,
             object_names: summary.defined,
+            init: None,
         });
         Ok(())
     }
@@ -367,6 +392,7 @@ impl Session {
             stubs: None,
             tag: None,
             object_names: Vec::new(),
+            init: None,
         };
         group.state().members.push(member);
         Ok(())
@@ -402,6 +428,10 @@ impl Session {
         // Read while the code (and so each variable's descriptor) is loaded.
         let thread_locals = group.take_thread_locals();
         let thread_local_ids: Vec<u64> = thread_locals.iter().map(|d| d.id()).collect();
+        // Their destructors go with them unrun, and so do the exit handlers
+        // their code registered: the code is about to be gone.
+        let tokens: Vec<String> = members.iter().flat_map(Member::exit_tokens).collect();
+        self.env.exits.forget(group.dylib, &tokens);
         let mut first_error = None;
         let mut kept = Vec::new();
         for m in members {
@@ -471,6 +501,11 @@ impl Session {
                 lazy::BODY_SUFFIX
             )));
         }
+        self.lookup_any(dylib, names)
+    }
+
+    /// [`lookup`](Self::lookup), lazy bodies included (to compile one).
+    fn lookup_any(&self, dylib: &Dylib, names: &[&str]) -> std::result::Result<Vec<u64>, Error> {
         let mut order: Vec<(JitDylib, bool)> = vec![(dylib.jd(), false)];
         order.extend(dylib.search_tail());
         if dylib.jd() == self.main.jd() {

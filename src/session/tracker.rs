@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::lazy::LazyTag;
 use super::materializer::HostMaterializer;
+use super::structors::ModuleInit;
 use crate::llvm::lazy::StubsManager;
 use crate::llvm::orc::Tracker;
 use crate::llvm::tls::LinkedDescriptor;
@@ -32,6 +33,8 @@ pub struct Member {
     pub tag: Option<LazyTag>,
     /// The names an object defines (for objects).
     pub object_names: Vec<String>,
+    /// What is left of a module's constructors and destructors (modules only).
+    pub init: Option<Arc<ModuleInit>>,
 }
 
 impl Member {
@@ -45,6 +48,15 @@ impl Member {
             names.extend(h.symbols().into_iter().map(|s| s.name));
         }
         names
+    }
+
+    /// The tokens its code registers exit handlers through (see session/exit.rs).
+    pub fn exit_tokens(&self) -> Vec<String> {
+        let mut tokens: Vec<String> = self.module.iter().filter_map(|m| m.exit_token()).map(str::to_string).collect();
+        if let Some(h) = &self.materializer {
+            tokens.extend(h.exit_tokens());
+        }
+        tokens
     }
 }
 

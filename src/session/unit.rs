@@ -183,6 +183,15 @@ fn prepare(env: &SessionEnv, unit: &Unit, mr: &Responsibility) -> Result<Ready> 
             // A materializer's module takes the checks every added module takes.
             Code::Module(m) => {
                 env.check_target(&m).map_err(|e| e.context(h.name()))?;
+                if let Some(token) = m.exit_token() {
+                    // Its exit handlers are the materializer's: dropped
+                    // when its tracker is removed.
+                    let dylib = env
+                        .dylib_by_id(unit.group.dylib)
+                        .ok_or_else(|| Error::internal(format!("{}: its JITDylib is gone", h.name())))?;
+                    env.ensure_exit_token(&dylib, token)?;
+                    h.note_exit_token(token);
+                }
                 m
             }
             Code::Object(object) => {

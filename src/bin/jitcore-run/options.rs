@@ -359,8 +359,9 @@ impl Options {
                 }
             }
             // jitcore's sessions always run static initializers and exit
-            // handlers of jitted code themselves: the generic platform and
-            // no platform behave alike (see run/atexit.rs).
+            // handlers of jitted code themselves (the library's
+            // initialize/deinitialize): the generic platform and no
+            // platform behave alike.
             "lljit-platform" => match v.as_str() {
                 "DetectHost" | "Auto" | "GenericIR" | "Inactive" => {}
                 "ORC" | "ExecutorNative" => {
