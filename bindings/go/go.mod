@@ -1,0 +1,3 @@
+module jitcore
+
+go 1.19
