@@ -65,7 +65,7 @@ func (c ErrorCode) String() string {
 }
 
 // Error makes an ErrorCode usable as an errors.Is target.
-func (c ErrorCode) Error() string { return "jitcore: " + c.String() }
+func (c ErrorCode) Error() string { return c.String() }
 
 // Error is an error returned by jitcore (or by this binding, for a misuse
 // it catches before calling C: a closed handle, a module that is not the
@@ -78,7 +78,7 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	return fmt.Sprintf("jitcore: %s (%s)", e.Message, e.Code)
+	return fmt.Sprintf("jitcore: %s (%s)", e.Message, e.Code.String())
 }
 
 // Is reports whether target is e's ErrorCode, or ErrClosed for the use of a
