@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# bindings/go/run-tests.sh <prefix>: the Go binding's checks against a
+# jitcore installed under <prefix> (cmake --install ... --prefix <prefix>).
+#
+# Copies bindings/go and examples/go to a temporary directory outside the
+# source tree and, with nothing but the prefix on the search paths
+# (PKG_CONFIG_PATH=<prefix>/lib/pkgconfig and an rpath to <prefix>/lib,
+# CGO_LDFLAGS=-Wl,-rpath,<prefix>/lib), offline (GOPROXY=off, no module is
+# needed outside the standard library), runs:
+#   1. go vet ./...              (the binding)
+#   2. go test -race ./...       (the binding's tests; -race turns checkptr on)
+#   3. go vet, go build -race and a run of examples/go (the job every
+#      language's example does), its output checked against job.expected
+# Prints a summary line per step and "go: N passed, M failed"; exits nonzero
+# on any failure. Go's build cache is the default one (warm runs are
+# quick), or a temporary one when neither HOME nor XDG_CACHE_HOME is set.
+# Needs Go >= 1.19 (Debian 12's golang-go; scripts/install-deps.sh).
+set -u
+
+if [ $# -ne 1 ] || [ ! -d "$1" ]; then
+    echo "usage: $0 <prefix>   (a jitcore install prefix)" >&2
+    exit 2
+fi
+prefix=$(cd "$1" && pwd)
+src=$(cd "$(dirname "$0")/../.." && pwd)
+if ! command -v go >/dev/null 2>&1; then
+    echo "go: not installed (apt-get install golang-go, or scripts/install-deps.sh)" >&2
+    exit 1
+fi
+if [ ! -f "$prefix/lib/pkgconfig/jitcore.pc" ]; then
+    echo "go: no $prefix/lib/pkgconfig/jitcore.pc: is jitcore installed there?" >&2
+    exit 1
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/jitcore-go.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/bindings" "$work/examples"
+cp -r "$src/bindings/go" "$work/bindings/go"
+cp -r "$src/examples/go" "$work/examples/go"
+
+# Only the prefix: no other library or header search path reaches cgo or the
+# loader.
+unset LD_LIBRARY_PATH CGO_CFLAGS CGO_CPPFLAGS PKG_CONFIG_LIBDIR PKG_CONFIG_SYSROOT_DIR GOFLAGS
+export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
+export CGO_LDFLAGS="-Wl,-rpath,$prefix/lib"
+export CGO_ENABLED=1 GO111MODULE=on GOPROXY=off GOFLAGS=-mod=mod GONOSUMDB='*' GOWORK=off
+if [ -z "${GOCACHE:-}" ] && [ -z "${HOME:-}" ] && [ -z "${XDG_CACHE_HOME:-}" ]; then
+    export GOCACHE="$work/gocache"
+fi
+if [ -z "${GOPATH:-}" ] && [ -z "${HOME:-}" ]; then
+    export GOPATH="$work/gopath"
+fi
+
+echo "go: $(go version), jitcore $(pkg-config --modversion jitcore) from $prefix, in $work"
+passed=0
+failed=0
+step() { # step NAME LOG COMMAND...: runs COMMAND, prints NAME's outcome and time
+    local name=$1 log=$2 t0 rc
+    shift 2
+    t0=$(date +%s.%N)
+    "$@" >"$log" 2>&1
+    rc=$?
+    local secs
+    secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+    if [ $rc -eq 0 ]; then
+        passed=$((passed + 1))
+        echo "go: PASS $name (${secs}s)"
+    else
+        failed=$((failed + 1))
+        echo "go: FAIL $name (${secs}s, exit $rc):"
+        tail -n 60 "$log" | sed 's/^/    /'
+    fi
+    return $rc
+}
+
+cd "$work/bindings/go" || exit 1
+step "go vet ./... (bindings/go)" "$work/vet.log" go vet ./...
+step "go test -race ./... (bindings/go)" "$work/test.log" go test -race -count=1 -v ./...
+tests_passed=$(grep -c '^--- PASS' "$work/test.log")
+tests_failed=$(grep -c '^--- FAIL' "$work/test.log")
+echo "go:   $tests_passed tests passed, $tests_failed failed; $(grep -E '^(ok|FAIL|\?) ' "$work/test.log" | tr '\n' ';' | sed 's/;$//')"
+
+cd "$work/examples/go" || exit 1
+run_example() {
+    go vet . || return 1
+    go build -race -o "$work/job" . || return 1
+    (cd / && "$work/job") >"$work/job.out" || { cat "$work/job.out"; return 1; }
+    cat "$work/job.out"
+    sed -e 's/jitcore [0-9][0-9.]*$/jitcore <VERSION>/' \
+        -e 's/CodeBytesLive [0-9]* after the calls/CodeBytesLive <N> after the calls/' \
+        "$work/job.out" | diff -u job.expected - || return 1
+}
+if step "examples/go (the job: session and engine, object cache, errors, removal)" "$work/example.log" run_example; then
+    sed 's/^/    /' "$work/job.out"
+fi
+
+echo "go: $passed passed, $failed failed"
+[ $failed -eq 0 ]
