@@ -167,8 +167,9 @@ func (d *Dylib) DefineAbsoluteSymbols(symbols map[string]uint64) error {
 // succeeded it is never called again. onDispose (may be nil) runs once,
 // when the materializer's tracker is removed or the session closes (or
 // before an error return of this call). fn runs on the looking-up goroutine
-// or a compile thread, one call at a time, and must not call into the
-// session.
+// or a compile thread, one call at a time; neither fn nor onDispose may call
+// into the session (onDispose may run inside Session.Close or
+// ResourceTracker.Remove).
 func (d *Dylib) AddMaterializer(symbols []string, fn MaterializeFunc, onDispose func(), rt *ResourceTracker) error {
 	if fn == nil {
 		return newError(CodeInvalidArgument, "AddMaterializer needs a MaterializeFunc")

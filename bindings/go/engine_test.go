@@ -294,3 +294,22 @@ func TestEnginePipelineAndDiskCache(t *testing.T) {
 		t.Fatal("the entry holds no ELF object")
 	}
 }
+
+func TestModuleFromLLVMModule(t *testing.T) {
+	lm, dispose, ok := testhost.LLVMSumModule("from_llvm_c")
+	if !ok {
+		t.Fatal("LLVM-C is not in the process, though libjitcore links libLLVM")
+	}
+	m, err := jitcore.NewModuleFromLLVMModule(lm)
+	dispose() // a copy was made: the host's module may go
+	must(t, err)
+	if m.Name() != "from_llvm_c" {
+		t.Errorf("Name() = %q", m.Name())
+	}
+	e := newEngine(t, m)
+	if lookupEngineCall(t, e, "llvm_sum", 30, 12) != 42 {
+		t.Fatal("llvm_sum(30, 12)")
+	}
+	_, err = jitcore.NewModuleFromLLVMModule(nil)
+	wantCode(t, err, jitcore.CodeInvalidArgument)
+}

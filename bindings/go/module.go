@@ -8,6 +8,7 @@ import "C"
 import (
 	"encoding/hex"
 	"sync"
+	"unsafe"
 )
 
 type moduleState int
@@ -48,6 +49,19 @@ func ParseIRString(name, ir string) (*Module, error) { return parse(name, []byte
 // process (JitcoreCreateModuleFromUntrustedIR).
 func ParseUntrustedIR(name string, data []byte) (*Module, error) {
 	return parse(name, data, true)
+}
+
+// NewModuleFromLLVMModule copies llvmModule, an LLVMModuleRef a host built
+// with LLVM-C against the same libLLVM-22 (for example through another Go
+// binding of LLVM: pass its C module pointer), into a new jitcore module
+// (JitcoreCreateModuleFromLLVMModule). The host keeps llvmModule; nothing
+// else may use it, or its LLVM context, during the call.
+func NewModuleFromLLVMModule(llvmModule unsafe.Pointer) (*Module, error) {
+	var m C.JitcoreModuleRef
+	if err := takeError(C.JitcoreCreateModuleFromLLVMModule(&m, (*C.struct_LLVMOpaqueModule)(llvmModule))); err != nil {
+		return nil, err
+	}
+	return &Module{ptr: m, name: C.GoString(C.JitcoreModuleGetName(m))}, nil
 }
 
 func parse(name string, data []byte, untrusted bool) (*Module, error) {

@@ -32,9 +32,17 @@ if [ ! -f "$prefix/lib/pkgconfig/jitcore.pc" ]; then
     exit 1
 fi
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/jitcore-go.XXXXXX")
+# A fixed directory (per user), so that Go's build cache, whose keys include
+# the source directory of cgo packages, makes a second run quick; a lock
+# keeps two runs apart.
+work="${TMPDIR:-/tmp}/jitcore-go-tests.$(id -u)"
+mkdir -p "$work" || exit 1
+if command -v flock >/dev/null 2>&1; then
+    exec 9>"$work.lock"
+    flock 9
+fi
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/bindings" "$work/examples"
+rm -rf "$work" && mkdir -p "$work/bindings" "$work/examples"
 cp -r "$src/bindings/go" "$work/bindings/go"
 cp -r "$src/examples/go" "$work/examples/go"
 
