@@ -9,21 +9,7 @@
 # outside the source tree, with only the prefix on the search paths, offline.
 # BENCHTIME (default 1s) is passed to -benchtime.
 set -u
-if [ $# -ne 1 ] || [ ! -d "$1" ]; then
-    echo "usage: $0 <prefix>" >&2
-    exit 2
-fi
-prefix=$(cd "$1" && pwd)
-src=$(cd "$(dirname "$0")/../.." && pwd)
-work="${TMPDIR:-/tmp}/jitcore-go-bench.$(id -u)"
-trap 'rm -rf "$work"' EXIT
-rm -rf "$work" && mkdir -p "$work/bindings" && cp -r "$src/bindings/go" "$work/bindings/go" || exit 1
-unset LD_LIBRARY_PATH CGO_CFLAGS CGO_CPPFLAGS PKG_CONFIG_LIBDIR GOFLAGS
-export PKG_CONFIG_PATH="$prefix/lib/pkgconfig" CGO_LDFLAGS="-Wl,-rpath,$prefix/lib"
-export CGO_ENABLED=1 GO111MODULE=on GOPROXY=off GOFLAGS=-mod=mod GOWORK=off
-if [ -z "${GOCACHE:-}" ] && [ -z "${HOME:-}" ] && [ -z "${XDG_CACHE_HOME:-}" ]; then
-    export GOCACHE="$work/gocache"
-fi
+. "$(dirname "$0")/go-env.sh" "${1:-}" jitcore-go-bench
 cd "$work/bindings/go" || exit 1
 out=$(go test -run '^$' -bench 'Lookup|AddCompile|CallInt64' -benchtime "${BENCHTIME:-1s}" . 2>&1) || {
     echo "$out" >&2

@@ -12,52 +12,10 @@
 #   3. go vet, go build -race and a run of examples/go (the job every
 #      language's example does), its output checked against job.expected
 # Prints a summary line per step and "go: N passed, M failed"; exits nonzero
-# on any failure. Go's build cache is the default one (warm runs are
-# quick), or a temporary one when neither HOME nor XDG_CACHE_HOME is set.
+# on any failure. go-env.sh sets up the directory and the environment.
 # Needs Go >= 1.19 (Debian 12's golang-go; scripts/install-deps.sh).
 set -u
-
-if [ $# -ne 1 ] || [ ! -d "$1" ]; then
-    echo "usage: $0 <prefix>   (a jitcore install prefix)" >&2
-    exit 2
-fi
-prefix=$(cd "$1" && pwd)
-src=$(cd "$(dirname "$0")/../.." && pwd)
-if ! command -v go >/dev/null 2>&1; then
-    echo "go: not installed (apt-get install golang-go, or scripts/install-deps.sh)" >&2
-    exit 1
-fi
-if [ ! -f "$prefix/lib/pkgconfig/jitcore.pc" ]; then
-    echo "go: no $prefix/lib/pkgconfig/jitcore.pc: is jitcore installed there?" >&2
-    exit 1
-fi
-
-# A fixed directory (per user), so that Go's build cache, whose keys include
-# the source directory of cgo packages, makes a second run quick; a lock
-# keeps two runs apart.
-work="${TMPDIR:-/tmp}/jitcore-go-tests.$(id -u)"
-mkdir -p "$work" || exit 1
-if command -v flock >/dev/null 2>&1; then
-    exec 9>"$work.lock"
-    flock 9
-fi
-trap 'rm -rf "$work"' EXIT
-rm -rf "$work" && mkdir -p "$work/bindings" "$work/examples"
-cp -r "$src/bindings/go" "$work/bindings/go"
-cp -r "$src/examples/go" "$work/examples/go"
-
-# Only the prefix: no other library or header search path reaches cgo or the
-# loader.
-unset LD_LIBRARY_PATH CGO_CFLAGS CGO_CPPFLAGS PKG_CONFIG_LIBDIR PKG_CONFIG_SYSROOT_DIR GOFLAGS
-export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
-export CGO_LDFLAGS="-Wl,-rpath,$prefix/lib"
-export CGO_ENABLED=1 GO111MODULE=on GOPROXY=off GOFLAGS=-mod=mod GONOSUMDB='*' GOWORK=off
-if [ -z "${GOCACHE:-}" ] && [ -z "${HOME:-}" ] && [ -z "${XDG_CACHE_HOME:-}" ]; then
-    export GOCACHE="$work/gocache"
-fi
-if [ -z "${GOPATH:-}" ] && [ -z "${HOME:-}" ]; then
-    export GOPATH="$work/gopath"
-fi
+. "$(dirname "$0")/go-env.sh" "${1:-}" jitcore-go-tests
 
 echo "go: $(go version), jitcore $(pkg-config --modversion jitcore) from $prefix, in $work"
 passed=0
@@ -76,7 +34,7 @@ step() { # step NAME LOG COMMAND...: runs COMMAND, prints NAME's outcome and tim
     else
         failed=$((failed + 1))
         echo "go: FAIL $name (${secs}s, exit $rc):"
-        tail -n 60 "$log" | sed 's/^/    /'
+        grep -vE '^(=== RUN|=== PAUSE|=== CONT|--- PASS)' "$log" | tail -n 60 | sed 's/^/    /'
     fi
     return $rc
 }
@@ -86,7 +44,7 @@ step "go vet ./... (bindings/go)" "$work/vet.log" go vet ./...
 step "go test -race ./... (bindings/go)" "$work/test.log" go test -race -count=1 -v ./...
 tests_passed=$(grep -c '^--- PASS' "$work/test.log")
 tests_failed=$(grep -c '^--- FAIL' "$work/test.log")
-echo "go:   $tests_passed tests passed, $tests_failed failed; $(grep -E '^(ok|FAIL|\?) ' "$work/test.log" | tr '\n' ';' | sed 's/;$//')"
+echo "go:   $tests_passed tests passed, $tests_failed failed; $(grep -E '^(ok|FAIL|\?)[[:space:]]' "$work/test.log" | tr '\n' ';' | sed 's/;$//')"
 
 cd "$work/examples/go" || exit 1
 run_example() {
