@@ -171,8 +171,8 @@ func (d *Dylib) DefineAbsoluteSymbols(symbols map[string]uint64) error {
 // into the session (onDispose may run inside Session.Close or
 // ResourceTracker.Remove).
 func (d *Dylib) AddMaterializer(symbols []string, fn MaterializeFunc, onDispose func(), rt *ResourceTracker) error {
-	if fn == nil {
-		return newError(CodeInvalidArgument, "AddMaterializer needs a MaterializeFunc")
+	if fn == nil || len(symbols) == 0 {
+		return newError(CodeInvalidArgument, "AddMaterializer needs a MaterializeFunc and at least one symbol")
 	}
 	return d.withTracker(rt, func(crt C.JitcoreResourceTrackerRef) error {
 		names := make([]*C.char, len(symbols)+1)
