@@ -241,6 +241,32 @@ func (d *Dylib) AddArchive(path string) error {
 	return takeError(C.JitcoreDylibAddArchive(d.ptr, cpath))
 }
 
+// Initialize runs the static constructors due in d and in the dylibs of its
+// link order, transitively (JitcoreDylibInitialize): those of the modules
+// added since the last initialization, lowest priority first, each once, on
+// the calling goroutine. A constructor that cannot be compiled fails it
+// (naming the constructor); it and those after it run on a later call.
+func (d *Dylib) Initialize() error {
+	if err := d.use(); err != nil {
+		return err
+	}
+	defer d.s.mu.RUnlock()
+	return takeError(C.JitcoreDylibInitialize(d.ptr))
+}
+
+// Deinitialize runs, for d and its link order, transitively, the exit
+// handlers jitted code registered (atexit, __cxa_atexit: they never reach
+// the C library), last first, then the static destructors of the modules
+// an initialization covered (JitcoreDylibDeinitialize). Each runs once;
+// removing a tracker or closing the session runs none of them.
+func (d *Dylib) Deinitialize() error {
+	if err := d.use(); err != nil {
+		return err
+	}
+	defer d.s.mu.RUnlock()
+	return takeError(C.JitcoreDylibDeinitialize(d.ptr))
+}
+
 // CreateResourceTracker creates a tracker for d: what is added under it is
 // removed as one by its Remove.
 func (d *Dylib) CreateResourceTracker() (*ResourceTracker, error) {

@@ -532,3 +532,66 @@ func TestSessionDiskCacheAndPipeline(t *testing.T) {
 		t.Fatalf("PipelineNone hit the default pipeline's entry: %+v", st)
 	}
 }
+
+// Constructors run only through Initialize; Deinitialize runs the exit
+// handlers jitted code registered with atexit (last first), then the
+// destructors.
+func TestDylibInitializeDeinitialize(t *testing.T) {
+	s := newSession(t, nil)
+	d := s.MainDylib()
+	must(t, d.AddModule(parse(t, "init", `
+@log = global i64 0
+@llvm.global_ctors = appending global [1 x { i32, ptr, ptr }] [{ i32, ptr, ptr } { i32 65535, ptr @init, ptr null }]
+@llvm.global_dtors = appending global [1 x { i32, ptr, ptr }] [{ i32, ptr, ptr } { i32 65535, ptr @fini, ptr null }]
+declare i32 @atexit(ptr)
+define internal void @push(i64 %digit) {
+  %v = load i64, ptr @log
+  %m = mul i64 %v, 10
+  %n = add i64 %m, %digit
+  store i64 %n, ptr @log
+  ret void
+}
+define internal void @on_exit_a() {
+  call void @push(i64 2)
+  ret void
+}
+define internal void @on_exit_b() {
+  call void @push(i64 3)
+  ret void
+}
+define internal void @init() {
+  call void @push(i64 1)
+  call i32 @atexit(ptr @on_exit_a)
+  call i32 @atexit(ptr @on_exit_b)
+  ret void
+}
+define internal void @fini() {
+  call void @push(i64 4)
+  ret void
+}
+define i64 @get_log() {
+  %v = load i64, ptr @log
+  ret i64 %v
+}
+`), nil))
+	if got := lookupCall(t, d, "get_log"); got != 0 {
+		t.Fatalf("a lookup ran constructors: log %d", got)
+	}
+	must(t, d.Initialize())
+	must(t, d.Initialize()) // nothing new is due: no constructor runs twice
+	if got := lookupCall(t, d, "get_log"); got != 1 {
+		t.Fatalf("after Initialize: log %d, want 1", got)
+	}
+	must(t, d.Deinitialize())
+	// exit handlers last registered first (3, then 2), then the destructor (4)
+	if got := lookupCall(t, d, "get_log"); got != 1324 {
+		t.Fatalf("after Deinitialize: log %d, want 1324", got)
+	}
+	must(t, d.Deinitialize()) // each ran once
+	if got := lookupCall(t, d, "get_log"); got != 1324 {
+		t.Fatalf("after a second Deinitialize: log %d", got)
+	}
+	must(t, s.Close())
+	wantClosed(t, "Initialize", d.Initialize())
+	wantClosed(t, "Deinitialize", d.Deinitialize())
+}
