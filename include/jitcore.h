@@ -652,6 +652,39 @@ typedef struct JitcoreSessionOptions {
 } JitcoreSessionOptions;
 
 /*
+ What a call of a lazily compiled function does when the function cannot
+ be compiled or linked (for example, it calls a symbol nothing defines):
+ a jitted call has no error channel, so jitcore runs this in place of the
+ function, on the thread that made the call (on several threads at once
+ if several calls fail), with the function's name and the error.
+
+ `Function` (the name the caller used) stays valid until the session is
+ disposed of. `Error` belongs to the handler, which must consume it
+ exactly once (`JitcoreGetErrorMessage` or `JitcoreConsumeError`), also
+ before leaving by `longjmp`; its code is the cause's
+ (`JITCORE_ERROR_UNRESOLVED_SYMBOL` for a missing symbol) and its message
+ names the function, its JITDylib, its module and the cause.
+
+ The handler may leave the call without returning: `longjmp` (or
+ `siglongjmp`) to a `setjmp` taken before the call (the frames jitcore
+ puts between the caller and the handler hold nothing, and the session
+ stays usable), `exit`, or unwind: `pthread_exit`, or a C++ exception
+ (jitcore's frames have unwind information; the jitted code between
+ needs it too). It may call into the session, for example to define the
+ missing symbol. If it returns, the call returns as if the
+ function had returned zero: 0, 0.0, NULL, or (void) nothing, so only do
+ that when the caller can tell (jitcore clears the integer and
+ floating-point return registers; a result returned in memory, such as a
+ large struct, is left as it was).
+
+ Before the handler runs, the error reporter hears the same error, and
+ the function is set to be compiled anew: after the session's next lookup
+ or change (defining the missing symbol is one), the next call compiles
+ it again; until then each call fails the same way.
+ */
+typedef void (*JitcoreLazyFailureHandler)(void *Ctx, const char *Function, JitcoreErrorRef Error);
+
+/*
  Fills `Options` with the defaults: O2, no compile threads (compile on the
  looking-up thread), eager, no debugger or perf support. NULL is ignored.
  Thread-safe for distinct structs.
@@ -757,6 +790,23 @@ JitcoreErrorRef JitcoreSessionLookupMany(JitcoreSessionRef S,
 void JitcoreSessionSetErrorReporter(JitcoreSessionRef S,
                                     JitcoreErrorReporterFunction Reporter,
                                     void *Ctx);
+
+/*
+ Sets what a call of a lazily compiled function (`JitcoreDylibAddModuleLazy`)
+ that cannot be compiled does: `Handler(Ctx, Function, Error)` runs in its
+ place, on the calling thread (see `JitcoreLazyFailureHandler`). NULL
+ `Handler` restores the default, which prints one line on stderr naming
+ the function and the cause (after the error reporter heard it) and stops
+ the process with `abort()`: the call cannot return a result, and the
+ process stops at the failed call (a debugger or a core dump shows it),
+ running no exit handlers and flushing no stdio buffers. A NULL `S` is
+ ignored. `Ctx` must stay valid until the session is disposed of (a
+ handler that was replaced may still be running). Thread-safe (not with
+ `JitcoreDisposeSession`).
+ */
+void JitcoreSessionSetLazyFailureHandler(JitcoreSessionRef S,
+                                         JitcoreLazyFailureHandler Handler,
+                                         void *Ctx);
 
 /* ==========================================================================
  * 6. Dylibs

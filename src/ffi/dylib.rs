@@ -17,7 +17,7 @@ use super::buffer::JitcoreObjectBufferRef;
 use super::error::JitcoreErrorRef;
 use super::module::{self, JitcoreModuleRef};
 use super::tracker::{group_for, JitcoreOpaqueResourceTracker, JitcoreResourceTrackerRef};
-use super::{boundary, boundary_or, bytes_arg, non_null, slice_arg, str_arg};
+use super::{boundary, boundary_or, bytes_arg, non_null, slice_arg, str_arg, HostPtr};
 use crate::error::{Error, Result};
 use crate::llvm::buffer::MemoryBuffer;
 use crate::session::dylib::Dylib;
@@ -382,15 +382,6 @@ pub unsafe extern "C" fn JitcoreDylibAddMaterializer(
         s.add_materializer(d, materializer, &group)
     })
 }
-
-/// A host's `Ctx` pointer, handed back to the host's callbacks.
-#[derive(Clone, Copy)]
-struct HostPtr(*mut c_void);
-// SAFETY: the host promises its callbacks may be called with their Ctx from
-// any thread (documented on each callback type); jitcore never reads it.
-unsafe impl Send for HostPtr {}
-// SAFETY: as above.
-unsafe impl Sync for HostPtr {}
 
 fn filter_fn(f: JitcoreSymbolFilterFunction, ctx: *mut c_void) -> Option<Filter> {
     let f = f?;

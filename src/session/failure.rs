@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::dylib::Dylib;
-use super::env::{InJit, Pending};
+use super::env::{InJit, Pending, SessionEnv};
 use super::Session;
 use crate::error::{Error, JitcoreErrorCode};
 use crate::module::Module;
@@ -30,7 +30,7 @@ pub(super) struct Recovery {
 
 /// The (JITDylib, symbols) pairs of ORC's "Failed to materialize symbols:
 /// { (main, { a, b }), (lib, { c }) }" (empty for other messages).
-fn failed_symbols(message: &str) -> Vec<(&str, Vec<&str>)> {
+pub(super) fn failed_symbols(message: &str) -> Vec<(&str, Vec<&str>)> {
     let Some(rest) = message.split("Failed to materialize symbols: ").nth(1) else { return Vec::new() };
     let mut out = Vec::new();
     let mut depth = 0usize;
@@ -61,7 +61,7 @@ fn failed_symbols(message: &str) -> Vec<(&str, Vec<&str>)> {
 }
 
 
-impl Session {
+impl SessionEnv {
     pub(super) fn explain_lookup_failure(&self, e: Error, mark: u64, dylib: &Dylib, names: &[&str]) -> LookupFailure {
         let what = if names.len() == 1 { format!("'{}'", names[0]) } else { format!("{} symbols", names.len()) };
         if let Some(missing) = e.message.strip_prefix("Symbols not found: ") {
@@ -78,7 +78,24 @@ impl Session {
         // are those that define a symbol ORC names as failed. Reports of
         // other units (another thread's lookup) are not this lookup's.
         let units = self.units_defining(&failed_symbols(&e.message));
-        let reported = self.env.log.since(mark);
+        let (cause, failed_units) = self.cause_of(&units, mark);
+        let error = match &cause {
+            Some(r) => {
+                let mut err = r.error.clone();
+                err.message = format!("{} (while looking up {what})", err.message);
+                err
+            }
+            None => Error::from_orc_message(e.message, JitcoreErrorCode::JITCORE_ERROR_LINK)
+                .context(format!("looking up {what}")),
+        };
+        LookupFailure { error, failed_units }
+    }
+
+    /// Why `units` (which ORC failed) failed: the report that explains it,
+    /// if any, and the units to reset (those, and every unit whose compile
+    /// failed since `mark`, reported on its own thread; nothing else).
+    pub(super) fn cause_of(&self, units: &[u64], mark: u64) -> (Option<report::Reported>, Vec<u64>) {
+        let reported = self.log.since(mark);
         let declared: Vec<(u64, Arc<Module>, Vec<String>)> = self
             .live_modules()
             .into_iter()
@@ -90,13 +107,17 @@ impl Session {
         let declares = |unit: u64, r: &report::Reported| {
             declared.iter().any(|(u, _, d)| *u == unit && r.missing.iter().any(|x| d.contains(x)))
         };
+        // (A lazily added module has several units: the module's and its bodies'.)
         let declared_elsewhere = |unit: u64, r: &report::Reported| {
-            declared.iter().any(|(u, _, d)| *u != unit && r.missing.iter().any(|x| d.contains(x)))
+            let own = declared.iter().find(|(u, _, _)| *u == unit).map(|(_, m, _)| m);
+            declared.iter().any(|(_, m, d)| {
+                !own.is_some_and(|o| Arc::ptr_eq(o, m)) && r.missing.iter().any(|x| d.contains(x))
+            })
         };
         // Reset what ORC failed (its symbols are in an error state), and
         // every unit whose compile failed (reported on its own thread);
         // nothing else.
-        let mut failed_units = units.clone();
+        let mut failed_units = units.to_vec();
         failed_units.extend(reported.iter().filter(|r| r.missing.is_empty()).filter_map(|r| r.unit));
         // The cause, in the order reported: (1) an error of a failed unit
         // (a link error only if it is not another module's missing name:
@@ -129,30 +150,24 @@ impl Session {
         // began (its reset is not done yet) reported its cause then: the
         // latest report of that unit, or naming what its module declares.
         let earlier = || {
-            let all = self.env.log.since(0);
+            let all = self.log.since(0);
             let before: Vec<report::Reported> = all.into_iter().filter(|r| r.seq < mark).rev().collect();
             mine(&before).or_else(|| linked(&before))
         };
         let cause = mine(&reported).or_else(|| linked(&reported)).or_else(orphan).or_else(earlier);
-        let error = match &cause {
-            Some(r) => {
-                let mut err = r.error.clone();
-                err.message = format!("{} (while looking up {what})", err.message);
-                err
-            }
-            None => Error::from_orc_message(e.message, JitcoreErrorCode::JITCORE_ERROR_LINK)
-                .context(format!("looking up {what}")),
-        };
-        LookupFailure { error, failed_units }
+        (cause, failed_units)
     }
 
-    /// The modules of live members, with their units.
+    /// The modules of live members, with their units (a lazily added
+    /// module's once per defined body, too).
     fn live_modules(&self) -> Vec<(u64, Arc<Module>)> {
         let mut out = Vec::new();
-        for group in self.env.live_groups() {
+        for group in self.live_groups() {
             for member in group.state().members.iter() {
                 if let Some(m) = &member.module {
                     out.push((member.unit_id, m.clone()));
+                    let bodies = member.lazy.as_ref().map(|l| l.body_units()).unwrap_or_default();
+                    out.extend(bodies.into_iter().map(|(unit, _)| (unit, m.clone())));
                 }
             }
         }
@@ -160,14 +175,15 @@ impl Session {
     }
 
     /// The units (placeholder ids) of members that define one of the
-    /// symbols named for their JITDylib in `failed`.
+    /// symbols named for their JITDylib in `failed` (for a lazy function's
+    /// body, the unit of its definition).
     fn units_defining(&self, failed: &[(&str, Vec<&str>)]) -> Vec<u64> {
         let mut units = Vec::new();
         if failed.is_empty() {
             return units;
         }
-        for group in self.env.live_groups() {
-            let Some(dylib) = self.env.dylib_by_id(group.dylib) else { continue };
+        for group in self.live_groups() {
+            let Some(dylib) = self.dylib_by_id(group.dylib) else { continue };
             let Some((_, names)) = failed.iter().find(|(d, _)| *d == dylib.name()) else { continue };
             for member in group.state().members.iter() {
                 let defines = match (&member.module, &member.materializer) {
@@ -178,11 +194,16 @@ impl Session {
                 if defines && member.unit_id != 0 {
                     units.push(member.unit_id);
                 }
+                if let Some(lazy) = &member.lazy {
+                    units.extend(names.iter().filter_map(|n| lazy.body_unit(n)).map(|(unit, _)| unit));
+                }
             }
         }
         units
     }
+}
 
+impl Session {
     /// After a failed materialization ORC keeps the symbols in an error
     /// state; put the members whose own unit failed (and so never finished
     /// linking) back as not yet materialized, so that a retry (after the
@@ -199,7 +220,7 @@ impl Session {
             return Recovery { error, cache_faults: Vec::new() };
         }
         if InJit::here() {
-            self.resets.lock().unwrap_or_else(|p| p.into_inner()).extend(failed_units);
+            self.env.queue_resets(failed_units);
             return Recovery { error, cache_faults: Vec::new() };
         }
         let (cache_faults, problem) = self.reset(failed_units);
@@ -212,7 +233,7 @@ impl Session {
 
     /// Does the resets deferred by [`recover`](Self::recover), if any.
     pub(super) fn deferred_resets(&self) {
-        if InJit::here() || self.resets.lock().unwrap_or_else(|p| p.into_inner()).is_empty() {
+        if InJit::here() || self.env.resets.lock().unwrap_or_else(|p| p.into_inner()).is_empty() {
             return;
         }
         let _ = self.reset(Vec::new());
@@ -225,14 +246,20 @@ impl Session {
         // Lock order: lookups, then changes (as a removal).
         let _no_lookups = self.lookups.write().unwrap_or_else(|p| p.into_inner());
         let _changes = self.lock_changes();
-        let mut failed_units = std::mem::take(&mut *self.resets.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut failed_units = std::mem::take(&mut *self.env.resets.lock().unwrap_or_else(|p| p.into_inner()));
         failed_units.extend(units);
         let mut cache_faults = Vec::new();
         for group in self.env.live_groups() {
             let Some(dylib) = self.env.dylib_by_id(group.dylib) else { continue };
             let mut state = group.state();
             for member in state.members.iter_mut() {
-                if member.lazy || !failed_units.contains(&member.unit_id) {
+                // A lazily added module's failed bodies are only removed:
+                // the next call defines them anew (see lazy.rs).
+                for (body, unit) in member.lazy.as_ref().map(|l| l.take_bodies(Some(&failed_units))).unwrap_or_default() {
+                    let _ = body.remove();
+                    self.env.forget_unit(unit);
+                }
+                if member.lazy.is_some() || !failed_units.contains(&member.unit_id) {
                     continue;
                 }
                 let (pending, symbols, name) = match (&member.module, &member.materializer) {

@@ -5,14 +5,21 @@
 //! up the body, `f.jitcore.body`, whose partition is then parsed and
 //! compiled by the one compile path, and patches the stub to it.
 //!
-//! All of it sits behind one placeholder (see unit.rs), so the module's
-//! resource tracker covers stubs and bodies alike; each lazily added module
-//! has its own stubs manager, freed when the module is removed.
+//! The stubs and the globals sit behind one placeholder (see unit.rs) under
+//! the module's ORC tracker. A body is defined only when its first call
+//! looks it up (the dylib's generator asks [`LazyModule::define`]), behind
+//! a placeholder under an ORC tracker of its own: a body whose compile
+//! failed is reset alone (its definition removed, so the next call defines
+//! and compiles it anew), without touching the stubs and bodies that
+//! callers may be running. Each lazily added module has its own stubs
+//! manager, freed when the module is removed.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::error::Result;
 use crate::llvm::ir::{IrModule, ModuleSymbol};
+use crate::llvm::orc::Tracker;
 pub use crate::llvm::split::BODY_SUFFIX;
 use crate::llvm::split::{split, FunctionPartition};
 use crate::module::Module;
@@ -22,6 +29,8 @@ pub struct LazyPlan {
     pub(super) module_name: String,
     pub(super) functions: Vec<(FunctionPartition, Arc<Vec<u8>>)>,
     pub(super) globals: Option<(Arc<Vec<u8>>, Vec<ModuleSymbol>)>,
+    /// The partition (index into `functions`) of each body name.
+    by_body: HashMap<String, usize>,
 }
 
 impl LazyPlan {
@@ -41,7 +50,7 @@ impl LazyPlan {
             }
             None => None,
         };
-        let functions = parts
+        let functions: Vec<(FunctionPartition, Arc<Vec<u8>>)> = parts
             .functions
             .into_iter()
             .map(|mut f| {
@@ -49,19 +58,147 @@ impl LazyPlan {
                 (f, bc)
             })
             .collect();
-        Ok(Some(LazyPlan { module_name: module.name().to_string(), functions, globals }))
+        let by_body = functions.iter().enumerate().map(|(i, (f, _))| (f.body.clone(), i)).collect();
+        Ok(Some(LazyPlan { module_name: module.name().to_string(), functions, globals, by_body }))
     }
 
-    /// What the module's placeholder promises: stubs, bodies and globals.
+    /// What the module's placeholder promises: the stubs and the globals
+    /// (bodies are defined one by one, see [`LazyModule`]).
     pub fn placeholder_symbols(&self) -> Vec<ModuleSymbol> {
-        let mut out = Vec::with_capacity(self.functions.len() * 2);
+        let mut out = Vec::with_capacity(self.functions.len());
         for (f, _) in &self.functions {
             out.push(ModuleSymbol { name: f.name.clone(), exported: f.exported, callable: true, weak: f.weak });
-            out.push(ModuleSymbol { name: f.body.clone(), exported: false, callable: true, weak: f.weak });
         }
         if let Some((_, symbols)) = &self.globals {
             out.extend(symbols.iter().cloned());
         }
         out
     }
+
+    /// The name errors use for partition `index` (`module#function`).
+    pub(super) fn partition_name(&self, index: usize) -> String {
+        format!("{}#{}", self.module_name, self.functions[index].0.name)
+    }
+}
+
+/// A lazily added module, once added: its plan, and the bodies defined so
+/// far, each under an ORC tracker of its own.
+pub struct LazyModule {
+    pub(super) plan: Arc<LazyPlan>,
+    bodies: Mutex<Bodies>,
+}
+
+#[derive(Default)]
+struct Bodies {
+    defined: HashMap<usize, Body>,
+    /// Removed with its group: no body may be defined any more.
+    removed: bool,
+}
+
+/// A body's definition: its placeholder's tracker and unit id, and the
+/// error log's mark when it was defined (what it reported comes after).
+struct Body {
+    tracker: Tracker,
+    unit: u64,
+    mark: u64,
+}
+
+impl LazyModule {
+    pub fn new(plan: Arc<LazyPlan>) -> Arc<LazyModule> {
+        Arc::new(LazyModule { plan, bodies: Mutex::new(Bodies::default()) })
+    }
+
+    fn bodies(&self) -> MutexGuard<'_, Bodies> {
+        self.bodies.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The partition defining body `name`, if this module has it.
+    pub fn partition_of(&self, name: &str) -> Option<usize> {
+        self.plan.by_body.get(name).copied()
+    }
+
+    /// Defines the body of partition `index` unless it is defined (or the
+    /// module was removed): `install` makes its placeholder for the symbol
+    /// and returns its tracker and unit id; `mark` is the error log's mark.
+    pub fn define(
+        &self,
+        index: usize,
+        mark: u64,
+        install: impl FnOnce(ModuleSymbol) -> Result<(Tracker, u64)>,
+    ) -> Result<()> {
+        let mut bodies = self.bodies();
+        if bodies.removed || bodies.defined.contains_key(&index) {
+            return Ok(());
+        }
+        let f = &self.plan.functions[index].0;
+        let symbol = ModuleSymbol { name: f.body.clone(), exported: false, callable: true, weak: f.weak };
+        let (tracker, unit) = install(symbol)?;
+        bodies.defined.insert(index, Body { tracker, unit, mark });
+        Ok(())
+    }
+
+    /// The units of the bodies defined now, with their marks.
+    pub fn body_units(&self) -> Vec<(u64, u64)> {
+        self.bodies().defined.values().map(|b| (b.unit, b.mark)).collect()
+    }
+
+    /// The unit and mark of body `name`, if it is defined.
+    pub fn body_unit(&self, name: &str) -> Option<(u64, u64)> {
+        let index = self.partition_of(name)?;
+        self.bodies().defined.get(&index).map(|b| (b.unit, b.mark))
+    }
+
+    /// Takes out the definitions of the bodies whose unit is in `units`
+    /// (all of them with `None`, which also stops new ones): the caller
+    /// removes their trackers, and the next call defines them anew.
+    pub fn take_bodies(&self, units: Option<&[u64]>) -> Vec<(Tracker, u64)> {
+        let mut bodies = self.bodies();
+        if units.is_none() {
+            bodies.removed = true;
+        }
+        let gone: Vec<usize> =
+            bodies.defined.iter().filter(|(_, b)| units.is_none_or(|u| u.contains(&b.unit))).map(|(i, _)| *i).collect();
+        gone.into_iter().filter_map(|i| bodies.defined.remove(&i)).map(|b| (b.tracker, b.unit)).collect()
+    }
+
+    /// Defines nothing any more, and hands back every body's tracker (the
+    /// session is going away: they are released, not removed).
+    pub fn release_bodies(&self) -> Vec<Tracker> {
+        self.take_bodies(None).into_iter().map(|(t, _)| t).collect()
+    }
+}
+
+thread_local! {
+    /// The bodies this thread's calls recently started to define (dylib id,
+    /// body name), newest last: when a compile fails on a compile thread,
+    /// the thread whose call waits for it learns which function it was
+    /// calling from here (see lazy_failure.rs).
+    static FIRST_CALLS: std::cell::RefCell<Vec<(crate::module::OwnerId, String)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// How many first calls a thread remembers.
+const FIRST_CALLS_KEPT: usize = 8;
+
+/// Notes that this thread's call of body `body` in dylib `dylib` defines it.
+pub fn note_first_call(dylib: crate::module::OwnerId, body: &str) {
+    FIRST_CALLS.with(|c| {
+        let mut c = c.borrow_mut();
+        c.retain(|(d, b)| !(*d == dylib && b == body));
+        if c.len() == FIRST_CALLS_KEPT {
+            c.remove(0);
+        }
+        c.push((dylib, body.to_string()));
+    });
+}
+
+/// Whether this thread's calls recently started to define `body` of `dylib`
+/// (forgetting it: a call learns this once).
+pub fn was_first_call(dylib: crate::module::OwnerId, body: &str) -> bool {
+    FIRST_CALLS.with(|c| {
+        let mut c = c.borrow_mut();
+        let before = c.len();
+        c.retain(|(d, b)| !(*d == dylib && b == body));
+        c.len() != before
+    })
 }

@@ -9,6 +9,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use super::lazy::LazyModule;
 use super::materializer::HostMaterializer;
 use crate::llvm::lazy::StubsManager;
 use crate::llvm::orc::Tracker;
@@ -23,7 +24,8 @@ pub struct Member {
     pub module: Option<Arc<Module>>,
     /// The host materializer, for materializers.
     pub materializer: Option<Arc<HostMaterializer>>,
-    pub lazy: bool,
+    /// For a lazily added module: its bodies, defined one by one.
+    pub lazy: Option<Arc<LazyModule>>,
     /// The lazy stubs of a lazily added module, freed after the tracker.
     pub stubs: Option<Arc<StubsManager>>,
     /// The names an object defines (for objects).

@@ -94,6 +94,11 @@ pub fn transform(env: &Arc<SessionEnv>, request: &TransformRequest<'_>) -> std::
             mr.replace(absolute_symbols(syms))?
         }
         Pending::Lazy { plan, group, stubs } => install_lazy(env, id, &plan, group, &stubs, mr, symbols)?,
+        Pending::Body { module, index, group } => {
+            let name = module.plan.partition_name(index);
+            let source = Source::Partition { name: name.clone(), bitcode: module.plan.functions[index].1.clone() };
+            mr.replace(create(env, id, source, &name, symbols, group))?
+        }
         Pending::Host { materializer, group } => {
             let name = materializer.name();
             mr.replace(create(env, id, Source::Host(materializer), &name, symbols, group))?
@@ -265,7 +270,8 @@ fn emit(env: &SessionEnv, unit: &Unit, mr: Responsibility, ready: Ready) {
 }
 
 /// Replaces a lazy module's placeholder responsibility `mr` (covering
-/// `symbols`) with its lazy stubs and one unit per partition.
+/// `symbols`) with its lazy stubs and the unit of its globals partition
+/// (each body is defined on its first call, see lazy.rs).
 fn install_lazy(
     env: &SessionEnv,
     id: u64,
@@ -285,13 +291,6 @@ fn install_lazy(
         .collect();
     if !aliases.is_empty() {
         mr.replace(lazy_reexports(&call_through, stubs, env.execution_session(), mr.target_dylib(), aliases))?;
-    }
-    for (f, bitcode) in &plan.functions {
-        if let Some((body, flags)) = by_name.get(&f.body) {
-            let name = format!("{}#{}", plan.module_name, f.name);
-            let source = Source::Partition { name: name.clone(), bitcode: bitcode.clone() };
-            mr.replace(create(env, id, source, &name, vec![(body.clone(), *flags)], group.clone()))?;
-        }
     }
     if let Some((bitcode, globals)) = &plan.globals {
         let wanted: Vec<_> = globals.iter().filter_map(|g| by_name.get(&g.name).cloned()).collect();
