@@ -390,7 +390,6 @@ impl SessionEnv {
             let Some((module, index, group)) = self.lazy_body(dylib.id(), &body) else { continue };
             let group = group.unwrap_or_else(|| dylib.default_group().clone());
             let pending = Pending::Body { module: module.clone(), index, group };
-            lazy::note_first_call(dylib.id(), &body);
             if let Err(e) = module.define(index, self.log.mark(), |symbol| self.install(dylib, &[symbol], pending)) {
                 let what = format!("cannot define lazily compiled function '{}'", module.plan.functions[index].0.name);
                 self.log.report(e.context(what), true);

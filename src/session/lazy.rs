@@ -18,8 +18,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::error::Result;
+use crate::llvm::generator::Generator;
 use crate::llvm::ir::{IrModule, ModuleSymbol};
-use crate::llvm::orc::Tracker;
+use crate::llvm::orc::{LookupKind, Tracker};
 pub use crate::llvm::split::BODY_SUFFIX;
 use crate::llvm::split::{split, FunctionPartition};
 use crate::module::Module;
@@ -168,37 +169,58 @@ impl LazyModule {
     }
 }
 
-thread_local! {
-    /// The bodies this thread's calls recently started to define (dylib id,
-    /// body name), newest last: when a compile fails on a compile thread,
-    /// the thread whose call waits for it learns which function it was
-    /// calling from here (see lazy_failure.rs).
-    static FIRST_CALLS: std::cell::RefCell<Vec<(crate::module::OwnerId, String)>> =
-        const { std::cell::RefCell::new(Vec::new()) };
+/// A call that looked a body up: its thread, the dylib, the body.
+pub struct FirstCall {
+    pub thread: std::thread::ThreadId,
+    pub dylib: crate::module::OwnerId,
+    pub body: String,
 }
 
-/// How many first calls a thread remembers.
-const FIRST_CALLS_KEPT: usize = 8;
+/// The bodies calls looked up recently, oldest first: when a compile fails
+/// on another thread, the thread whose call waits for it learns which
+/// function it was calling from here (see lazy_failure.rs).
+static FIRST_CALLS: Mutex<std::collections::VecDeque<FirstCall>> = Mutex::new(std::collections::VecDeque::new());
 
-/// Notes that this thread's call of body `body` in dylib `dylib` defines it.
-pub fn note_first_call(dylib: crate::module::OwnerId, body: &str) {
-    FIRST_CALLS.with(|c| {
-        let mut c = c.borrow_mut();
-        c.retain(|(d, b)| !(*d == dylib && b == body));
-        if c.len() == FIRST_CALLS_KEPT {
-            c.remove(0);
+/// How many notes are kept, per thread and in all.
+const NOTES_PER_THREAD: usize = 8;
+const NOTES: usize = 256;
+
+/// A generator that notes, on the thread of each lookup that misses a body
+/// (a stub's first call looks it up), which body it is, and defines
+/// nothing. It is the first generator of every dylib, and quick, so ORC
+/// runs it on the calling thread: the generator that defines the body
+/// comes next, and a lookup that has to wait for it is resumed on another
+/// thread.
+pub fn call_notes(dylib: crate::module::OwnerId) -> Generator {
+    Generator::custom(Box::new(move |lookup| {
+        if lookup.kind != LookupKind::Static {
+            return;
         }
-        c.push((dylib, body.to_string()));
-    });
+        for name in &lookup.names {
+            let name = name.as_str();
+            if name.ends_with(BODY_SUFFIX) {
+                note_first_call(dylib, &name);
+            }
+        }
+    }))
 }
 
-/// Whether this thread's calls recently started to define `body` of `dylib`
-/// (forgetting it: a call learns this once).
-pub fn was_first_call(dylib: crate::module::OwnerId, body: &str) -> bool {
-    FIRST_CALLS.with(|c| {
-        let mut c = c.borrow_mut();
-        let before = c.len();
-        c.retain(|(d, b)| !(*d == dylib && b == body));
-        c.len() != before
-    })
+/// Notes that this thread's call looks up body `body` of dylib `dylib`.
+fn note_first_call(dylib: crate::module::OwnerId, body: &str) {
+    let thread = std::thread::current().id();
+    let mut notes = first_calls();
+    if notes.iter().filter(|n| n.thread == thread).count() >= NOTES_PER_THREAD {
+        if let Some(at) = notes.iter().position(|n| n.thread == thread) {
+            notes.remove(at);
+        }
+    }
+    if notes.len() >= NOTES {
+        notes.pop_front();
+    }
+    notes.push_back(FirstCall { thread, dylib, body: body.to_string() });
+}
+
+/// The notes of [`note_first_call`], oldest first.
+pub fn first_calls() -> MutexGuard<'static, std::collections::VecDeque<FirstCall>> {
+    FIRST_CALLS.lock().unwrap_or_else(|p| p.into_inner())
 }

@@ -12,12 +12,14 @@
 //! Which call failed. ORC's handler gets no argument, so the failed call
 //! claims one recorded report: every report is followed by exactly one
 //! call of the handler (the one whose lookup it was). It claims, in order,
-//! (1) a report made on its own thread (the lookup failed there: no compile
-//! threads, or the body had failed before), (2) a report of a body its own
-//! call started to compile (on a compile thread), (3) the oldest report (it
-//! joined a compile another thread's call started). Only when different
-//! functions fail at the same moment on several threads can (3) name
-//! another of them.
+//! (1) the report of the oldest body its thread's calls looked up (see
+//! `lazy::call_notes`; the compile may have failed on another thread),
+//! (2) the newest report made on its own thread (its lookup failed there:
+//! the body had failed before), (3) the oldest report no other thread will
+//! claim by (1) (its call joined a compile another thread's call started,
+//! or ORC ran its lookup on another thread). Only when different functions
+//! fail at the same moment on several threads can (3) name another of
+//! them.
 
 use std::collections::VecDeque;
 use std::ffi::CString;
@@ -98,20 +100,33 @@ pub(super) fn record(env: &Arc<SessionEnv>, message: &str) -> bool {
     true
 }
 
-/// Takes the report of the calling thread's failed call (see the module's comment).
+/// Takes the report of the calling thread's failed call (see the module's
+/// comment), and forgets the bodies its lookups defined.
 fn claim() -> Option<Record> {
     let me = std::thread::current().id();
+    let mut notes = lazy::first_calls();
     let mut records = RECORDS.lock().unwrap_or_else(|p| p.into_inner());
-    let started = |r: &Record| match (&r.dylib, &r.body) {
-        (Some((d, _)), Some(b)) => lazy::was_first_call(*d, b),
-        _ => false,
+    // A thread's pick: the report of its oldest noted body that has one.
+    let pick = |thread: ThreadId| {
+        notes.iter().filter(|n| n.thread == thread).find_map(|n| {
+            records.iter().position(|r| {
+                r.dylib.as_ref().is_some_and(|(d, _)| *d == n.dylib) && r.body.as_deref() == Some(n.body.as_str())
+            })
+        })
     };
-    let at = records
-        .iter()
-        .position(|r| r.thread == me)
-        .or_else(|| records.iter().position(started))
-        .or((!records.is_empty()).then_some(0))?;
-    records.remove(at)
+    let at = pick(me).or_else(|| records.iter().rposition(|r| r.thread == me)).or_else(|| {
+        // Not what another thread's call will pick.
+        let mut others: Vec<ThreadId> = Vec::new();
+        for n in notes.iter().filter(|n| n.thread != me) {
+            if !others.contains(&n.thread) {
+                others.push(n.thread);
+            }
+        }
+        let reserved: Vec<usize> = others.into_iter().filter_map(pick).collect();
+        (0..records.len()).find(|i| !reserved.contains(i)).or((!records.is_empty()).then_some(0))
+    });
+    notes.retain(|n| n.thread != me);
+    records.remove(at?)
 }
 
 /// What a failed call explains: the function, the error, the body's unit.

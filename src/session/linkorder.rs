@@ -25,8 +25,10 @@ use super::env::SessionEnv;
 use crate::llvm::generator::{Generator, GeneratorLookup};
 use crate::llvm::orc::{Found, JitDylib, LookupKind, SymbolName};
 
-/// Installs the link-order generator on `dylib`.
+/// Installs the link-order generator on `dylib` (after the one that notes
+/// which thread looks up which lazy body, see lazy.rs).
 pub fn install(env: &Arc<SessionEnv>, dylib: &Arc<Dylib>) {
+    super::lazy::call_notes(dylib.id()).attach(dylib.jd(), env.jit());
     let (weak_env, weak_dylib) = (Arc::downgrade(env), Arc::downgrade(dylib));
     let generator = Generator::custom(Box::new(move |lookup| answer(&weak_env, &weak_dylib, lookup)));
     generator.attach(dylib.jd(), env.jit());
