@@ -20,6 +20,9 @@
  *    the duration of the call.
  *  - Nothing aborts the process for a condition a host can cause, and no
  *    Rust panic crosses this boundary (it becomes JITCORE_ERROR_INTERNAL).
+ *    The one exception is a choice: a call of a lazily compiled function
+ *    that cannot be compiled has no error to return, and aborts unless a
+ *    handler is set (JitcoreSessionSetLazyFailureHandler).
  *  - Threads: every function says whether it may be called from several
  *    threads at once; every callback type says how long its Ctx must live
  *    and on which threads it is called. Engines and sessions may be used
@@ -910,8 +913,12 @@ JitcoreErrorRef JitcoreDylibAddModule(JitcoreDylibRef D,
  function at a time: the module is split into per-function partitions
  now, each function is reached through a stub, and a function compiles
  when it is first called (a lookup returns its stub without compiling).
- A lazy compile that fails is reported through the session's error
- reporter naming the function, and the call returns 0. Modules that
+ A function that cannot be compiled or linked when it is first called
+ (it calls a symbol nothing defines) is reported through the session's
+ error reporter naming the function and the cause, and its call goes to
+ the session's lazy failure handler (`JitcoreSessionSetLazyFailureHandler`;
+ by default the process aborts): it never returns a made-up result. Once
+ the cause is fixed, the next call compiles it. Modules that
  cannot be split (e.g. `blockaddress` across functions) compile whole on
  first lookup. Same ownership and errors. Thread-safe (not with `JitcoreDisposeSession`);
  concurrent first calls of a function compile it once.

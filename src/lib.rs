@@ -32,6 +32,8 @@ pub use session::sources::SymbolSource;
 pub use session::stats::Statistics;
 pub use session::tracker::Group as Tracker;
 pub use session::{Session, SessionConfig};
+/// What a call of a lazily compiled function that cannot be compiled does.
+pub use session::lazy_failure::LazyFailureHandler;
 // Modules, and the order their constructors and destructors run in.
 pub use module::{structor_order, Module};
 /// The suffix of the hidden symbol behind a lazy function's stub.

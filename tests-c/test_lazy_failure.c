@@ -107,7 +107,10 @@ static void handler(void *ctx, const char *function, JitcoreErrorRef err)
         longjmp(*mine.jump, 1);
 }
 
-static JitcoreSessionRef new_session(unsigned threads, struct heard *h, JitcoreDylibRef *d)
+/* A session with `threads` compile threads, the reporter `h` (if any), and
+   `ir` added lazily to its main dylib `*d`. */
+static JitcoreSessionRef session_with(unsigned threads, const char *name, const char *ir, struct heard *h,
+                                      JitcoreDylibRef *d)
 {
     JitcoreSessionOptions o;
     JitcoreSessionOptionsInit(&o);
@@ -120,8 +123,13 @@ static JitcoreSessionRef new_session(unsigned threads, struct heard *h, JitcoreD
         JitcoreSessionSetErrorReporter(s, reporter, h);
     }
     *d = JitcoreSessionGetMainDylib(s);
-    CHECK_OK(JitcoreDylibAddModuleLazy(*d, MAKE_MODULE("lf_module", FAILING_IR), NULL));
+    CHECK_OK(JitcoreDylibAddModuleLazy(*d, MAKE_MODULE(name, ir), NULL));
     return s;
+}
+
+static JitcoreSessionRef new_session(unsigned threads, struct heard *h, JitcoreDylibRef *d)
+{
+    return session_with(threads, "lf_module", FAILING_IR, h, d);
 }
 
 static void check_failure_named(const char *function)
@@ -433,13 +441,8 @@ static void threads_call(unsigned threads, int same_function)
     for (int i = 0; i < NTHREADS; i++)
         n += (size_t)snprintf(ir + n, sizeof ir - n,
                               "define i32 @t%d(i32 %%x) {\n  %%r = call i32 @lf_missing(i32 %%x)\n  ret i32 %%r\n}\n", i);
-    JitcoreSessionOptions o;
-    JitcoreSessionOptionsInit(&o);
-    o.CompileThreads = threads;
-    JitcoreSessionRef s = NULL;
-    CHECK_OK(JitcoreCreateSession(&s, &o));
-    JitcoreDylibRef d = JitcoreSessionGetMainDylib(s);
-    CHECK_OK(JitcoreDylibAddModuleLazy(d, MAKE_MODULE("lf_threads", ir), NULL));
+    JitcoreDylibRef d = NULL;
+    JitcoreSessionRef s = session_with(threads, "lf_threads", ir, NULL, &d);
     JitcoreSessionSetLazyFailureHandler(s, handler, NULL);
     static const char *names[NTHREADS] = {"t0", "t1", "t2", "t3"};
     pthread_barrier_t start;

@@ -15,9 +15,10 @@ use once_cell::sync::Lazy;
 
 use super::buffer::JitcoreObjectBufferRef;
 use super::error::JitcoreErrorRef;
+use super::host::HostPtr;
 use super::module::{self, JitcoreModuleRef};
 use super::tracker::{group_for, JitcoreOpaqueResourceTracker, JitcoreResourceTrackerRef};
-use super::{boundary, boundary_or, bytes_arg, non_null, slice_arg, str_arg, HostPtr};
+use super::{boundary, boundary_or, bytes_arg, non_null, slice_arg, str_arg};
 use crate::error::{Error, Result};
 use crate::llvm::buffer::MemoryBuffer;
 use crate::session::dylib::Dylib;
@@ -202,8 +203,12 @@ pub unsafe extern "C" fn JitcoreDylibAddModule(
 /// function at a time: the module is split into per-function partitions
 /// now, each function is reached through a stub, and a function compiles
 /// when it is first called (a lookup returns its stub without compiling).
-/// A lazy compile that fails is reported through the session's error
-/// reporter naming the function, and the call returns 0. Modules that
+/// A function that cannot be compiled or linked when it is first called
+/// (it calls a symbol nothing defines) is reported through the session's
+/// error reporter naming the function and the cause, and its call goes to
+/// the session's lazy failure handler (`JitcoreSessionSetLazyFailureHandler`;
+/// by default the process aborts): it never returns a made-up result. Once
+/// the cause is fixed, the next call compiles it. Modules that
 /// cannot be split (e.g. `blockaddress` across functions) compile whole on
 /// first lookup. Same ownership and errors. Thread-safe (not with `JitcoreDisposeSession`);
 /// concurrent first calls of a function compile it once.

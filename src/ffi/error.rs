@@ -127,7 +127,7 @@ pub type JitcoreErrorReporterFunction =
 /// The host's reporter and its `Ctx`, as the reporter jitcore calls.
 pub(crate) fn reporter(f: JitcoreErrorReporterFunction, ctx: *mut std::ffi::c_void) -> Option<crate::report::Reporter> {
     let f = f?;
-    let ctx = super::HostPtr(ctx);
+    let ctx = super::host::HostPtr(ctx);
     Some(std::sync::Arc::new(move |code, message: &str| {
         let msg = crate::llvm::cstring(message);
         // SAFETY: the host's reporter is callable from any thread with its

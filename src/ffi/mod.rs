@@ -8,6 +8,7 @@ pub mod cache;
 pub mod dylib;
 pub mod engine;
 pub mod error;
+mod host;
 pub mod module;
 pub mod session;
 pub mod stats;
@@ -19,15 +20,6 @@ use std::ffi::{c_char, CStr};
 
 use crate::error::{Error, Result};
 use error::JitcoreErrorRef;
-
-/// A host's `Ctx` pointer, handed back to the host's callbacks.
-#[derive(Clone, Copy)]
-pub(crate) struct HostPtr(pub(crate) *mut std::ffi::c_void);
-// SAFETY: the host promises its callbacks may be called with their Ctx from
-// any thread (documented on each callback type); jitcore never reads it.
-unsafe impl Send for HostPtr {}
-// SAFETY: as above.
-unsafe impl Sync for HostPtr {}
 
 /// The panic boundary of every exported function that returns an error:
 /// runs `f`, turning `Err` into a `JitcoreErrorRef` and a panic into
