@@ -63,12 +63,13 @@ extern "C-unwind" fn failed_call() {
     // Hold no reference across the handler, which may longjmp over this
     // frame: what it would own would never be released. Both stay alive in
     // their session (see FailedCall).
-    let handler: *const (dyn Fn(&CStr, Error) + Send + Sync) = Arc::as_ptr(&handler);
-    let function: *const CString = Arc::as_ptr(&function);
+    let run: *const (dyn Fn(&CStr, Error) + Send + Sync) = Arc::as_ptr(&handler);
+    let name: *const CString = Arc::as_ptr(&function);
+    drop((handler, function));
     // SAFETY: the handler and the name are kept alive by the session the
     // failed call belongs to, which the host may not dispose of while its
     // code runs; the error is moved into the handler, which owns it.
-    unsafe { (*handler)(&*function, error) }
+    unsafe { (*run)(&*name, error) }
 }
 
 // The error handler ORC jumps to (see the module's comment). The frame
