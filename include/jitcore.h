@@ -662,14 +662,16 @@ typedef struct JitcoreSessionOptions {
  if several calls fail), with the function's name and the error.
 
  `Function` (the name the caller used) stays valid until the session is
- disposed of. `Error` belongs to the handler, which must consume it
+ disposed of. (jitcore learns which call failed from the calling thread's
+ lookups: when several threads call different failing functions at the
+ same moment, two of them can be handed each other's name and error.) `Error` belongs to the handler, which must consume it
  exactly once (`JitcoreGetErrorMessage` or `JitcoreConsumeError`), also
  before leaving by `longjmp`; its code is the cause's
  (`JITCORE_ERROR_UNRESOLVED_SYMBOL` for a missing symbol) and its message
  names the function, its JITDylib, its module and the cause.
 
- The handler may leave the call without returning: `longjmp` (or
- `siglongjmp`) to a `setjmp` taken before the call (the frames jitcore
+ The handler may leave the call without returning: `longjmp` to a
+ `setjmp` taken before the call (the frames jitcore
  puts between the caller and the handler hold nothing, and the session
  stays usable), `exit`, or unwind: `pthread_exit`, or a C++ exception
  (jitcore's frames have unwind information; the jitted code between

@@ -4,7 +4,8 @@
  * (JitcoreSessionSetLazyFailureHandler), with CompileThreads 0 and 2:
  *  - without a handler the process aborts (SIGABRT) after one line on
  *    stderr naming the function and the missing symbol, and after the
- *    error reporter heard it; the call does not return (forked children);
+ *    error reporter heard it; the call does not return, no exit handler
+ *    runs (forked children);
  *  - a handler that longjmps out: the program goes on after its setjmp,
  *    the session stays usable, a second call fails the same way;
  *  - a handler that records and returns: an int function returns 0, a
@@ -14,9 +15,10 @@
  *    and the missing symbol; the reporter heard the same first;
  *  - a handler that exits (forked child), and one that ends its thread
  *    with pthread_exit (unwinding through jitcore's frames);
- *  - recovery: once the missing symbol is defined (an absolute symbol, or
- *    a module, or from inside the handler), the next call compiles the
- *    function and returns the right result;
+ *  - recovery: once the missing symbol is defined (an absolute symbol, a
+ *    module, from inside the handler, or a symbol source that lets it
+ *    through, followed by any lookup), the next call compiles the function
+ *    and returns the right result;
  *  - calls from 4 threads at once, of one failing function and of one
  *    function each: every thread's handler hears of its own call.
  */
@@ -78,6 +80,7 @@ static void reporter(void *ctx, JitcoreErrorCode code, const char *message)
 /* The calling thread's view of its last failed call. */
 static _Thread_local struct {
     int calls;
+    const char *function_ptr; /* as handed over: valid until the session goes */
     char function[64];
     char message[1024];
     JitcoreErrorCode code;
@@ -93,6 +96,7 @@ static void handler(void *ctx, const char *function, JitcoreErrorRef err)
     struct heard *h = ctx;
     atomic_fetch_add(&handled, 1);
     mine.calls++;
+    mine.function_ptr = function;
     snprintf(mine.function, sizeof mine.function, "%s", function ? function : "(null)");
     mine.code = JitcoreGetErrorCode(err);
     char *m = JitcoreGetErrorMessage(err);
@@ -184,8 +188,14 @@ static int in_child(void (*body)(unsigned), unsigned threads, char *err, size_t 
     return status;
 }
 
+static void note_exit_handler(void)
+{
+    dprintf(reports_fd, "ATEXIT\n");
+}
+
 static void call_without_handler(unsigned threads)
 {
+    atexit(note_exit_handler);
     JitcoreDylibRef d = NULL;
     JitcoreSessionRef s = new_session(threads, NULL, &d);
     JitcoreSessionSetErrorReporter(s, report_to_fd, NULL);
@@ -225,6 +235,8 @@ static void default_aborts(unsigned threads)
     CHECK_CONTAINS(reps, "REPORT 8 cannot call lazily compiled function 'ibad'");
     CHECK_CONTAINS(reps, "lf_missing");
     CHECK_MSG(strstr(reps, "RETURNED") == NULL, "the failed call returned: %s", reps);
+    /* abort(): no exit handlers ran. */
+    CHECK_MSG(strstr(reps, "ATEXIT") == NULL, "an exit handler ran: %s", reps);
 }
 
 /* A handler that exits: the process ends with its status. */
@@ -324,6 +336,8 @@ static void record_and_return(unsigned threads)
     check_failure_named("vbad");
     CHECK_EQ_INT(*counter, 0);
     CHECK_EQ_INT(mine.calls, 4);
+    /* The name handed over stays valid after the handler returned. */
+    CHECK_STR_EQ(mine.function_ptr, "vbad");
     pthread_mutex_lock(&h.lock);
     CHECK_MSG(h.reports >= 4, "expected a report per failed call, got %d: %s", h.reports, h.all);
     CHECK_CONTAINS(h.all, "'dbad'");
@@ -374,6 +388,47 @@ static void handler_fixes(unsigned threads)
         result = ibad(5); /* the retry */
     mine.jump = NULL;
     CHECK_EQ_INT(result, 106);
+    CHECK_EQ_INT(mine.calls, 1);
+    JitcoreDisposeSession(s);
+}
+
+/* The failed function is reset by the session's next lookup too: here the
+   missing symbol (libc's getppid) comes from a symbol source whose filter
+   lets it through only later, with no change to the session in between. */
+static atomic_int allow_getppid;
+
+static int getppid_filter(void *ctx, const char *name)
+{
+    (void)ctx;
+    return strcmp(name, "getppid") != 0 || atomic_load(&allow_getppid);
+}
+
+static void reset_at_next_lookup(unsigned threads)
+{
+    JitcoreSessionOptions o;
+    JitcoreSessionOptionsInit(&o);
+    o.CompileThreads = threads;
+    JitcoreSessionRef s = NULL;
+    CHECK_OK(JitcoreCreateSession(&s, &o));
+    JitcoreDylibRef d = NULL;
+    CHECK_OK(JitcoreSessionCreateDylib(s, &d, "lf_sources"));
+    atomic_store(&allow_getppid, 0);
+    CHECK_OK(JitcoreDylibAddProcessSymbols(d, getppid_filter, NULL));
+    CHECK_OK(JitcoreDylibAddModuleLazy(d, MAKE_MODULE("lf_getppid",
+        "declare i32 @getppid()\n"
+        "define i32 @uses_getppid(i32 %x) {\n  %p = call i32 @getppid()\n  %r = add i32 %p, %x\n  ret i32 %r\n}\n"
+        "define i32 @twice(i32 %x) {\n  %r = mul i32 %x, 2\n  ret i32 %r\n}\n"), NULL));
+    JitcoreSessionSetLazyFailureHandler(s, handler, NULL);
+    int_fn uses_getppid = FN(int_fn, SESSION_LOOKUP(s, d, "uses_getppid"));
+    mine.calls = 0;
+    mine.jump = NULL;
+    CHECK_EQ_INT(uses_getppid(1), 0);
+    CHECK_STR_EQ(mine.function, "uses_getppid");
+    CHECK_CONTAINS(mine.message, "getppid");
+    atomic_store(&allow_getppid, 1);
+    /* A lookup (of another function) does the reset. */
+    CHECK_EQ_INT(FN(int_fn, SESSION_LOOKUP(s, d, "twice"))(3), 6);
+    CHECK_EQ_INT(uses_getppid(1), (int)getppid() + 1);
     CHECK_EQ_INT(mine.calls, 1);
     JitcoreDisposeSession(s);
 }
@@ -515,6 +570,7 @@ int main(int argc, char **argv)
         RUN_TEST(longjmp_out(th));
         RUN_TEST(record_and_return(th));
         RUN_TEST(handler_fixes(th));
+        RUN_TEST(reset_at_next_lookup(th));
         RUN_TEST(handler_ends_thread(th));
         RUN_TEST(threads_call(th, 1));
         RUN_TEST(threads_call(th, 0));
