@@ -161,9 +161,10 @@ pub struct SessionEnv {
     pub(super) lazy_modules: Mutex<Vec<LazyEntry>>,
     pub lazy_failures: Mutex<LazyFailures>,
     /// Failed units whose reset is due (it was due on a thread inside the
-    /// JIT, or in a jitted call): done by the session's next lookup or
-    /// change, before it starts.
+    /// JIT): done by the session's next lookup or change, before it starts.
     pub(super) resets: Mutex<Vec<u64>>,
+    /// Likewise, the units of lazy bodies whose call failed (see failure.rs).
+    pub(super) body_resets: Mutex<Vec<u64>>,
     pub perf: Option<PerfMap>,
     pub(super) me: Weak<SessionEnv>,
     /// The LLJIT: dropped last, when nothing else of the session is left.
@@ -401,6 +402,12 @@ impl SessionEnv {
     /// Queues the reset of `units` for the session's next lookup or change.
     pub(super) fn queue_resets(&self, units: impl IntoIterator<Item = u64>) {
         self.resets.lock().unwrap_or_else(|p| p.into_inner()).extend(units);
+    }
+
+    /// Queues the removal of the lazy body of unit `unit`, whose call
+    /// failed, for the session's next lookup or change.
+    pub(super) fn queue_body_reset(&self, unit: u64) {
+        self.body_resets.lock().unwrap_or_else(|p| p.into_inner()).push(unit);
     }
 
     pub(super) fn register_group(&self, group: &Arc<Group>) {

@@ -167,7 +167,7 @@ impl SessionEnv {
                 if let Some(m) = &member.module {
                     out.push((member.unit_id, m.clone()));
                     let bodies = member.lazy.as_ref().map(|l| l.body_units()).unwrap_or_default();
-                    out.extend(bodies.into_iter().map(|(unit, _)| (unit, m.clone())));
+                    out.extend(bodies.into_iter().map(|unit| (unit, m.clone())));
                 }
             }
         }
@@ -231,23 +231,31 @@ impl Session {
         Recovery { error, cache_faults }
     }
 
-    /// Does the resets deferred by [`recover`](Self::recover), if any.
+    /// Does the resets deferred by [`recover`](Self::recover) and by failed
+    /// lazy calls, if any.
     pub(super) fn deferred_resets(&self) {
-        if InJit::here() || self.env.resets.lock().unwrap_or_else(|p| p.into_inner()).is_empty() {
+        let due = |q: &std::sync::Mutex<Vec<u64>>| !q.lock().unwrap_or_else(|p| p.into_inner()).is_empty();
+        if InJit::here() || !(due(&self.env.resets) || due(&self.env.body_resets)) {
             return;
         }
         let _ = self.reset(Vec::new());
     }
 
     /// Resets the members whose unit is one of `units` or of the deferred
-    /// resets. Returns the members whose cached object was at fault, and
-    /// what could not be reset.
+    /// resets, and removes the lazy bodies whose calls failed. Returns the
+    /// members whose cached object was at fault, and what could not be
+    /// reset.
     fn reset(&self, units: Vec<u64>) -> (Vec<String>, Option<String>) {
         // Lock order: lookups, then changes (as a removal).
         let _no_lookups = self.lookups.write().unwrap_or_else(|p| p.into_inner());
         let _changes = self.lock_changes();
         let mut failed_units = std::mem::take(&mut *self.env.resets.lock().unwrap_or_else(|p| p.into_inner()));
         failed_units.extend(units);
+        // Only bodies whose call failed: a call-through does not hold the
+        // lookups lock, so a body another call is still materializing (its
+        // compile error reported, its responsibility not failed yet) must
+        // not be removed; a failed call's body is done.
+        let failed_bodies = std::mem::take(&mut *self.env.body_resets.lock().unwrap_or_else(|p| p.into_inner()));
         let mut cache_faults = Vec::new();
         for group in self.env.live_groups() {
             let Some(dylib) = self.env.dylib_by_id(group.dylib) else { continue };
@@ -255,7 +263,8 @@ impl Session {
             for member in state.members.iter_mut() {
                 // A lazily added module's failed bodies are only removed:
                 // the next call defines them anew (see lazy.rs).
-                for (body, unit) in member.lazy.as_ref().map(|l| l.take_bodies(Some(&failed_units))).unwrap_or_default() {
+                let bodies = member.lazy.as_ref().map(|l| l.take_bodies(Some(&failed_bodies))).unwrap_or_default();
+                for (body, unit) in bodies {
                     let _ = body.remove();
                     self.env.forget_unit(unit);
                 }

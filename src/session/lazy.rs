@@ -138,9 +138,9 @@ impl LazyModule {
         Ok(())
     }
 
-    /// The units of the bodies defined now, with their marks.
-    pub fn body_units(&self) -> Vec<(u64, u64)> {
-        self.bodies().defined.values().map(|b| (b.unit, b.mark)).collect()
+    /// The units of the bodies defined now.
+    pub fn body_units(&self) -> Vec<u64> {
+        self.bodies().defined.values().map(|b| b.unit).collect()
     }
 
     /// The unit and mark of body `name`, if it is defined.

@@ -172,7 +172,9 @@ pub(crate) fn decide() -> FailedCall {
     env.log.report(error.clone(), false);
     // The handler runs inside a jitted call, maybe on a thread inside the
     // JIT: the reset waits for the session's next lookup or change.
-    env.queue_resets(unit);
+    if let Some(unit) = unit {
+        env.queue_body_reset(unit);
+    }
     let mut failures = env.lazy_failures.lock().unwrap_or_else(|p| p.into_inner());
     let function = failures.name(&function);
     let handler = failures.handler().unwrap_or_else(default_handler);

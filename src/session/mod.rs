@@ -114,6 +114,7 @@ impl Session {
                 lazy_modules: Mutex::new(Vec::new()),
                 lazy_failures: Mutex::new(Default::default()),
                 resets: Mutex::new(Vec::new()),
+                body_resets: Mutex::new(Vec::new()),
                 perf,
                 me: me.clone(),
                 jit,
