@@ -28,12 +28,12 @@ pub(crate) mod target;
 pub use engine::Engine;
 // The session: LLJIT, its JITDylibs, their symbol sources and trackers.
 pub use session::dylib::Dylib;
+/// What a call of a lazily compiled function that cannot be compiled does.
+pub use session::lazy_failure::LazyFailureHandler;
 pub use session::sources::SymbolSource;
 pub use session::stats::Statistics;
 pub use session::tracker::Group as Tracker;
 pub use session::{Session, SessionConfig};
-/// What a call of a lazily compiled function that cannot be compiled does.
-pub use session::lazy_failure::LazyFailureHandler;
 // Modules, and the order their constructors and destructors run in.
 pub use module::{structor_order, Module};
 /// The suffix of the hidden symbol behind a lazy function's stub.

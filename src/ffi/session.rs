@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use super::dylib::{dylib, JitcoreDylibRef, JitcoreOpaqueDylib, LIVE_DYLIBS};
 use super::error::JitcoreErrorRef;
-use super::host::HostPtr;
 use super::error::JitcoreErrorReporterFunction;
+use super::host::HostPtr;
 use super::module;
 use super::target::JitcoreOptLevelArg;
 use super::{boundary, boundary_or, non_null, slice_arg, str_arg, write_out};

@@ -110,9 +110,9 @@ impl SessionEnv {
         // (A lazily added module has several units: the module's and its bodies'.)
         let declared_elsewhere = |unit: u64, r: &report::Reported| {
             let own = declared.iter().find(|(u, _, _)| *u == unit).map(|(_, m, _)| m);
-            declared.iter().any(|(_, m, d)| {
-                !own.is_some_and(|o| Arc::ptr_eq(o, m)) && r.missing.iter().any(|x| d.contains(x))
-            })
+            declared
+                .iter()
+                .any(|(_, m, d)| !own.is_some_and(|o| Arc::ptr_eq(o, m)) && r.missing.iter().any(|x| d.contains(x)))
         };
         // Reset what ORC failed (its symbols are in an error state), and
         // every unit whose compile failed (reported on its own thread);
