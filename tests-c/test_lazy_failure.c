@@ -18,7 +18,8 @@
  *  - recovery: once the missing symbol is defined (an absolute symbol, a
  *    module, from inside the handler, or a symbol source that lets it
  *    through, followed by any lookup), the next call compiles the function
- *    and returns the right result;
+ *    and returns the right result; also when a global's initializer needed
+ *    it (the module's other functions run meanwhile);
  *  - calls from 4 threads at once, of one failing function and of one
  *    function each: every thread's handler hears of its own call.
  */
@@ -433,6 +434,34 @@ static void reset_at_next_lookup(unsigned threads)
     JitcoreDisposeSession(s);
 }
 
+/* The missing symbol is needed by a global's initializer: the module's
+   globals partition fails, and with it every function that uses a global;
+   the others still run, and defining the symbol resets the globals too. */
+static int host_data = 77;
+
+static void globals_fail(unsigned threads)
+{
+    JitcoreDylibRef d = NULL;
+    JitcoreSessionRef s = session_with(threads, "lf_globals",
+        "@lf_data = external global i32\n"
+        "@ptr = global ptr @lf_data\n"
+        "define i32 @reads() {\n  %p = load ptr, ptr @ptr\n  %v = load i32, ptr %p\n  ret i32 %v\n}\n"
+        "define i32 @plain(i32 %x) {\n  %r = add i32 %x, 1\n  ret i32 %r\n}\n", NULL, &d);
+    JitcoreSessionSetLazyFailureHandler(s, handler, NULL);
+    int_fn reads = FN(int_fn, SESSION_LOOKUP(s, d, "reads"));
+    mine.calls = 0;
+    mine.jump = NULL;
+    CHECK_EQ_INT(reads(0), 0);
+    CHECK_STR_EQ(mine.function, "reads");
+    CHECK_CONTAINS(mine.message, "lf_data");
+    CHECK_EQ_INT(FN(int_fn, SESSION_LOOKUP(s, d, "plain"))(1), 2);
+    JitcoreSymbolDefinition def = {"lf_data", HOST_ADDR(&host_data)};
+    CHECK_OK(JitcoreDylibDefineAbsoluteSymbols(d, &def, 1));
+    CHECK_EQ_INT(reads(0), 77);
+    CHECK_EQ_INT(mine.calls, 1);
+    JitcoreDisposeSession(s);
+}
+
 /* NULL restores the default: checked in a child. */
 static void call_after_reset_handler(unsigned threads)
 {
@@ -571,6 +600,7 @@ int main(int argc, char **argv)
         RUN_TEST(record_and_return(th));
         RUN_TEST(handler_fixes(th));
         RUN_TEST(reset_at_next_lookup(th));
+        RUN_TEST(globals_fail(th));
         RUN_TEST(handler_ends_thread(th));
         RUN_TEST(threads_call(th, 1));
         RUN_TEST(threads_call(th, 0));

@@ -50,9 +50,11 @@ pub fn placeholder(symbols: &[ModuleSymbol], unit_id: u64, data_layout: &str) ->
 /// What a placeholder stands for until it is materialized (see unit.rs).
 pub enum Pending {
     Module { module: Arc<Module>, group: Arc<Group> },
-    Lazy { plan: Arc<lazy::LazyPlan>, group: Arc<Group>, stubs: Arc<StubsManager> },
+    Lazy { plan: Arc<lazy::LazyPlan>, stubs: Arc<StubsManager> },
     /// One body of a lazily added module (partition `index`).
     Body { module: Arc<LazyModule>, index: usize, group: Arc<Group> },
+    /// The globals partition of a lazily added module.
+    Globals { module: Arc<LazyModule>, group: Arc<Group> },
     Alias(Vec<Found>),
     Host { materializer: Arc<HostMaterializer>, group: Arc<Group> },
 }
@@ -207,6 +209,11 @@ impl SessionEnv {
 
     pub fn execution_session(&self) -> ExecutionSession {
         self.jit.execution_session()
+    }
+
+    /// The jitcore JITDylib named `name`.
+    pub(super) fn dylib_by_name(&self, name: &str) -> Option<Arc<Dylib>> {
+        self.dylibs.read().unwrap_or_else(|p| p.into_inner()).iter().find(|d| d.name() == name).cloned()
     }
 
     /// The JITDylib with owner id `id`.
@@ -375,6 +382,13 @@ impl SessionEnv {
         })
     }
 
+    /// The globals unit of the live lazily added module of dylib `dylib`
+    /// whose globals partition defines `name`.
+    pub(super) fn lazy_globals_unit(&self, dylib: crate::module::OwnerId, name: &str) -> Option<u64> {
+        let all = self.lazy_modules.lock().unwrap_or_else(|p| p.into_inner());
+        all.iter().filter(|e| e.dylib == dylib).find_map(|e| e.module.upgrade()?.globals_unit(name))
+    }
+
     /// The link's misses in `dylib` that are bodies of its lazily added
     /// modules (a stub's first call looks its body up) are defined, each
     /// behind a placeholder under a tracker of its own; the other names
@@ -404,10 +418,10 @@ impl SessionEnv {
         self.resets.lock().unwrap_or_else(|p| p.into_inner()).extend(units);
     }
 
-    /// Queues the removal of the lazy body of unit `unit`, whose call
-    /// failed, for the session's next lookup or change.
-    pub(super) fn queue_body_reset(&self, unit: u64) {
-        self.body_resets.lock().unwrap_or_else(|p| p.into_inner()).push(unit);
+    /// Queues the reset of the lazy bodies (or globals partitions) of
+    /// `units`, whose calls failed, for the session's next lookup or change.
+    pub(super) fn queue_body_resets(&self, units: impl IntoIterator<Item = u64>) {
+        self.body_resets.lock().unwrap_or_else(|p| p.into_inner()).extend(units);
     }
 
     pub(super) fn register_group(&self, group: &Arc<Group>) {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::dylib::Dylib;
 use super::env::{InJit, Pending, SessionEnv};
+use super::lazy::LazyModule;
 use super::Session;
 use crate::error::{Error, JitcoreErrorCode};
 use crate::module::Module;
@@ -166,8 +167,8 @@ impl SessionEnv {
             for member in group.state().members.iter() {
                 if let Some(m) = &member.module {
                     out.push((member.unit_id, m.clone()));
-                    let bodies = member.lazy.as_ref().map(|l| l.body_units()).unwrap_or_default();
-                    out.extend(bodies.into_iter().map(|unit| (unit, m.clone())));
+                    let units = member.lazy.as_ref().map(|l| l.units()).unwrap_or_default();
+                    out.extend(units.into_iter().map(|unit| (unit, m.clone())));
                 }
             }
         }
@@ -261,14 +262,13 @@ impl Session {
             let Some(dylib) = self.env.dylib_by_id(group.dylib) else { continue };
             let mut state = group.state();
             for member in state.members.iter_mut() {
-                // A lazily added module's failed bodies are only removed:
-                // the next call defines them anew (see lazy.rs).
-                let bodies = member.lazy.as_ref().map(|l| l.take_bodies(Some(&failed_bodies))).unwrap_or_default();
-                for (body, unit) in bodies {
-                    let _ = body.remove();
-                    self.env.forget_unit(unit);
+                if let Some(lazy) = &member.lazy {
+                    if let Err(why) = self.reset_lazy(&dylib, &group, lazy, &failed_bodies) {
+                        return (cache_faults, Some(why));
+                    }
+                    continue;
                 }
-                if member.lazy.is_some() || !failed_units.contains(&member.unit_id) {
+                if !failed_units.contains(&member.unit_id) {
                     continue;
                 }
                 let (pending, symbols, name) = match (&member.module, &member.materializer) {
@@ -302,6 +302,31 @@ impl Session {
             }
         }
         (cache_faults, None)
+    }
+
+    /// Resets what of a lazily added module failed a call: a failed body
+    /// is only removed (the next call defines it anew, see lazy.rs); a
+    /// failed globals partition is put back as not yet materialized.
+    fn reset_lazy(
+        &self,
+        dylib: &Dylib,
+        group: &Arc<super::tracker::Group>,
+        lazy: &Arc<LazyModule>,
+        failed: &[u64],
+    ) -> Result<(), String> {
+        for (body, unit) in lazy.take_bodies(Some(failed)) {
+            let _ = body.remove();
+            self.env.forget_unit(unit);
+        }
+        let Some((old, unit)) = lazy.take_globals(failed) else { return Ok(()) };
+        self.env.forget_unit(unit);
+        let _ = old.remove();
+        let pending = Pending::Globals { module: lazy.clone(), group: group.clone() };
+        let globals = self.env.install(dylib, lazy.plan.global_symbols(), pending).map_err(|e| {
+            format!("and the globals of module '{}' could not be reset: {}", lazy.plan.module_name, e.message)
+        })?;
+        drop(lazy.set_globals(globals));
+        Ok(())
     }
 }
 

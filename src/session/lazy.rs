@@ -5,14 +5,15 @@
 //! up the body, `f.jitcore.body`, whose partition is then parsed and
 //! compiled by the one compile path, and patches the stub to it.
 //!
-//! The stubs and the globals sit behind one placeholder (see unit.rs) under
-//! the module's ORC tracker. A body is defined only when its first call
-//! looks it up (the dylib's generator asks [`LazyModule::define`]), behind
-//! a placeholder under an ORC tracker of its own: a body whose compile
-//! failed is reset alone (its definition removed, so the next call defines
-//! and compiles it anew), without touching the stubs and bodies that
-//! callers may be running. Each lazily added module has its own stubs
-//! manager, freed when the module is removed.
+//! The stubs sit behind one placeholder (see unit.rs) under the module's
+//! ORC tracker, the globals partition behind one of its own. A body is
+//! defined only when its first call looks it up (the dylib's generator asks
+//! [`LazyModule::define`]), behind a placeholder under an ORC tracker of its
+//! own: a body (or globals partition) that failed is reset alone (a body's
+//! definition is removed, so the next call defines and compiles it anew),
+//! without touching the stubs and bodies that callers may be running. Each
+//! lazily added module has its own stubs manager, freed when the module is
+//! removed.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -63,17 +64,22 @@ impl LazyPlan {
         Ok(Some(LazyPlan { module_name: module.name().to_string(), functions, globals, by_body }))
     }
 
-    /// What the module's placeholder promises: the stubs and the globals
-    /// (bodies are defined one by one, see [`LazyModule`]).
+    /// What the module's placeholder promises: the stubs (the globals
+    /// partition and the bodies have placeholders of their own, see
+    /// [`LazyModule`]).
     pub fn placeholder_symbols(&self) -> Vec<ModuleSymbol> {
-        let mut out = Vec::with_capacity(self.functions.len());
-        for (f, _) in &self.functions {
-            out.push(ModuleSymbol { name: f.name.clone(), exported: f.exported, callable: true, weak: f.weak });
-        }
-        if let Some((_, symbols)) = &self.globals {
-            out.extend(symbols.iter().cloned());
-        }
-        out
+        let stub = |f: &FunctionPartition| ModuleSymbol {
+            name: f.name.clone(),
+            exported: f.exported,
+            callable: true,
+            weak: f.weak,
+        };
+        self.functions.iter().map(|(f, _)| stub(f)).collect()
+    }
+
+    /// What the globals partition defines (nothing without one).
+    pub fn global_symbols(&self) -> &[ModuleSymbol] {
+        self.globals.as_ref().map_or(&[], |(_, symbols)| symbols.as_slice())
     }
 
     /// The name errors use for partition `index` (`module#function`).
@@ -82,8 +88,9 @@ impl LazyPlan {
     }
 }
 
-/// A lazily added module, once added: its plan, and the bodies defined so
-/// far, each under an ORC tracker of its own.
+/// A lazily added module, once added: its plan, its globals partition's
+/// placeholder, and the bodies defined so far, each under an ORC tracker of
+/// its own (so that one that failed can be reset alone).
 pub struct LazyModule {
     pub(super) plan: Arc<LazyPlan>,
     bodies: Mutex<Bodies>,
@@ -92,6 +99,8 @@ pub struct LazyModule {
 #[derive(Default)]
 struct Bodies {
     defined: HashMap<usize, Body>,
+    /// The globals partition's definition (tracker and unit), if any.
+    globals: Option<(Tracker, u64)>,
     /// Removed with its group: no body may be defined any more.
     removed: bool,
 }
@@ -138,9 +147,32 @@ impl LazyModule {
         Ok(())
     }
 
-    /// The units of the bodies defined now.
-    pub fn body_units(&self) -> Vec<u64> {
-        self.bodies().defined.values().map(|b| b.unit).collect()
+    /// The units of the bodies defined now, and of the globals partition.
+    pub fn units(&self) -> Vec<u64> {
+        let bodies = self.bodies();
+        bodies.defined.values().map(|b| b.unit).chain(bodies.globals.as_ref().map(|g| g.1)).collect()
+    }
+
+    /// Sets the globals partition's definition; the one it replaces, if any.
+    pub fn set_globals(&self, globals: (Tracker, u64)) -> Option<(Tracker, u64)> {
+        self.bodies().globals.replace(globals)
+    }
+
+    /// Takes out the globals partition's definition if its unit is in `units`.
+    pub fn take_globals(&self, units: &[u64]) -> Option<(Tracker, u64)> {
+        let mut bodies = self.bodies();
+        if !bodies.globals.as_ref().is_some_and(|g| units.contains(&g.1)) {
+            return None;
+        }
+        bodies.globals.take()
+    }
+
+    /// The globals partition's unit, if it has one that defines `name`.
+    pub fn globals_unit(&self, name: &str) -> Option<u64> {
+        if !self.plan.global_symbols().iter().any(|g| g.name == name) {
+            return None;
+        }
+        self.bodies().globals.as_ref().map(|g| g.1)
     }
 
     /// The unit and mark of body `name`, if it is defined.
@@ -150,20 +182,24 @@ impl LazyModule {
     }
 
     /// Takes out the definitions of the bodies whose unit is in `units`
-    /// (all of them with `None`, which also stops new ones): the caller
-    /// removes their trackers, and the next call defines them anew.
+    /// (all of them, and the globals', with `None`, which also stops new
+    /// ones): the caller removes their trackers, and the next call defines
+    /// them anew.
     pub fn take_bodies(&self, units: Option<&[u64]>) -> Vec<(Tracker, u64)> {
         let mut bodies = self.bodies();
+        let mut gone = Vec::new();
         if units.is_none() {
             bodies.removed = true;
+            gone.extend(bodies.globals.take());
         }
-        let gone: Vec<usize> =
+        let taken: Vec<usize> =
             bodies.defined.iter().filter(|(_, b)| units.is_none_or(|u| u.contains(&b.unit))).map(|(i, _)| *i).collect();
-        gone.into_iter().filter_map(|i| bodies.defined.remove(&i)).map(|b| (b.tracker, b.unit)).collect()
+        gone.extend(taken.into_iter().filter_map(|i| bodies.defined.remove(&i)).map(|b| (b.tracker, b.unit)));
+        gone
     }
 
-    /// Defines nothing any more, and hands back every body's tracker (the
-    /// session is going away: they are released, not removed).
+    /// Defines nothing any more, and hands back every tracker (the session
+    /// is going away: they are released, not removed).
     pub fn release_bodies(&self) -> Vec<Tracker> {
         self.take_bodies(None).into_iter().map(|(t, _)| t).collect()
     }

@@ -59,12 +59,18 @@ const KEEP: usize = 1024;
 /// What ORC's report of a failed call-through says: the dylib and the body,
 /// as far as it names them; `None` for any other report.
 fn classify(message: &str) -> Option<(Option<&str>, Option<&str>)> {
+    // The lookup of one body: it failed, maybe with what it needed (the
+    // module's globals). Nothing else looks bodies up, nor depends on one.
     let failed = failed_symbols(message);
-    if let [(dylib, names)] = failed.as_slice() {
-        if !names.is_empty() && names.iter().all(|n| n.ends_with(BODY_SUFFIX)) {
-            return Some((Some(dylib), Some(names[0])));
-        }
-        return None;
+    let bodies: Vec<(&str, &str)> = failed
+        .iter()
+        .flat_map(|(dylib, names)| names.iter().filter(|n| n.ends_with(BODY_SUFFIX)).map(move |n| (*dylib, *n)))
+        .collect();
+    match bodies.as_slice() {
+        [(dylib, body)] => return Some((Some(dylib), Some(body))),
+        [_, _, ..] => return Some((None, None)),
+        [] if !failed.is_empty() => return None,
+        [] => {}
     }
     if let Some(rest) = message.strip_prefix("Symbols not found: [") {
         let names: Vec<&str> = rest.trim_end().trim_end_matches(']').split(',').map(str::trim).collect();
@@ -82,10 +88,7 @@ fn classify(message: &str) -> Option<(Option<&str>, Option<&str>)> {
 /// (then it is not logged: the failed call reports it, with its cause).
 pub(super) fn record(env: &Arc<SessionEnv>, message: &str) -> bool {
     let Some((dylib, body)) = classify(message) else { return false };
-    let dylib = dylib.and_then(|name| {
-        let dylibs = env.dylibs.read().unwrap_or_else(|p| p.into_inner());
-        dylibs.iter().find(|d| d.name() == name).map(|d| (d.id(), name.to_string()))
-    });
+    let dylib = dylib.and_then(|name| env.dylib_by_name(name)).map(|d| (d.id(), d.name().to_string()));
     let mut records = RECORDS.lock().unwrap_or_else(|p| p.into_inner());
     if records.len() == KEEP {
         records.pop_front();
@@ -129,11 +132,13 @@ fn claim() -> Option<Record> {
     records.remove(at?)
 }
 
-/// What a failed call explains: the function, the error, the body's unit.
+/// What a failed call explains: the function, the error, and the units to
+/// reset (the body's, and its module's globals partition's if ORC named
+/// one of its symbols as failed too).
 struct Explained {
     function: String,
     error: Error,
-    unit: Option<u64>,
+    units: Vec<u64>,
 }
 
 fn explain(env: &SessionEnv, record: &Record) -> Explained {
@@ -147,7 +152,7 @@ fn explain(env: &SessionEnv, record: &Record) -> Explained {
             orc
         };
         let error = Error::symbol_not_found(format!("cannot call lazily compiled function '{function}': {why}"));
-        return Explained { function, error, unit: None };
+        return Explained { function, error, units: Vec::new() };
     };
     let subject = format!("cannot call lazily compiled function '{function}' (JITDylib '{}')", dylib.1);
     let defined = env.lazy_body(dylib.0, body).and_then(|(module, _, _)| module.body_unit(body));
@@ -156,7 +161,26 @@ fn explain(env: &SessionEnv, record: &Record) -> Explained {
         Some(r) => Error { code: r.error.code, message: format!("{subject}: {}", r.error.message) },
         None => Error::from_orc_message(orc, JitcoreErrorCode::JITCORE_ERROR_LINK).context(subject),
     };
-    Explained { function, error, unit: defined.map(|(unit, _)| unit) }
+    let mut units: Vec<u64> = defined.map(|(unit, _)| unit).into_iter().collect();
+    for (name, symbols) in failed_symbols(&record.message) {
+        let Some(d) = env.dylib_by_name(name) else { continue };
+        let globals = symbols.iter().filter(|s| !s.ends_with(BODY_SUFFIX));
+        units.extend(globals.filter_map(|g| env.lazy_globals_unit(d.id(), g)));
+    }
+    units.sort_unstable();
+    units.dedup();
+    Explained { function, error, units }
+}
+
+/// Every session's environment (weak), for a failed call whose report
+/// jitcore could not tell.
+static SESSIONS: Mutex<Vec<Weak<SessionEnv>>> = Mutex::new(Vec::new());
+
+/// Registers a session for [`decide`].
+pub(super) fn register(env: &Arc<SessionEnv>) {
+    let mut sessions = SESSIONS.lock().unwrap_or_else(|p| p.into_inner());
+    sessions.retain(|s| s.strong_count() > 0);
+    sessions.push(Arc::downgrade(env));
 }
 
 /// What the failed call on this thread does (the hook `llvm::lazy` calls):
@@ -165,18 +189,28 @@ fn explain(env: &SessionEnv, record: &Record) -> Explained {
 pub(crate) fn decide() -> FailedCall {
     let claimed = claim().and_then(|r| Some((r.env.upgrade()?, r)));
     let Some((env, record)) = claimed else {
+        // Cannot happen (every failed call is reported first); if it does,
+        // the call still fails, in the only session if there is one.
         let error = Error::internal("a call of a lazily compiled function failed, and jitcore lost track of which");
-        return FailedCall { handler: default_handler(), function: unknown(), error };
+        let sessions: Vec<Arc<SessionEnv>> =
+            SESSIONS.lock().unwrap_or_else(|p| p.into_inner()).iter().filter_map(Weak::upgrade).collect();
+        return match sessions.as_slice() {
+            [env] => fail_in(env, "?", error, Vec::new()),
+            _ => FailedCall { handler: default_handler(), function: unknown(), error },
+        };
     };
-    let Explained { function, error, unit } = explain(&env, &record);
+    let Explained { function, error, units } = explain(&env, &record);
+    fail_in(&env, &function, error, units)
+}
+
+/// The failed call of `function` in session `env`: reported, `units` reset.
+fn fail_in(env: &SessionEnv, function: &str, error: Error, units: Vec<u64>) -> FailedCall {
     env.log.report(error.clone(), false);
     // The handler runs inside a jitted call, maybe on a thread inside the
     // JIT: the reset waits for the session's next lookup or change.
-    if let Some(unit) = unit {
-        env.queue_body_reset(unit);
-    }
+    env.queue_body_resets(units);
     let mut failures = env.lazy_failures.lock().unwrap_or_else(|p| p.into_inner());
-    let function = failures.name(&function);
+    let function = failures.name(function);
     let handler = failures.handler().unwrap_or_else(default_handler);
     FailedCall { handler, function, error }
 }
@@ -231,6 +265,14 @@ mod tests {
         assert_eq!(classify("Symbols not found: [ nowhere ]"), None);
         assert_eq!(classify("Symbols not found: [ a.jitcore.body, b.jitcore.body ]"), None);
         assert_eq!(classify("Failed to materialize symbols: { (main, { bad }) }"), None);
-        assert_eq!(classify("Failed to materialize symbols: { (main, { f.jitcore.body, g }) }"), None);
+        // A body that failed with what it needed.
+        assert_eq!(
+            classify("Failed to materialize symbols: { (main, { g, f.jitcore.body }) }"),
+            Some((Some("main"), Some("f.jitcore.body")))
+        );
+        assert_eq!(
+            classify("Failed to materialize symbols: { (lib, { g }), (main, { f.jitcore.body }) }"),
+            Some((Some("main"), Some("f.jitcore.body")))
+        );
     }
 }

@@ -124,6 +124,7 @@ impl Session {
         linkorder::install(&env, &main);
         env.dylibs.write().unwrap_or_else(|p| p.into_inner()).push(main.clone());
         crate::llvm::lazy::on_failed_call(lazy_failure::decide);
+        lazy_failure::register(&env);
         Ok(Session { env, main, changes: Mutex::new(()), lookups: RwLock::new(()) })
     }
 
@@ -202,7 +203,7 @@ impl Session {
         if name.starts_with('<') {
             return None;
         }
-        self.env.dylibs.read().unwrap_or_else(|p| p.into_inner()).iter().find(|d| d.name() == name).cloned()
+        self.env.dylib_by_name(name)
     }
 
     /// The hidden dylib of `dylib`'s symbol sources, made on first use. It
@@ -302,11 +303,23 @@ impl Session {
         let stubs = Arc::new(stubs);
         let plan = Arc::new(plan);
         let lazy = lazy::LazyModule::new(plan.clone());
-        let pending = Pending::Lazy { plan, group: group.clone(), stubs: stubs.clone() };
-        let (tracker, unit_id) = self
-            .env
-            .install(dylib, &symbols, pending)
-            .map_err(|e| e.context(format!("cannot add module '{}' to JITDylib '{}'", module.name(), dylib.name())))?;
+        let cannot = |e: Error| e.context(format!("cannot add module '{}' to JITDylib '{}'", module.name(), dylib.name()));
+        let (tracker, unit_id) = if symbols.is_empty() {
+            (dylib.new_tracker(), 0)
+        } else {
+            self.env.install(dylib, &symbols, Pending::Lazy { plan: plan.clone(), stubs: stubs.clone() }).map_err(cannot)?
+        };
+        if !plan.global_symbols().is_empty() {
+            let pending = Pending::Globals { module: lazy.clone(), group: group.clone() };
+            match self.env.install(dylib, plan.global_symbols(), pending) {
+                Ok(globals) => drop(lazy.set_globals(globals)),
+                Err(e) => {
+                    let _ = tracker.remove();
+                    self.env.forget_unit(unit_id);
+                    return Err(cannot(e));
+                }
+            }
+        }
         self.env.register_lazy(dylib, &lazy, group);
         Ok(Member {
             tracker,
