@@ -112,16 +112,22 @@ static void handler(void *ctx, const char *function, JitcoreErrorRef err)
         longjmp(*mine.jump, 1);
 }
 
-/* A session with `threads` compile threads, the reporter `h` (if any), and
-   `ir` added lazily to its main dylib `*d`. */
-static JitcoreSessionRef session_with(unsigned threads, const char *name, const char *ir, struct heard *h,
-                                      JitcoreDylibRef *d)
+static JitcoreSessionRef bare_session(unsigned threads)
 {
     JitcoreSessionOptions o;
     JitcoreSessionOptionsInit(&o);
     o.CompileThreads = threads;
     JitcoreSessionRef s = NULL;
     CHECK_OK(JitcoreCreateSession(&s, &o));
+    return s;
+}
+
+/* A session with `threads` compile threads, the reporter `h` (if any), and
+   `ir` added lazily to its main dylib `*d`. */
+static JitcoreSessionRef session_with(unsigned threads, const char *name, const char *ir, struct heard *h,
+                                      JitcoreDylibRef *d)
+{
+    JitcoreSessionRef s = bare_session(threads);
     if (h) {
         memset(h, 0, sizeof *h);
         pthread_mutex_init(&h->lock, NULL);
@@ -135,6 +141,14 @@ static JitcoreSessionRef session_with(unsigned threads, const char *name, const 
 static JitcoreSessionRef new_session(unsigned threads, struct heard *h, JitcoreDylibRef *d)
 {
     return session_with(threads, "lf_module", FAILING_IR, h, d);
+}
+
+/* The call's result, as a recording handler leaves it, and what it heard. */
+static void check_returned_failure(int result, const char *function, const char *cause)
+{
+    CHECK_EQ_INT(result, 0);
+    CHECK_STR_EQ(mine.function, function);
+    CHECK_CONTAINS(mine.message, cause);
 }
 
 static void check_failure_named(const char *function)
@@ -406,11 +420,7 @@ static int getppid_filter(void *ctx, const char *name)
 
 static void reset_at_next_lookup(unsigned threads)
 {
-    JitcoreSessionOptions o;
-    JitcoreSessionOptionsInit(&o);
-    o.CompileThreads = threads;
-    JitcoreSessionRef s = NULL;
-    CHECK_OK(JitcoreCreateSession(&s, &o));
+    JitcoreSessionRef s = bare_session(threads);
     JitcoreDylibRef d = NULL;
     CHECK_OK(JitcoreSessionCreateDylib(s, &d, "lf_sources"));
     atomic_store(&allow_getppid, 0);
@@ -423,9 +433,7 @@ static void reset_at_next_lookup(unsigned threads)
     int_fn uses_getppid = FN(int_fn, SESSION_LOOKUP(s, d, "uses_getppid"));
     mine.calls = 0;
     mine.jump = NULL;
-    CHECK_EQ_INT(uses_getppid(1), 0);
-    CHECK_STR_EQ(mine.function, "uses_getppid");
-    CHECK_CONTAINS(mine.message, "getppid");
+    check_returned_failure(uses_getppid(1), "uses_getppid", "getppid");
     atomic_store(&allow_getppid, 1);
     /* A lookup (of another function) does the reset. */
     CHECK_EQ_INT(FN(int_fn, SESSION_LOOKUP(s, d, "twice"))(3), 6);
@@ -451,9 +459,7 @@ static void globals_fail(unsigned threads)
     int_fn reads = FN(int_fn, SESSION_LOOKUP(s, d, "reads"));
     mine.calls = 0;
     mine.jump = NULL;
-    CHECK_EQ_INT(reads(0), 0);
-    CHECK_STR_EQ(mine.function, "reads");
-    CHECK_CONTAINS(mine.message, "lf_data");
+    check_returned_failure(reads(0), "reads", "lf_data");
     CHECK_EQ_INT(FN(int_fn, SESSION_LOOKUP(s, d, "plain"))(1), 2);
     JitcoreSymbolDefinition def = {"lf_data", HOST_ADDR(&host_data)};
     CHECK_OK(JitcoreDylibDefineAbsoluteSymbols(d, &def, 1));
