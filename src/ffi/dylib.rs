@@ -208,7 +208,8 @@ pub unsafe extern "C" fn JitcoreDylibAddModule(
 /// error reporter naming the function and the cause, and its call goes to
 /// the session's lazy failure handler (`JitcoreSessionSetLazyFailureHandler`;
 /// by default the process aborts): it never returns a made-up result. Once
-/// the cause is fixed, the next call compiles it. Modules that
+/// the cause is fixed, a later call compiles it (see
+/// `JitcoreLazyFailureHandler`). Modules that
 /// cannot be split (e.g. `blockaddress` across functions) compile whole on
 /// first lookup. Same ownership and errors. Thread-safe (not with `JitcoreDisposeSession`);
 /// concurrent first calls of a function compile it once.

@@ -327,28 +327,29 @@ pub unsafe extern "C" fn JitcoreSessionSetErrorReporter(
 /// be compiled or linked (for example, it calls a symbol nothing defines):
 /// a jitted call has no error channel, so jitcore runs this in place of the
 /// function, on the thread that made the call (on several threads at once
-/// if several calls fail), with the function's name and the error.
+/// if several calls fail), with the function's name and the error. No
+/// jitcore lock is held while it runs.
 ///
 /// `Function` (the name the caller used) stays valid until the session is
-/// disposed of. (jitcore learns which call failed from the calling thread's
-/// lookups: when several threads call different failing functions at the
-/// same moment, two of them can be handed each other's name and error.) `Error` belongs to the handler, which must consume it
+/// disposed of. `Error` belongs to the handler, which must consume it
 /// exactly once (`JitcoreGetErrorMessage` or `JitcoreConsumeError`), also
 /// before leaving by `longjmp`; its code is the cause's
 /// (`JITCORE_ERROR_UNRESOLVED_SYMBOL` for a missing symbol) and its message
-/// names the function, its JITDylib, its module and the cause.
+/// names the function, its JITDylib, its module and the cause. (jitcore
+/// learns which call failed from the calling thread's lookups: when several
+/// threads call different failing functions at the same moment, two of
+/// them can be handed each other's name and error.)
 ///
 /// The handler may leave the call without returning: `longjmp` to a
-/// `setjmp` taken before the call (the frames jitcore
-/// puts between the caller and the handler hold nothing, and the session
-/// stays usable), `exit`, or unwind: `pthread_exit`, or a C++ exception
-/// (jitcore's frames have unwind information; the jitted code between
-/// needs it too). It may call into the session, for example to define the
-/// missing symbol. If it returns, the call returns as if the
-/// function had returned zero: 0, 0.0, NULL, or (void) nothing, so only do
-/// that when the caller can tell (jitcore clears the integer and
-/// floating-point return registers; a result returned in memory, such as a
-/// large struct, is left as it was).
+/// `setjmp` taken before the call (the frames jitcore puts between the
+/// caller and the handler hold nothing, and the session stays usable),
+/// `exit`, or unwind: `pthread_exit`, or a C++ exception (jitcore's frames
+/// have unwind information; the jitted code between needs it too). It may
+/// call into the session, for example to define the missing symbol. If it
+/// returns, the call returns as if the function had returned zero: 0, 0.0,
+/// NULL, or (void) nothing, so only return when the caller can tell
+/// (jitcore clears the integer and floating-point return registers; a
+/// result returned in memory, such as a large struct, is left as it was).
 ///
 /// Before the handler runs, the error reporter hears the same error, and
 /// the function is set to be compiled anew: after the session's next lookup

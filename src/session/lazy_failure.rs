@@ -104,7 +104,7 @@ pub(super) fn record(env: &Arc<SessionEnv>, message: &str) -> bool {
 }
 
 /// Takes the report of the calling thread's failed call (see the module's
-/// comment), and forgets the bodies its lookups defined.
+/// comment), and forgets the bodies its calls looked up.
 fn claim() -> Option<Record> {
     let me = std::thread::current().id();
     let mut notes = lazy::first_calls();
