@@ -659,8 +659,9 @@ typedef struct JitcoreSessionOptions {
  be compiled or linked (for example, it calls a symbol nothing defines):
  a jitted call has no error channel, so jitcore runs this in place of the
  function, on the thread that made the call (on several threads at once
- if several calls fail), with the function's name and the error. No
- jitcore lock is held while it runs.
+ if several calls fail), with the function's name and the error. jitcore
+ holds none of its locks while it runs (unless the call was made from
+ inside one of jitcore's callbacks).
 
  `Function` (the name the caller used) stays valid until the session is
  disposed of. `Error` belongs to the handler, which must consume it
