@@ -20,6 +20,9 @@
  *    the duration of the call.
  *  - Nothing aborts the process for a condition a host can cause, and no
  *    Rust panic crosses this boundary (it becomes JITCORE_ERROR_INTERNAL).
+ *    The one exception is a choice: a call of a lazily compiled function
+ *    that cannot be compiled has no error to return, and aborts unless a
+ *    handler is set (JitcoreSessionSetLazyFailureHandler).
  *  - Threads: every function says whether it may be called from several
  *    threads at once; every callback type says how long its Ctx must live
  *    and on which threads it is called. Engines and sessions may be used
@@ -719,6 +722,43 @@ typedef struct JitcoreSessionOptions {
 } JitcoreSessionOptions;
 
 /*
+ What a call of a lazily compiled function does when the function cannot
+ be compiled or linked (for example, it calls a symbol nothing defines):
+ a jitted call has no error channel, so jitcore runs this in place of the
+ function, on the thread that made the call (on several threads at once
+ if several calls fail), with the function's name and the error. jitcore
+ holds none of its locks while it runs (unless the call was made from
+ inside one of jitcore's callbacks).
+
+ `Function` (the name the caller used) stays valid until the session is
+ disposed of. `Error` belongs to the handler, which must consume it
+ exactly once (`JitcoreGetErrorMessage` or `JitcoreConsumeError`), also
+ before leaving by `longjmp`; its code is the cause's
+ (`JITCORE_ERROR_UNRESOLVED_SYMBOL` for a missing symbol) and its message
+ names the function, its JITDylib, its module and the cause. (jitcore
+ learns which call failed from the calling thread's lookups: when several
+ threads call different failing functions at the same moment, two of
+ them can be handed each other's name and error.)
+
+ The handler may leave the call without returning: `longjmp` to a
+ `setjmp` taken before the call (the frames jitcore puts between the
+ caller and the handler hold nothing, and the session stays usable),
+ `exit`, or unwind: `pthread_exit`, or a C++ exception (jitcore's frames
+ have unwind information; the jitted code between needs it too). It may
+ call into the session, for example to define the missing symbol. If it
+ returns, the call returns as if the function had returned zero: 0, 0.0,
+ NULL, or (void) nothing, so only return when the caller can tell
+ (jitcore clears the integer and floating-point return registers; a
+ result returned in memory, such as a large struct, is left as it was).
+
+ Before the handler runs, the error reporter hears the same error, and
+ the function is set to be compiled anew: after the session's next lookup
+ or change (defining the missing symbol is one), the next call compiles
+ it again; until then each call fails the same way.
+ */
+typedef void (*JitcoreLazyFailureHandler)(void *Ctx, const char *Function, JitcoreErrorRef Error);
+
+/*
  Fills `Options`, a struct of `Size` bytes (`sizeof(JitcoreSessionOptions)`
  of the host's header), with the defaults: O2, no compile threads
  (compile on the looking-up thread), eager, no debugger or perf support.
@@ -854,6 +894,23 @@ void JitcoreSessionSetErrorReporter(JitcoreSessionRef S,
                                     JitcoreErrorReporterFunction Reporter,
                                     void *Ctx);
 
+/*
+ Sets what a call of a lazily compiled function (`JitcoreDylibAddModuleLazy`)
+ that cannot be compiled does: `Handler(Ctx, Function, Error)` runs in its
+ place, on the calling thread (see `JitcoreLazyFailureHandler`). NULL
+ `Handler` restores the default, which prints one line on stderr naming
+ the function and the cause (after the error reporter heard it) and stops
+ the process with `abort()`: the call cannot return a result, and the
+ process stops at the failed call (a debugger or a core dump shows it),
+ running no exit handlers and flushing no stdio buffers. A NULL `S` is
+ ignored. `Ctx` must stay valid until the session is disposed of (a
+ handler that was replaced may still be running). Thread-safe (not with
+ `JitcoreDisposeSession`).
+ */
+void JitcoreSessionSetLazyFailureHandler(JitcoreSessionRef S,
+                                         JitcoreLazyFailureHandler Handler,
+                                         void *Ctx);
+
 /* ==========================================================================
  * 6. Dylibs
  *
@@ -962,8 +1019,13 @@ JitcoreErrorRef JitcoreDylibAddModule(JitcoreDylibRef D,
  function at a time: the module is split into per-function partitions
  now, each function is reached through a stub, and a function compiles
  when it is first called (a lookup returns its stub without compiling).
- A lazy compile that fails is reported through the session's error
- reporter naming the function, and the call returns 0. Modules that
+ A function that cannot be compiled or linked when it is first called
+ (it calls a symbol nothing defines) is reported through the session's
+ error reporter naming the function and the cause, and its call goes to
+ the session's lazy failure handler (`JitcoreSessionSetLazyFailureHandler`;
+ by default the process aborts): it never returns a made-up result. Once
+ the cause is fixed, a later call compiles it (see
+ `JitcoreLazyFailureHandler`). Modules that
  cannot be split (e.g. `blockaddress` across functions) compile whole on
  first lookup. Same ownership and errors. Thread-safe (not with `JitcoreDisposeSession`);
  concurrent first calls of a function compile it once.

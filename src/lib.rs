@@ -29,6 +29,8 @@ pub(crate) mod tls;
 pub use engine::Engine;
 // The session: LLJIT, its JITDylibs, their symbol sources and trackers.
 pub use session::dylib::Dylib;
+/// What a call of a lazily compiled function that cannot be compiled does.
+pub use session::lazy_failure::LazyFailureHandler;
 pub use session::sources::SymbolSource;
 pub use session::stats::Statistics;
 pub use session::tracker::Group as Tracker;

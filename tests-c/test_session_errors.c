@@ -7,7 +7,8 @@
  *  - an unresolved external at lookup: UNRESOLVED_SYMBOL naming the external
  *    and the module; defining it with JitcoreDylibDefineAbsoluteSymbols and
  *    retrying works (the module was reset);
- *  - the error reporter hears of a failed lazy compile (naming the function);
+ *  - the error reporter hears of a failed lazy compile (naming the function),
+ *    before the lazy failure handler runs;
  *  - handles of another session are refused.
  */
 #include "test_util.h"
@@ -428,13 +429,25 @@ static void test_structural_changes_race_resets(void)
     JitcoreDisposeSession(c.s);
 }
 
-/* A lazy compile that fails is reported (naming the function); the call returns 0. */
+/* A lazy compile that fails is reported (naming the function and the
+   cause) before the lazy failure handler runs; this handler records and
+   returns, so the call returns 0, as documented. */
+static void record_lazy_failure(void *ctx, const char *function, JitcoreErrorRef err)
+{
+    int *calls = ctx;
+    (*calls)++;
+    CHECK_STR_EQ(function, "lazy_bad");
+    CHECK_ERR(err, JITCORE_ERROR_UNRESOLVED_SYMBOL, "jc_lazy_missing");
+}
+
 static void test_reporter_lazy_failure(void)
 {
     JitcoreSessionRef s = NEW_SESSION();
     struct reports rep;
     memset(&rep, 0, sizeof rep);
+    int handled = 0;
     JitcoreSessionSetErrorReporter(s, reporter, &rep);
+    JitcoreSessionSetLazyFailureHandler(s, record_lazy_failure, &handled);
     JitcoreDylibRef d = NULL;
     CHECK_OK(JitcoreSessionCreateDylib(s, &d, "lazyapp"));
     CHECK_OK(JitcoreDylibAddModuleLazy(d, MAKE_MODULE("lazy_needs",
@@ -449,8 +462,9 @@ static void test_reporter_lazy_failure(void)
         CHECK_EQ_INT(FN(int_fn, good)(), 6);
     if (bad) {
         int r = FN(int_fn, bad)();
-        CHECK_MSG(r == 0, "expected a failed lazy compile's call to return 0, got %d", r);
+        CHECK_MSG(r == 0, "expected a failed lazy call whose handler returns to return 0, got %d", r);
     }
+    CHECK_EQ_INT(handled, 1);
     CHECK_MSG(rep.count >= 1, "expected the reporter to hear of the failed lazy compile");
     tu_note("  reports of the failed lazy compile: %s", rep.all);
     CHECK_CONTAINS(rep.all, "lazy_bad");

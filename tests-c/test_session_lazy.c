@@ -5,7 +5,8 @@
  *  - calls through stubs reach the right bodies, across partitions, with
  *    globals, internal helpers and function pointers;
  *  - concurrent first calls from 4 threads are safe and agree;
- *  - a lazy compile that fails is reported with the function's name;
+ *  - a lazy compile that fails is reported with the function's name, and
+ *    the lazy failure handler hears of the call;
  *  - removal frees the lazily added module; LazyByDefault works.
  */
 #include "test_util.h"
@@ -144,11 +145,23 @@ static void reporter(void *ctx, JitcoreErrorCode code, const char *msg)
         snprintf(reported, sizeof reported, "%s", msg);
 }
 
+static atomic_int handled;
+
+/* Records the failed call and returns: the call then returns 0. */
+static void record_failure(void *ctx, const char *function, JitcoreErrorRef err)
+{
+    (void)ctx;
+    atomic_fetch_add(&handled, 1);
+    CHECK_STR_EQ(function, "bad");
+    CHECK_ERR(err, JITCORE_ERROR_UNRESOLVED_SYMBOL, "nowhere_to_be_found");
+}
+
 static void failed_lazy_compile_is_reported(void)
 {
     JitcoreSessionRef s = NULL;
     CHECK_OK(JitcoreCreateSession(&s, NULL));
     JitcoreSessionSetErrorReporter(s, reporter, NULL);
+    JitcoreSessionSetLazyFailureHandler(s, record_failure, NULL);
     JitcoreDylibRef d = JitcoreSessionGetMainDylib(s);
     CHECK_OK(JitcoreDylibAddModuleLazy(d, MAKE_MODULE("broken",
         "declare i32 @nowhere_to_be_found(i32)\n"
@@ -158,6 +171,7 @@ static void failed_lazy_compile_is_reported(void)
     CHECK_EQ_INT(FN(ifn, SESSION_LOOKUP(s, d, "good"))(1), 2);
     int r = FN(ifn, SESSION_LOOKUP(s, d, "bad"))(1);
     CHECK_EQ_INT(r, 0);
+    CHECK_EQ_INT(atomic_load(&handled), 1);
     CHECK_MSG(atomic_load(&reports) >= 1, "the failed lazy compile was reported");
     CHECK_CONTAINS(reported, "bad");
     CHECK_CONTAINS(reported, "nowhere_to_be_found");

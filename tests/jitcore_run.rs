@@ -309,6 +309,32 @@ fn errors_are_one_line_and_a_clean_exit() {
     }
 }
 
+/// Issue 10.3: a lazily compiled function that cannot be compiled ends the
+/// run as under `lli -jit-kind=orc-lazy` (the output so far, an error
+/// naming the function and the missing symbol, status 1): the call never
+/// returns a made-up result (a `double` function used to return its
+/// argument, here 3.5, and the program went on).
+#[test]
+fn a_failed_lazy_call_ends_the_run() {
+    let dir = scratch("lazyfail");
+    let f = write(
+        &dir,
+        "fail.ll",
+        "@hello = private constant [7 x i8] c\"hello\\0A\\00\"\n\
+         @got = private constant [8 x i8] c\"got %f\\0A\\00\"\n\
+         declare i32 @printf(ptr, ...)\ndeclare i32 @nowhere(i32)\n\
+         define double @bad(double %x) {\n  %i = call i32 @nowhere(i32 1)\n  ret double 1.0\n}\n\
+         define i32 @main() {\n  call i32 (ptr, ...) @printf(ptr @hello)\n\
+           %r = call double @bad(double 3.5)\n  call i32 (ptr, ...) @printf(ptr @got, double %r)\n  ret i32 0\n}\n",
+    );
+    for threads in ["0", "2"] {
+        let o = run(&["-jit-kind=orc-lazy", &format!("-compile-threads={threads}"), &f]);
+        assert_eq!(stdout(&o), "hello\n", "{threads} threads: {}", stderr(&o));
+        let e = one_error_line(&o);
+        assert!(e.contains("'bad'") && e.contains("nowhere"), "{threads} threads: {e}");
+    }
+}
+
 #[test]
 fn no_process_syms_hides_libc() {
     let dir = scratch("noproc");

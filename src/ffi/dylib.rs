@@ -18,6 +18,7 @@ use once_cell::sync::Lazy;
 
 use super::buffer::JitcoreObjectBufferRef;
 use super::error::JitcoreErrorRef;
+use super::host::HostPtr;
 use super::module::{self, JitcoreModuleRef};
 use super::tracker::{group_for, JitcoreOpaqueResourceTracker, JitcoreResourceTrackerRef};
 use super::{boundary, boundary_or, bytes_arg, non_null, slice_arg, str_arg};
@@ -208,8 +209,13 @@ pub unsafe extern "C" fn JitcoreDylibAddModule(
 /// function at a time: the module is split into per-function partitions
 /// now, each function is reached through a stub, and a function compiles
 /// when it is first called (a lookup returns its stub without compiling).
-/// A lazy compile that fails is reported through the session's error
-/// reporter naming the function, and the call returns 0. Modules that
+/// A function that cannot be compiled or linked when it is first called
+/// (it calls a symbol nothing defines) is reported through the session's
+/// error reporter naming the function and the cause, and its call goes to
+/// the session's lazy failure handler (`JitcoreSessionSetLazyFailureHandler`;
+/// by default the process aborts): it never returns a made-up result. Once
+/// the cause is fixed, a later call compiles it (see
+/// `JitcoreLazyFailureHandler`). Modules that
 /// cannot be split (e.g. `blockaddress` across functions) compile whole on
 /// first lookup. Same ownership and errors. Thread-safe (not with `JitcoreDisposeSession`);
 /// concurrent first calls of a function compile it once.
@@ -389,15 +395,6 @@ pub unsafe extern "C" fn JitcoreDylibAddMaterializer(
         s.add_materializer(d, materializer, &group)
     })
 }
-
-/// A host's `Ctx` pointer, handed back to the host's callbacks.
-#[derive(Clone, Copy)]
-struct HostPtr(*mut c_void);
-// SAFETY: the host promises its callbacks may be called with their Ctx from
-// any thread (documented on each callback type); jitcore never reads it.
-unsafe impl Send for HostPtr {}
-// SAFETY: as above.
-unsafe impl Sync for HostPtr {}
 
 fn filter_fn(f: JitcoreSymbolFilterFunction, ctx: *mut c_void) -> Option<Filter> {
     let f = f?;

@@ -126,15 +126,8 @@ pub type JitcoreErrorReporterFunction =
 
 /// The host's reporter and its `Ctx`, as the reporter jitcore calls.
 pub(crate) fn reporter(f: JitcoreErrorReporterFunction, ctx: *mut std::ffi::c_void) -> Option<crate::report::Reporter> {
-    #[derive(Clone, Copy)]
-    struct Ctx(*mut std::ffi::c_void);
-    // SAFETY: the host promises its reporter may be called with its Ctx from
-    // any thread (documented on JitcoreErrorReporterFunction).
-    unsafe impl Send for Ctx {}
-    // SAFETY: as above.
-    unsafe impl Sync for Ctx {}
     let f = f?;
-    let ctx = Ctx(ctx);
+    let ctx = super::host::HostPtr(ctx);
     Some(std::sync::Arc::new(move |code, message: &str| {
         let msg = crate::llvm::cstring(message);
         // SAFETY: the host's reporter is callable from any thread with its

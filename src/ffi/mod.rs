@@ -9,6 +9,7 @@ pub mod dylib;
 pub mod engine;
 pub mod error;
 mod handle;
+mod host;
 pub mod module;
 pub mod session;
 pub mod stats;

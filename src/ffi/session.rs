@@ -4,16 +4,18 @@
 //! code generator, JITLink). A session starts with a main JITDylib; add
 //! modules to its dylibs and look symbols up from a dylib.
 
-use std::ffi::{c_char, c_int, c_uint, c_void};
+use std::ffi::{c_char, c_int, c_uint, c_void, CStr};
 use std::sync::{Arc, Mutex};
 
 use super::dylib::{dylib, JitcoreDylibRef, JitcoreOpaqueDylib, LIVE_DYLIBS};
 use super::error::JitcoreErrorRef;
 use super::error::JitcoreErrorReporterFunction;
+use super::host::HostPtr;
 use super::module;
 use super::target::{JitcoreIRPipelineKindArg, JitcoreOptLevelArg};
 use super::{boundary, boundary_or, non_null, read_sized, slice_arg, str_arg, struct_size, write_out, write_sized};
 use crate::error::{Error, Result};
+use crate::llvm::lazy::FailureHandler;
 use crate::llvm::target_machine::TargetSpec;
 use crate::session::dylib::Dylib;
 use crate::session::{Session, SessionConfig};
@@ -358,4 +360,79 @@ pub unsafe extern "C" fn JitcoreSessionSetErrorReporter(
             s.session.set_error_reporter(super::error::reporter(Reporter, Ctx));
         }
     })
+}
+
+/// What a call of a lazily compiled function does when the function cannot
+/// be compiled or linked (for example, it calls a symbol nothing defines):
+/// a jitted call has no error channel, so jitcore runs this in place of the
+/// function, on the thread that made the call (on several threads at once
+/// if several calls fail), with the function's name and the error. jitcore
+/// holds none of its locks while it runs (unless the call was made from
+/// inside one of jitcore's callbacks).
+///
+/// `Function` (the name the caller used) stays valid until the session is
+/// disposed of. `Error` belongs to the handler, which must consume it
+/// exactly once (`JitcoreGetErrorMessage` or `JitcoreConsumeError`), also
+/// before leaving by `longjmp`; its code is the cause's
+/// (`JITCORE_ERROR_UNRESOLVED_SYMBOL` for a missing symbol) and its message
+/// names the function, its JITDylib, its module and the cause. (jitcore
+/// learns which call failed from the calling thread's lookups: when several
+/// threads call different failing functions at the same moment, two of
+/// them can be handed each other's name and error.)
+///
+/// The handler may leave the call without returning: `longjmp` to a
+/// `setjmp` taken before the call (the frames jitcore puts between the
+/// caller and the handler hold nothing, and the session stays usable),
+/// `exit`, or unwind: `pthread_exit`, or a C++ exception (jitcore's frames
+/// have unwind information; the jitted code between needs it too). It may
+/// call into the session, for example to define the missing symbol. If it
+/// returns, the call returns as if the function had returned zero: 0, 0.0,
+/// NULL, or (void) nothing, so only return when the caller can tell
+/// (jitcore clears the integer and floating-point return registers; a
+/// result returned in memory, such as a large struct, is left as it was).
+///
+/// Before the handler runs, the error reporter hears the same error, and
+/// the function is set to be compiled anew: after the session's next lookup
+/// or change (defining the missing symbol is one), the next call compiles
+/// it again; until then each call fails the same way.
+pub type JitcoreLazyFailureHandler =
+    Option<unsafe extern "C-unwind" fn(Ctx: *mut c_void, Function: *const c_char, Error: JitcoreErrorRef)>;
+
+/// Sets what a call of a lazily compiled function (`JitcoreDylibAddModuleLazy`)
+/// that cannot be compiled does: `Handler(Ctx, Function, Error)` runs in its
+/// place, on the calling thread (see `JitcoreLazyFailureHandler`). NULL
+/// `Handler` restores the default, which prints one line on stderr naming
+/// the function and the cause (after the error reporter heard it) and stops
+/// the process with `abort()`: the call cannot return a result, and the
+/// process stops at the failed call (a debugger or a core dump shows it),
+/// running no exit handlers and flushing no stdio buffers. A NULL `S` is
+/// ignored. `Ctx` must stay valid until the session is disposed of (a
+/// handler that was replaced may still be running). Thread-safe (not with
+/// `JitcoreDisposeSession`).
+#[no_mangle]
+pub unsafe extern "C" fn JitcoreSessionSetLazyFailureHandler(
+    S: JitcoreSessionRef,
+    Handler: JitcoreLazyFailureHandler,
+    Ctx: *mut c_void,
+) {
+    boundary_or((), || {
+        // SAFETY: S is NULL or a live session handle (contract).
+        if let Ok(s) = unsafe { session(S) } {
+            s.session.set_lazy_failure_handler_raw(lazy_failure_handler(Handler, Ctx));
+        }
+    })
+}
+
+/// The host's handler and its `Ctx`, as a failed call runs it. Between the
+/// failed call and the host's handler nothing is owned (the error is handed
+/// over first), so a handler that longjmps leaks nothing.
+fn lazy_failure_handler(f: JitcoreLazyFailureHandler, ctx: *mut c_void) -> Option<FailureHandler> {
+    let f = f?;
+    let ctx = HostPtr(ctx);
+    Some(Arc::new(move |function: &CStr, error: Error| {
+        let error = super::error::into_ref(error);
+        // SAFETY: the host's handler is callable on any thread with its Ctx
+        // (documented); it owns the error, the name outlives the call.
+        unsafe { f({ ctx }.0, function.as_ptr(), error) }
+    }))
 }

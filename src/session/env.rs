@@ -4,12 +4,13 @@
 //! placeholders waiting to be materialized).
 
 use std::collections::{HashMap, HashSet};
+use std::ffi::CString;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 
 use super::dylib::Dylib;
 use super::exit::ExitHandlers;
-use super::lazy;
+use super::lazy::{self, LazyModule};
 use super::materializer::HostMaterializer;
 use super::perf::PerfMap;
 use super::stats::Stats;
@@ -19,9 +20,9 @@ use crate::compile::pipeline::IrPipeline;
 use crate::compile::pool::Pool;
 use crate::error::{Error, Result};
 use crate::llvm::ir::ModuleSymbol;
-use crate::llvm::lazy::{CallThrough, StubsManager};
+use crate::llvm::lazy::{CallThrough, FailureHandler, StubsManager};
 use crate::llvm::lljit::Lljit;
-use crate::llvm::orc::{absolute_symbols, ExecutionSession, Found, JitDylib, ObjectLayer, SymbolFlags, Tracker};
+use crate::llvm::orc::{absolute_symbols, ExecutionSession, Found, JitDylib, ObjectLayer, SymbolFlags, SymbolName, Tracker};
 use crate::llvm::target_machine::{TargetMachine, TargetSpec};
 use crate::llvm::unit::ThreadSafeModule;
 use crate::module::Module;
@@ -51,7 +52,11 @@ pub fn placeholder(symbols: &[ModuleSymbol], unit_id: u64, data_layout: &str) ->
 /// What a placeholder stands for until it is materialized (see unit.rs).
 pub enum Pending {
     Module { module: Arc<Module>, group: Arc<Group> },
-    Lazy { plan: Arc<lazy::LazyPlan>, group: Arc<Group>, stubs: Arc<StubsManager> },
+    Lazy { plan: Arc<lazy::LazyPlan>, stubs: Arc<StubsManager> },
+    /// One body of a lazily added module (partition `index`).
+    Body { module: Arc<LazyModule>, index: usize, group: Arc<Group> },
+    /// The globals partition of a lazily added module.
+    Globals { module: Arc<LazyModule>, group: Arc<Group> },
     Alias(Vec<Found>),
     Host { materializer: Arc<HostMaterializer>, group: Arc<Group> },
 }
@@ -96,6 +101,44 @@ pub struct CacheMarks {
     pub bypass: HashSet<u64>,
 }
 
+/// A lazily added module of a dylib, for the generator that defines its
+/// bodies on first call.
+pub(super) struct LazyEntry {
+    dylib: crate::module::OwnerId,
+    module: Weak<LazyModule>,
+    /// The group it was added under; gone once released (the module then
+    /// lives in the dylib's default group).
+    group: Weak<Group>,
+}
+
+/// The host's handler of calls of lazily compiled functions that failed,
+/// and what the failed calls were handed: a call may still be using a
+/// handler that was replaced, or a name, so both are kept until the
+/// session goes (see `llvm::lazy::FailedCall`).
+#[derive(Default)]
+pub struct LazyFailures {
+    handler: Option<FailureHandler>,
+    retired: Vec<FailureHandler>,
+    names: HashMap<String, Arc<CString>>,
+}
+
+impl LazyFailures {
+    pub fn set_handler(&mut self, handler: Option<FailureHandler>) {
+        if let Some(old) = std::mem::replace(&mut self.handler, handler) {
+            self.retired.push(old);
+        }
+    }
+
+    pub fn handler(&self) -> Option<FailureHandler> {
+        self.handler.clone()
+    }
+
+    /// `name` as the C string a failed call hands over.
+    pub fn name(&mut self, name: &str) -> Arc<CString> {
+        self.names.entry(name.to_string()).or_insert_with(|| Arc::new(crate::llvm::cstring(name))).clone()
+    }
+}
+
 /// What the compile path needs, shared by the session and its units.
 pub struct SessionEnv {
     pub spec: TargetSpec,
@@ -124,6 +167,14 @@ pub struct SessionEnv {
     pub(super) lazy_tags: lazy::LazyTags,
     /// The exit handlers jitted code registered, and their tokens.
     pub(super) exits: Arc<ExitHandlers>,
+    /// The lazily added modules, whose bodies are defined on first call.
+    pub(super) lazy_modules: Mutex<Vec<LazyEntry>>,
+    pub lazy_failures: Mutex<LazyFailures>,
+    /// Failed units whose reset is due (it was due on a thread inside the
+    /// JIT): done by the session's next lookup or change, before it starts.
+    pub(super) resets: Mutex<Vec<u64>>,
+    /// Likewise, the units of lazy bodies whose call failed (see failure.rs).
+    pub(super) body_resets: Mutex<Vec<u64>>,
     pub perf: Option<PerfMap>,
     pub(super) me: Weak<SessionEnv>,
     /// The LLJIT: dropped last, when nothing else of the session is left.
@@ -156,6 +207,11 @@ impl SessionEnv {
 
     pub fn execution_session(&self) -> ExecutionSession {
         self.jit.execution_session()
+    }
+
+    /// The jitcore JITDylib named `name`.
+    pub(super) fn dylib_by_name(&self, name: &str) -> Option<Arc<Dylib>> {
+        self.dylibs.read().unwrap_or_else(|p| p.into_inner()).iter().find(|d| d.name() == name).cloned()
     }
 
     /// The JITDylib with owner id `id`.
@@ -326,6 +382,70 @@ impl SessionEnv {
         let c = Arc::new(CallThrough::new(&self.spec.triple, self.execution_session())?);
         *lazy = Some(c.clone());
         Ok(c)
+    }
+
+    /// Registers a lazily added module of `dylib` (see [`define_lazy_bodies`](Self::define_lazy_bodies)).
+    pub(super) fn register_lazy(&self, dylib: &Dylib, module: &Arc<LazyModule>, group: &Arc<Group>) {
+        let mut all = self.lazy_modules.lock().unwrap_or_else(|p| p.into_inner());
+        all.retain(|e| e.module.strong_count() > 0);
+        all.push(LazyEntry { dylib: dylib.id(), module: Arc::downgrade(module), group: Arc::downgrade(group) });
+    }
+
+    /// The live lazily added module of dylib `dylib` that plans body `name`,
+    /// its partition, and the group its units count towards.
+    pub(super) fn lazy_body(
+        &self,
+        dylib: crate::module::OwnerId,
+        name: &str,
+    ) -> Option<(Arc<LazyModule>, usize, Option<Arc<Group>>)> {
+        let all = self.lazy_modules.lock().unwrap_or_else(|p| p.into_inner());
+        all.iter().filter(|e| e.dylib == dylib).find_map(|e| {
+            let module = e.module.upgrade()?;
+            let index = module.partition_of(name)?;
+            Some((module, index, e.group.upgrade()))
+        })
+    }
+
+    /// The globals unit of the live lazily added module of dylib `dylib`
+    /// whose globals partition defines `name`.
+    pub(super) fn lazy_globals_unit(&self, dylib: crate::module::OwnerId, name: &str) -> Option<u64> {
+        let all = self.lazy_modules.lock().unwrap_or_else(|p| p.into_inner());
+        all.iter().filter(|e| e.dylib == dylib).find_map(|e| e.module.upgrade()?.globals_unit(name))
+    }
+
+    /// The link's misses in `dylib` that are bodies of its lazily added
+    /// modules (a stub's first call looks its body up) are defined, each
+    /// behind a placeholder under a tracker of its own; the other names
+    /// are returned. A body no module of the dylib plans (its module was
+    /// removed) stays missing.
+    pub(super) fn define_lazy_bodies(&self, dylib: &Dylib, names: Vec<SymbolName>) -> Vec<SymbolName> {
+        let mut rest = Vec::with_capacity(names.len());
+        for name in names {
+            let body = name.as_str();
+            if !body.ends_with(lazy::BODY_SUFFIX) {
+                rest.push(name);
+                continue;
+            }
+            let Some((module, index, group)) = self.lazy_body(dylib.id(), &body) else { continue };
+            let group = group.unwrap_or_else(|| dylib.default_group().clone());
+            let pending = Pending::Body { module: module.clone(), index, group };
+            if let Err(e) = module.define(index, self.log.mark(), |symbol| self.install(dylib, &[symbol], pending)) {
+                let what = format!("cannot define lazily compiled function '{}'", module.plan.functions[index].0.name);
+                self.log.report(e.context(what), true);
+            }
+        }
+        rest
+    }
+
+    /// Queues the reset of `units` for the session's next lookup or change.
+    pub(super) fn queue_resets(&self, units: impl IntoIterator<Item = u64>) {
+        self.resets.lock().unwrap_or_else(|p| p.into_inner()).extend(units);
+    }
+
+    /// Queues the reset of the lazy bodies (or globals partitions) of
+    /// `units`, whose calls failed, for the session's next lookup or change.
+    pub(super) fn queue_body_resets(&self, units: impl IntoIterator<Item = u64>) {
+        self.body_resets.lock().unwrap_or_else(|p| p.into_inner()).extend(units);
     }
 
     pub(super) fn register_group(&self, group: &Arc<Group>) {

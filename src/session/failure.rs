@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use super::dylib::Dylib;
-use super::env::{InJit, Pending};
-use super::lazy;
+use super::env::{InJit, Pending, SessionEnv};
+use super::lazy::LazyModule;
 use super::Session;
 use crate::error::{Error, JitcoreErrorCode};
 use crate::module::Module;
@@ -31,7 +31,7 @@ pub(super) struct Recovery {
 
 /// The (JITDylib, symbols) pairs of ORC's "Failed to materialize symbols:
 /// { (main, { a, b }), (lib, { c }) }" (empty for other messages).
-fn failed_symbols(message: &str) -> Vec<(&str, Vec<&str>)> {
+pub(super) fn failed_symbols(message: &str) -> Vec<(&str, Vec<&str>)> {
     let Some(rest) = message.split("Failed to materialize symbols: ").nth(1) else { return Vec::new() };
     let mut out = Vec::new();
     let mut depth = 0usize;
@@ -62,7 +62,7 @@ fn failed_symbols(message: &str) -> Vec<(&str, Vec<&str>)> {
 }
 
 
-impl Session {
+impl SessionEnv {
     pub(super) fn explain_lookup_failure(&self, e: Error, mark: u64, dylib: &Dylib, names: &[&str]) -> LookupFailure {
         let what = if names.len() == 1 { format!("'{}'", names[0]) } else { format!("{} symbols", names.len()) };
         if let Some(missing) = e.message.strip_prefix("Symbols not found: ") {
@@ -79,7 +79,24 @@ impl Session {
         // are those that define a symbol ORC names as failed. Reports of
         // other units (another thread's lookup) are not this lookup's.
         let units = self.units_defining(&failed_symbols(&e.message));
-        let reported = self.env.log.since(mark);
+        let (cause, failed_units) = self.cause_of(&units, mark);
+        let error = match &cause {
+            Some(r) => {
+                let mut err = r.error.clone();
+                err.message = format!("{} (while looking up {what})", err.message);
+                err
+            }
+            None => Error::from_orc_message(e.message, JitcoreErrorCode::JITCORE_ERROR_LINK)
+                .context(format!("looking up {what}")),
+        };
+        LookupFailure { error, failed_units }
+    }
+
+    /// Why `units` (which ORC failed) failed: the report that explains it,
+    /// if any, and the units to reset (those, and every unit whose compile
+    /// failed since `mark`, reported on its own thread; nothing else).
+    pub(super) fn cause_of(&self, units: &[u64], mark: u64) -> (Option<report::Reported>, Vec<u64>) {
+        let reported = self.log.since(mark);
         let declared: Vec<(u64, Arc<Module>, Vec<String>)> = self
             .live_modules()
             .into_iter()
@@ -91,13 +108,17 @@ impl Session {
         let declares = |unit: u64, r: &report::Reported| {
             declared.iter().any(|(u, _, d)| *u == unit && r.missing.iter().any(|x| d.contains(x)))
         };
+        // (A lazily added module has several units: the module's and its bodies'.)
         let declared_elsewhere = |unit: u64, r: &report::Reported| {
-            declared.iter().any(|(u, _, d)| *u != unit && r.missing.iter().any(|x| d.contains(x)))
+            let own = declared.iter().find(|(u, _, _)| *u == unit).map(|(_, m, _)| m);
+            declared
+                .iter()
+                .any(|(_, m, d)| !own.is_some_and(|o| Arc::ptr_eq(o, m)) && r.missing.iter().any(|x| d.contains(x)))
         };
         // Reset what ORC failed (its symbols are in an error state), and
         // every unit whose compile failed (reported on its own thread);
         // nothing else.
-        let mut failed_units = units.clone();
+        let mut failed_units = units.to_vec();
         failed_units.extend(reported.iter().filter(|r| r.missing.is_empty()).filter_map(|r| r.unit));
         // The cause, in the order reported: (1) an error of a failed unit
         // (a link error only if it is not another module's missing name:
@@ -130,30 +151,24 @@ impl Session {
         // began (its reset is not done yet) reported its cause then: the
         // latest report of that unit, or naming what its module declares.
         let earlier = || {
-            let all = self.env.log.since(0);
+            let all = self.log.since(0);
             let before: Vec<report::Reported> = all.into_iter().filter(|r| r.seq < mark).rev().collect();
             mine(&before).or_else(|| linked(&before))
         };
         let cause = mine(&reported).or_else(|| linked(&reported)).or_else(orphan).or_else(earlier);
-        let error = match &cause {
-            Some(r) => {
-                let mut err = r.error.clone();
-                err.message = format!("{} (while looking up {what})", err.message);
-                err
-            }
-            None => Error::from_orc_message(e.message, JitcoreErrorCode::JITCORE_ERROR_LINK)
-                .context(format!("looking up {what}")),
-        };
-        LookupFailure { error, failed_units }
+        (cause, failed_units)
     }
 
-    /// The modules of live members, with their units.
+    /// The modules of live members, with their units (a lazily added
+    /// module's once per defined body, too).
     fn live_modules(&self) -> Vec<(u64, Arc<Module>)> {
         let mut out = Vec::new();
-        for group in self.env.live_groups() {
+        for group in self.live_groups() {
             for member in group.state().members.iter() {
                 if let Some(m) = &member.module {
                     out.push((member.unit_id, m.clone()));
+                    let units = member.lazy.as_ref().map(|l| l.units()).unwrap_or_default();
+                    out.extend(units.into_iter().map(|unit| (unit, m.clone())));
                 }
             }
         }
@@ -161,34 +176,36 @@ impl Session {
     }
 
     /// The units (placeholder ids) of members that define one of the
-    /// symbols named for their JITDylib in `failed`.
+    /// symbols named for their JITDylib in `failed` (for a lazy function's
+    /// body, the unit of its definition).
     fn units_defining(&self, failed: &[(&str, Vec<&str>)]) -> Vec<u64> {
         let mut units = Vec::new();
         if failed.is_empty() {
             return units;
         }
-        for group in self.env.live_groups() {
-            let Some(dylib) = self.env.dylib_by_id(group.dylib) else { continue };
+        for group in self.live_groups() {
+            let Some(dylib) = self.dylib_by_id(group.dylib) else { continue };
             let Some((_, names)) = failed.iter().find(|(d, _)| *d == dylib.name()) else { continue };
             for member in group.state().members.iter() {
-                // A lazy module's failed symbol may be a function's body
-                // (a constructor run by initialization looks it up).
-                let named = |s: &str| {
-                    names.iter().any(|n| *n == s || (member.lazy && n.strip_suffix(lazy::BODY_SUFFIX) == Some(s)))
-                };
+                // (A lazy module's failed body has a unit of its own: below.)
                 let defines = match (&member.module, &member.materializer) {
-                    (Some(m), _) => m.symbols().iter().any(|s| named(&s.name)),
+                    (Some(m), _) => m.symbols().iter().any(|s| names.contains(&s.name.as_str())),
                     (_, Some(h)) => h.symbols().iter().any(|s| names.contains(&s.name.as_str())),
                     _ => false,
                 };
                 if defines && member.unit_id != 0 {
                     units.push(member.unit_id);
                 }
+                if let Some(lazy) = &member.lazy {
+                    units.extend(names.iter().filter_map(|n| lazy.body_unit(n)).map(|(unit, _)| unit));
+                }
             }
         }
         units
     }
+}
 
+impl Session {
     /// After a failed materialization ORC keeps the symbols in an error
     /// state; put the members whose own unit failed (and so never finished
     /// linking) back as not yet materialized, so that a retry (after the
@@ -205,7 +222,7 @@ impl Session {
             return Recovery { error, cache_faults: Vec::new() };
         }
         if InJit::here() {
-            self.resets.lock().unwrap_or_else(|p| p.into_inner()).extend(failed_units);
+            self.env.queue_resets(failed_units);
             return Recovery { error, cache_faults: Vec::new() };
         }
         let (cache_faults, problem) = self.reset(failed_units);
@@ -216,29 +233,43 @@ impl Session {
         Recovery { error, cache_faults }
     }
 
-    /// Does the resets deferred by [`recover`](Self::recover), if any.
+    /// Does the resets deferred by [`recover`](Self::recover) and by failed
+    /// lazy calls, if any.
     pub(super) fn deferred_resets(&self) {
-        if InJit::here() || self.resets.lock().unwrap_or_else(|p| p.into_inner()).is_empty() {
+        let due = |q: &std::sync::Mutex<Vec<u64>>| !q.lock().unwrap_or_else(|p| p.into_inner()).is_empty();
+        if InJit::here() || !(due(&self.env.resets) || due(&self.env.body_resets)) {
             return;
         }
         let _ = self.reset(Vec::new());
     }
 
     /// Resets the members whose unit is one of `units` or of the deferred
-    /// resets. Returns the members whose cached object was at fault, and
-    /// what could not be reset.
+    /// resets, and removes the lazy bodies whose calls failed. Returns the
+    /// members whose cached object was at fault, and what could not be
+    /// reset.
     fn reset(&self, units: Vec<u64>) -> (Vec<String>, Option<String>) {
         // Lock order: lookups, then changes (as a removal).
         let _no_lookups = self.lookups.write().unwrap_or_else(|p| p.into_inner());
         let _changes = self.lock_changes();
-        let mut failed_units = std::mem::take(&mut *self.resets.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut failed_units = std::mem::take(&mut *self.env.resets.lock().unwrap_or_else(|p| p.into_inner()));
         failed_units.extend(units);
+        // Only bodies whose call failed: a call-through does not hold the
+        // lookups lock, so a body another call is still materializing (its
+        // compile error reported, its responsibility not failed yet) must
+        // not be removed; a failed call's body is done.
+        let failed_bodies = std::mem::take(&mut *self.env.body_resets.lock().unwrap_or_else(|p| p.into_inner()));
         let mut cache_faults = Vec::new();
         for group in self.env.live_groups() {
             let Some(dylib) = self.env.dylib_by_id(group.dylib) else { continue };
             let mut state = group.state();
             for member in state.members.iter_mut() {
-                if member.lazy || !failed_units.contains(&member.unit_id) {
+                if let Some(lazy) = &member.lazy {
+                    if let Err(why) = self.reset_lazy(&dylib, &group, lazy, &failed_bodies) {
+                        return (cache_faults, Some(why));
+                    }
+                    continue;
+                }
+                if !failed_units.contains(&member.unit_id) {
                     continue;
                 }
                 let (pending, symbols, name) = match (&member.module, &member.materializer) {
@@ -272,6 +303,31 @@ impl Session {
             }
         }
         (cache_faults, None)
+    }
+
+    /// Resets what of a lazily added module failed a call: a failed body
+    /// is only removed (the next call defines it anew, see lazy.rs); a
+    /// failed globals partition is put back as not yet materialized.
+    fn reset_lazy(
+        &self,
+        dylib: &Dylib,
+        group: &Arc<super::tracker::Group>,
+        lazy: &Arc<LazyModule>,
+        failed: &[u64],
+    ) -> Result<(), String> {
+        for (body, unit) in lazy.take_bodies(Some(failed)) {
+            let _ = body.remove();
+            self.env.forget_unit(unit);
+        }
+        let Some((old, unit)) = lazy.take_globals(failed) else { return Ok(()) };
+        self.env.forget_unit(unit);
+        let _ = old.remove();
+        let pending = Pending::Globals { module: lazy.clone(), group: group.clone() };
+        let globals = self.env.install(dylib, lazy.plan.global_symbols(), pending).map_err(|e| {
+            format!("and the globals of module '{}' could not be reset: {}", lazy.plan.module_name, e.message)
+        })?;
+        drop(lazy.set_globals(globals));
+        Ok(())
     }
 }
 

@@ -5,9 +5,16 @@
 //! up the body, `f.jitcore.body`, whose partition is then parsed and
 //! compiled by the one compile path, and patches the stub to it.
 //!
-//! All of it sits behind one placeholder (see unit.rs), so the module's
-//! resource tracker covers stubs and bodies alike; each lazily added module
-//! has its own stubs manager, freed when the module is removed.
+//! The stubs sit behind one placeholder (see unit.rs) under the module's
+//! ORC tracker, the globals partition behind one of its own. A body is
+//! defined only when its first call looks it up (the dylib's generator asks
+//! [`LazyModule::define`]), behind a placeholder under an ORC tracker of its
+//! own: a body (or globals partition) that failed is reset alone (a body's
+//! definition is removed, so the next call defines and compiles it anew),
+//! without touching the stubs and bodies that callers may be running. Each
+//! lazily added module has its own stubs manager, freed when the module is
+//! removed.
+
 //!
 //! The names the split gives promoted local symbols carry a tag made from
 //! the module's content hash ([`LazyTags`]), not from the order modules were
@@ -15,11 +22,13 @@
 //! so their cache keys are too, and a warm disk cache serves them whatever
 //! was added before.
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::error::Result;
+use crate::llvm::generator::Generator;
 use crate::llvm::ir::{IrModule, ModuleSymbol};
+use crate::llvm::orc::{LookupKind, Tracker};
 pub use crate::llvm::split::BODY_SUFFIX;
 use crate::llvm::split::{split, FunctionPartition};
 use crate::module::Module;
@@ -29,6 +38,8 @@ pub struct LazyPlan {
     pub(super) module_name: String,
     pub(super) functions: Vec<(FunctionPartition, Arc<Vec<u8>>)>,
     pub(super) globals: Option<(Arc<Vec<u8>>, Vec<ModuleSymbol>)>,
+    /// The partition (index into `functions`) of each body name.
+    by_body: HashMap<String, usize>,
 }
 
 /// The tags in use by a session's lazily added modules.
@@ -92,7 +103,7 @@ impl LazyPlan {
             }
             None => None,
         };
-        let functions = parts
+        let functions: Vec<(FunctionPartition, Arc<Vec<u8>>)> = parts
             .functions
             .into_iter()
             .map(|mut f| {
@@ -100,7 +111,8 @@ impl LazyPlan {
                 (f, bc)
             })
             .collect();
-        Ok(Some(LazyPlan { module_name: module.name().to_string(), functions, globals }))
+        let by_body = functions.iter().enumerate().map(|(i, (f, _))| (f.body.clone(), i)).collect();
+        Ok(Some(LazyPlan { module_name: module.name().to_string(), functions, globals, by_body }))
     }
 
     /// The body behind function `name`'s stub (none if `name` was not
@@ -109,16 +121,199 @@ impl LazyPlan {
         self.functions.iter().find(|(f, _)| f.name == name).map(|(f, _)| f.body.as_str())
     }
 
-    /// What the module's placeholder promises: stubs, bodies and globals.
+    /// What the module's placeholder promises: the stubs (the globals
+    /// partition and the bodies have placeholders of their own, see
+    /// [`LazyModule`]).
     pub fn placeholder_symbols(&self) -> Vec<ModuleSymbol> {
-        let mut out = Vec::with_capacity(self.functions.len() * 2);
-        for (f, _) in &self.functions {
-            out.push(ModuleSymbol { name: f.name.clone(), exported: f.exported, callable: true, weak: f.weak });
-            out.push(ModuleSymbol { name: f.body.clone(), exported: false, callable: true, weak: f.weak });
-        }
-        if let Some((_, symbols)) = &self.globals {
-            out.extend(symbols.iter().cloned());
-        }
-        out
+        let stub = |f: &FunctionPartition| ModuleSymbol {
+            name: f.name.clone(),
+            exported: f.exported,
+            callable: true,
+            weak: f.weak,
+        };
+        self.functions.iter().map(|(f, _)| stub(f)).collect()
     }
+
+    /// What the globals partition defines (nothing without one).
+    pub fn global_symbols(&self) -> &[ModuleSymbol] {
+        self.globals.as_ref().map_or(&[], |(_, symbols)| symbols.as_slice())
+    }
+
+    /// The name errors use for partition `index` (`module#function`).
+    pub(super) fn partition_name(&self, index: usize) -> String {
+        format!("{}#{}", self.module_name, self.functions[index].0.name)
+    }
+}
+
+/// A lazily added module, once added: its plan, its globals partition's
+/// placeholder, and the bodies defined so far, each under an ORC tracker of
+/// its own (so that one that failed can be reset alone).
+pub struct LazyModule {
+    pub(super) plan: Arc<LazyPlan>,
+    bodies: Mutex<Bodies>,
+}
+
+#[derive(Default)]
+struct Bodies {
+    defined: HashMap<usize, Body>,
+    /// The globals partition's definition (tracker and unit), if any.
+    globals: Option<(Tracker, u64)>,
+    /// Removed with its group: no body may be defined any more.
+    removed: bool,
+}
+
+/// A body's definition: its placeholder's tracker and unit id, and the
+/// error log's mark when it was defined (what it reported comes after).
+struct Body {
+    tracker: Tracker,
+    unit: u64,
+    mark: u64,
+}
+
+impl LazyModule {
+    pub fn new(plan: Arc<LazyPlan>) -> Arc<LazyModule> {
+        Arc::new(LazyModule { plan, bodies: Mutex::new(Bodies::default()) })
+    }
+
+    fn bodies(&self) -> MutexGuard<'_, Bodies> {
+        self.bodies.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The partition defining body `name`, if this module has it.
+    pub fn partition_of(&self, name: &str) -> Option<usize> {
+        self.plan.by_body.get(name).copied()
+    }
+
+    /// Defines the body of partition `index` unless it is defined (or the
+    /// module was removed): `install` makes its placeholder for the symbol
+    /// and returns its tracker and unit id; `mark` is the error log's mark.
+    pub fn define(
+        &self,
+        index: usize,
+        mark: u64,
+        install: impl FnOnce(ModuleSymbol) -> Result<(Tracker, u64)>,
+    ) -> Result<()> {
+        let mut bodies = self.bodies();
+        if bodies.removed || bodies.defined.contains_key(&index) {
+            return Ok(());
+        }
+        let f = &self.plan.functions[index].0;
+        let symbol = ModuleSymbol { name: f.body.clone(), exported: false, callable: true, weak: f.weak };
+        let (tracker, unit) = install(symbol)?;
+        bodies.defined.insert(index, Body { tracker, unit, mark });
+        Ok(())
+    }
+
+    /// The units of the bodies defined now, and of the globals partition.
+    pub fn units(&self) -> Vec<u64> {
+        let bodies = self.bodies();
+        bodies.defined.values().map(|b| b.unit).chain(bodies.globals.as_ref().map(|g| g.1)).collect()
+    }
+
+    /// Sets the globals partition's definition; the one it replaces, if any.
+    pub fn set_globals(&self, globals: (Tracker, u64)) -> Option<(Tracker, u64)> {
+        self.bodies().globals.replace(globals)
+    }
+
+    /// Takes out the globals partition's definition if its unit is in `units`.
+    pub fn take_globals(&self, units: &[u64]) -> Option<(Tracker, u64)> {
+        let mut bodies = self.bodies();
+        if !bodies.globals.as_ref().is_some_and(|g| units.contains(&g.1)) {
+            return None;
+        }
+        bodies.globals.take()
+    }
+
+    /// The globals partition's unit, if it has one that defines `name`.
+    pub fn globals_unit(&self, name: &str) -> Option<u64> {
+        if !self.plan.global_symbols().iter().any(|g| g.name == name) {
+            return None;
+        }
+        self.bodies().globals.as_ref().map(|g| g.1)
+    }
+
+    /// The unit and mark of body `name`, if it is defined.
+    pub fn body_unit(&self, name: &str) -> Option<(u64, u64)> {
+        let index = self.partition_of(name)?;
+        self.bodies().defined.get(&index).map(|b| (b.unit, b.mark))
+    }
+
+    /// Takes out the definitions of the bodies whose unit is in `units`
+    /// (all of them, and the globals', with `None`, which also stops new
+    /// ones): the caller removes their trackers, and the next call defines
+    /// them anew.
+    pub fn take_bodies(&self, units: Option<&[u64]>) -> Vec<(Tracker, u64)> {
+        let mut bodies = self.bodies();
+        let mut gone = Vec::new();
+        if units.is_none() {
+            bodies.removed = true;
+            gone.extend(bodies.globals.take());
+        }
+        let taken: Vec<usize> =
+            bodies.defined.iter().filter(|(_, b)| units.is_none_or(|u| u.contains(&b.unit))).map(|(i, _)| *i).collect();
+        gone.extend(taken.into_iter().filter_map(|i| bodies.defined.remove(&i)).map(|b| (b.tracker, b.unit)));
+        gone
+    }
+
+    /// Defines nothing any more, and hands back every tracker (the session
+    /// is going away: they are released, not removed).
+    pub fn release_bodies(&self) -> Vec<Tracker> {
+        self.take_bodies(None).into_iter().map(|(t, _)| t).collect()
+    }
+}
+
+/// A call that looked a body up: its thread, the dylib, the body.
+pub struct FirstCall {
+    pub thread: std::thread::ThreadId,
+    pub dylib: crate::module::OwnerId,
+    pub body: String,
+}
+
+/// The bodies calls looked up recently, oldest first: when a compile fails
+/// on another thread, the thread whose call waits for it learns which
+/// function it was calling from here (see lazy_failure.rs).
+static FIRST_CALLS: Mutex<std::collections::VecDeque<FirstCall>> = Mutex::new(std::collections::VecDeque::new());
+
+/// How many notes are kept, per thread and in all.
+const NOTES_PER_THREAD: usize = 8;
+const NOTES: usize = 256;
+
+/// A generator that notes, on the thread of each lookup that misses a body
+/// (a stub's first call looks it up), which body it is, and defines
+/// nothing. It is the first generator of every dylib, and quick, so ORC
+/// runs it on the calling thread: the generator that defines the body
+/// comes next, and a lookup that has to wait for it is resumed on another
+/// thread.
+pub fn call_notes(dylib: crate::module::OwnerId) -> Generator {
+    Generator::custom(Box::new(move |lookup| {
+        if lookup.kind != LookupKind::Static {
+            return;
+        }
+        for name in &lookup.names {
+            let name = name.as_str();
+            if name.ends_with(BODY_SUFFIX) {
+                note_first_call(dylib, &name);
+            }
+        }
+    }))
+}
+
+/// Notes that this thread's call looks up body `body` of dylib `dylib`.
+fn note_first_call(dylib: crate::module::OwnerId, body: &str) {
+    let thread = std::thread::current().id();
+    let mut notes = first_calls();
+    if notes.iter().filter(|n| n.thread == thread).count() >= NOTES_PER_THREAD {
+        if let Some(at) = notes.iter().position(|n| n.thread == thread) {
+            notes.remove(at);
+        }
+    }
+    if notes.len() >= NOTES {
+        notes.pop_front();
+    }
+    notes.push_back(FirstCall { thread, dylib, body: body.to_string() });
+}
+
+/// The notes of [`note_first_call`], oldest first.
+pub fn first_calls() -> MutexGuard<'static, std::collections::VecDeque<FirstCall>> {
+    FIRST_CALLS.lock().unwrap_or_else(|p| p.into_inner())
 }

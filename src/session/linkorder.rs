@@ -1,6 +1,8 @@
 //! JITDylib link order, which LLVM-C cannot set: a definition generator on
 //! every jitcore JITDylib answers the linker's misses from the dylibs of its
-//! link order, in order, as a dynamic linker would.
+//! link order, in order, as a dynamic linker would. (It first defines the
+//! bodies of lazily compiled functions that a stub's first call looks up,
+//! see lazy.rs.)
 //!
 //! When the linker (a `Static` lookup) misses names in dylib D, the generator
 //! takes the lookup over, asks LLJIT's platform dylib (created dylibs only)
@@ -23,8 +25,10 @@ use super::env::SessionEnv;
 use crate::llvm::generator::{Generator, GeneratorLookup};
 use crate::llvm::orc::{Found, JitDylib, LookupKind, SymbolName};
 
-/// Installs the link-order generator on `dylib`.
+/// Installs the link-order generator on `dylib` (after the one that notes
+/// which thread looks up which lazy body, see lazy.rs).
 pub fn install(env: &Arc<SessionEnv>, dylib: &Arc<Dylib>) {
+    super::lazy::call_notes(dylib.id()).attach(dylib.jd(), env.jit());
     let (weak_env, weak_dylib) = (Arc::downgrade(env), Arc::downgrade(dylib));
     let generator = Generator::custom(Box::new(move |lookup| answer(&weak_env, &weak_dylib, lookup)));
     generator.attach(dylib.jd(), env.jit());
@@ -35,6 +39,11 @@ fn answer(env: &Weak<SessionEnv>, dylib: &Weak<Dylib>, mut lookup: GeneratorLook
         return;
     }
     let (Some(env), Some(dylib)) = (env.upgrade(), dylib.upgrade()) else { return };
+    // A stub's first call looks its body up: defined here, not searched for.
+    lookup.names = env.define_lazy_bodies(&dylib, std::mem::take(&mut lookup.names));
+    if lookup.names.is_empty() {
+        return;
+    }
     // Step 1 searches LLJIT's platform dylib (whose exit-handler functions
     // must win over libc's, as in main's link order) and the dylib's own
     // symbol sources; step 2 its link order.

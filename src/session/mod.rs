@@ -11,6 +11,7 @@ pub mod exit;
 mod failure;
 mod init;
 pub mod lazy;
+pub mod lazy_failure;
 pub mod linkorder;
 pub mod materializer;
 pub mod perf;
@@ -55,9 +56,6 @@ pub struct Session {
     /// mid-materialization (every thread then waits forever), so code is
     /// removed between lookups, never under one.
     lookups: RwLock<()>,
-    /// Failed units whose reset was deferred (it was due on a thread
-    /// inside the JIT): done by the next lookup, before it starts.
-    resets: Mutex<Vec<u64>>,
     /// One thread at a time runs initializers and finalizers (init.rs).
     initializing: structors::Turnstile,
 }
@@ -89,10 +87,13 @@ impl Session {
             let reporter = me.clone();
             jit.set_error_reporter(Box::new(move |msg| {
                 // ORC reports what fails a materialization (link errors,
-                // lazy compiles that failed).
+                // lazy compiles that failed) and each call of a lazily
+                // compiled function that failed.
                 if let Some(env) = reporter.upgrade() {
                     Stats::bump(&env.stats.failures, 1);
-                    env.log.report_orc(msg);
+                    if !lazy_failure::record(&env, &msg) {
+                        env.log.report_orc(msg);
+                    }
                 }
             }));
             let transformer = me.clone();
@@ -120,6 +121,10 @@ impl Session {
                 lazy: Mutex::new(None),
                 lazy_tags: Default::default(),
                 exits: Arc::new(exit::ExitHandlers::default()),
+                lazy_modules: Mutex::new(Vec::new()),
+                lazy_failures: Mutex::new(Default::default()),
+                resets: Mutex::new(Vec::new()),
+                body_resets: Mutex::new(Vec::new()),
                 perf,
                 me: me.clone(),
                 jit,
@@ -140,12 +145,13 @@ impl Session {
         linkorder::install(&env, &main);
         env.define_registrar(&main)?;
         env.dylibs.write().unwrap_or_else(|p| p.into_inner()).push(main.clone());
+        crate::llvm::lazy::on_failed_call(lazy_failure::decide);
+        lazy_failure::register(&env);
         Ok(Session {
             env,
             main,
             changes: Mutex::new(()),
             lookups: RwLock::new(()),
-            resets: Mutex::new(Vec::new()),
             initializing: structors::Turnstile::default(),
         })
     }
@@ -184,8 +190,34 @@ impl Session {
         self.env.log.set_host_reporter(f);
     }
 
+    /// Sets what a call of a lazily compiled function that cannot be
+    /// compiled does, on the calling thread, in place of the function: the
+    /// handler gets the function's name and the error, and should not
+    /// return (exit, or end the thread); if it returns, the call returns 0
+    /// (0.0, a null pointer, nothing). A panic in it aborts the process.
+    /// `None` restores the default, which prints the error on stderr and
+    /// aborts. Either way the error reporter hears of the failure first.
+    pub fn set_lazy_failure_handler(&self, handler: Option<lazy_failure::LazyFailureHandler>) {
+        self.set_lazy_failure_handler_raw(handler.map(lazy_failure::guarded));
+    }
+
+    /// [`set_lazy_failure_handler`](Self::set_lazy_failure_handler) with a
+    /// handler as the failed call runs it: it must not panic, and may
+    /// longjmp (the C API's).
+    pub(crate) fn set_lazy_failure_handler_raw(&self, handler: Option<crate::llvm::lazy::FailureHandler>) {
+        self.env.lazy_failures.lock().unwrap_or_else(|p| p.into_inner()).set_handler(handler);
+    }
+
     fn lock_changes(&self) -> MutexGuard<'_, ()> {
         self.changes.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Starts a change that may supply what a failed unit missed: the
+    /// resets that were due are done first (a failed lazy call's among
+    /// them), so the next lookup or call compiles the unit again.
+    fn begin_change(&self) -> MutexGuard<'_, ()> {
+        self.deferred_resets();
+        self.lock_changes()
     }
 
     /// Creates an empty JITDylib named `name` (unique in the session).
@@ -214,7 +246,7 @@ impl Session {
         if name.starts_with('<') {
             return None;
         }
-        self.env.dylibs.read().unwrap_or_else(|p| p.into_inner()).iter().find(|d| d.name() == name).cloned()
+        self.env.dylib_by_name(name)
     }
 
     /// The hidden dylib of `dylib`'s symbol sources, made on first use. It
@@ -232,7 +264,7 @@ impl Session {
     /// Sets the dylibs `dylib` links against, searched in order after its
     /// own definitions. Naming `dylib` itself is allowed and ignored.
     pub fn set_link_order(&self, dylib: &Arc<Dylib>, order: &[Arc<Dylib>]) -> Result<()> {
-        let _changes = self.lock_changes();
+        let _changes = self.begin_change();
         let mut seen = Vec::new();
         for d in order {
             if Arc::ptr_eq(d, dylib) || seen.iter().any(|s: &Arc<Dylib>| Arc::ptr_eq(s, d)) {
@@ -266,7 +298,7 @@ impl Session {
         } else {
             None
         };
-        let _changes = self.lock_changes();
+        let _changes = self.begin_change();
         group.check_open()?;
         if let Some(token) = module.exit_token() {
             self.env.ensure_exit_token(dylib, token)?;
@@ -298,7 +330,7 @@ impl Session {
             unit_id,
             module: Some(module.clone()),
             materializer: None,
-            lazy: false,
+            lazy: None,
             stubs: None,
             tag: None,
             object_names: Vec::new(),
@@ -321,17 +353,32 @@ impl Session {
         // them up compiles them.
         let init = ModuleInit::new(module, |f| plan.body_of(f).unwrap_or(f).to_string());
         let stubs = Arc::new(stubs);
-        let pending = Pending::Lazy { plan: Arc::new(plan), group: group.clone(), stubs: stubs.clone() };
-        let (tracker, unit_id) = self
-            .env
-            .install(dylib, &symbols, pending)
-            .map_err(|e| e.context(format!("cannot add module '{}' to JITDylib '{}'", module.name(), dylib.name())))?;
+        let plan = Arc::new(plan);
+        let lazy = lazy::LazyModule::new(plan.clone());
+        let cannot = |e: Error| e.context(format!("cannot add module '{}' to JITDylib '{}'", module.name(), dylib.name()));
+        let (tracker, unit_id) = if symbols.is_empty() {
+            (dylib.new_tracker(), 0)
+        } else {
+            self.env.install(dylib, &symbols, Pending::Lazy { plan: plan.clone(), stubs: stubs.clone() }).map_err(cannot)?
+        };
+        if !plan.global_symbols().is_empty() {
+            let pending = Pending::Globals { module: lazy.clone(), group: group.clone() };
+            match self.env.install(dylib, plan.global_symbols(), pending) {
+                Ok(globals) => drop(lazy.set_globals(globals)),
+                Err(e) => {
+                    let _ = tracker.remove();
+                    self.env.forget_unit(unit_id);
+                    return Err(cannot(e));
+                }
+            }
+        }
+        self.env.register_lazy(dylib, &lazy, group);
         Ok(Member {
             tracker,
             unit_id,
             module: Some(module.clone()),
             materializer: None,
-            lazy: true,
+            lazy: Some(lazy),
             stubs: Some(stubs),
             tag: Some(tag),
             object_names: Vec::new(),
@@ -343,7 +390,7 @@ impl Session {
     pub fn add_object(&self, dylib: &Arc<Dylib>, bytes: &[u8], name: &str, group: &Arc<Group>) -> Result<()> {
         let buffer = MemoryBuffer::copy_of(bytes, name)?;
         let summary = check_object(&buffer, name)?;
-        let _changes = self.lock_changes();
+        let _changes = self.begin_change();
         group.check_open()?;
         dylib.drop_aliases(Some(&summary.defined));
         let rt = dylib.new_tracker();
@@ -359,7 +406,7 @@ impl Session {
             unit_id: 0,
             module: None,
             materializer: None,
-            lazy: false,
+            lazy: None,
             stubs: None,
             tag: None,
             object_names: summary.defined,
@@ -376,7 +423,7 @@ impl Session {
         group: &Arc<Group>,
     ) -> Result<()> {
         let symbols = materializer.symbols();
-        let _changes = self.lock_changes();
+        let _changes = self.begin_change();
         group.check_open()?;
         let pending = Pending::Host { materializer: materializer.clone(), group: group.clone() };
         let (tracker, unit_id) = self
@@ -388,7 +435,7 @@ impl Session {
             unit_id,
             module: None,
             materializer: Some(materializer),
-            lazy: false,
+            lazy: None,
             stubs: None,
             tag: None,
             object_names: Vec::new(),
@@ -400,7 +447,7 @@ impl Session {
 
     /// Defines symbols at absolute addresses for the life of `dylib`.
     pub fn define_absolute(&self, dylib: &Dylib, symbols: &[(String, u64)]) -> Result<()> {
-        let _changes = self.lock_changes();
+        let _changes = self.begin_change();
         let names: Vec<String> = symbols.iter().map(|s| s.0.clone()).collect();
         dylib.drop_aliases(Some(&names));
         let syms = symbols
@@ -435,6 +482,15 @@ impl Session {
         let mut first_error = None;
         let mut kept = Vec::new();
         for m in members {
+            // A lazily added module's bodies go first (its stubs lead there).
+            for (body, unit) in m.lazy.as_ref().map(|l| l.take_bodies(None)).unwrap_or_default() {
+                match body.remove() {
+                    Ok(()) => self.env.forget_unit(unit),
+                    Err(e) => {
+                        first_error.get_or_insert(e);
+                    }
+                }
+            }
             match m.tracker.remove() {
                 Ok(()) => {
                     self.env.forget_unit(m.unit_id);
@@ -530,7 +586,7 @@ impl Session {
                 Ok(addrs) => return Ok(addrs),
                 Err(e) => e,
             };
-            let failure = self.explain_lookup_failure(e, mark, dylib, names);
+            let failure = self.env.explain_lookup_failure(e, mark, dylib, names);
             let recovery = self.recover(failure);
             if attempt == 1 || recovery.cache_faults.is_empty() {
                 return Err(recovery.error);
@@ -559,7 +615,7 @@ impl Session {
     }
 
     fn add_generator(&self, dylib: &Arc<Dylib>, generator: Generator) -> Result<()> {
-        let _changes = self.lock_changes();
+        let _changes = self.begin_change();
         let sources = self.sources_of(dylib)?;
         generator.attach(sources.jd(), &self.env.jit);
         // What the link order supplied may now come from the new source.
@@ -579,6 +635,7 @@ impl Drop for Session {
         for group in self.env.live_groups() {
             thread_locals.extend(group.take_thread_locals().into_iter().map(|d| d.id()));
             for m in group.take_members() {
+                drop(m.lazy.map(|l| l.release_bodies()));
                 drop(m.tracker);
                 if let Some(stubs) = m.stubs {
                     self.env.jit.keep_until_disposed(Box::new(stubs));

@@ -9,7 +9,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::lazy::LazyTag;
+use super::lazy::{LazyModule, LazyTag};
 use super::materializer::HostMaterializer;
 use super::structors::ModuleInit;
 use crate::llvm::lazy::StubsManager;
@@ -26,7 +26,8 @@ pub struct Member {
     pub module: Option<Arc<Module>>,
     /// The host materializer, for materializers.
     pub materializer: Option<Arc<HostMaterializer>>,
-    pub lazy: bool,
+    /// For a lazily added module: its bodies, defined one by one.
+    pub lazy: Option<Arc<LazyModule>>,
     /// The lazy stubs of a lazily added module, freed after the tracker.
     pub stubs: Option<Arc<StubsManager>>,
     /// The tag of a lazily added module's promoted names, held while it lives.

@@ -93,7 +93,20 @@ pub fn transform(env: &Arc<SessionEnv>, request: &TransformRequest<'_>) -> std::
                 .collect();
             mr.replace(absolute_symbols(syms))?
         }
-        Pending::Lazy { plan, group, stubs } => install_lazy(env, id, &plan, group, &stubs, mr, symbols)?,
+        Pending::Lazy { plan, stubs } => install_lazy(env, &plan, &stubs, mr, symbols)?,
+        Pending::Body { module, index, group } => {
+            let name = module.plan.partition_name(index);
+            let source = Source::Partition { name: name.clone(), bitcode: module.plan.functions[index].1.clone() };
+            mr.replace(create(env, id, source, &name, symbols, group))?
+        }
+        Pending::Globals { module, group } => {
+            let Some((bitcode, _)) = &module.plan.globals else {
+                return Err("jitcore: a lazily added module without globals has a globals placeholder".to_string());
+            };
+            let name = format!("{}#globals", module.plan.module_name);
+            let source = Source::Partition { name: name.clone(), bitcode: bitcode.clone() };
+            mr.replace(create(env, id, source, &name, symbols, group))?
+        }
         Pending::Host { materializer, group } => {
             let name = materializer.name();
             mr.replace(create(env, id, Source::Host(materializer), &name, symbols, group))?
@@ -292,12 +305,11 @@ fn emit(env: &SessionEnv, unit: &Unit, mr: Responsibility, ready: Ready) {
 }
 
 /// Replaces a lazy module's placeholder responsibility `mr` (covering
-/// `symbols`) with its lazy stubs and one unit per partition.
+/// `symbols`) with its lazy stubs (the globals partition has a placeholder
+/// of its own, and each body is defined on its first call, see lazy.rs).
 fn install_lazy(
     env: &SessionEnv,
-    id: u64,
     plan: &super::lazy::LazyPlan,
-    group: Arc<Group>,
     stubs: &StubsManager,
     mr: &BorrowedResponsibility<'_>,
     symbols: Vec<(SymbolName, SymbolFlags)>,
@@ -312,21 +324,6 @@ fn install_lazy(
         .collect();
     if !aliases.is_empty() {
         mr.replace(lazy_reexports(&call_through, stubs, env.execution_session(), mr.target_dylib(), aliases))?;
-    }
-    for (f, bitcode) in &plan.functions {
-        if let Some((body, flags)) = by_name.get(&f.body) {
-            let name = format!("{}#{}", plan.module_name, f.name);
-            let source = Source::Partition { name: name.clone(), bitcode: bitcode.clone() };
-            mr.replace(create(env, id, source, &name, vec![(body.clone(), *flags)], group.clone()))?;
-        }
-    }
-    if let Some((bitcode, globals)) = &plan.globals {
-        let wanted: Vec<_> = globals.iter().filter_map(|g| by_name.get(&g.name).cloned()).collect();
-        if !wanted.is_empty() {
-            let name = format!("{}#globals", plan.module_name);
-            let source = Source::Partition { name: name.clone(), bitcode: bitcode.clone() };
-            mr.replace(create(env, id, source, &name, wanted, group))?;
-        }
     }
     Ok(())
 }

@@ -72,17 +72,14 @@ pub fn as_program<T>(f: impl FnOnce() -> T) -> T {
     out
 }
 
-/// The session's error reporter. Errors reported while jitted code runs
-/// come from code compiled on first call that failed to compile or link:
-/// the program cannot go on (lli exits too), so the runner says why and
-/// exits. Other errors are also returned by the lookup that caused them,
-/// and reported then; a rejected cache entry is only a warning.
+/// The error reporter of the engine (`mcjit`). Errors reported while
+/// jitted code runs come from code that failed to compile or link on
+/// behalf of the program (its static constructors): it cannot go on (lli
+/// exits too), so the runner says why and exits. Other errors are also
+/// returned by the lookup that caused them, and reported then; a rejected
+/// cache entry is only a warning.
 pub fn report_error(code: JitcoreErrorCode, text: &str) {
-    // The disk cache reports what it cannot read or write (CACHE, IO) and
-    // compiles instead: a warning.
-    if matches!(code, JitcoreErrorCode::JITCORE_ERROR_CACHE | JitcoreErrorCode::JITCORE_ERROR_IO) {
-        super::dump::flush_c_stdout();
-        eprintln!("jitcore-run: warning: {}", super::one_line(text));
+    if report_warning(code, text) {
         return;
     }
     if IN_PROGRAM.load(Ordering::SeqCst) {
@@ -92,6 +89,34 @@ pub fn report_error(code: JitcoreErrorCode, text: &str) {
         // could need the JIT locks this thread may be holding.
         unsafe { libc::_exit(1) }
     }
+}
+
+/// The error reporter of sessions (`orc`, `orc-lazy`): warnings only. A
+/// function compiled on first call that fails to compile or link is
+/// reported too, and the call that needed it fails next:
+/// [`lazy_call_failed`] says why and exits. Other errors are also returned
+/// by the lookup that caused them.
+pub fn report_warning(code: JitcoreErrorCode, text: &str) -> bool {
+    // The disk cache reports what it cannot read or write (CACHE, IO) and
+    // compiles instead: a warning.
+    let warning = matches!(code, JitcoreErrorCode::JITCORE_ERROR_CACHE | JitcoreErrorCode::JITCORE_ERROR_IO);
+    if warning {
+        super::dump::flush_c_stdout();
+        eprintln!("jitcore-run: warning: {}", super::one_line(text));
+    }
+    warning
+}
+
+/// The session's lazy failure handler: a call of a function compiled on
+/// first call that cannot be compiled or linked. The program cannot go on
+/// (lli prints the error and exits with status 1 too): its output so far
+/// is flushed, the error printed, and the process ends with status 1.
+pub fn lazy_call_failed(_function: &str, error: Error) {
+    super::dump::flush_c_stdout();
+    eprintln!("jitcore-run: error: {}", super::one_line(&error.message));
+    // SAFETY: ends the process without running exit handlers, which could
+    // need what other threads of the program are in the middle of.
+    unsafe { libc::_exit(1) }
 }
 
 type Finisher = Box<dyn FnOnce() + Send>;

@@ -138,7 +138,10 @@ fn run_session(o: &Options) -> Result<Outcome> {
     };
     let session: &'static Session = Box::leak(Box::new(Session::new(target_spec(o), config)?));
     session.set_ir_pipeline(o.ir_pipeline.clone()).map_err(|e| e.context("-jitcore-ir-pipeline"))?;
-    session.set_error_reporter(Some(std::sync::Arc::new(entry::report_error)));
+    session.set_error_reporter(Some(std::sync::Arc::new(|code, text: &str| {
+        entry::report_warning(code, text);
+    })));
+    session.set_lazy_failure_handler(Some(std::sync::Arc::new(entry::lazy_call_failed)));
     let mut names = vec![main_module.name().to_string()];
     names.extend(o.extra_modules.iter().map(|(_, p)| p.clone()));
     let (cache, disk) = object_cache(o, names)?;
