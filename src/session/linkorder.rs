@@ -35,13 +35,12 @@ pub fn install(env: &Arc<SessionEnv>, dylib: &Arc<Dylib>) {
 }
 
 fn answer(env: &Weak<SessionEnv>, dylib: &Weak<Dylib>, mut lookup: GeneratorLookup) {
-    if lookup.kind != LookupKind::Static {
-        return;
-    }
     let (Some(env), Some(dylib)) = (env.upgrade(), dylib.upgrade()) else { return };
-    // A stub's first call looks its body up: defined here, not searched for.
+    // A stub's first call looks its body up: defined here, not searched for
+    // (so is a body jitcore itself looks up, e.g. a lazy module's
+    // constructor that an initialization runs).
     lookup.names = env.define_lazy_bodies(&dylib, std::mem::take(&mut lookup.names));
-    if lookup.names.is_empty() {
+    if lookup.kind != LookupKind::Static || lookup.names.is_empty() {
         return;
     }
     // Step 1 searches LLJIT's platform dylib (whose exit-handler functions
