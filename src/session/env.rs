@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 
-use super::dylib::Dylib;
+use super::dylib::{AliasState, Dylib};
 use super::lazy;
 use super::materializer::HostMaterializer;
 use super::perf::PerfMap;
@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::llvm::ir::ModuleSymbol;
 use crate::llvm::lazy::{CallThrough, StubsManager};
 use crate::llvm::lljit::Lljit;
-use crate::llvm::orc::{ExecutionSession, Found, JitDylib, ObjectLayer, Tracker};
+use crate::llvm::orc::{ExecutionSession, Found, JitDylib, ObjectLayer, SymbolName, Tracker};
 use crate::llvm::target_machine::{TargetMachine, TargetSpec};
 use crate::llvm::unit::ThreadSafeModule;
 use crate::module::Module;
@@ -51,6 +51,12 @@ pub enum Pending {
     Module { module: Arc<Module>, group: Arc<Group> },
     Lazy { plan: Arc<lazy::LazyPlan>, group: Arc<Group>, stubs: Arc<StubsManager> },
     Alias(Vec<Found>),
+    /// Stubs standing for functions of JITDylib `source` (of a link-order
+    /// cycle) under the same names, made by `stubs`.
+    Stubs { source: JitDylib, stubs: Arc<StubsManager> },
+    /// Aliases of variables of JITDylib `source` (of a link-order cycle),
+    /// looked up when they are materialized.
+    LinkAlias { source: JitDylib, state: Arc<AliasState> },
     Host { materializer: Arc<HostMaterializer>, group: Arc<Group> },
 }
 
@@ -277,7 +283,49 @@ impl SessionEnv {
         let names = symbols.iter().map(|s| s.name.clone()).collect();
         // A definition that raced us in is fine: the lookup finds it.
         if let Ok((tracker, _)) = self.install(dylib, &symbols, Pending::Alias(found)) {
-            dylib.add_alias(tracker, names, from);
+            dylib.add_alias(tracker, names, from, None);
+        }
+    }
+
+    /// Defines in `dylib`, under the same names, stubs that call the
+    /// functions `names` of `source` (the first of its link order that
+    /// exports them, in a link-order cycle with it). Nothing waits for
+    /// `source`'s code: the first call through a stub looks it up (compiling
+    /// it if need be) and patches the stub. False if lazy stubs are not
+    /// available here (the caller then looks the names up instead).
+    pub fn define_stubs(&self, dylib: &Arc<Dylib>, source: &Arc<Dylib>, names: &[SymbolName]) -> bool {
+        let strings: Vec<String> = names.iter().map(SymbolName::as_str).collect();
+        if self.lazy_support().is_err() {
+            return false;
+        }
+        let Ok(stubs) = dylib.stubs_for(&strings, || StubsManager::new(&self.spec.triple)) else { return false };
+        let symbols: Vec<ModuleSymbol> = strings
+            .iter()
+            .map(|n| ModuleSymbol { name: n.clone(), exported: false, callable: true, weak: false })
+            .collect();
+        // A definition that raced us in is fine: the lookup finds it.
+        if let Ok((tracker, _)) = self.install(dylib, &symbols, Pending::Stubs { source: source.jd(), stubs }) {
+            dylib.add_alias(tracker, strings, vec![source.id()], None);
+        }
+        true
+    }
+
+    /// Defines in `dylib` aliases of the variables `names` of `source` (the
+    /// first of its link order that exports them, in a link-order cycle with
+    /// it). The linker that needs them waits for them as for any definition;
+    /// the generator that made them does not (it is free for other links
+    /// meanwhile). When materialized, each alias looks its variable up and
+    /// stands at its address once it is ready.
+    pub fn define_link_aliases(&self, dylib: &Arc<Dylib>, source: &Arc<Dylib>, names: &[SymbolName]) {
+        let strings: Vec<String> = names.iter().map(SymbolName::as_str).collect();
+        let symbols: Vec<ModuleSymbol> = strings
+            .iter()
+            .map(|n| ModuleSymbol { name: n.clone(), exported: false, callable: false, weak: false })
+            .collect();
+        let state = Arc::new(AliasState::default());
+        let pending = Pending::LinkAlias { source: source.jd(), state: state.clone() };
+        if let Ok((tracker, _)) = self.install(dylib, &symbols, pending) {
+            dylib.add_alias(tracker, strings, vec![source.id()], Some(state));
         }
     }
 

@@ -195,7 +195,7 @@ impl Session {
     /// to the next lookup.
     pub(super) fn recover(&self, failure: LookupFailure) -> Recovery {
         let LookupFailure { error, failed_units } = failure;
-        if failed_units.is_empty() {
+        if failed_units.is_empty() && !self.failed_link_aliases() {
             return Recovery { error, cache_faults: Vec::new() };
         }
         if InJit::here() {
@@ -212,10 +212,18 @@ impl Session {
 
     /// Does the resets deferred by [`recover`](Self::recover), if any.
     pub(super) fn deferred_resets(&self) {
-        if InJit::here() || self.resets.lock().unwrap_or_else(|p| p.into_inner()).is_empty() {
+        if InJit::here()
+            || (self.resets.lock().unwrap_or_else(|p| p.into_inner()).is_empty() && !self.failed_link_aliases())
+        {
             return;
         }
         let _ = self.reset(Vec::new());
+    }
+
+    /// Whether a link alias (cycles.rs) failed with what it stands for: its
+    /// names stay in ORC's error state until a reset removes it.
+    fn failed_link_aliases(&self) -> bool {
+        self.env.dylibs.read().unwrap_or_else(|p| p.into_inner()).iter().any(|d| d.has_failed_aliases())
     }
 
     /// Resets the members whose unit is one of `units` or of the deferred
@@ -227,6 +235,9 @@ impl Session {
         let _changes = self.lock_changes();
         let mut failed_units = std::mem::take(&mut *self.resets.lock().unwrap_or_else(|p| p.into_inner()));
         failed_units.extend(units);
+        for d in self.env.dylibs.read().unwrap_or_else(|p| p.into_inner()).iter() {
+            d.drop_failed_aliases();
+        }
         let mut cache_faults = Vec::new();
         for group in self.env.live_groups() {
             let Some(dylib) = self.env.dylib_by_id(group.dylib) else { continue };

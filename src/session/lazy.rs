@@ -22,6 +22,8 @@ pub struct LazyPlan {
     pub(super) module_name: String,
     pub(super) functions: Vec<(FunctionPartition, Arc<Vec<u8>>)>,
     pub(super) globals: Option<(Arc<Vec<u8>>, Vec<ModuleSymbol>)>,
+    /// The names the global variables' partition uses without defining.
+    globals_refs: Vec<String>,
 }
 
 impl LazyPlan {
@@ -34,12 +36,14 @@ impl LazyPlan {
         let parts = split(&mut copy, unique)?;
         drop(copy);
         let Some(parts) = parts else { return Ok(None) };
-        let globals = match parts.globals {
+        let (globals, globals_refs) = match parts.globals {
             Some(bc) => {
-                let symbols = IrModule::parse(&format!("{}#globals", module.name()), &bc)?.defined_symbols();
-                Some((Arc::new(bc), symbols))
+                let ir = IrModule::parse(&format!("{}#globals", module.name()), &bc)?;
+                let (symbols, refs) = (ir.defined_symbols(), ir.declarations());
+                drop(ir);
+                (Some((Arc::new(bc), symbols)), refs)
             }
-            None => None,
+            None => (None, Vec::new()),
         };
         let functions = parts
             .functions
@@ -49,7 +53,13 @@ impl LazyPlan {
                 (f, bc)
             })
             .collect();
-        Ok(Some(LazyPlan { module_name: module.name().to_string(), functions, globals }))
+        Ok(Some(LazyPlan { module_name: module.name().to_string(), functions, globals, globals_refs }))
+    }
+
+    /// The names the module's global variables use (its functions are
+    /// reached through stubs, so only these can make a lookup wait).
+    pub fn globals_refs(&self) -> Vec<String> {
+        self.globals_refs.clone()
     }
 
     /// What the module's placeholder promises: stubs, bodies and globals.

@@ -5,8 +5,10 @@
 //! Both public facades, the engine and the ORC-style session API, are built
 //! on this type; there is no second compile path.
 
+mod cycles;
 pub mod dylib;
 pub mod env;
+mod exports;
 mod failure;
 pub mod lazy;
 pub mod linkorder;
@@ -233,6 +235,7 @@ impl Session {
             Some(None) | None => self.install_eager(dylib, module, group)?,
         };
         group.state().members.push(member);
+        dylib.changed();
         Ok(())
     }
 
@@ -254,6 +257,7 @@ impl Session {
             lazy: false,
             stubs: None,
             object_names: Vec::new(),
+            facts: None,
         })
     }
 
@@ -267,6 +271,7 @@ impl Session {
         self.env.lazy_support()?;
         let stubs = StubsManager::new(&self.env.spec.triple)?;
         let symbols = plan.placeholder_symbols();
+        let facts = Arc::new(tracker::LinkFacts { refs: plan.globals_refs(), ..Default::default() });
         let stubs = Arc::new(stubs);
         let pending = Pending::Lazy { plan: Arc::new(plan), group: group.clone(), stubs: stubs.clone() };
         let (tracker, unit_id) = self
@@ -281,6 +286,7 @@ impl Session {
             lazy: true,
             stubs: Some(stubs),
             object_names: Vec::new(),
+            facts: Some(facts),
         })
     }
 
@@ -299,6 +305,12 @@ impl Session {
         Stats::bump(&self.env.stats.objects_loaded, 1);
         Stats::bump(&self.env.stats.live_bytes, summary.loaded_bytes);
         group.live_bytes.fetch_add(summary.loaded_bytes, Ordering::Relaxed);
+        let facts = Arc::new(tracker::LinkFacts {
+            label: format!("object '{name}'"),
+            functions: summary.functions.iter().map(|(f, _)| f.clone()).collect(),
+            hidden: summary.hidden,
+            refs: summary.undefined,
+        });
         group.state().members.push(Member {
             tracker: rt,
             unit_id: 0,
@@ -307,7 +319,9 @@ impl Session {
             lazy: false,
             stubs: None,
             object_names: summary.defined,
+            facts: Some(facts),
         });
+        dylib.changed();
         Ok(())
     }
 
@@ -334,8 +348,10 @@ impl Session {
             lazy: false,
             stubs: None,
             object_names: Vec::new(),
+            facts: None,
         };
         group.state().members.push(member);
+        dylib.changed();
         Ok(())
     }
 
@@ -348,7 +364,9 @@ impl Session {
             .iter()
             .map(|(n, a)| (self.env.jit.mangle_and_intern(n), *a, SymbolFlags::new(true, true)))
             .collect();
-        dylib.jd().define(orc::absolute_symbols(syms)).map_err(|e| e.context(format!("in JITDylib '{}'", dylib.name())))
+        dylib.jd().define(orc::absolute_symbols(syms)).map_err(|e| e.context(format!("in JITDylib '{}'", dylib.name())))?;
+        dylib.add_absolutes(names);
+        Ok(())
     }
 
     /// Removes everything `group` tracks (freeing its code and data) and
@@ -365,6 +383,9 @@ impl Session {
             std::mem::take(&mut state.members)
         };
         let names: Vec<String> = members.iter().flat_map(Member::names).collect();
+        if let Some(d) = self.env.dylib_by_id(group.dylib) {
+            d.changed();
+        }
         self.env.drop_aliases_of(group.dylib, &names);
         let mut first_error = None;
         let mut kept = Vec::new();
@@ -511,6 +532,9 @@ impl Drop for Session {
         }
         for d in self.env.dylibs.read().unwrap_or_else(|p| p.into_inner()).iter() {
             drop(d.take_aliases(None));
+            for stubs in d.take_stubs() {
+                self.env.jit.keep_until_disposed(Box::new(stubs));
+            }
         }
         self.env.pending().clear();
         // The call-through manager goes before the session it was made for

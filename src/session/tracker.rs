@@ -28,6 +28,21 @@ pub struct Member {
     pub stubs: Option<Arc<StubsManager>>,
     /// The names an object defines (for objects).
     pub object_names: Vec<String>,
+    /// What the link-order cycle check needs beyond the module (see
+    /// [`LinkFacts`]); `None` when the module tells all.
+    pub facts: Option<Arc<LinkFacts>>,
+}
+
+/// What the link-order cycle check (`cycles.rs`) knows of a member that its
+/// module does not tell: for an object, its name, which of its definitions
+/// are functions or hidden, and what it uses; for a lazily added module,
+/// what its global variables use (its functions are stubs, ready at once).
+#[derive(Clone, Debug, Default)]
+pub struct LinkFacts {
+    pub label: String,
+    pub functions: Vec<String>,
+    pub hidden: Vec<String>,
+    pub refs: Vec<String>,
 }
 
 impl Member {

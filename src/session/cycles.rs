@@ -1,0 +1,267 @@
+//! Link-order cycles: dylibs whose link orders reach each other (main links
+//! libFoo, libFoo links main), so their code may call each other's
+//! functions in a circle. ORC links such code because the linker waits only
+//! for the *addresses* of what it references; LLVM-C's lookups wait for
+//! symbols to be *ready* (linked), so the link-order generator could not
+//! answer from a dylib of the cycle without waiting for code that waits for
+//! it. Inside a cycle it therefore answers from what jitcore recorded of
+//! each dylib's members (`exports.rs`), without waiting:
+//!
+//! - a function of another dylib of the cycle gets a stub under its name
+//!   (`LLVMOrcLazyReexports`), whose first call looks the function up and
+//!   patches the stub: one indirect jump per call;
+//! - a variable gets a link alias (`SessionEnv::define_link_aliases`): the
+//!   linker that needs it waits for it as for any definition, the generator
+//!   does not (ORC runs one lookup at a time through a generator), and the
+//!   alias looks the variable up and stands at its address once it is ready.
+//!   That wait ends unless the variable's module itself waits, through
+//!   references that are not calls, for the module asking: a cycle of data
+//!   references, which cannot link without ORC's resolved-state lookups. It
+//!   is found here, before anything waits, and refused with `UNSUPPORTED`;
+//! - what is ready at once (a lazily added module's stub, an absolute
+//!   symbol), defined outside the cycle, or unknown to the records is looked
+//!   up as before (`linkorder.rs`): no wait there can come back.
+//!
+//! Outside a cycle nothing changes: aliases stand at the addresses found, no
+//! stub is in the way.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+
+use super::dylib::Dylib;
+use super::env::SessionEnv;
+use super::exports::{Exports, Kind};
+use crate::error::Error;
+use crate::llvm::orc::SymbolName;
+use crate::module::OwnerId;
+
+/// How the generator answers names its link order defines.
+#[derive(Default)]
+struct Plan {
+    /// Looked up as outside a cycle.
+    ask: Vec<SymbolName>,
+    /// Functions of a dylib of the cycle, by dylib: stubs.
+    stubs: Vec<(Arc<Dylib>, Vec<SymbolName>)>,
+    /// Variables of a dylib of the cycle, by dylib: link aliases.
+    aliases: Vec<(Arc<Dylib>, Vec<SymbolName>)>,
+    /// Variables a cycle of data references makes unlinkable.
+    refused: Vec<(SymbolName, Error)>,
+}
+
+fn push(to: &mut Vec<(Arc<Dylib>, Vec<SymbolName>)>, dylib: &Arc<Dylib>, name: SymbolName) {
+    match to.iter_mut().find(|(d, _)| Arc::ptr_eq(d, dylib)) {
+        Some((_, names)) => names.push(name),
+        None => to.push((dylib.clone(), vec![name])),
+    }
+}
+
+/// Answers, for `dylib`'s linker, the `names` its link order defines inside
+/// a link-order cycle (see the module doc) and returns the others, which the
+/// caller looks up in the link order.
+pub fn answer_now(env: &SessionEnv, dylib: &Arc<Dylib>, names: Vec<SymbolName>) -> Vec<SymbolName> {
+    let plan = plan(env, dylib, names);
+    for (source, names) in &plan.stubs {
+        if !env.define_stubs(dylib, source, names) {
+            // No lazy stubs on this host: looked up, as before.
+            return plan.ask.into_iter().chain(plan.stubs.into_iter().flat_map(|(_, n)| n)).collect();
+        }
+    }
+    for (source, names) in &plan.aliases {
+        env.define_link_aliases(dylib, source, names);
+    }
+    for (name, error) in plan.refused {
+        // Left undefined, the name fails the link that needs it; this is why.
+        env.log.report_unresolved(error, vec![name.as_str()]);
+    }
+    plan.ask
+}
+
+/// The dylibs of `dylib`'s link-order cycle, `dylib` included; empty when
+/// it is in none.
+fn cycle_of(dylib: &Arc<Dylib>) -> Vec<Arc<Dylib>> {
+    let reached = reach(dylib);
+    if !reached.iter().any(|d| Arc::ptr_eq(d, dylib)) {
+        return Vec::new();
+    }
+    reached.into_iter().filter(|d| reach(d).iter().any(|x| Arc::ptr_eq(x, dylib))).collect()
+}
+
+/// The dylibs reachable from `from` through link orders (`from` itself only
+/// if a cycle leads back to it).
+fn reach(from: &Arc<Dylib>) -> Vec<Arc<Dylib>> {
+    let mut seen: Vec<Arc<Dylib>> = Vec::new();
+    let mut queue: VecDeque<Arc<Dylib>> = from.link_order().into();
+    while let Some(d) = queue.pop_front() {
+        if seen.iter().any(|s| Arc::ptr_eq(s, &d)) {
+            continue;
+        }
+        queue.extend(d.link_order());
+        seen.push(d);
+    }
+    seen
+}
+
+/// The dylib that exports a name, with its definitions (member, kind).
+type Provider = (Arc<Dylib>, Vec<(usize, Kind)>);
+
+/// The recorded exports of the dylibs a plan looks at, each read once.
+struct Records<'a> {
+    env: &'a SessionEnv,
+    by_id: HashMap<OwnerId, Arc<Exports>>,
+}
+
+impl Records<'_> {
+    fn of(&mut self, dylib: &Dylib) -> Arc<Exports> {
+        let env = self.env;
+        self.by_id
+            .entry(dylib.id())
+            .or_insert_with(|| {
+                dylib.exports(|| env.live_groups().into_iter().filter(|g| g.dylib == dylib.id()).collect())
+            })
+            .clone()
+    }
+
+    /// The first dylib of `dylib`'s link order that exports `name`, as the
+    /// linker binds it, with its kinds of definition.
+    fn provider(&mut self, dylib: &Dylib, name: &str) -> Option<Provider> {
+        dylib.link_order().into_iter().find_map(|t| {
+            let defs: Vec<(usize, Kind)> = self.of(&t).exported(name).iter().map(|d| (d.member, d.kind)).collect();
+            (!defs.is_empty()).then_some((t, defs))
+        })
+    }
+}
+
+fn plan(env: &SessionEnv, dylib: &Arc<Dylib>, names: Vec<SymbolName>) -> Plan {
+    let cycle = cycle_of(dylib);
+    if cycle.is_empty() {
+        return Plan { ask: names, ..Plan::default() };
+    }
+    let in_cycle = |d: &Arc<Dylib>| cycle.iter().any(|c| Arc::ptr_eq(c, d));
+    let mut records = Records { env, by_id: HashMap::new() };
+    let mut plan = Plan::default();
+    for name in names {
+        let text = name.as_str();
+        let Some((source, defs)) = records.provider(dylib, &text).filter(|(d, _)| in_cycle(d)) else {
+            plan.ask.push(name);
+            continue;
+        };
+        if defs.iter().any(|(_, k)| *k == Kind::Function) {
+            push(&mut plan.stubs, &source, name);
+        } else if defs.iter().any(|(_, k)| *k == Kind::Data) {
+            match data_cycle(&mut records, dylib, &cycle, &source, &text) {
+                Some(why) => plan.refused.push((name, why)),
+                None => push(&mut plan.aliases, &source, name),
+            }
+        } else {
+            plan.ask.push(name);
+        }
+    }
+    plan
+}
+
+/// A member of a dylib, as a node of the wait graph.
+type Node = (OwnerId, usize);
+
+/// Whether making `dylib` wait for variable `name` of `source` would wait
+/// forever: whether the module defining it (transitively) waits, through
+/// references the linker cannot answer without waiting (variables of the
+/// cycle, definitions of the same dylib), for a module of `dylib` that uses
+/// `name`. The refusal, naming the chain, if so.
+fn data_cycle(
+    records: &mut Records<'_>,
+    dylib: &Arc<Dylib>,
+    cycle: &[Arc<Dylib>],
+    source: &Arc<Dylib>,
+    name: &str,
+) -> Option<Error> {
+    let by_id = |id: OwnerId| cycle.iter().find(|d| d.id() == id).cloned();
+    let mut parent: HashMap<Node, (Node, String)> = HashMap::new();
+    let mut seen: HashSet<Node> = HashSet::new();
+    let mut queue: VecDeque<Node> = VecDeque::new();
+    for d in records.of(source).exported(name) {
+        if d.kind != Kind::Ready && seen.insert((source.id(), d.member)) {
+            queue.push_back((source.id(), d.member));
+        }
+    }
+    let starts: HashSet<Node> = queue.iter().copied().collect();
+    while let Some(node) = queue.pop_front() {
+        let Some(here) = by_id(node.0) else { continue };
+        let exports = records.of(&here);
+        let refs = exports.member(node.1).refs.clone();
+        if node.0 == dylib.id() && refs.iter().any(|r| r == name) {
+            return Some(refusal(records, dylib, source, name, node, &parent, &starts, cycle));
+        }
+        for r in refs {
+            let mut next: Vec<Node> = Vec::new();
+            let own = exports.defs(&r);
+            if !own.is_empty() {
+                // The dylib's own definition: waited for, whatever it is.
+                next.extend(own.iter().filter(|d| d.kind != Kind::Ready).map(|d| (node.0, d.member)));
+            } else if let Some((t, defs)) = records.provider(&here, &r) {
+                // Through the link order, inside the cycle, only variables
+                // are waited for (functions get stubs).
+                if cycle.iter().any(|c| Arc::ptr_eq(c, &t)) {
+                    next.extend(defs.iter().filter(|(_, k)| *k == Kind::Data).map(|(m, _)| (t.id(), *m)));
+                }
+            }
+            for n in next {
+                if n != node && seen.insert(n) {
+                    parent.insert(n, (node, r.clone()));
+                    queue.push_back(n);
+                }
+            }
+        }
+    }
+    None
+}
+
+/// The `UNSUPPORTED` error for a cycle of data references ending at `last`.
+#[allow(clippy::too_many_arguments)]
+fn refusal(
+    records: &mut Records<'_>,
+    dylib: &Dylib,
+    source: &Dylib,
+    name: &str,
+    last: Node,
+    parent: &HashMap<Node, (Node, String)>,
+    starts: &HashSet<Node>,
+    cycle: &[Arc<Dylib>],
+) -> Error {
+    let label = |records: &mut Records<'_>, (id, m): Node| {
+        let d = cycle.iter().find(|d| d.id() == id);
+        match d {
+            Some(d) => format!("{} of '{}'", records.of(d).member(m).label, d.name()),
+            None => "a member".to_string(),
+        }
+    };
+    // From the definition of `name` to the module that uses it, each node
+    // with the name it uses of the next.
+    let mut chain = vec![(last, String::new())];
+    let mut at = last;
+    while !starts.contains(&at) {
+        let Some((from, via)) = parent.get(&at) else { break };
+        chain.push((*from, via.clone()));
+        at = *from;
+    }
+    chain.reverse();
+    // Each node with the name by which it waits for the next one.
+    let mut steps = Vec::new();
+    for (i, (node, via)) in chain.iter().enumerate() {
+        let what = label(records, *node);
+        let uses = if i + 1 == chain.len() { name } else { via.as_str() };
+        steps.push(if i == 0 {
+            format!("{what}, which defines it, uses '{uses}'")
+        } else {
+            format!("defined by {what}, which uses '{uses}'")
+        });
+    }
+    Error::unsupported(format!(
+        "JITDylib '{}' cannot link '{name}' of JITDylib '{}': {}; a cycle of data references across link orders \
+         cannot be linked through LLVM-C, whose lookups wait for symbols to be ready (calls across a cycle go \
+         through stubs, variables cannot); move the variables into a module that uses nothing of the cycle, or add \
+         one of these modules lazily",
+        dylib.name(),
+        source.name(),
+        steps.join(", ")
+    ))
+}
