@@ -13,6 +13,9 @@
  *  - a cycle of data references only (A's data points at B's and B's at
  *    A's): a clear UNSUPPORTED error naming the symbols, eager and lazy,
  *    never a hang; the same variables in a module of their own link;
+ *  - a module of a cycle that cannot link (it calls a missing function)
+ *    fails the lookup of any function whose calls reach it, naming it, as
+ *    eager linking does; once the function exists, a retry links the ring;
  *  - removing one dylib's module in a cycle, then adding it again: lookups
  *    miss meanwhile, and new code binds to the new definition;
  *  - a link order without a cycle binds directly (no stub), and a stub
@@ -382,6 +385,41 @@ static void data_cycle(void *arg)
     JitcoreDisposeSession(s);
 }
 
+/* ---- a module of a cycle that cannot link ------------------------------- */
+
+/* b(n) also calls nope(), which nothing defines yet. */
+static const char B_NOPE_IR[] = "declare i32 @c(i32)\n"
+                                "declare i32 @nope()\n"
+                                "define i32 @b(i32 %n) {\n"
+                                "  %z = icmp sle i32 %n, 0\n"
+                                "  br i1 %z, label %leaf, label %rec\n"
+                                "leaf:\n  %v = call i32 @nope()\n  ret i32 %v\n"
+                                "rec:\n  %m = sub i32 %n, 1\n  %r = call i32 @c(i32 %m)\n  %s = add i32 %r, 10\n"
+                                "  ret i32 %s\n}\n";
+
+static void failure_in_cycle(void *arg)
+{
+    const struct params *p = arg;
+    const char *const ir[3] = {A_IR, B_NOPE_IR, C_IR};
+    struct ring r = make_ring(*p, ir);
+    if (!r.s)
+        return;
+    uint64_t addr = 0;
+    /* Eagerly, a lookup links everything its symbol needs, across the
+       cycle's stubs too: b's module cannot link, so neither can a. */
+    for (int i = 0; i < 2; i++) {
+        CHECK_ERR2(JitcoreSessionLookup(r.s, r.d[0], &addr, "a"), JITCORE_ERROR_UNRESOLVED_SYMBOL, "nope", "b.ll");
+        CHECK_ERR2(JitcoreSessionLookup(r.s, r.d[2], &addr, "c"), JITCORE_ERROR_UNRESOLVED_SYMBOL, "nope", "b.ll");
+    }
+    /* Once nope exists, a retry links the whole ring. */
+    add(r.d[1], "nope.ll", "define i32 @nope() { ret i32 2 }\n", 0, NULL);
+    for (int n = 0; n <= 6; n++) {
+        CHECK_EQ_INT(call_int(r.s, r.d[0], "a", n), ref_a(n));
+        CHECK_EQ_INT(call_int(r.s, r.d[2], "c", n), ref_c(n));
+    }
+    JitcoreDisposeSession(r.s);
+}
+
 /* ---- removal ------------------------------------------------------------ */
 
 static const char C2_IR[] = REC_FN("c", "a", "4", "200");
@@ -506,6 +544,7 @@ static void test_three_dylibs(void)
 static void test_three_threads(void) { for_each_params("three threads entering a ring", three_threads, 7); }
 static void test_data_across(void) { for_each_params("data across a cycle", data_across, 7); }
 static void test_data_cycle(void) { for_each_params("a cycle of data references", data_cycle, 3); }
+static void test_failure_in_cycle(void) { for_each_params("a module of a cycle that cannot link", failure_in_cycle, 1); }
 static void test_removal(void) { for_each_params("removal in a cycle", removal, 7); }
 static void test_no_cycle_no_stub(void) { for_each_params("stubs only in cycles", no_cycle_no_stub, 1); }
 
@@ -516,6 +555,7 @@ int main(void)
     RUN_TEST(test_three_threads());
     RUN_TEST(test_data_across());
     RUN_TEST(test_data_cycle());
+    RUN_TEST(test_failure_in_cycle());
     RUN_TEST(test_removal());
     RUN_TEST(test_no_cycle_no_stub());
     return tu_finish("test_session_cycles");

@@ -140,7 +140,10 @@ pub unsafe extern "C" fn JitcoreDylibGetName(D: JitcoreDylibRef) -> *const c_cha
 /// cycle goes through a stub that jitcore defines in the caller's dylib
 /// (one more indirect jump; the function's address seen from there is the
 /// stub's, which is not the address its own dylib sees), and a variable is
-/// bound to its own address once its module has linked. What cannot link
+/// bound to its own address once its module has linked. A lookup still
+/// links everything its symbol's code calls, through stubs too, so a module
+/// of the cycle that cannot link fails the lookup, naming it, as outside
+/// cycles (lazily added functions link when first called). What cannot link
 /// through LLVM-C (its lookups wait for symbols to be ready, where ORC's
 /// linker waits only for their addresses) is a cycle of data references
 /// with no call in between: modules added eagerly whose code or data uses

@@ -76,6 +76,101 @@ pub fn answer_now(env: &SessionEnv, dylib: &Arc<Dylib>, names: Vec<SymbolName>) 
     plan.ask
 }
 
+/// Links the functions that link-order cycle stubs stand for and that the
+/// code of `names` (looked up from `dylib`) may call, transitively, until
+/// none is left (linking them may make more stubs): a host's lookup thus
+/// links everything its symbols' code calls, across cycles too, and fails
+/// when some of it cannot link, as eager linking does, rather than leaving
+/// the failure to the first call through a stub. Stubs made from `mark` on
+/// (during this lookup) are linked whether or not jitcore's records show
+/// them reachable. This waits for ready symbols on the host's thread, where
+/// no generator is held, so it cannot wait for itself.
+pub fn link_stub_targets(env: &SessionEnv, dylib: &Dylib, names: &[&str], mark: u64) -> crate::error::Result<()> {
+    loop {
+        let pending: Vec<(u64, OwnerId, Arc<Dylib>, SymbolName)> = {
+            let targets = env.stub_targets.lock().unwrap_or_else(|p| p.into_inner());
+            if targets.is_empty() {
+                return Ok(());
+            }
+            targets.iter().map(|t| (t.seq, t.caller, t.source.clone(), t.name.clone())).collect()
+        };
+        let reachable = called_stubs(env, dylib, names);
+        let due: Vec<&(u64, OwnerId, Arc<Dylib>, SymbolName)> = pending
+            .iter()
+            .filter(|(seq, caller, source, name)| {
+                *seq >= mark || reachable.contains(&(*caller, source.id(), name.as_str()))
+            })
+            .collect();
+        if due.is_empty() {
+            return Ok(());
+        }
+        let mut by_source: Vec<(Arc<Dylib>, Vec<SymbolName>, Vec<u64>)> = Vec::new();
+        for (seq, _, source, name) in due {
+            match by_source.iter_mut().find(|(d, _, _)| Arc::ptr_eq(d, source)) {
+                Some((_, names, seqs)) => {
+                    names.push(name.clone());
+                    seqs.push(*seq);
+                }
+                None => by_source.push((source.clone(), vec![name.clone()], vec![*seq])),
+            }
+        }
+        for (source, names, seqs) in by_source {
+            env.jit().lookup(crate::llvm::orc::LookupKind::DLSym, &[(source.jd(), true)], &names)?;
+            env.stub_targets.lock().unwrap_or_else(|p| p.into_inner()).retain(|t| !seqs.contains(&t.seq));
+        }
+    }
+}
+
+/// The stubs (caller dylib, source dylib, name) that the code of `names`,
+/// looked up from `dylib`, may call through, as far as jitcore's records
+/// tell: the members defining them, what those use, what that is bound to
+/// (the dylib's own definitions, or its link order's), and so on; lazily
+/// added functions are not followed (they link when called).
+fn called_stubs(env: &SessionEnv, dylib: &Dylib, names: &[&str]) -> HashSet<(OwnerId, OwnerId, String)> {
+    let mut records = Records { env, by_id: HashMap::new() };
+    let all: Vec<Arc<Dylib>> = env.dylibs.read().unwrap_or_else(|p| p.into_inner()).clone();
+    let by_id = |id: OwnerId| all.iter().find(|d| d.id() == id).cloned();
+    let mut cycles: HashMap<OwnerId, Vec<OwnerId>> = HashMap::new();
+    let mut out = HashSet::new();
+    let mut seen: HashSet<Node> = HashSet::new();
+    let mut queue: VecDeque<Node> = VecDeque::new();
+    let Some(start) = by_id(dylib.id()) else { return out };
+    // Queues the members `name` is bound to from `from`: its own
+    // definitions, else its link order's; returns where and what they are.
+    let mut visit = |records: &mut Records<'_>, queue: &mut VecDeque<Node>, from: &Arc<Dylib>, name: &str| {
+        let own = records.of(from).defs(name).to_vec();
+        let (at, defs) = if !own.is_empty() {
+            (from.clone(), own.iter().map(|d| (d.member, d.kind)).collect())
+        } else {
+            match records.provider(from, name) {
+                Some(p) => p,
+                None => return None,
+            }
+        };
+        for (m, kind) in &defs {
+            if *kind != Kind::Ready && seen.insert((at.id(), *m)) {
+                queue.push_back((at.id(), *m));
+            }
+        }
+        Some((at, defs))
+    };
+    for n in names {
+        visit(&mut records, &mut queue, &start, n);
+    }
+    while let Some((id, m)) = queue.pop_front() {
+        let Some(here) = by_id(id) else { continue };
+        let refs = records.of(&here).member(m).refs.clone();
+        let cycle = cycles.entry(id).or_insert_with(|| cycle_of(&here).iter().map(|d| d.id()).collect()).clone();
+        for r in refs {
+            let Some((at, defs)) = visit(&mut records, &mut queue, &here, &r) else { continue };
+            if at.id() != id && cycle.contains(&at.id()) && defs.iter().any(|(_, k)| *k == Kind::Function) {
+                out.insert((id, at.id(), r));
+            }
+        }
+    }
+    out
+}
+
 /// The dylibs of `dylib`'s link-order cycle, `dylib` included; empty when
 /// it is in none.
 fn cycle_of(dylib: &Arc<Dylib>) -> Vec<Arc<Dylib>> {

@@ -38,6 +38,18 @@ pub struct SessionConfig {
     pub perf: bool,
 }
 
+/// A function a link-order cycle stub stands for, not yet linked by a
+/// host's lookup.
+pub struct StubTarget {
+    /// Numbered in the order they were made.
+    pub seq: u64,
+    /// The dylib (id) of the stub, whose code calls through it.
+    pub caller: crate::module::OwnerId,
+    /// The dylib that defines the function.
+    pub source: Arc<Dylib>,
+    pub name: SymbolName,
+}
+
 /// The name prefix of placeholder modules (`jitcore.unit.<id>`).
 pub const PLACEHOLDER_PREFIX: &str = "jitcore.unit.";
 
@@ -122,6 +134,10 @@ pub struct SessionEnv {
     pub(super) platform_dylib: Option<JitDylib>,
     pub(super) process_dylib: Option<JitDylib>,
     pub(super) lazy: Mutex<Option<Arc<CallThrough>>>,
+    /// The functions link-order cycle stubs stand for that no host lookup
+    /// has linked yet (see `cycles::link_stub_targets`).
+    pub(super) stub_targets: Mutex<Vec<StubTarget>>,
+    pub(super) next_stub_target: AtomicU64,
     pub perf: Option<PerfMap>,
     pub(super) me: Weak<SessionEnv>,
     /// The LLJIT: dropped last, when nothing else of the session is left.
@@ -306,8 +322,22 @@ impl SessionEnv {
         // A definition that raced us in is fine: the lookup finds it.
         if let Ok((tracker, _)) = self.install(dylib, &symbols, Pending::Stubs { source: source.jd(), stubs }) {
             dylib.add_alias(tracker, strings, vec![source.id()], None);
+            let mut targets = self.stub_targets.lock().unwrap_or_else(|p| p.into_inner());
+            for n in names {
+                targets.push(StubTarget {
+                    seq: self.next_stub_target.fetch_add(1, Ordering::Relaxed),
+                    caller: dylib.id(),
+                    source: source.clone(),
+                    name: n.clone(),
+                });
+            }
         }
         true
+    }
+
+    /// The number the next stub target will get.
+    pub(super) fn stub_mark(&self) -> u64 {
+        self.next_stub_target.load(Ordering::Relaxed)
     }
 
     /// Defines in `dylib` aliases of the variables `names` of `source` (the

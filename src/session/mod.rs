@@ -112,6 +112,8 @@ impl Session {
                 platform_dylib,
                 process_dylib,
                 lazy: Mutex::new(None),
+                stub_targets: Mutex::new(Vec::new()),
+                next_stub_target: AtomicU64::new(0),
                 perf,
                 me: me.clone(),
                 jit,
@@ -471,7 +473,13 @@ impl Session {
             let found = {
                 let _lookup = self.lookups.read().unwrap_or_else(|p| p.into_inner());
                 let _in_jit = env::InJit::enter();
-                self.env.jit.lookup(LookupKind::DLSym, &order, &interned)
+                let stubs = self.env.stub_mark();
+                // What the symbols' code calls through link-order cycle
+                // stubs is linked too, as eager linking would (cycles.rs).
+                self.env
+                    .jit
+                    .lookup(LookupKind::DLSym, &order, &interned)
+                    .and_then(|addrs| cycles::link_stub_targets(&self.env, dylib, names, stubs).map(|()| addrs))
             };
             let e = match found {
                 Ok(addrs) => return Ok(addrs),
