@@ -178,14 +178,15 @@ static void two_dylibs(void *arg)
 
 /* a(n) = n <= 0 ? 1 : b(n-1) + 1;  b(n) = n <= 0 ? 2 : c(n-1) + 10;
    c(n) = n <= 0 ? 3 : a(n-1) + 100. */
-#define REC_FN(self, callee, leaf, plus)                                                                   \
-    "declare i32 @" callee "(i32)\n"                                                                       \
+#define REC_FN_WITH(decls, self, callee, leaf_code, leaf, plus)                                            \
+    decls "declare i32 @" callee "(i32)\n"                                                                 \
     "define i32 @" self "(i32 %n) {\n"                                                                     \
     "  %z = icmp sle i32 %n, 0\n"                                                                          \
     "  br i1 %z, label %leaf, label %rec\n"                                                                \
-    "leaf:\n  ret i32 " leaf "\n"                                                                          \
+    "leaf:\n" leaf_code "  ret i32 " leaf "\n"                                                             \
     "rec:\n  %m = sub i32 %n, 1\n  %r = call i32 @" callee "(i32 %m)\n  %s = add i32 %r, " plus "\n"     \
     "  ret i32 %s\n}\n"
+#define REC_FN(self, callee, leaf, plus) REC_FN_WITH("", self, callee, "", leaf, plus)
 
 static const char A_IR[] = REC_FN("a", "b", "1", "1");
 static const char B_IR[] = REC_FN("b", "c", "2", "10");
@@ -295,14 +296,8 @@ static void three_threads(void *arg)
 
 /* As the ring, but c's leaf reads A's variable. */
 static const char A_DATA_IR[] = "@a_data = global i32 7\n" REC_FN("a", "b", "1", "1");
-static const char C_DATA_IR[] = "@a_data = external global i32\n"
-                                "declare i32 @a(i32)\n"
-                                "define i32 @c(i32 %n) {\n"
-                                "  %z = icmp sle i32 %n, 0\n"
-                                "  br i1 %z, label %leaf, label %rec\n"
-                                "leaf:\n  %v = load i32, ptr @a_data\n  ret i32 %v\n"
-                                "rec:\n  %m = sub i32 %n, 1\n  %r = call i32 @a(i32 %m)\n  %s = add i32 %r, 100\n"
-                                "  ret i32 %s\n}\n";
+static const char C_DATA_IR[] =
+    REC_FN_WITH("@a_data = external global i32\n", "c", "a", "  %v = load i32, ptr @a_data\n", "%v", "100");
 
 static void data_across(void *arg)
 {
@@ -388,14 +383,8 @@ static void data_cycle(void *arg)
 /* ---- a module of a cycle that cannot link ------------------------------- */
 
 /* b(n) also calls nope(), which nothing defines yet. */
-static const char B_NOPE_IR[] = "declare i32 @c(i32)\n"
-                                "declare i32 @nope()\n"
-                                "define i32 @b(i32 %n) {\n"
-                                "  %z = icmp sle i32 %n, 0\n"
-                                "  br i1 %z, label %leaf, label %rec\n"
-                                "leaf:\n  %v = call i32 @nope()\n  ret i32 %v\n"
-                                "rec:\n  %m = sub i32 %n, 1\n  %r = call i32 @c(i32 %m)\n  %s = add i32 %r, 10\n"
-                                "  ret i32 %s\n}\n";
+static const char B_NOPE_IR[] =
+    REC_FN_WITH("declare i32 @nope()\n", "b", "c", "  %v = call i32 @nope()\n", "%v", "10");
 
 static void failure_in_cycle(void *arg)
 {
