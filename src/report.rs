@@ -60,6 +60,11 @@ pub fn with_current_unit<T>(unit: u64, name: &str, f: impl FnOnce() -> T) -> T {
     f()
 }
 
+/// The unit this thread is materializing, if any: (unit id, name).
+pub fn current_unit() -> Option<(u64, String)> {
+    CURRENT.with(|c| c.borrow().clone())
+}
+
 impl ErrorLog {
     /// The sequence number the next report will get.
     pub fn mark(&self) -> u64 {
@@ -116,6 +121,15 @@ impl ErrorLog {
     pub fn report_unresolved(&self, error: Error, missing: Vec<String>) {
         let current = CURRENT.with(|c| c.borrow().clone());
         self.record(error, current, true, missing, true);
+    }
+
+    /// Records why `unit`'s link could not bind names it needed from
+    /// another JITDylib: ORC's error for the lookup that should have found
+    /// them there (which names the symbols that failed to materialize), so
+    /// that the failed lookup finds, and resets, the units behind it.
+    pub fn report_dependency(&self, unit: Option<(u64, String)>, message: String) {
+        let error = Error::from_orc_message(message, JitcoreErrorCode::JITCORE_ERROR_LINK);
+        self.record(error, unit, true, Vec::new(), false);
     }
 
     /// Reports an error that came from ORC (through the session's reporter).

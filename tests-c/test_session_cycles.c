@@ -407,6 +407,22 @@ static void failure_in_cycle(void *arg)
         CHECK_EQ_INT(call_int(r.s, r.d[2], "c", n), ref_c(n));
     }
     JitcoreDisposeSession(r.s);
+
+    /* The module of a variable read across the cycle cannot link: the
+       reader's lookup fails naming it, and succeeds once it can. */
+    const char *const data_ir[3] = {"@a_data = global i32 7\n" REC_FN_WITH("declare i32 @nope()\n", "a", "b",
+                                                                           "  %v = call i32 @nope()\n", "%v", "1"),
+                                    B_IR, C_DATA_IR};
+    r = make_ring(*p, data_ir);
+    if (!r.s)
+        return;
+    for (int i = 0; i < 2; i++)
+        CHECK_ERR2(JitcoreSessionLookup(r.s, r.d[2], &addr, "c"), JITCORE_ERROR_UNRESOLVED_SYMBOL, "nope", "a.ll");
+    add(r.d[0], "nope.ll", "define i32 @nope() { ret i32 1 }\n", 0, NULL);
+    CHECK_EQ_INT(call_int(r.s, r.d[2], "c", 0), 7);
+    CHECK_EQ_INT(call_int(r.s, r.d[2], "c", 1), 101);
+    CHECK_EQ_INT(call_int(r.s, r.d[0], "a", 3), 112);
+    JitcoreDisposeSession(r.s);
 }
 
 /* ---- removal ------------------------------------------------------------ */

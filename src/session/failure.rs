@@ -77,8 +77,25 @@ impl Session {
         // A materialization failed: the units whose own failure explains it
         // are those that define a symbol ORC names as failed. Reports of
         // other units (another thread's lookup) are not this lookup's.
-        let units = self.units_defining(&failed_symbols(&e.message));
+        let mut units = self.units_defining(&failed_symbols(&e.message));
         let reported = self.env.log.since(mark);
+        // A failed unit whose link could not bind a name of another dylib
+        // because what defines it failed (report_dependency) failed
+        // because of those units: theirs are this lookup's failures too.
+        loop {
+            let more: Vec<u64> = reported
+                .iter()
+                .filter(|r| r.unit.is_some_and(|u| units.contains(&u)))
+                .flat_map(|r| self.units_defining(&failed_symbols(&r.error.message)))
+                .filter(|u| !units.contains(u))
+                .collect();
+            if more.is_empty() {
+                break;
+            }
+            units.extend(more);
+            units.sort_unstable();
+            units.dedup();
+        }
         let declared: Vec<(u64, Arc<Module>, Vec<String>)> = self
             .live_modules()
             .into_iter()

@@ -59,6 +59,9 @@ fn answer(env: &Weak<SessionEnv>, dylib: &Weak<Dylib>, mut lookup: GeneratorLook
     let link_ids: Vec<crate::module::OwnerId> = dylib.link_order().iter().map(|d| d.id()).collect();
     let (weak_env, weak_dylib) = (Arc::downgrade(&env), Arc::downgrade(&dylib));
     drop((env, dylib));
+    // The unit whose link this is (the generator runs on its thread).
+    let unit = crate::report::current_unit();
+    let weak_log = weak_env.clone();
     // Step 2: the link order, for what the sources did not have.
     let ask_link_order = move |permanent: Vec<Found>| {
         let rest: Vec<SymbolName> = names.into_iter().filter(|n| !permanent.iter().any(|f| f.name == *n)).collect();
@@ -88,7 +91,14 @@ fn answer(env: &Weak<SessionEnv>, dylib: &Weak<Dylib>, mut lookup: GeneratorLook
         if rest.is_empty() || link.is_empty() {
             return finish(permanent, Vec::new());
         }
-        es.lookup_async(LookupKind::DLSym, &link, &rest, true, move |r| finish(permanent, r.unwrap_or_default()))
+        let log = weak_log.clone();
+        es.lookup_async(LookupKind::DLSym, &link, &rest, true, move |r| {
+            // What failed there fails this link: say so, for the reset.
+            if let (Err(e), Some(env)) = (&r, log.upgrade()) {
+                env.log.report_dependency(unit, e.clone());
+            }
+            finish(permanent, r.unwrap_or_default())
+        })
     };
     // Step 1: a static lookup, so static archives (which only answer the
     // linker) pull members in; neither the platform dylib nor the sources

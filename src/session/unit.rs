@@ -140,7 +140,13 @@ impl UnitBody for LinkAlias {
         let names: Vec<SymbolName> = wanted.iter().map(|(n, _)| n.clone()).collect();
         let es = session.execution_session();
         drop(session);
+        // The unit whose link needs them (ORC materializes the aliases on
+        // its thread), named when what they stand for failed.
+        let unit = crate::report::current_unit();
         es.lookup_async(LookupKind::DLSym, &[(source, true)], &names, false, move |found| {
+            if let (Err(e), Some(session)) = (&found, env.upgrade()) {
+                session.log.report_dependency(unit, e.clone());
+            }
             let resolved = found.and_then(|found| {
                 wanted
                     .into_iter()
@@ -151,8 +157,19 @@ impl UnitBody for LinkAlias {
                     .collect::<std::result::Result<Vec<_>, String>>()
             });
             // A failure of what they stand for was reported by its unit;
-            // the aliases fail with it (dropping mr), and are reset.
-            state.set_done(resolved.and_then(|r| mr.resolve_ready(r)).is_ok());
+            // the aliases fail with it (dropping mr), and a reset removes
+            // them: marked failed first, since failing mr may end the
+            // lookup that waits for them, whose reset looks for them.
+            match resolved {
+                Ok(r) => {
+                    let ok = mr.resolve_ready(r).is_ok();
+                    state.set_done(ok);
+                }
+                Err(_) => {
+                    state.set_done(false);
+                    drop(mr);
+                }
+            }
         });
     }
 }
