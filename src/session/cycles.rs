@@ -88,10 +88,15 @@ pub fn answer_now(env: &SessionEnv, dylib: &Arc<Dylib>, names: Vec<SymbolName>) 
 pub fn link_stub_targets(env: &SessionEnv, dylib: &Dylib, names: &[&str], mark: u64) -> crate::error::Result<()> {
     loop {
         let pending: Vec<(u64, OwnerId, Arc<Dylib>, SymbolName)> = {
-            let targets = env.stub_targets.lock().unwrap_or_else(|p| p.into_inner());
+            let mut targets = env.stub_targets.lock().unwrap_or_else(|p| p.into_inner());
             if targets.is_empty() {
                 return Ok(());
             }
+            // Stubs that were dropped (their target removed, their dylib's
+            // link order changed) are nobody's to link any more.
+            targets.retain(|t| {
+                env.dylib_by_id(t.caller).is_some_and(|d| d.has_alias(&t.name.as_str(), t.source.id()))
+            });
             targets.iter().map(|t| (t.seq, t.caller, t.source.clone(), t.name.clone())).collect()
         };
         let reachable = called_stubs(env, dylib, names);

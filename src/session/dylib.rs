@@ -1,7 +1,6 @@
 //! A JITDylib of a session: its ORC JITDylib, its link order, its default
 //! resource tracker group, and the aliases its link order created.
 
-use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 
@@ -85,11 +84,13 @@ pub struct Dylib {
     /// What the members define and use, as of a generation.
     exports: Mutex<Option<(u64, Arc<Exports>)>>,
     /// The stubs managers of the stubs that stand here for functions of
-    /// other dylibs of a link-order cycle, each with the names it has a stub
-    /// for: a manager patches a stub by name on its first call, so a name
-    /// gets at most one stub per manager. Kept until the session is gone
-    /// (code linked against a stub may call it as long as it lives).
-    stubs: Mutex<Vec<(Arc<StubsManager>, HashSet<String>)>>,
+    /// other dylibs of a link-order cycle, one per such dylib (by id). A
+    /// manager patches a stub by name on its first call, so when a name gets
+    /// a stub again (its alias was dropped), an old stub's first call may
+    /// patch the new one: to the same dylib's definition of the name, as the
+    /// new one's own first call would. Kept until the session is gone (code
+    /// linked against a stub may call it as long as that code lives).
+    stubs: Mutex<Vec<(OwnerId, Arc<StubsManager>)>>,
 }
 
 fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -216,26 +217,30 @@ impl Dylib {
         built
     }
 
-    /// A stubs manager with no stub named like any of `names` yet (made
-    /// with `make` if there is none), which now has them.
+    /// The stubs manager for stubs of functions of dylib `source` (made
+    /// with `make` the first time).
     pub(crate) fn stubs_for(
         &self,
-        names: &[String],
+        source: OwnerId,
         make: impl FnOnce() -> Result<StubsManager>,
     ) -> Result<Arc<StubsManager>> {
         let mut managers = locked(&self.stubs);
-        if let Some((m, used)) = managers.iter_mut().find(|(_, used)| names.iter().all(|n| !used.contains(n))) {
-            used.extend(names.iter().cloned());
+        if let Some((_, m)) = managers.iter().find(|(s, _)| *s == source) {
             return Ok(m.clone());
         }
         let m = Arc::new(make()?);
-        managers.push((m.clone(), names.iter().cloned().collect()));
+        managers.push((source, m.clone()));
         Ok(m)
     }
 
     /// The stubs managers, taken out (for the session's end).
     pub(crate) fn take_stubs(&self) -> Vec<Arc<StubsManager>> {
-        std::mem::take(&mut *locked(&self.stubs)).into_iter().map(|(m, _)| m).collect()
+        std::mem::take(&mut *locked(&self.stubs)).into_iter().map(|(_, m)| m).collect()
+    }
+
+    /// Whether an alias of `name` standing for dylib `from` is defined here.
+    pub(crate) fn has_alias(&self, name: &str, from: OwnerId) -> bool {
+        locked(&self.aliases).iter().any(|a| !a.stale && a.from.contains(&from) && a.names.iter().any(|n| n == name))
     }
 
     /// Takes the aliases out: all of them, or those naming one of `names`.

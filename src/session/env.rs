@@ -314,7 +314,7 @@ impl SessionEnv {
         if self.lazy_support().is_err() {
             return false;
         }
-        let Ok(stubs) = dylib.stubs_for(&strings, || StubsManager::new(&self.spec.triple)) else { return false };
+        let Ok(stubs) = dylib.stubs_for(source.id(), || StubsManager::new(&self.spec.triple)) else { return false };
         let symbols: Vec<ModuleSymbol> = strings
             .iter()
             .map(|n| ModuleSymbol { name: n.clone(), exported: false, callable: true, weak: false })
