@@ -22,6 +22,10 @@
 //!   symbol), defined outside the cycle, or unknown to the records is looked
 //!   up as before (`linkorder.rs`): no wait there can come back.
 //!
+//! A stub is linked when a host's lookup needs it (`link_stub_targets`), so
+//! eager code still links all it calls before the lookup returns, and fails
+//! the lookup when some of it cannot link.
+//!
 //! Outside a cycle nothing changes: aliases stand at the addresses found, no
 //! stub is in the way.
 
@@ -59,11 +63,11 @@ fn push(to: &mut Vec<(Arc<Dylib>, Vec<SymbolName>)>, dylib: &Arc<Dylib>, name: S
 /// a link-order cycle (see the module doc) and returns the others, which the
 /// caller looks up in the link order.
 pub fn answer_now(env: &SessionEnv, dylib: &Arc<Dylib>, names: Vec<SymbolName>) -> Vec<SymbolName> {
-    let plan = plan(env, dylib, names);
-    for (source, names) in &plan.stubs {
-        if !env.define_stubs(dylib, source, names) {
-            // No lazy stubs on this host: looked up, as before.
-            return plan.ask.into_iter().chain(plan.stubs.into_iter().flat_map(|(_, n)| n)).collect();
+    let mut plan = plan(env, dylib, names);
+    for (source, names) in std::mem::take(&mut plan.stubs) {
+        if !env.define_stubs(dylib, &source, &names) {
+            // No lazy stubs on this host: looked up, as outside a cycle.
+            plan.ask.extend(names);
         }
     }
     for (source, names) in &plan.aliases {
@@ -81,11 +85,12 @@ pub fn answer_now(env: &SessionEnv, dylib: &Arc<Dylib>, names: Vec<SymbolName>) 
 /// none is left (linking them may make more stubs): a host's lookup thus
 /// links everything its symbols' code calls, across cycles too, and fails
 /// when some of it cannot link, as eager linking does, rather than leaving
-/// the failure to the first call through a stub. Stubs made from `mark` on
-/// (during this lookup) are linked whether or not jitcore's records show
-/// them reachable. This waits for ready symbols on the host's thread, where
-/// no generator is held, so it cannot wait for itself.
-pub fn link_stub_targets(env: &SessionEnv, dylib: &Dylib, names: &[&str], mark: u64) -> crate::error::Result<()> {
+/// the failure to the first call through a stub. Which stubs that code may
+/// call is read from jitcore's records (`called_stubs`), so a concurrent
+/// lookup's stubs, and their failures, stay its own. This waits for ready
+/// symbols on the host's thread, where no generator is held, so it cannot
+/// wait for itself.
+pub fn link_stub_targets(env: &SessionEnv, dylib: &Dylib, names: &[&str]) -> crate::error::Result<()> {
     loop {
         let pending: Vec<(u64, OwnerId, Arc<Dylib>, SymbolName)> = {
             let mut targets = env.stub_targets.lock().unwrap_or_else(|p| p.into_inner());
@@ -102,9 +107,7 @@ pub fn link_stub_targets(env: &SessionEnv, dylib: &Dylib, names: &[&str], mark: 
         let reachable = called_stubs(env, dylib, names);
         let due: Vec<&(u64, OwnerId, Arc<Dylib>, SymbolName)> = pending
             .iter()
-            .filter(|(seq, caller, source, name)| {
-                *seq >= mark || reachable.contains(&(*caller, source.id(), name.as_str()))
-            })
+            .filter(|(_, caller, source, name)| reachable.contains(&(*caller, source.id(), name.as_str())))
             .collect();
         if due.is_empty() {
             return Ok(());

@@ -41,7 +41,7 @@ pub struct SessionConfig {
 /// A function a link-order cycle stub stands for, not yet linked by a
 /// host's lookup.
 pub struct StubTarget {
-    /// Numbered in the order they were made.
+    /// Its number (in the order they were made).
     pub seq: u64,
     /// The dylib (id) of the stub, whose code calls through it.
     pub caller: crate::module::OwnerId,
@@ -310,10 +310,10 @@ impl SessionEnv {
     /// it if need be) and patches the stub. False if lazy stubs are not
     /// available here (the caller then looks the names up instead).
     pub fn define_stubs(&self, dylib: &Arc<Dylib>, source: &Arc<Dylib>, names: &[SymbolName]) -> bool {
-        let strings: Vec<String> = names.iter().map(SymbolName::as_str).collect();
         if self.lazy_support().is_err() {
             return false;
         }
+        let strings: Vec<String> = names.iter().map(SymbolName::as_str).collect();
         let Ok(stubs) = dylib.stubs_for(source.id(), || StubsManager::new(&self.spec.triple)) else { return false };
         let symbols: Vec<ModuleSymbol> = strings
             .iter()
@@ -333,11 +333,6 @@ impl SessionEnv {
             }
         }
         true
-    }
-
-    /// The number the next stub target will get.
-    pub(super) fn stub_mark(&self) -> u64 {
-        self.next_stub_target.load(Ordering::Relaxed)
     }
 
     /// Defines in `dylib` aliases of the variables `names` of `source` (the

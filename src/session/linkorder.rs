@@ -91,10 +91,9 @@ fn answer(env: &Weak<SessionEnv>, dylib: &Weak<Dylib>, mut lookup: GeneratorLook
         if rest.is_empty() || link.is_empty() {
             return finish(permanent, Vec::new());
         }
-        let log = weak_log.clone();
         es.lookup_async(LookupKind::DLSym, &link, &rest, true, move |r| {
             // What failed there fails this link: say so, for the reset.
-            if let (Err(e), Some(env)) = (&r, log.upgrade()) {
+            if let (Err(e), Some(env)) = (&r, weak_log.upgrade()) {
                 env.log.report_dependency(unit, e.clone());
             }
             finish(permanent, r.unwrap_or_default())

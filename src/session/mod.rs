@@ -473,13 +473,12 @@ impl Session {
             let found = {
                 let _lookup = self.lookups.read().unwrap_or_else(|p| p.into_inner());
                 let _in_jit = env::InJit::enter();
-                let stubs = self.env.stub_mark();
                 // What the symbols' code calls through link-order cycle
                 // stubs is linked too, as eager linking would (cycles.rs).
                 self.env
                     .jit
                     .lookup(LookupKind::DLSym, &order, &interned)
-                    .and_then(|addrs| cycles::link_stub_targets(&self.env, dylib, names, stubs).map(|()| addrs))
+                    .and_then(|addrs| cycles::link_stub_targets(&self.env, dylib, names).map(|()| addrs))
             };
             let e = match found {
                 Ok(addrs) => return Ok(addrs),
