@@ -368,3 +368,63 @@ fn refusal(
         steps.join(", ")
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::llvm::target_machine::TargetSpec;
+    use crate::module::Module;
+    use crate::session::{Session, SessionConfig};
+
+    fn ids(dylibs: &[Arc<Dylib>]) -> Vec<String> {
+        let mut v: Vec<String> = dylibs.iter().map(|d| d.name().to_string()).collect();
+        v.sort();
+        v
+    }
+
+    /// A ring A -> B -> C -> A, and D, which links A but nothing links D.
+    fn ring() -> (Session, Vec<Arc<Dylib>>) {
+        let s = Session::new(TargetSpec::host(0), SessionConfig::default()).unwrap();
+        let d: Vec<Arc<Dylib>> = ["A", "B", "C", "D"].iter().map(|n| s.create_dylib(n).unwrap()).collect();
+        for (from, to) in [(0, 1), (1, 2), (2, 0), (3, 0)] {
+            s.set_link_order(&d[from], std::slice::from_ref(&d[to])).unwrap();
+        }
+        (s, d)
+    }
+
+    #[test]
+    fn the_cycle_of_a_dylib_is_what_reaches_it_back() {
+        let (_s, d) = ring();
+        assert_eq!(ids(&cycle_of(&d[0])), ["A", "B", "C"]);
+        assert_eq!(ids(&cycle_of(&d[2])), ["A", "B", "C"]);
+        assert!(cycle_of(&d[3]).is_empty(), "D links into the ring, but nothing links back");
+    }
+
+    /// Inside a cycle a function of an eagerly added module gets a stub, a
+    /// variable a link alias; what is ready at once (a lazily added
+    /// function, an absolute symbol) or unknown is looked up; from outside
+    /// the cycle everything is.
+    #[test]
+    fn what_a_plan_answers_without_waiting() {
+        let (s, d) = ring();
+        let eager = Module::from_ir("b.ll", b"@v = global i32 1\ndefine i32 @f() { ret i32 1 }\n").unwrap();
+        s.add_module(&d[1], &eager, d[1].default_group(), false).unwrap();
+        let lazy = Module::from_ir("lazy.ll", b"define i32 @g() { ret i32 2 }\n").unwrap();
+        s.add_module(&d[1], &lazy, d[1].default_group(), true).unwrap();
+        s.define_absolute(&d[1], &[("h".to_string(), 0x1000)]).unwrap();
+        let es = s.env().execution_session();
+        let names = || ["f", "v", "g", "h", "unknown"].iter().map(|n| es.intern(n)).collect::<Vec<_>>();
+        let text = |v: &[SymbolName]| v.iter().map(SymbolName::as_str).collect::<Vec<_>>();
+        let p = plan(s.env(), &d[0], names());
+        assert_eq!(p.stubs.len(), 1);
+        assert_eq!((p.stubs[0].0.name(), text(&p.stubs[0].1)), ("B", vec!["f".to_string()]));
+        assert_eq!(p.aliases.len(), 1);
+        assert_eq!((p.aliases[0].0.name(), text(&p.aliases[0].1)), ("B", vec!["v".to_string()]));
+        assert_eq!(text(&p.ask), ["g", "h", "unknown"]);
+        assert!(p.refused.is_empty());
+        // D is outside the ring: A's definitions are waited for, as before.
+        let p = plan(s.env(), &d[3], names());
+        assert!(p.stubs.is_empty() && p.aliases.is_empty());
+        assert_eq!(p.ask.len(), 5);
+    }
+}
