@@ -20,17 +20,19 @@ export LLVM_SYS_221_PREFIX ?= /usr/lib/llvm-22
 RELEASE_DIR := target/release
 CFLAGS_STRICT := -std=c11 -Wall -Wextra -Werror -pedantic
 
-.PHONY: all deps build demo test test-clippy test-rust test-c test-ctest test-asan test-leaks test-packaging test-conformance test-fuzz check-deep check-deep-stress header bench clean
+.PHONY: all deps build demo test test-clippy test-rust test-c test-ctest test-asan test-leaks test-packaging test-conformance check-programs test-fuzz check-deep check-deep-stress header bench clean
 
 all: build
 
 deps:
 	@bash scripts/install-deps.sh
 
-# cargo writes libjitcore.so; programs linked to it ask for its SONAME.
+# cargo writes libjitcore.so; programs linked to it ask for its SONAME
+# (libjitcore.so.0.MINOR in 0.x, libjitcore.so.MAJOR from 1.0: see build.rs).
 build: deps
 	$(CARGO) build --release
-	ln -sf libjitcore.so $(RELEASE_DIR)/libjitcore.so.0
+	soname=$$(readelf -d $(RELEASE_DIR)/libjitcore.so | sed -n 's/.*(SONAME).*\[\(.*\)\].*/\1/p'); \
+	  ln -sf libjitcore.so $(RELEASE_DIR)/$$soname
 
 demo: build
 	$(CC) $(CFLAGS_STRICT) -Iinclude examples/c/hello.c -o $(RELEASE_DIR)/hello \
@@ -43,7 +45,7 @@ header:
 	$(CARGO) build --release
 	cp "$$(ls -t $(RELEASE_DIR)/build/jitcore-*/out/jitcore.h | head -n1)" include/jitcore.h
 
-test: deps test-clippy test-rust test-ctest test-asan test-packaging test-conformance test-leaks test-fuzz
+test: deps test-clippy test-rust test-ctest test-asan test-packaging test-conformance check-programs test-leaks test-fuzz
 	@echo "make test: all suites passed"
 
 test-rust: build
@@ -92,6 +94,12 @@ test-packaging:
 
 test-conformance: build
 	bash scripts/conformance.sh
+
+# The real-program corpus (../shared/testsuite) through jitcore-run and
+# lli-22 under each -jit-kind: jitcore-run must pass every program lli-22
+# passes (prints pass counts and the whole-corpus time ratio).
+check-programs: build
+	bash scripts/check-programs.sh
 
 # libFuzzer through cargo-fuzz (installed if missing): regression inputs,
 # then a fixed number of inputs per target (fuzz/, scripts/fuzz.sh).

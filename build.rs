@@ -43,7 +43,10 @@ fn main() {
 
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=cbindgen.toml");
-    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libjitcore.so.{major}");
+    // The SONAME changes whenever the ABI may: on a major bump, and in 0.x
+    // on a minor bump (0.1 and 0.2 are incompatible).
+    let soname = if major == "0" { format!("libjitcore.so.0.{minor}") } else { format!("libjitcore.so.{major}") };
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,{soname}");
     llvm_assertions();
 
     let mut config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml");
@@ -246,6 +249,18 @@ fn by_concept(crate_dir: &Path, raw: &str, after_includes: &str) -> String {
     }
     out += "\n";
     out += CLOSE;
-    out += &raw[trailer_start..];
+    // cbindgen puts the trailer (cbindgen.toml: the size-passing macros)
+    // after the include guard's #endif: keep it inside the guard.
+    let tail = &raw[trailer_start..];
+    const GUARD_END: &str = "#endif  /* JITCORE_H */\n";
+    match tail.find(GUARD_END) {
+        Some(i) => {
+            out += &tail[..i];
+            out += tail[i + GUARD_END.len()..].trim_start_matches('\n');
+            out += "\n";
+            out += GUARD_END;
+        }
+        None => out += tail,
+    }
     out
 }

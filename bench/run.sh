@@ -2,9 +2,12 @@
 # Lazy compilation benchmark: jitcore lazy vs eager, and lli-22 orc-lazy vs
 # orc, on the same 3,000-function module where main calls 200 functions.
 # Prints times and ratios taken in one run. Usage: bench/run.sh (after make
-# build); BENCH_REPS=N takes the best of N runs of each.
-# Note: jitcore's eager mode runs the IR pipeline (default<O2>) on the whole
-# module, as the session does; lli runs no IR passes, only codegen at -O2.
+# build); BENCH_REPS=N takes the best of N runs of each. Then the real-program
+# corpus through jitcore-run and lli-22 (scripts/check-programs.sh).
+# Note: jitcore's eager mode runs the session's default IR pipeline
+# (default<O2>) on the whole module; lli runs no IR passes, only codegen at
+# -O2 (as jitcore-run does, and a session after JitcoreSessionSetIRPipeline
+# with JITCORE_IR_PIPELINE_NONE).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=target/bench
@@ -35,6 +38,13 @@ if command -v lli-22 >/dev/null; then
         "$(python3 -c "print($j_lazy / $lazy)")" "$(python3 -c "print($j_eager / $eager)")"
 else
     echo "lli-22 not installed: no peer figures"
+fi
+
+# The real-program corpus through jitcore-run and lli-22, each -jit-kind:
+# whole-corpus wall time as a ratio, taken in one run (issue 10).
+if command -v lli-22 >/dev/null && [ -d ../shared/testsuite ]; then
+    echo "real programs (../shared/testsuite), jitcore-run vs lli-22:"
+    bash scripts/check-programs.sh || true
 fi
 
 # The cost of a call through the stub that stands for a function of another

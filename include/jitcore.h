@@ -28,7 +28,7 @@
  * Contents: the opaque handles, then one section per concept:
  *   1. Errors             JitcoreErrorRef, codes, the error reporter
  *   2. Modules            IR in, a JitcoreModuleRef out
- *   3. Targets            target machines and target data
+ *   3. Targets            target machines, target data, IR pipelines
  *   4. Engine             an MCJIT-style engine: modules in, addresses out
  *   5. Session            an ORC session with JITDylibs, lazy, concurrent
  *   6. Dylibs             definitions, symbol sources, link order, materializers
@@ -81,7 +81,10 @@ typedef struct JitcoreOpaqueError *JitcoreErrorRef;
 typedef struct JitcoreOpaqueModule JitcoreOpaqueModule;
 
 /*
- A parsed, verified module in its own LLVM context.
+ A parsed, verified module in its own LLVM context. The handle is a
+ pointer to memory jitcore owns (never freed, so it stays a valid address
+ after the module died; a dead handle is recognized, and is not reused
+ for at least 65,536 later modules), opaque to the host.
  */
 typedef struct JitcoreOpaqueModule *JitcoreModuleRef;
 
@@ -307,10 +310,11 @@ void JitcoreConsumeError(JitcoreErrorRef Err);
  * Modules: a `JitcoreModuleRef` is LLVM IR, parsed and verified, in an
  * LLVM context of its own. The caller owns a module it created until it
  * adds it to an engine or a dylib; from then on the engine or session owns
- * it, until it is removed. A handle is a registry id, not a pointer: a
- * handle that was disposed of, or freed with the engine or session that
- * owned it, is recognized and ignored instead of being freed twice, so
- * modules and their owners may be disposed of in either order.
+ * it, until it is removed. A handle is the address of a cell jitcore owns
+ * (`handle.rs`), looked up in a registry: a handle that was disposed of, or
+ * freed with the engine or session that owned it, is recognized and ignored
+ * instead of being freed twice, so modules and their owners may be disposed
+ * of in either order.
  * ========================================================================== */
 
 /*
@@ -388,11 +392,13 @@ const char *JitcoreModuleGetName(JitcoreModuleRef M);
  * code for (the host's triple, CPU and CPU features, an opt level); the
  * caller owns it, and engines copy what they need from it. A
  * `JitcoreTargetDataRef` is an engine's data layout (sizes and alignments
- * of IR types), borrowed from the engine.
+ * of IR types), borrowed from the engine. A `JitcoreIRPipelineKind` says
+ * what runs on IR before code generation.
  * ========================================================================== */
 
 /*
- Optimization levels: the IR pipeline (`default<On>`) and codegen both follow it.
+ Optimization levels: codegen follows it, and so does the default IR
+ pipeline (`default<On>`, see `JitcoreIRPipelineKind`).
  */
 typedef enum JitcoreOptLevel {
   JITCORE_OPT_LEVEL_O0 = 0,
@@ -400,6 +406,29 @@ typedef enum JitcoreOptLevel {
   JITCORE_OPT_LEVEL_O2 = 2,
   JITCORE_OPT_LEVEL_O3 = 3,
 } JitcoreOptLevel;
+
+/*
+ What an engine or session runs on a module's IR before code generation
+ (`JitcoreEngineSetIRPipeline`, `JitcoreSessionSetIRPipeline`). Code
+ generation itself always runs at the opt level.
+ */
+typedef enum JitcoreIRPipelineKind {
+  /*
+   The default: LLVM's `default<On>` pipeline at the opt level `n`,
+   right for IR nobody optimized yet (what a front end emits).
+   */
+  JITCORE_IR_PIPELINE_DEFAULT = 0,
+  /*
+   No IR passes: codegen only, at the opt level, as llvmlite's MCJIT and
+   `lli` do. Right for a host that already ran its own passes.
+   */
+  JITCORE_IR_PIPELINE_NONE = 1,
+  /*
+   The passes of a pipeline string in `opt -passes=` syntax, for
+   example `"function(instcombine,simplifycfg),globaldce"`.
+   */
+  JITCORE_IR_PIPELINE_CUSTOM = 2,
+} JitcoreIRPipelineKind;
 
 /*
  Creates a description of the host machine (its triple, CPU and CPU
@@ -481,8 +510,9 @@ JitcoreErrorRef JitcoreCreateMCJITCompiler(JitcoreEngineRef *Result,
 /*
  Disposes of an engine: frees all its jitted code and data and every
  module still added to it (their handles become dead and
- `JitcoreDisposeModule` ignores them). Static destructors are not run; call
- `JitcoreEngineRunStaticDestructors` first if they should. NULL is ignored.
+ `JitcoreDisposeModule` ignores them). Static destructors and exit
+ handlers are not run; call `JitcoreEngineRunStaticDestructors` first if
+ they should. NULL is ignored.
  Not thread-safe: must not race any other call on the engine, nor run
  while jitted code of the engine runs.
  */
@@ -503,11 +533,14 @@ JitcoreErrorRef JitcoreEngineAddModule(JitcoreEngineRef EE, JitcoreModuleRef M);
 /*
  Removes module `M` from the engine, freeing its jitted code and data
  (addresses obtained from it become invalid) and its symbols, which are no
- longer found. On success the caller owns `M` again and may add it again,
- here or elsewhere. Errors: `INVALID_ARGUMENT` for NULL, `MODULE_NOT_FOUND`
- if `M` is not added to this engine. Thread-safe (not with
- `JitcoreDisposeEngine`), but no thread may run `M`'s code, or use an
- address into it, while or after it is removed.
+ longer found. Its static destructors that have not run, and the exit
+ handlers its code registered that have not run, are dropped without running
+ (its code is gone). On success the caller owns `M` again and may add it
+ again, here or elsewhere (its constructors then run again at the next
+ `JitcoreEngineRunStaticConstructors`). Errors: `INVALID_ARGUMENT` for NULL,
+ `MODULE_NOT_FOUND` if `M` is not added to this engine. Thread-safe (not with
+ `JitcoreDisposeEngine`), but no thread may run `M`'s code, or use an address
+ into it, while or after it is removed.
  */
 JitcoreErrorRef JitcoreEngineRemoveModule(JitcoreEngineRef EE, JitcoreModuleRef M);
 
@@ -576,8 +609,12 @@ JitcoreErrorRef JitcoreEngineAddGlobalMapping(JitcoreEngineRef EE,
  Runs the static constructors (`llvm.global_ctors`) of every module whose
  constructors have not run yet, compiling them as needed: lowest priority
  number first, then in the order the modules were added. Errors are those
- of a lookup (the constructor's module could not be compiled); the
- constructors before it have run. Thread-safe (not with
+ of a lookup (`UNRESOLVED_SYMBOL`, `COMPILE`, `LINK`, naming the
+ constructor and its module, which could not be compiled and linked): the
+ constructors before it have run, it and those after it have not, and
+ run on a later call once the cause is fixed (for example the missing
+ symbol mapped). The same mechanism as `JitcoreDylibInitialize` (the
+ engine's modules are one dylib's). Thread-safe (not with
  `JitcoreDisposeEngine`); the constructors run on the calling thread,
  each at most once even when several threads call this at once.
  */
@@ -585,11 +622,17 @@ JitcoreErrorRef JitcoreEngineRunStaticConstructors(JitcoreEngineRef EE);
 
 /*
  Runs the static destructors (`llvm.global_dtors`) of every module whose
- destructors have not run yet: highest priority number first, then the
- most recently added module first. Errors as for constructors.
- Thread-safe (not with `JitcoreDisposeEngine`); the destructors run on the
- calling thread, each at most once. No other thread may run the engine's
- code meanwhile or afterwards if it depends on what they tear down.
+ destructors have not run yet, whether its constructors ran or not:
+ highest priority number first, then the most recently added module
+ first; then the exit handlers the engine's code registered with `atexit`
+ or `__cxa_atexit` (a C++ global object's destructor is one), last
+ registered first, each once: MCJIT's order (static destructors, then
+ `exit`'s handlers). Jitted code's handlers never go to the C library, so
+ nothing of the engine runs at process exit. Errors as for constructors
+ (the handlers run even then). Thread-safe (not with
+ `JitcoreDisposeEngine`); the destructors run on the calling thread, each
+ at most once. No other thread may run the engine's code meanwhile or
+ afterwards if it depends on what they tear down.
  */
 JitcoreErrorRef JitcoreEngineRunStaticDestructors(JitcoreEngineRef EE);
 
@@ -599,6 +642,29 @@ JitcoreErrorRef JitcoreEngineRunStaticDestructors(JitcoreEngineRef EE);
  `JitcoreDisposeEngine`).
  */
 JitcoreTargetDataRef JitcoreEngineGetTargetData(JitcoreEngineRef EE);
+
+/*
+ Sets the engine's IR pipeline: what runs on the IR of every module the
+ engine compiles from now on, before code generation at the engine's opt
+ level (see `JitcoreIRPipelineKind`). An engine starts with
+ `JITCORE_IR_PIPELINE_DEFAULT`. `Passes` is read only for
+ `JITCORE_IR_PIPELINE_CUSTOM` (NULL is fine otherwise); it is copied, so
+ the caller keeps it. A custom pipeline is checked here, by having LLVM
+ parse it (it is run on an empty module, which passes that print, such as
+ `print`, print too), so a bad one fails now and not at compile time. Modules already compiled keep their code; a compile
+ under way on another thread finishes with the pipeline it started with.
+ The pipeline is part of each module's cache key, so a disk cache never
+ serves an object compiled under another pipeline (host cache callbacks
+ key their entries with `JitcoreModuleGetKeyForPipeline`). Errors:
+ `INVALID_ARGUMENT` for a NULL `EE`, a `Kind` outside the enum, a CUSTOM
+ `Passes` that is NULL, empty or not UTF-8, or a pipeline LLVM cannot
+ parse (the message names the pipeline and gives LLVM's reason); on
+ error the engine keeps the pipeline it had. Thread-safe (not with
+ `JitcoreDisposeEngine`).
+ */
+JitcoreErrorRef JitcoreEngineSetIRPipeline(JitcoreEngineRef EE,
+                                           JitcoreIRPipelineKind Kind,
+                                           const char *Passes);
 
 /*
  Sets the function that hears of errors no call can return (a cached
@@ -628,7 +694,8 @@ void JitcoreEngineSetErrorReporter(JitcoreEngineRef EE,
  */
 typedef struct JitcoreSessionOptions {
   /*
-   Optimization level of every compile (default O2).
+   Optimization level of every compile (default O2): code generation's,
+   and the default IR pipeline's (see `JitcoreSessionSetIRPipeline`).
    */
   JitcoreOptLevel OptLevel;
   /*
@@ -652,39 +719,50 @@ typedef struct JitcoreSessionOptions {
 } JitcoreSessionOptions;
 
 /*
- Fills `Options` with the defaults: O2, no compile threads (compile on the
- looking-up thread), eager, no debugger or perf support. NULL is ignored.
- Thread-safe for distinct structs.
+ Fills `Options`, a struct of `Size` bytes (`sizeof(JitcoreSessionOptions)`
+ of the host's header), with the defaults: O2, no compile threads
+ (compile on the looking-up thread), eager, no debugger or perf support.
+ Only `Size` bytes are written (a host built against an older, smaller
+ struct is not overrun; bytes past this library's struct are zeroed).
+ NULL or a `Size` of 0 is ignored. C hosts call it through the macro
+ `JitcoreSessionOptionsInit(Options)`, which passes the size. Thread-safe
+ for distinct structs.
  */
-void JitcoreSessionOptionsInit(struct JitcoreSessionOptions *Options);
+void JitcoreSessionOptionsInitSized(struct JitcoreSessionOptions *Options, size_t Size);
 
 /*
- Creates a session for the host machine with `Options` (NULL: the
- defaults of `JitcoreSessionOptionsInit`). It has a main JITDylib, which
+ Creates a session for the host machine with `Options`, a struct of
+ `OptionsSize` bytes (NULL: the defaults of `JitcoreSessionOptionsInit`).
+ Only `OptionsSize` bytes are read; fields past them (added after the
+ host was built) take their defaults. C hosts call it through the macro
+ `JitcoreCreateSession(Result, Options)`, which passes
+ `sizeof(JitcoreSessionOptions)`. It has a main JITDylib, which
  resolves the host process's symbols (libc's `printf`, ...) after its own
  definitions, sources and link order. JITDylibs made later see only
  their own definitions, their symbol sources and their link order, as
  shared libraries do: give them `JitcoreDylibAddProcessSymbols` to reach
  libc.
  On success the caller owns `*Result` (dispose with
- `JitcoreDisposeSession`). Errors: `INVALID_ARGUMENT` for a NULL `Result`
- or an opt level outside 0..3, `UNSUPPORTED` if the host cannot JIT or
+ `JitcoreDisposeSession`). Errors: `INVALID_ARGUMENT` for a NULL `Result`,
+ an `OptionsSize` of 0 or over 64 KiB, or an opt level outside 0..3, `UNSUPPORTED` if the host cannot JIT or
  the debugger support cannot be enabled, `IO` if the perf map cannot be
  written, `INTERNAL` if compile threads cannot be started. Thread-safe.
  The session it makes may be used from several threads at once: every
  session, dylib and tracker function is thread-safe except the Dispose
  functions.
  */
-JitcoreErrorRef JitcoreCreateSession(JitcoreSessionRef *Result,
-                                     const struct JitcoreSessionOptions *Options);
+JitcoreErrorRef JitcoreCreateSessionSized(JitcoreSessionRef *Result,
+                                          const struct JitcoreSessionOptions *Options,
+                                          size_t OptionsSize);
 
 /*
- Disposes of a session: frees all jitted code and data, every module
- added to it, its JITDylibs (their handles become dead) and its compile
- threads (after the compiles in flight finish). Tracker handles stay to be
- disposed of, but no longer do anything. NULL is ignored. Not
- thread-safe: must not race any other use of the session, its dylibs or
- its trackers, nor run while the session's jitted code runs.
+ Disposes of a session: frees all jitted code and data, every module added to
+ it, its JITDylibs (their handles become dead) and its compile threads (after
+ the compiles in flight finish). No static destructor or exit handler runs:
+ call `JitcoreDylibDeinitialize` first if they should. Tracker handles stay
+ to be disposed of, but no longer do anything. NULL is ignored. Not
+ thread-safe: must not race any other use of the session, its dylibs or its
+ trackers, nor run while the session's jitted code runs.
  */
 void JitcoreDisposeSession(JitcoreSessionRef S);
 
@@ -719,7 +797,8 @@ JitcoreDylibRef JitcoreSessionGetDylibByName(JitcoreSessionRef S, const char *Na
  definitions first, then the exported definitions of `D`'s link order, in
  order (the main JITDylib then asks the host process).
  Compiles what it needs (a lazily added function is not compiled: its
- stub's address is returned). Writes the address to `*Result`. Errors:
+ stub's address is returned; a thread-local variable's name gives its
+ descriptor, not a thread's copy). Writes the address to `*Result`. Errors:
  `INVALID_ARGUMENT` for NULL or a dylib of another session,
  `SYMBOL_NOT_FOUND` naming the symbol and the dylibs searched;
  `UNRESOLVED_SYMBOL`, `COMPILE` or `LINK` naming the module if its code
@@ -747,6 +826,23 @@ JitcoreErrorRef JitcoreSessionLookupMany(JitcoreSessionRef S,
                                          size_t NumNames);
 
 /*
+ Sets the session's IR pipeline, as `JitcoreEngineSetIRPipeline` does for
+ an engine: what runs on IR before code generation at the session's opt
+ level, for every module of every JITDylib compiled from now on: modules
+ added eagerly, each partition of a lazily added module (so functions of
+ a lazy module first called after this call follow it), modules returned
+ by materializers, and LLJIT's own platform support modules. A session
+ starts with `JITCORE_IR_PIPELINE_DEFAULT`. Same rules for `Passes`, same
+ checks and errors (`INVALID_ARGUMENT` for a NULL `S`, a bad `Kind` or a
+ pipeline LLVM cannot parse, naming it; the session keeps its pipeline
+ then). Thread-safe (not with `JitcoreDisposeSession`); a compile under
+ way on another thread finishes with the pipeline it started with.
+ */
+JitcoreErrorRef JitcoreSessionSetIRPipeline(JitcoreSessionRef S,
+                                            JitcoreIRPipelineKind Kind,
+                                            const char *Passes);
+
+/*
  Sets the function that hears of errors no call can return: a lazy
  compile that failed (naming the function), a link failure, a rejected
  cache entry. `Message` is borrowed for the call. NULL `Reporter` removes
@@ -768,7 +864,10 @@ void JitcoreSessionSetErrorReporter(JitcoreSessionRef S,
  * process, a shared library, a static archive), and a link order: the
  * dylibs its code links against. A lookup from a dylib
  * (`JitcoreSessionLookup`) searches its own definitions, then its symbol
- * sources, then its link order.
+ * sources, then its link order. Static constructors and destructors, and
+ * the exit handlers jitted code registers, run when the host initializes
+ * and deinitializes a dylib (`JitcoreDylibInitialize`,
+ * `JitcoreDylibDeinitialize`), never on their own.
  * ========================================================================== */
 
 /*
@@ -865,16 +964,19 @@ JitcoreErrorRef JitcoreDylibSetLinkOrder(JitcoreDylibRef D,
 
 /*
  Adds module `M` to `D` under tracker `RT` (NULL: the dylib's default
- tracker, which lives as long as the dylib). Nothing compiles until a
- lookup needs one of its symbols (or, with `LazyByDefault`, until each
- function is first called). On success the session owns `M`: its handle
- stays valid (object cache callbacks see it) until it is removed with its
- tracker or the session is disposed of, and `JitcoreDisposeModule` ignores
- it. Errors: `INVALID_ARGUMENT` for NULL, a dead handle or a tracker of
- another dylib or already removed; `MODULE_ALREADY_ADDED`;
- `DUPLICATE_DEFINITION` naming the symbol if `D` already defines one of
- `M`'s strong external symbols; `UNSUPPORTED` for a foreign target.
- Thread-safe (not with `JitcoreDisposeSession`).
+ tracker, which lives as long as the dylib). Nothing compiles until a lookup
+ needs one of its symbols (or, with `LazyByDefault`, until each function is
+ first called). Its static constructors and destructors run only through
+ `JitcoreDylibInitialize` and `JitcoreDylibDeinitialize`. On success the
+ session owns `M`: its handle stays valid (object cache callbacks see it)
+ until it is removed with its tracker or the session is disposed of, and
+ `JitcoreDisposeModule` ignores it. Errors: `INVALID_ARGUMENT` for NULL, a
+ dead handle or a tracker of another dylib or already removed;
+ `MODULE_ALREADY_ADDED`; `DUPLICATE_DEFINITION` naming the symbol if `D`
+ already defines one of `M`'s strong external symbols; `UNSUPPORTED` for a
+ foreign target. Thread-local variables work (each thread gets its own
+ copy, freed at its exit or when the module is removed; README,
+ "Thread-local variables"). Thread-safe (not with `JitcoreDisposeSession`).
  */
 JitcoreErrorRef JitcoreDylibAddModule(JitcoreDylibRef D,
                                       JitcoreModuleRef M,
@@ -923,7 +1025,8 @@ JitcoreErrorRef JitcoreDylibDefineAbsoluteSymbols(JitcoreDylibRef D,
  tracker): `D` defines the `NumSymbols` names in `Symbols` (copied) as
  exported functions. `Materialize` (see `JitcoreMaterializeFunction`) is
  called on the first lookup of any of these symbols, and its module or
- object takes the one compile path (cache, optimize, codegen, link). If
+ object takes the one compile path (cache, the session's IR pipeline,
+ codegen, link). If
  that fails (`Materialize` returns an error, or its code does not compile
  or link), the lookup fails with that error and the symbols are reset, so
  the next lookup calls `Materialize` again; once it has succeeded it is
@@ -977,6 +1080,63 @@ JitcoreErrorRef JitcoreDylibAddLibrarySymbols(JitcoreDylibRef D,
 JitcoreErrorRef JitcoreDylibAddArchive(JitcoreDylibRef D, const char *Path);
 
 /*
+ Runs the static constructors (`llvm.global_ctors`) that are due in `D` and
+ in the dylibs of its link order, transitively, as ORC's `LLJIT::initialize`
+ does: those of every module added since the last initialization, and those a
+ failed initialization left. Constructors are taken out of every module when
+ it is created, so they run only through this function (or
+ `JitcoreEngineRunStaticConstructors`). Order: lowest priority number first,
+ then in the order the modules were added (across dylibs), then in the order
+ listed. Each is looked up first, which compiles its module (for a lazily
+ added module: the constructor's own function, while what it calls compiles
+ when called), and runs once, on the calling thread. A module without
+ constructors counts as initialized too (its destructors are then due at
+ `JitcoreDylibDeinitialize`). Errors: `INVALID_ARGUMENT` for NULL or a dylib
+ of a disposed session; `UNRESOLVED_SYMBOL`, `COMPILE` or `LINK` naming the
+ constructor and its module if its code cannot be compiled and linked: the
+ constructors before it have run, it and those after it have not, and run on
+ a later call once the cause is fixed (for example the missing symbol
+ defined; but a lazily added module whose code failed to link stays failed,
+ as its lazy functions do, and its constructor fails again). Thread-safe (not
+ with `JitcoreDisposeSession`): on one session, initializations and
+ deinitializations run one at a time, so concurrent calls run each
+ constructor once and each returns after the constructors due when it was
+ called have run; a constructor may itself initialize a dylib on its own
+ thread, but must not wait for another thread that does, nor unwind (C++
+ exception, `longjmp`) out of itself.
+ */
+JitcoreErrorRef JitcoreDylibInitialize(JitcoreDylibRef D);
+
+/*
+ Runs, for `D` and the dylibs of its link order, transitively (the dylibs
+ `JitcoreDylibInitialize` covers), what ORC's `LLJIT::deinitialize` runs,
+ in the order of the C library's `exit`: first the exit handlers their
+ code registered with `atexit` or `__cxa_atexit` (jitted code's calls go
+ to jitcore, never to the C library, so none of them runs at process
+ exit, when the code may be gone), last registered first, including
+ handlers registered while they run; then those LLJIT's platform support
+ recorded for code jitcore does not rewrite (object files, archive
+ members); then the static destructors (`llvm.global_dtors`) of the
+ modules an initialization covered, highest priority number first, then
+ the most recently added module first. Modules added after the last
+ initialization were not initialized, and their destructors do not run.
+ Each handler and destructor runs at most once, on the calling thread;
+ the dylib may be initialized again later (constructors that ran do not
+ run again). Removing a tracker drops, without running them, the
+ destructors of its modules and the exit handlers their code registered,
+ since their code is gone (deinitialize first to run them); handlers that
+ object files or archive members registered are not dropped, so such code
+ must not be removed before its dylib is deinitialized. Disposing of the
+ session runs nothing. Errors: `INVALID_ARGUMENT` for NULL or a dylib of
+ a disposed session; `UNRESOLVED_SYMBOL`, `COMPILE` or `LINK` naming the
+ destructor and its module if its code cannot be compiled and linked (the
+ handlers have run; that destructor and those after it stay due). Thread
+ rules as for `JitcoreDylibInitialize`; no other thread may run code that
+ depends on what is torn down, meanwhile or afterwards.
+ */
+JitcoreErrorRef JitcoreDylibDeinitialize(JitcoreDylibRef D);
+
+/*
  Creates a resource tracker for `D`: what is added under it can be
  removed as one with `JitcoreResourceTrackerRemove`. The caller owns the
  result (dispose with `JitcoreDisposeResourceTracker`). NULL for NULL or
@@ -998,7 +1158,10 @@ JitcoreResourceTrackerRef JitcoreDylibCreateResourceTracker(JitcoreDylibRef D);
  Removes everything added under `RT`: its code and data are freed
  (addresses into it become invalid; nothing may be running in it), its
  symbols are no longer found, its modules are disposed of (their handles
- become dead), and unused symbol names are dropped. Other trackers' code
+ become dead), and unused symbol names are dropped. Static destructors
+ of its modules that have not run, and exit handlers their code
+ registered that have not run, are dropped without running (their code
+ is gone): call `JitcoreDylibDeinitialize` first to run them. Other trackers' code
  is untouched; `RT` stays to be disposed of, and adding to it fails.
  Errors: `INVALID_ARGUMENT` for NULL, or if its session was disposed of.
  Thread-safe (not with `JitcoreDisposeSession`); must not race
@@ -1119,20 +1282,30 @@ void JitcoreSessionSetObjectCache(JitcoreSessionRef S,
 
 /*
  Writes the content key of module `M` compiled for `TM` (its triple, CPU,
- CPU features, opt level, relocation and code model): BLAKE3 over the
- module's bitcode and those, the LLVM version and jitcore's version and
- cache-format version. Modules with identical bitcode (which includes the
- module's name) get the same key for the same machine; anything that
+ CPU features, opt level, relocation and code model) after the default IR
+ pipeline (`JITCORE_IR_PIPELINE_DEFAULT`, what engines and sessions run
+ unless told otherwise): BLAKE3 over the module's bitcode and those, the
+ IR passes, the LLVM version and jitcore's version and cache-format
+ version. Modules with identical bitcode (which includes the module's
+ name) get the same key for the same machine and pipeline; anything that
  changes the object changes the key. It is the name of the module's entry
  in a disk cache (`<Hex>.jco`) and suits a host's own cache callbacks,
  which may call it on the `M` they are given (lazy partitions included).
- For a session, pass a host target machine at the session's opt level
- (`JitcoreCreateHostTargetMachine(&TM, Options.OptLevel)`): it describes
- the same machine. `Key` receives `JITCORE_MODULE_KEY_SIZE` (32) bytes and
- `Hex` `JITCORE_MODULE_KEY_HEX_SIZE` (65) characters: 64 lowercase hex
- digits and a NUL; either may be NULL, not both. The first call on a
- module serializes it to bitcode; later calls are cheap. Errors:
- `INVALID_ARGUMENT` for a NULL or dead `M`, a NULL `TM`, or both outputs
+ For an engine or session with another IR pipeline, ask
+ `JitcoreModuleGetKeyForPipeline` with that pipeline: this function is
+ `JitcoreModuleGetKeyForPipeline(M, TM, JITCORE_IR_PIPELINE_DEFAULT,
+ NULL, Key, Hex)`. Inside an object cache callback
+ (`JitcoreObjectCacheNotifyFunction`, `JitcoreObjectCacheGetBufferFunction`)
+ `TM` may be NULL: the key is then the one the engine or session compiling
+ `M` uses (its target and its IR pipeline), the key its disk cache would
+ use. Elsewhere pass a target machine (for a session, a host target
+ machine at the session's opt level describes the same machine). `Key` receives
+ `JITCORE_MODULE_KEY_SIZE` (32) bytes and `Hex`
+ `JITCORE_MODULE_KEY_HEX_SIZE` (65) characters: 64 lowercase hex digits
+ and a NUL; either may be NULL, not both. The first call on a module
+ serializes it to bitcode; later calls are cheap. Errors:
+ `INVALID_ARGUMENT` for a NULL or dead `M`, a NULL `TM` outside a
+ callback, or both outputs
  NULL (nothing is written then). Thread-safe, also from inside object
  cache callbacks; must not race the disposal of `M` or `TM`.
  */
@@ -1140,6 +1313,29 @@ JitcoreErrorRef JitcoreModuleGetKey(JitcoreModuleRef M,
                                     JitcoreTargetMachineRef TM,
                                     uint8_t *Key,
                                     char *Hex);
+
+/*
+ Writes the content key of module `M` compiled for `TM` after the IR
+ pipeline `Kind` and `Passes` name (as `JitcoreEngineSetIRPipeline` and
+ `JitcoreSessionSetIRPipeline` take them; `Passes` is read only for
+ `JITCORE_IR_PIPELINE_CUSTOM`): the key under which an engine or session
+ with that pipeline stores `M` in a disk cache, otherwise as
+ `JitcoreModuleGetKey`. The key depends on the passes that run, not on how
+ they were chosen: `JITCORE_IR_PIPELINE_DEFAULT` at O2 and CUSTOM
+ `"default<O2>"` give the same key; NONE, DEFAULT and any other custom
+ pipeline give different keys. A custom pipeline is not parsed here (so
+ this stays cheap inside cache callbacks): a string no engine would
+ accept just gets a key no engine uses. Errors: those of
+ `JitcoreModuleGetKey`, and `INVALID_ARGUMENT` for a `Kind` outside the
+ enum or a CUSTOM `Passes` that is NULL or not UTF-8. Thread-safe, as
+ `JitcoreModuleGetKey`.
+ */
+JitcoreErrorRef JitcoreModuleGetKeyForPipeline(JitcoreModuleRef M,
+                                               JitcoreTargetMachineRef TM,
+                                               JitcoreIRPipelineKind Kind,
+                                               const char *Passes,
+                                               uint8_t *Key,
+                                               char *Hex);
 
 /*
  Creates jitcore's disk object cache in `Directory` (created with its
@@ -1150,7 +1346,9 @@ JitcoreErrorRef JitcoreModuleGetKey(JitcoreModuleRef M,
  processes may share one directory at once.
 
  Each compiled module is stored in `<Directory>/<key>.jco`, where `<key>`
- is `JitcoreModuleGetKey`'s hex form, written atomically (a temporary file
+ is `JitcoreModuleGetKeyForPipeline`'s hex form for the machine and IR
+ pipeline it was compiled with (`JitcoreModuleGetKey`'s under the default
+ pipeline), written atomically (a temporary file
  in the directory, fsync, rename) with a header (magic, format version,
  key, length, BLAKE3 checksum) that is verified before an entry is used.
  An entry that fails verification (truncated, altered, not an entry,
@@ -1186,7 +1384,8 @@ void JitcoreDisposeObjectCache(JitcoreObjectCacheRef Cache);
  the engine, replacing any object cache it had (`JitcoreEngineSetObjectCache`
  callbacks included; setting those later replaces this one). NULL `Cache`
  removes the engine's cache. Before compiling a module the engine looks
- for its entry (keyed by `JitcoreModuleGetKey` for the engine's machine);
+ for its entry (keyed by `JitcoreModuleGetKeyForPipeline` for the
+ engine's machine and its IR pipeline at the time of the compile);
  a verified entry is used instead of compiling (a cache hit in
  `JitcoreEngineGetStatistics`), and each module compiled is stored. The
  engine keeps the cache alive while attached: the caller may dispose of
@@ -1203,10 +1402,13 @@ void JitcoreEngineSetDiskCache(JitcoreEngineRef EE, JitcoreObjectCacheRef Cache)
  cache the session had, NULL removes it, and the session keeps the cache
  alive while attached. Each partition of a lazily added module is a module
  of its own with its own entry, stored and found when the function is
- first called. A NULL `S` is ignored. Thread-safe (not with `JitcoreDisposeSession`), nor
+ first called; the names it gives the module's local symbols follow the
+ module's content, so its entry is found whatever was added to the
+ session before the module. A NULL `S` is ignored. Thread-safe (not with `JitcoreDisposeSession`), nor
  with the disposal of `Cache` during this call).
  */
-void JitcoreSessionSetDiskCache(JitcoreSessionRef S, JitcoreObjectCacheRef Cache);
+void JitcoreSessionSetDiskCache(JitcoreSessionRef S,
+                                JitcoreObjectCacheRef Cache);
 
 /* ==========================================================================
  * 9. Statistics
@@ -1304,31 +1506,45 @@ typedef struct JitcoreDiskCacheStatistics {
 } JitcoreDiskCacheStatistics;
 
 /*
- Writes the engine's statistics (modules compiled, cache hits, ...).
- Errors: `INVALID_ARGUMENT` for NULL. Thread-safe (not with
+ Writes the engine's statistics (modules compiled, cache hits, ...) to
+ `Result`, a struct of `Size` bytes (the host's
+ `sizeof(JitcoreStatistics)`): only `Size` bytes are written, so a host
+ built against an older, smaller struct is not overrun (bytes past this
+ library's struct are zeroed). C hosts call it through the macro
+ `JitcoreEngineGetStatistics(EE, Result)`, which passes the size.
+ Errors: `INVALID_ARGUMENT` for NULL or a `Size` of 0 or over 64 KiB. Thread-safe (not with
  `JitcoreDisposeEngine`); counters are read one by one, so a snapshot taken
  while other threads compile may be a moment apart between fields.
  */
-JitcoreErrorRef JitcoreEngineGetStatistics(JitcoreEngineRef EE, struct JitcoreStatistics *Result);
+JitcoreErrorRef JitcoreEngineGetStatisticsSized(JitcoreEngineRef EE,
+                                                struct JitcoreStatistics *Result,
+                                                size_t Size);
 
 /*
  Writes the session's statistics: modules and functions compiled,
- objects loaded, cache hits and misses, code bytes live. Errors:
- `INVALID_ARGUMENT` for NULL. Thread-safe (not with `JitcoreDisposeSession`); counters
+ objects loaded, cache hits and misses, code bytes live; `Size` as for
+ `JitcoreEngineGetStatisticsSized` (C: the macro
+ `JitcoreSessionGetStatistics(S, Result)`). Errors: `INVALID_ARGUMENT`
+ for NULL or a bad `Size`. Thread-safe (not with `JitcoreDisposeSession`); counters
  are read one by one, as for an engine.
  */
-JitcoreErrorRef JitcoreSessionGetStatistics(JitcoreSessionRef S, struct JitcoreStatistics *Result);
+JitcoreErrorRef JitcoreSessionGetStatisticsSized(JitcoreSessionRef S,
+                                                 struct JitcoreStatistics *Result,
+                                                 size_t Size);
 
 /*
  Writes the statistics of a disk cache: hits, misses, writes, corrupt
  entries dropped, evictions and I/O failures of this cache since it was
  created (in this process), and the bytes and number of entries in its
  directory now (scanned by this call, so they include what other
- processes wrote). Errors: `INVALID_ARGUMENT` for NULL. Thread-safe (not
+ processes wrote); `Size` as for `JitcoreEngineGetStatisticsSized` (C:
+ the macro `JitcoreDiskCacheGetStatistics(Cache, Result)`). Errors:
+ `INVALID_ARGUMENT` for NULL or a bad `Size`. Thread-safe (not
  with `JitcoreDisposeObjectCache` of `Cache`).
  */
-JitcoreErrorRef JitcoreDiskCacheGetStatistics(JitcoreObjectCacheRef Cache,
-                                              struct JitcoreDiskCacheStatistics *Result);
+JitcoreErrorRef JitcoreDiskCacheGetStatisticsSized(JitcoreObjectCacheRef Cache,
+                                                   struct JitcoreDiskCacheStatistics *Result,
+                                                   size_t Size);
 
 /* ==========================================================================
  * 10. Version
@@ -1363,5 +1579,23 @@ JitcoreErrorRef JitcoreCheckJITExecution(void);
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus
+
+/*
+ * The extensible structs (JitcoreSessionOptions, JitcoreStatistics,
+ * JitcoreDiskCacheStatistics) may gain fields at the end. The library reads
+ * and writes only as many bytes as the host says its struct has, so these
+ * names pass sizeof() of the struct this header declares; other languages
+ * call the ...Sized functions with their own struct's size.
+ */
+#define JitcoreSessionOptionsInit(Options) \
+    JitcoreSessionOptionsInitSized((Options), sizeof(JitcoreSessionOptions))
+#define JitcoreCreateSession(Result, Options) \
+    JitcoreCreateSessionSized((Result), (Options), sizeof(JitcoreSessionOptions))
+#define JitcoreEngineGetStatistics(EE, Result) \
+    JitcoreEngineGetStatisticsSized((EE), (Result), sizeof(JitcoreStatistics))
+#define JitcoreSessionGetStatistics(S, Result) \
+    JitcoreSessionGetStatisticsSized((S), (Result), sizeof(JitcoreStatistics))
+#define JitcoreDiskCacheGetStatistics(Cache, Result) \
+    JitcoreDiskCacheGetStatisticsSized((Cache), (Result), sizeof(JitcoreDiskCacheStatistics))
 
 #endif  /* JITCORE_H */

@@ -44,7 +44,8 @@ if [ ! -e "$LIBDIR/libjitcore.so" ]; then
     echo "check-deep: $LIBDIR/libjitcore.so is missing: run 'make build' first" >&2
     exit 2
 fi
-[ -e "$LIBDIR/libjitcore.so.0" ] || ln -sf libjitcore.so "$LIBDIR/libjitcore.so.0"
+soname=$(readelf -d "$LIBDIR/libjitcore.so" | sed -n 's/.*(SONAME).*\[\(.*\)\].*/\1/p')
+[ -e "$LIBDIR/$soname" ] || ln -sf libjitcore.so "$LIBDIR/$soname"
 
 # ---------------------------------------------------------------- build
 mkdir -p "$OUT"

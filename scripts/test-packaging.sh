@@ -38,7 +38,11 @@ version=$(awk '
   }' "$root/Cargo.toml")
 [[ -n "$version" ]] || fail "no version in $root/Cargo.toml"
 major=${version%%.*}
-echo "packaging: jitcore $version"
+minor=${version#*.}; minor=${minor%%.*}
+# The ABI rule: in 0.x a minor bump may break it, so the SONAME carries the
+# minor version (libjitcore.so.0.MINOR); from 1.0 the major one.
+if [[ "$major" == 0 ]]; then soname="libjitcore.so.0.$minor"; else soname="libjitcore.so.$major"; fi
+echo "packaging: jitcore $version (SONAME $soname)"
 
 # --- Configure, build, install ---------------------------------------------
 cmake_args=(-S "$root" -B "$tmp/build" -DBUILD_TESTING=OFF -DCMAKE_INSTALL_LIBDIR=lib)
@@ -57,7 +61,6 @@ cmake --install "$tmp/build" --prefix "$prefix"
 step "checking the installed layout"
 lib="$prefix/lib"
 real="libjitcore.so.$version"
-soname="libjitcore.so.$major"
 [[ -f "$lib/$real" && ! -L "$lib/$real" ]] || fail "$lib/$real is missing or not a regular file"
 [[ -x "$lib/$real" ]] || fail "$lib/$real is not executable"
 [[ -L "$lib/$soname" ]] || fail "$lib/$soname is missing or not a symlink"
@@ -107,11 +110,47 @@ step "building the consumer with pkg-config"
 gcc -std=c11 -Wall -Wextra -Werror -pedantic \
   "$root/tests-c/consumer/consumer.c" $(pkg-config --cflags --libs jitcore) \
   -o "$tmp/consumer-pc"
+# Built against a non-standard prefix, the program does not find the library
+# at run time by itself (README, "Finding the library at run time")...
+if err=$(env -u LD_LIBRARY_PATH "$tmp/consumer-pc" 2>&1); then
+  fail "consumer (pkg-config, no rpath, no LD_LIBRARY_PATH) started; expected the loader to miss $soname"
+fi
+grep -qF "$soname: cannot open shared object file" <<< "$err" || fail "unexpected failure without a search path: $err"
+echo "packaging: without rpath or LD_LIBRARY_PATH the loader misses $soname, as documented"
+# ...it does with LD_LIBRARY_PATH, or with an rpath from pkg-config's libdir.
 out=$(LD_LIBRARY_PATH="$lib" "$tmp/consumer-pc") || fail "consumer (pkg-config) exited with $?"
 echo "$out"
 grep -qxF "consumer: sum(2,-5) = -3" <<< "$out" || fail "consumer (pkg-config) printed no 'consumer: sum(2,-5) = -3'"
 needed=$(readelf -d "$tmp/consumer-pc" | sed -n 's/.*(NEEDED).*\[\(libjitcore[^]]*\)\].*/\1/p')
 [[ "$needed" == "$soname" ]] || fail "consumer (pkg-config) needs '$needed', expected $soname"
+# shellcheck disable=SC2046
+gcc -std=c11 "$root/tests-c/consumer/consumer.c" $(pkg-config --cflags --libs jitcore) \
+  -Wl,-rpath,"$(pkg-config --variable=libdir jitcore)" -o "$tmp/consumer-rpath"
+out=$(env -u LD_LIBRARY_PATH "$tmp/consumer-rpath") || fail "consumer (pkg-config, rpath) exited with $?"
+grep -qxF "consumer: sum(2,-5) = -3" <<< "$out" || fail "consumer (rpath) printed no 'consumer: sum(2,-5) = -3'"
+echo "packaging: with -Wl,-rpath,\$(pkg-config --variable=libdir jitcore) it starts"
+
+# --- Version compatibility of the CMake package -----------------------------
+# In 0.x a minor bump breaks the ABI: find_package(jitcore 0.MINOR.x) accepts
+# this package only for the same minor version.
+step "checking the CMake package's version rule"
+check_find() { # <requested version> <expected: found|not>
+  local d="$tmp/find-$1"
+  mkdir -p "$d"
+  printf 'cmake_minimum_required(VERSION 3.16)\nproject(v NONE)\nfind_package(jitcore %s CONFIG QUIET)\nmessage(STATUS "found=${jitcore_FOUND}")\n' "$1" > "$d/CMakeLists.txt"
+  local got
+  got=$(cmake -S "$d" -B "$d/b" -DCMAKE_PREFIX_PATH="$prefix" 2>&1 | sed -n 's/.*found=\(.*\)$/\1/p')
+  if [[ "$2" == found ]]; then [[ "$got" == 1 ]] || fail "find_package(jitcore $1) did not accept $version"
+  else [[ "$got" != 1 ]] || fail "find_package(jitcore $1) accepted $version"; fi
+}
+check_find "$version" found
+if [[ "$major" == 0 ]]; then
+  check_find "0.$minor.0" found
+  check_find "0.$((minor + 1)).0" not
+  [[ "$minor" -gt 0 ]] && check_find "0.$((minor - 1)).0" not
+fi
+check_find "$((major + 1)).0.0" not
+echo "packaging: find_package accepts $version only within $( [[ $major == 0 ]] && echo "0.$minor.x" || echo "$major.x")"
 
 # --- Consumer through find_package(jitcore CONFIG) ---------------------------
 run_cmake_consumer() { # <prefix> <build dir>

@@ -4,6 +4,7 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::cache::ObjectCache;
+use crate::compile::pipeline::IrPipeline;
 use crate::error::{Error, Result};
 use crate::llvm::target_machine::TargetSpec;
 use crate::module::{Module, OwnerId};
@@ -15,8 +16,6 @@ use crate::target::TargetDataInfo;
 struct Added {
     module: Arc<Module>,
     group: Arc<Group>,
-    ctors_ran: bool,
-    dtors_ran: bool,
 }
 
 #[derive(Default)]
@@ -59,6 +58,12 @@ impl Engine {
         self.session.set_cache(cache);
     }
 
+    /// Sets the IR pipeline of modules compiled from now on (see
+    /// `Session::set_ir_pipeline`).
+    pub fn set_ir_pipeline(&self, pipeline: IrPipeline) -> Result<()> {
+        self.session.set_ir_pipeline(pipeline)
+    }
+
     /// The modules added, in the order they were added.
     pub fn modules(&self) -> Vec<Arc<Module>> {
         self.state().modules.iter().map(|a| a.module.clone()).collect()
@@ -73,7 +78,7 @@ impl Engine {
         let group = self.session.new_group(main);
         match self.session.add_module(main, module, &group, false) {
             Ok(()) => {
-                state.modules.push(Added { module: module.clone(), group, ctors_ran: false, dtors_ran: false });
+                state.modules.push(Added { module: module.clone(), group });
                 Ok(())
             }
             Err(e) => {
@@ -151,42 +156,20 @@ impl Engine {
     }
 
     /// Runs the constructors of every module whose constructors have not run
-    /// yet: lowest priority number first, then in the order modules were added.
+    /// yet: lowest priority number first, then in the order modules were
+    /// added. One that fails (its module cannot be linked yet) stays due,
+    /// with those after it, for the next call. The session's mechanism
+    /// (`session/init.rs`): the engine's modules are its main dylib's.
     pub fn run_static_constructors(&self) -> Result<()> {
-        self.run_structors(false)
+        self.session.initialize(self.session.main_dylib())
     }
 
     /// Runs the destructors of every module whose destructors have not run
-    /// yet: highest priority number first, then later-added modules first.
+    /// yet: highest priority number first, then later-added modules first;
+    /// then the exit handlers (`atexit`, `__cxa_atexit`) the engine's code
+    /// registered, last registered first.
     pub fn run_static_destructors(&self) -> Result<()> {
-        self.run_structors(true)
-    }
-
-    fn run_structors(&self, dtors: bool) -> Result<()> {
-        let todo = {
-            let mut state = self.state();
-            let mut due = Vec::new();
-            for added in state.modules.iter_mut() {
-                let ran = if dtors { &mut added.dtors_ran } else { &mut added.ctors_ran };
-                if !*ran {
-                    *ran = true;
-                    due.push(added.module.clone());
-                }
-            }
-            crate::module::structor_order(due.iter().map(|m| (&**m, ())), dtors)
-        };
-        self.call_all(todo.into_iter().map(|(_, f)| f))
-    }
-
-    fn call_all(&self, functions: impl Iterator<Item = String>) -> Result<()> {
-        for f in functions {
-            let addr = self.lookup(&f)?;
-            // SAFETY: the address is a jitted `void()` function named in
-            // llvm.global_ctors/dtors, which LLVM's verifier checked has that type.
-            let func: extern "C" fn() = unsafe { std::mem::transmute(addr as usize) };
-            func();
-        }
-        Ok(())
+        self.session.run_static_destructors(self.session.main_dylib())
     }
 
     pub fn id(&self) -> OwnerId {

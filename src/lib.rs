@@ -23,6 +23,7 @@ pub(crate) mod platform;
 pub(crate) mod report;
 pub(crate) mod session;
 pub(crate) mod target;
+pub(crate) mod tls;
 
 // The engine: llvmlite's ExecutionEngine.
 pub use engine::Engine;
@@ -32,14 +33,15 @@ pub use session::sources::SymbolSource;
 pub use session::stats::Statistics;
 pub use session::tracker::Group as Tracker;
 pub use session::{Session, SessionConfig};
-// Modules, and the order their constructors and destructors run in.
-pub use module::{structor_order, Module};
+// Modules.
+pub use module::Module;
 /// The suffix of the hidden symbol behind a lazy function's stub.
 pub use session::lazy::BODY_SUFFIX as LAZY_BODY_SUFFIX;
 // Object caches: the trait, and the built-in disk cache.
 pub use cache::disk::{DiskCache, DiskCacheStatistics};
 pub use cache::{CacheContext, ObjectCache};
-// Targets.
+// Targets, and what runs on IR before codegen.
+pub use compile::pipeline::IrPipeline;
 pub use llvm::target_machine::{CodeModel, RelocModel, TargetSpec};
 pub use llvm::{initialize, llvm_version};
 // Errors.

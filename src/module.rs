@@ -26,6 +26,9 @@ pub struct Module {
     symbols: Vec<ModuleSymbol>,
     ctors: Vec<Structor>,
     dtors: Vec<Structor>,
+    /// The symbol its `atexit` / `__cxa_atexit` calls pass, if it makes any
+    /// (see `llvm/exit.rs`): the session defines it in the module's dylib.
+    exit_token: Option<String>,
     /// The module's target triple as written ("" when it names none).
     triple: String,
     /// Thread-local variables it defines or uses (see `Session::check_target`).
@@ -98,6 +101,12 @@ impl Module {
         let content_hash = fnv1a(&[name.as_bytes(), &ir.bitcode()]);
         let ctors = ir.take_structors("llvm.global_ctors", &format!("__jitcore.ctor.{content_hash:016x}"))?;
         let dtors = ir.take_structors("llvm.global_dtors", &format!("__jitcore.dtor.{content_hash:016x}"))?;
+        let token = format!("__jitcore.exit.{content_hash:016x}");
+        let exit_token = crate::llvm::exit::route_exit_registrations(&mut ir, &token).then_some(token);
+        if exit_token.is_some() {
+            // What jitcore wrote must be as sound as what it was given.
+            ir.verify(name).map_err(|e| Error::internal(format!("routing exit handlers: {}", e.message)))?;
+        }
         let symbols = ir.defined_symbols();
         let triple = ir.target_triple();
         let thread_locals = ir.thread_locals();
@@ -107,6 +116,7 @@ impl Module {
             symbols,
             ctors,
             dtors,
+            exit_token,
             triple,
             thread_locals,
             content_hash,
@@ -136,6 +146,12 @@ impl Module {
 
     pub fn dtors(&self) -> &[Structor] {
         &self.dtors
+    }
+
+    /// The symbol the module's exit handler registrations name (none if it
+    /// registers none).
+    pub fn exit_token(&self) -> Option<&str> {
+        self.exit_token.as_deref()
     }
 
     pub fn triple(&self) -> &str {
@@ -214,23 +230,24 @@ impl Module {
 
 /// The static constructors (or, with `dtors`, destructors) of `modules`,
 /// given in the order they were added, each with a tag of the caller's, in
-/// the order to run them: constructors by ascending priority number, then in
-/// the order added; destructors in exactly the reverse order. The one
-/// ordering rule of the engine, the session and jitcore-run.
+/// the order to run them, as (tag, index into the module's list):
+/// constructors by ascending priority number, then in the order added,
+/// then in the order listed; destructors in exactly the reverse order. The
+/// one ordering rule of the engine and the session (see `session/init.rs`).
 pub fn structor_order<'a, T: Clone + 'a>(
     modules: impl IntoIterator<Item = (&'a Module, T)>,
     dtors: bool,
-) -> Vec<(T, String)> {
+) -> Vec<(T, usize)> {
     let mut all = Vec::new();
     for (order, (m, tag)) in modules.into_iter().enumerate() {
         let list = if dtors { m.dtors() } else { m.ctors() };
-        all.extend(list.iter().map(|s| (s.priority, order, tag.clone(), s.function.clone())));
+        all.extend(list.iter().enumerate().map(|(i, s)| (s.priority, order, i, tag.clone())));
     }
-    all.sort_by_key(|(prio, order, _, _)| (*prio, *order));
+    all.sort_by_key(|(prio, order, i, _)| (*prio, *order, *i));
     if dtors {
         all.reverse();
     }
-    all.into_iter().map(|(_, _, tag, f)| (tag, f)).collect()
+    all.into_iter().map(|(_, _, i, tag)| (tag, i)).collect()
 }
 
 #[cfg(test)]
@@ -265,6 +282,32 @@ mod tests {
         assert_eq!(m.ctors()[0].function, "b");
         assert!(m.ctors()[1].function.starts_with("__jitcore.ctor."));
         assert!(m.symbols().iter().any(|s| s.name == m.ctors()[1].function && !s.exported));
+    }
+
+    #[test]
+    fn exit_registrations_go_to_jitcore() {
+        let ir = "declare i32 @atexit(ptr)\ndeclare i32 @__cxa_atexit(ptr, ptr, ptr)\n\
+                  define void @h() { ret void }\n\
+                  define void @r() {\n  %a = call i32 @atexit(ptr @h)\n  %b = call i32 @__cxa_atexit(ptr @h, ptr null, ptr null)\n  ret void\n}\n";
+        let m = Module::from_ir("exits", ir.as_bytes()).unwrap();
+        let token = m.exit_token().expect("it registers handlers");
+        assert!(token.starts_with("__jitcore.exit."));
+        let decls = m.declarations();
+        assert!(!decls.iter().any(|d| d == "atexit" || d == "__cxa_atexit"), "{decls:?}");
+        assert!(decls.iter().any(|d| d == token) && decls.iter().any(|d| d == crate::llvm::exit::REGISTRAR));
+        // The wrappers are internal: nothing new for other modules to see.
+        assert_eq!(m.symbols().len(), 2);
+        // Declared but unused, of another type, or defined: left alone.
+        for ir in [
+            "declare i32 @atexit(ptr)\ndefine void @r() { ret void }\n",
+            "declare void @atexit(i64)\ndefine void @r() { call void @atexit(i64 1)\n ret void }\n",
+            "define i32 @atexit(ptr %f) { ret i32 0 }\n",
+            "declare fastcc i32 @atexit(ptr)\ndefine void @r() { call fastcc i32 @atexit(ptr null)\n ret void }\n",
+            "declare i32 @atexit(ptr addrspace(1))\ndefine void @r() { call i32 @atexit(ptr addrspace(1) null)\n ret void }\n",
+        ] {
+            let m = Module::from_ir("left", ir.as_bytes()).unwrap();
+            assert_eq!(m.exit_token(), None, "{ir}");
+        }
     }
 
     #[test]

@@ -11,7 +11,11 @@
  *  - each module's constructors run once; modules added later run theirs
  *    on the next call
  *  - a constructor whose module cannot be linked -> UNRESOLVED_SYMBOL, the
- *    constructors before it have run
+ *    constructors before it have run; once the symbol is mapped, it and
+ *    the ones after it run on the next call
+ *  - exit handlers the engine's code registered (__cxa_atexit, atexit) run
+ *    after the static destructors, last registered first, once; removing
+ *    the module drops them unrun
  */
 #define _POSIX_C_SOURCE 200809L /* before any system header: see test_util.h */
 #include "test_util.h"
@@ -164,15 +168,24 @@ static char *structor_module(const char *tag, int base, const int *ctor_prios, i
     return ir;
 }
 
-static void test_several_modules(void)
+/* An engine with an empty trace buffer mapped into it (NULL on failure). */
+static JitcoreEngineRef trace_engine(void)
 {
     memset(trace, 0, sizeof trace);
     trace_pos = 0;
     JitcoreEngineRef ee = MAKE_ENGINE(NULL);
     if (!ee)
-        return;
+        return NULL;
     CHECK_OK(JitcoreEngineAddGlobalMapping(ee, "trace", HOST_ADDR(trace)));
     CHECK_OK(JitcoreEngineAddGlobalMapping(ee, "trace_pos", HOST_ADDR(&trace_pos)));
+    return ee;
+}
+
+static void test_several_modules(void)
+{
+    JitcoreEngineRef ee = trace_engine();
+    if (!ee)
+        return;
     /* module A (base 1000): ctors 200, 100; dtors 200, 100
        module B (base 2000): ctors 100, 150; dtors 100, 150 */
     static const int a_c[] = {200, 100}, a_d[] = {200, 100};
@@ -211,16 +224,17 @@ static void test_several_modules(void)
     JitcoreDisposeEngine(ee);
 }
 
+static void nobody_defines_this(void)
+{
+    trace[trace_pos++] = 99;
+}
+
 static void test_ctor_with_unresolved_symbol(void)
 {
-    memset(trace, 0, sizeof trace);
-    trace_pos = 0;
-    JitcoreEngineRef ee = MAKE_ENGINE(NULL);
+    JitcoreEngineRef ee = trace_engine();
     if (!ee)
         return;
-    CHECK_OK(JitcoreEngineAddGlobalMapping(ee, "trace", HOST_ADDR(trace)));
-    CHECK_OK(JitcoreEngineAddGlobalMapping(ee, "trace_pos", HOST_ADDR(&trace_pos)));
-    static const int good_c[] = {10};
+    static const int good_c[] = {10}, after_c[] = {30};
     char *good = structor_module("good", 100, good_c, 1, NULL, 0);
     CHECK_OK(JitcoreEngineAddModule(ee, MAKE_MODULE("good_ctor", good)));
     free(good);
@@ -234,13 +248,103 @@ static void test_ctor_with_unresolved_symbol(void)
         "  { i32, ptr, ptr } { i32 20, ptr @bad_ctor, ptr null }\n"
         "]\n";
     CHECK_OK(JitcoreEngineAddModule(ee, MAKE_MODULE("bad_ctor_module", BAD)));
+    char *after = structor_module("after", 300, after_c, 1, NULL, 0);
+    CHECK_OK(JitcoreEngineAddModule(ee, MAKE_MODULE("after_ctor", after)));
+    free(after);
     CHECK_ERR2(JitcoreEngineRunStaticConstructors(ee), JITCORE_ERROR_UNRESOLVED_SYMBOL, "nobody_defines_this",
                "bad_ctor_module");
-    /* the constructor before it (priority 10) has run */
+    /* the constructor before it (priority 10) has run, not the one after */
     CHECK_TRACE(trace, trace_pos, 110);
     /* the engine is still usable */
     CHECK_OK(JitcoreEngineAddModule(ee, MAKE_MODULE("sum_module", SUM_IR)));
     CHECK_SUM_WORKS(ee);
+    /* once the symbol exists, the failed constructor and the one after it
+       run (and the one before does not run again) */
+    CHECK_OK(JitcoreEngineAddGlobalMapping(ee, "nobody_defines_this", HOST_ADDR(nobody_defines_this)));
+    CHECK_OK(JitcoreEngineRunStaticConstructors(ee));
+    CHECK_TRACE(trace, trace_pos, 110, 99, 330);
+    CHECK_OK(JitcoreEngineRunStaticConstructors(ee));
+    CHECK_TRACE(trace, trace_pos, 110, 99, 330);
+    JitcoreDisposeEngine(ee);
+}
+
+/* A C++-style module: its constructor registers the destructor of a
+   global object with __cxa_atexit (and a handler with atexit). */
+static const char CXA_IR[] =
+    "@trace = external global [64 x i32]\n"
+    "@trace_pos = external global i32\n"
+    "@__dso_handle = external hidden global i8\n"
+    "@obj = global i32 0\n"
+    "declare i32 @__cxa_atexit(ptr, ptr, ptr)\n"
+    "declare i32 @atexit(ptr)\n"
+    "define internal void @push(i32 %v) {\n"
+    "  %p = load i32, ptr @trace_pos\n"
+    "  %slot = getelementptr [64 x i32], ptr @trace, i32 0, i32 %p\n"
+    "  store i32 %v, ptr %slot\n"
+    "  %n = add i32 %p, 1\n"
+    "  store i32 %n, ptr @trace_pos\n"
+    "  ret void\n"
+    "}\n"
+    "define internal void @obj_dtor(ptr %o) {\n"
+    "  %v = load i32, ptr %o\n"
+    "  %neg = sub i32 0, %v\n"
+    "  call void @push(i32 %neg)\n"
+    "  ret void\n"
+    "}\n"
+    "define internal void @bye() {\n"
+    "  call void @push(i32 77)\n"
+    "  ret void\n"
+    "}\n"
+    "define internal void @init() {\n"
+    "  store i32 5, ptr @obj\n"
+    "  call void @push(i32 5)\n"
+    "  %r = call i32 @__cxa_atexit(ptr @obj_dtor, ptr @obj, ptr @__dso_handle)\n"
+    "  %s = call i32 @atexit(ptr @bye)\n"
+    "  ret void\n"
+    "}\n"
+    "define internal void @fini() {\n"
+    "  call void @push(i32 -1000)\n"
+    "  ret void\n"
+    "}\n"
+    "@llvm.global_ctors = appending global [1 x { i32, ptr, ptr }] [{ i32, ptr, ptr } { i32 65535, ptr @init, ptr null }]\n"
+    "@llvm.global_dtors = appending global [1 x { i32, ptr, ptr }] [{ i32, ptr, ptr } { i32 65535, ptr @fini, ptr null }]\n"
+    "define i32 @cxa_tag() {\n  ret i32 1\n}\n";
+
+static void test_exit_handlers_after_destructors(void)
+{
+    JitcoreEngineRef ee = trace_engine();
+    if (!ee)
+        return;
+    CHECK_OK(JitcoreEngineAddModule(ee, MAKE_MODULE("cxa", CXA_IR)));
+    CHECK_OK(JitcoreEngineRunStaticConstructors(ee));
+    CHECK_TRACE(trace, trace_pos, 5);
+    /* MCJIT's order: static destructors, then the exit handlers, last
+       registered first; each once */
+    CHECK_OK(JitcoreEngineRunStaticDestructors(ee));
+    CHECK_TRACE(trace, trace_pos, 5, -1000, 77, -5);
+    CHECK_OK(JitcoreEngineRunStaticDestructors(ee));
+    CHECK_TRACE(trace, trace_pos, 5, -1000, 77, -5);
+    JitcoreDisposeEngine(ee);
+}
+
+static void test_removed_module_drops_its_handlers(void)
+{
+    JitcoreEngineRef ee = trace_engine();
+    if (!ee)
+        return;
+    JitcoreModuleRef m = MAKE_MODULE("cxa", CXA_IR);
+    CHECK_OK(JitcoreEngineAddModule(ee, m));
+    CHECK_OK(JitcoreEngineRunStaticConstructors(ee));
+    CHECK_TRACE(trace, trace_pos, 5);
+    /* its destructor and handlers go with its code, unrun */
+    CHECK_OK(JitcoreEngineRemoveModule(ee, m));
+    CHECK_OK(JitcoreEngineRunStaticDestructors(ee));
+    CHECK_TRACE(trace, trace_pos, 5);
+    /* added again, it is initialized again */
+    CHECK_OK(JitcoreEngineAddModule(ee, m));
+    CHECK_OK(JitcoreEngineRunStaticConstructors(ee));
+    CHECK_OK(JitcoreEngineRunStaticDestructors(ee));
+    CHECK_TRACE(trace, trace_pos, 5, 5, -1000, 77, -5);
     JitcoreDisposeEngine(ee);
 }
 
@@ -252,5 +356,7 @@ int main(int argc, char **argv)
     RUN_TEST(test_ctors_without_prior_lookup());
     RUN_TEST(test_several_modules());
     RUN_TEST(test_ctor_with_unresolved_symbol());
+    RUN_TEST(test_exit_handlers_after_destructors());
+    RUN_TEST(test_removed_module_drops_its_handlers());
     return tu_finish("test_ctors");
 }

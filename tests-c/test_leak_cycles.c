@@ -22,16 +22,6 @@
 #define DEFAULT_CYCLES 2000
 #define GROWTH_LIMIT_KIB 1024
 
-/* Whether resident memory measures this program rather than a memory tool. */
-static int rss_is_meaningful(void)
-{
-    const char *config = getenv("JITCORE_TEST_CONFIG");
-    if (config && (strcmp(config, "valgrind") == 0 || strcmp(config, "asan") == 0))
-        return 0;
-    const char *preload = getenv("LD_PRELOAD");
-    return !(preload && strstr(preload, "vgpreload"));
-}
-
 static long cycle_ok;
 
 static void run_cycles(JitcoreEngineRef ee, int from, int to)
@@ -102,7 +92,7 @@ int main(int argc, char **argv)
             "(%+ld KiB since warm-up, %.2f KiB/cycle), after disposing the engine %ld KiB",
             cycles, rss_start, warmup, rss_warm, rss_end, rss_end - rss_warm,
             cycles > warmup ? (double)(rss_end - rss_warm) / (cycles - warmup) : 0.0, rss_disposed);
-    if (!rss_is_meaningful())
+    if (!tu_rss_is_meaningful())
         tu_note("  resident-memory bound skipped (JITCORE_TEST_CONFIG=%s)",
                 getenv("JITCORE_TEST_CONFIG") ? getenv("JITCORE_TEST_CONFIG") : "unset, valgrind preload seen");
     else if (CHECK_MSG(rss_warm > 0 && rss_end > 0, "expected /proc/self/statm to give resident sizes"))

@@ -213,6 +213,40 @@ static void test_module_with_only_declarations(void)
     CHECK(JitcoreModuleGetName(empty) == NULL);
 }
 
+/* Issue 11.1: a module handle is a real pointer to memory jitcore owns
+   (a binding may keep it as an integer and turn it back: Go's checkptr, ASan
+   and valgrind see a valid address), also after it died, and a dead handle
+   is recognized. */
+static void test_handles_are_real_pointers(void)
+{
+    enum { N = 64 };
+    JitcoreModuleRef m[N];
+    for (int i = 0; i < N; i++) {
+        m[i] = MAKE_MODULE("h", SUM_IR);
+        uintptr_t a = (uintptr_t)m[i];
+        CHECK_MSG(a >= 65536 && a % 16 == 0, "handle %p is not an aligned address", (void *)m[i]);
+        for (int j = 0; j < i; j++)
+            CHECK(m[i] != m[j]);
+        unsigned char bytes[16];
+        memcpy(bytes, (const void *)m[i], sizeof bytes); /* readable memory (checked by ASan, valgrind) */
+        (void)bytes;
+    }
+    for (int i = 0; i < N; i++)
+        JitcoreDisposeModule(m[i]);
+    for (int i = 0; i < N; i++) {
+        unsigned char bytes[16];
+        memcpy(bytes, (const void *)m[i], sizeof bytes); /* still jitcore's memory after death */
+        (void)bytes;
+        CHECK(JitcoreModuleGetName(m[i]) == NULL); /* recognized as dead */
+        JitcoreDisposeModule(m[i]);                /* and never freed twice */
+    }
+    /* New modules do not reuse the dead handles soon. */
+    JitcoreModuleRef fresh = MAKE_MODULE("fresh", SUM_IR);
+    for (int i = 0; i < N; i++)
+        CHECK(fresh != m[i]);
+    JitcoreDisposeModule(fresh);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -225,5 +259,6 @@ int main(int argc, char **argv)
     RUN_TEST(test_move_between_engines());
     RUN_TEST(test_remove_uncompiled_module());
     RUN_TEST(test_module_with_only_declarations());
+    RUN_TEST(test_handles_are_real_pointers());
     return tu_finish("test_module_lifecycle");
 }

@@ -360,6 +360,84 @@ static void test_notify_only(void)
     JitcoreDisposeEngine(ee);
 }
 
+/* Issue 11.3: inside a callback the module's key for the engine's or
+   session's own target is one call away: JitcoreModuleGetKey(M, NULL, ...). */
+struct key_seen {
+    char notify_hex[JITCORE_MODULE_KEY_HEX_SIZE];
+    char getbuffer_hex[JITCORE_MODULE_KEY_HEX_SIZE];
+    int notify_ok, getbuffer_ok;
+};
+
+static void key_notify(void *ctx, JitcoreModuleRef m, const uint8_t *object, size_t len)
+{
+    (void)object;
+    (void)len;
+    struct key_seen *k = ctx;
+    JitcoreErrorRef e = JitcoreModuleGetKey(m, NULL, NULL, k->notify_hex);
+    k->notify_ok = e == NULL;
+    JitcoreConsumeError(e);
+}
+
+static JitcoreObjectBufferRef key_getbuffer(void *ctx, JitcoreModuleRef m)
+{
+    struct key_seen *k = ctx;
+    uint8_t raw[JITCORE_MODULE_KEY_SIZE];
+    JitcoreErrorRef e = JitcoreModuleGetKey(m, NULL, raw, k->getbuffer_hex);
+    k->getbuffer_ok = e == NULL;
+    JitcoreConsumeError(e);
+    return NULL;
+}
+
+static void expected_key(JitcoreModuleRef m, JitcoreOptLevel level, char hex[JITCORE_MODULE_KEY_HEX_SIZE])
+{
+    JitcoreTargetMachineRef tm = MAKE_TM(level);
+    CHECK_OK(JitcoreModuleGetKey(m, tm, NULL, hex));
+    JitcoreDisposeTargetMachine(tm);
+}
+
+static void test_key_inside_callbacks(void)
+{
+    char want_o2[JITCORE_MODULE_KEY_HEX_SIZE], want_o1[JITCORE_MODULE_KEY_HEX_SIZE];
+    /* engine: at its target machine's opt level (O2 here) */
+    struct key_seen k;
+    memset(&k, 0, sizeof k);
+    JitcoreEngineRef ee = MAKE_ENGINE(NULL);
+    if (!ee)
+        return;
+    JitcoreEngineSetObjectCache(ee, key_notify, key_getbuffer, &k);
+    JitcoreModuleRef m = MAKE_MODULE("keyed", SUM_IR);
+    expected_key(m, JITCORE_OPT_LEVEL_O2, want_o2);
+    expected_key(m, JITCORE_OPT_LEVEL_O1, want_o1);
+    CHECK_OK(JitcoreEngineAddModule(ee, m));
+    CHECK_SUM_WORKS(ee);
+    CHECK(k.notify_ok && k.getbuffer_ok);
+    CHECK_STR_EQ(k.notify_hex, want_o2);
+    CHECK_STR_EQ(k.getbuffer_hex, want_o2);
+    JitcoreDisposeEngine(ee);
+
+    /* session at O1: the key is the O1 one */
+    memset(&k, 0, sizeof k);
+    JitcoreSessionOptions o;
+    JitcoreSessionOptionsInit(&o);
+    o.OptLevel = JITCORE_OPT_LEVEL_O1;
+    JitcoreSessionRef s = NULL;
+    CHECK_OK(JitcoreCreateSession(&s, &o));
+    JitcoreSessionSetObjectCache(s, key_notify, key_getbuffer, &k);
+    JitcoreDylibRef d = JitcoreSessionGetMainDylib(s);
+    CHECK_OK(JitcoreDylibAddModule(d, MAKE_MODULE("keyed", SUM_IR), NULL));
+    SESSION_LOOKUP(s, d, "sum");
+    CHECK(k.notify_ok && k.getbuffer_ok);
+    CHECK_STR_EQ(k.notify_hex, want_o1);
+    CHECK_STR_EQ(k.getbuffer_hex, want_o1);
+    JitcoreDisposeSession(s);
+
+    /* outside a callback NULL is still refused */
+    JitcoreModuleRef alone = MAKE_MODULE("alone", SUM_IR);
+    char hex[JITCORE_MODULE_KEY_HEX_SIZE];
+    CHECK_ERR(JitcoreModuleGetKey(alone, NULL, NULL, hex), JITCORE_ERROR_INVALID_ARGUMENT, "TM");
+    JitcoreDisposeModule(alone);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -374,6 +452,7 @@ int main(int argc, char **argv)
     RUN_TEST(rejected_entry(&c, GB_UNLINKABLE, "object that does not link here"));
     RUN_TEST(test_multiple_modules_and_removal(&c));
     RUN_TEST(test_notify_only());
+    RUN_TEST(test_key_inside_callbacks());
     cache_free(&c);
     return tu_finish("test_object_cache");
 }

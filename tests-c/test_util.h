@@ -483,6 +483,31 @@ static inline int tu_is_executable(const char *path)
 
 /* A session with the default options (NULL on failure, reported). */
 #define NEW_SESSION() tu_new_session(__FILE__, __LINE__)
+/* Whether resident memory measures this program rather than a memory tool
+   (valgrind's own heap, or ASan's quarantine, when JITCORE_TEST_CONFIG is
+   "valgrind" or "asan", or valgrind's preload library is in LD_PRELOAD). */
+static inline int tu_rss_is_meaningful(void)
+{
+    const char *config = getenv("JITCORE_TEST_CONFIG");
+    if (config && (strcmp(config, "valgrind") == 0 || strcmp(config, "asan") == 0))
+        return 0;
+    const char *preload = getenv("LD_PRELOAD");
+    return !(preload && strstr(preload, "vgpreload"));
+}
+
+/* A session with `threads` compile threads (other options default). */
+#define NEW_SESSION_THREADS(threads) tu_new_session_threads((threads), __FILE__, __LINE__)
+static inline JitcoreSessionRef tu_new_session_threads(uint32_t threads, const char *file, int line)
+{
+    JitcoreSessionOptions o;
+    JitcoreSessionOptionsInit(&o);
+    o.CompileThreads = threads;
+    JitcoreSessionRef s = NULL;
+    tu_check_ok(JitcoreCreateSession(&s, &o), "JitcoreCreateSession", file, line);
+    tu_record(s != NULL, file, line, "expected a session");
+    return s;
+}
+
 static inline JitcoreSessionRef tu_new_session(const char *file, int line)
 {
     JitcoreSessionRef s = NULL;

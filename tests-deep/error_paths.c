@@ -12,7 +12,7 @@
  * materializer that succeeds on the retry; a corrupt disk cache entry; a
  * tracker removed twice and reused; a disposed session's dylib handle;
  * duplicate definitions, a module added twice, removing a module that is
- * not added; bad enum values; bad IR types.
+ * not added; bad enum values; bad IR types; IR pipelines LLVM cannot parse.
  *
  * Output: "error_paths: K iterations, N paths each, RSS warm X KiB, end Y
  * KiB, growth Z KiB (limit 2048)". Exit status nonzero on any failed check
@@ -86,6 +86,9 @@ static void null_arguments(JitcoreEngineRef ee, JitcoreSessionRef s, JitcoreTarg
     EXPECT_INVALID(JitcoreModuleGetKey(NULL, tm, key, hex));
     EXPECT_INVALID(JitcoreModuleGetKey(km, NULL, key, hex));
     EXPECT_INVALID(JitcoreModuleGetKey(km, tm, NULL, NULL));
+    EXPECT_INVALID(JitcoreModuleGetKeyForPipeline(km, tm, (JitcoreIRPipelineKind)5, NULL, key, hex));
+    EXPECT_INVALID(JitcoreModuleGetKeyForPipeline(km, tm, JITCORE_IR_PIPELINE_CUSTOM, NULL, key, hex));
+    EXPECT_INVALID(JitcoreModuleGetKeyForPipeline(NULL, tm, JITCORE_IR_PIPELINE_NONE, NULL, key, hex));
     JitcoreDisposeModule(km);
     /* disk cache */
     EXPECT_INVALID(JitcoreCreateDiskCache(NULL, g_dir, 0));
@@ -104,6 +107,10 @@ static void null_arguments(JitcoreEngineRef ee, JitcoreSessionRef s, JitcoreTarg
     EXPECT_INVALID(JitcoreEngineRemoveModule(ee, NULL));
     EXPECT_INVALID(JitcoreEngineRemoveModule(NULL, NULL));
     EXPECT_INVALID(JitcoreEngineFinalizeObject(NULL));
+    EXPECT_INVALID(JitcoreEngineSetIRPipeline(NULL, JITCORE_IR_PIPELINE_NONE, NULL));
+    EXPECT_INVALID(JitcoreEngineSetIRPipeline(ee, (JitcoreIRPipelineKind)3, NULL));
+    EXPECT_INVALID(JitcoreEngineSetIRPipeline(ee, JITCORE_IR_PIPELINE_CUSTOM, NULL));
+    EXPECT_INVALID(JitcoreEngineSetIRPipeline(ee, JITCORE_IR_PIPELINE_CUSTOM, "function(nosuchpass)"));
     EXPECT_INVALID(JitcoreEngineGetFunctionAddress(NULL, &addr, "sum"));
     EXPECT_INVALID(JitcoreEngineGetFunctionAddress(ee, NULL, "sum"));
     EXPECT_INVALID(JitcoreEngineGetFunctionAddress(ee, &addr, NULL));
@@ -154,6 +161,8 @@ static void null_arguments(JitcoreEngineRef ee, JitcoreSessionRef s, JitcoreTarg
     EXPECT_INVALID(JitcoreSessionCreateDylib(s, &nd, NULL));
     EXPECT_INVALID(JitcoreSessionCreateDylib(s, &nd, ""));
     EXPECT_INVALID(JitcoreSessionCreateDylib(s, &nd, "main")); /* in use */
+    EXPECT_INVALID(JitcoreSessionSetIRPipeline(NULL, JITCORE_IR_PIPELINE_NONE, NULL));
+    EXPECT_INVALID(JitcoreSessionSetIRPipeline(s, JITCORE_IR_PIPELINE_CUSTOM, "cgscc(nosuchpass)"));
     PATH(CHECK(JitcoreSessionGetDylibByName(NULL, "main") == NULL));
     PATH(CHECK(JitcoreSessionGetDylibByName(s, NULL) == NULL));
     EXPECT_INVALID(JitcoreDylibSetLinkOrder(NULL, &d, 1));
@@ -176,6 +185,8 @@ static void null_arguments(JitcoreEngineRef ee, JitcoreSessionRef s, JitcoreTarg
     EXPECT_INVALID(JitcoreDylibAddMaterializer(d, NULL, 1, flaky_materializer, NULL, NULL, NULL));
     EXPECT_INVALID(JitcoreDylibAddMaterializer(d, names, 0, flaky_materializer, NULL, NULL, NULL));
     EXPECT_INVALID(JitcoreDylibAddMaterializer(d, names, 1, NULL, NULL, NULL, NULL));
+    EXPECT_INVALID(JitcoreDylibInitialize(NULL));
+    EXPECT_INVALID(JitcoreDylibDeinitialize(NULL));
     EXPECT_INVALID(JitcoreSessionLookup(NULL, d, &addr, "x"));
     EXPECT_INVALID(JitcoreSessionLookup(s, NULL, &addr, "x"));
     EXPECT_INVALID(JitcoreSessionLookup(s, d, NULL, "x"));
@@ -304,6 +315,28 @@ static void symbols(JitcoreEngineRef ee, JitcoreSessionRef s, JitcoreTargetMachi
     EXPECT_ERR(JitcoreDylibAddModule(lib, late, rt), JITCORE_ERROR_INVALID_ARGUMENT, "");
     JitcoreDisposeModule(late);
     JitcoreDisposeResourceTracker(rt);
+
+    /* a constructor that cannot link yet, then runs once it can; its
+       handler and destructor are dropped with its tracker */
+    const char ctor[] = "declare i32 @ep_ctor_ext()\ndeclare i32 @atexit(ptr)\n@ep_ran = global i32 0\n"
+                        "define internal void @ep_bye() {\n  store i32 -1, ptr @ep_ran\n  ret void\n}\n"
+                        "define internal void @ep_ctor() {\n  %v = call i32 @ep_ctor_ext()\n"
+                        "  store i32 %v, ptr @ep_ran\n  %r = call i32 @atexit(ptr @ep_bye)\n  ret void\n}\n"
+                        "@llvm.global_ctors = appending global [1 x { i32, ptr, ptr }] "
+                        "[{ i32, ptr, ptr } { i32 1, ptr @ep_ctor, ptr null }]\n"
+                        "@llvm.global_dtors = appending global [1 x { i32, ptr, ptr }] "
+                        "[{ i32, ptr, ptr } { i32 1, ptr @ep_bye, ptr null }]\n";
+    JitcoreResourceTrackerRef crt = JitcoreDylibCreateResourceTracker(lib);
+    CHECK_OK(JitcoreDylibAddModule(lib, MAKE_MODULE("ep_ctor", ctor), crt));
+    EXPECT_ERR(JitcoreDylibInitialize(lib), JITCORE_ERROR_UNRESOLVED_SYMBOL, "ep_ctor_ext");
+    JitcoreSymbolDefinition cdef = {"ep_ctor_ext", HOST_ADDR(host_forty)};
+    CHECK_OK(JitcoreDylibDefineAbsoluteSymbols(lib, &cdef, 1));
+    CHECK_OK(JitcoreDylibInitialize(lib));
+    addr = SESSION_LOOKUP(s, lib, "ep_ran");
+    PATH(CHECK(addr && *(int *)(uintptr_t)addr == 40));
+    CHECK_OK(JitcoreResourceTrackerRemove(crt));
+    CHECK_OK(JitcoreDylibDeinitialize(lib));
+    JitcoreDisposeResourceTracker(crt);
 
     /* a failing materializer, then the retry works; Dispose runs once */
     int disposed = 0;

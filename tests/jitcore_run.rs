@@ -318,7 +318,7 @@ fn extra_objects_link() {
     let tm = spec.create().unwrap();
     let layout = tm.data_layout().layout_string();
     let m = jitcore::Module::from_ir("seven", b"define i32 @seven() {\n  ret i32 7\n}\n").unwrap();
-    let object = jitcore::testing::compile(&m, &spec, &tm, &layout).unwrap();
+    let object = jitcore::testing::compile(&m, &spec, &tm, &layout, &jitcore::IrPipeline::Default).unwrap();
     let obj = dir.join("seven.o");
     std::fs::write(&obj, object.bytes()).unwrap();
     let prog = write(
@@ -451,5 +451,82 @@ fn platform_modules_race_no_compile_thread() {
                 "run {i} of {kind}"
             );
         }
+    }
+}
+
+/// `main` returns 1 when IR passes folded `argc * 0` to a constant before
+/// codegen (llvm.is.constant), 0 when only code generation ran.
+const FOLDED_BY_IR_PASSES: &str = "declare i1 @llvm.is.constant.i32(i32)\n\
+    define i32 @main(i32 %argc, ptr %argv) {\n  %v = mul i32 %argc, 0\n\
+    \x20 %c = call i1 @llvm.is.constant.i32(i32 %v)\n  %r = zext i1 %c to i32\n  ret i32 %r\n}\n";
+
+#[test]
+fn ir_pipeline_is_codegen_only_by_default_as_lli() {
+    let dir = scratch("pipeline");
+    let f = write(&dir, "fold.ll", FOLDED_BY_IR_PASSES);
+    for kind in KINDS {
+        let k = format!("-jit-kind={kind}");
+        let status = |extra: &[&str]| {
+            let mut args = vec![k.as_str()];
+            args.extend_from_slice(extra);
+            args.push(&f);
+            let o = run(&args);
+            assert!(stderr(&o).is_empty(), "{kind} {extra:?}: {}", stderr(&o));
+            o.status.code()
+        };
+        assert_eq!(status(&[]), Some(0), "{kind}: no IR passes unless asked for");
+        assert_eq!(status(&["-O3"]), Some(0), "{kind}: -O sets codegen's level only");
+        assert_eq!(status(&["-jitcore-ir-pipeline=none"]), Some(0), "{kind}");
+        assert_eq!(status(&["-jitcore-ir-pipeline=default"]), Some(1), "{kind}: default<O2>");
+        assert_eq!(status(&["--jitcore-ir-pipeline", "function(instsimplify)"]), Some(1), "{kind}");
+        assert_eq!(status(&["-jitcore-ir-pipeline=globaldce"]), Some(0), "{kind}: only the passes named");
+        let e = one_error_line(&run(&[&k, "-jitcore-ir-pipeline=function(nosuchpass)", &f]));
+        assert!(e.contains("-jitcore-ir-pipeline") && e.contains("unknown function pass 'nosuchpass'"), "{e}");
+    }
+    let help = stdout(&run(&["--help"]));
+    assert!(help.contains("-jitcore-ir-pipeline=none|default|PASSES"), "{help}");
+
+    // The disk cache keeps pipelines apart: the default pipeline's run
+    // compiles again rather than loading the codegen-only object.
+    let cache = format!("-object-cache-dir={}", dir.join("objects").display());
+    let cached = |extra: &[&str]| {
+        let mut args = vec!["-enable-cache-manager", cache.as_str(), "--stats"];
+        args.extend_from_slice(extra);
+        args.push(&f);
+        let o = run(&args);
+        let stats = stderr(&o);
+        let row = |what: &str| {
+            let line = stats.lines().find(|l| l.trim_start().starts_with(what)).unwrap_or_default();
+            line.split_whitespace().last().and_then(|n| n.parse::<u64>().ok()).unwrap_or(u64::MAX)
+        };
+        (o.status.code(), row("modules compiled"), row("cache hits"))
+    };
+    assert_eq!(cached(&[]), (Some(0), 1, 0));
+    assert_eq!(cached(&["-jitcore-ir-pipeline=default"]), (Some(1), 1, 0));
+    assert_eq!(cached(&[]), (Some(0), 0, 1));
+    assert_eq!(cached(&["-jitcore-ir-pipeline=default"]), (Some(1), 0, 1));
+}
+
+#[test]
+fn an_unused_object_cache_dir_is_warned_about_once() {
+    let dir = scratch("unused-cache-dir");
+    let f = write(&dir, "r.ll", RETURNS_42);
+    let objects = dir.join("objects");
+    let flag = format!("-object-cache-dir={}", objects.display());
+    for kind in KINDS {
+        // As lli: without -enable-cache-manager the directory is not used.
+        let o = run(&[&format!("-jit-kind={kind}"), &flag, &f]);
+        assert_eq!(o.status.code(), Some(42), "{kind}: {}", stderr(&o));
+        let err = stderr(&o);
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(lines.len(), 1, "{kind}: one warning line, got {err:?}");
+        assert!(lines[0].starts_with("jitcore-run: warning: "), "{err:?}");
+        assert!(lines[0].contains(&objects.display().to_string()) && lines[0].contains("-enable-cache-manager"));
+        assert!(!objects.exists(), "{kind}: the directory stays unused");
+        // With the cache manager it is used, and nothing is said.
+        let o = run(&[&format!("-jit-kind={kind}"), "-enable-cache-manager", &flag, &f]);
+        assert_eq!((o.status.code(), stderr(&o).as_str()), (Some(42), ""), "{kind}");
+        assert!(objects.exists());
+        std::fs::remove_dir_all(&objects).unwrap();
     }
 }

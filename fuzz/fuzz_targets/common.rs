@@ -121,7 +121,7 @@ pub fn lookup(ee: JitcoreEngineRef, name: &str) -> Option<u64> {
 pub fn stats(ee: JitcoreEngineRef) -> jitcore::ffi::stats::JitcoreStatistics {
     let mut st = jitcore::ffi::stats::JitcoreStatistics::default();
     // SAFETY: live engine, valid out-parameter.
-    assert!(ok(unsafe { JitcoreEngineGetStatistics(ee, &mut st) }, "statistics"));
+    assert!(ok(unsafe { JitcoreEngineGetStatisticsSized(ee, &mut st, std::mem::size_of::<JitcoreStatistics>()) }, "statistics"));
     st
 }
 

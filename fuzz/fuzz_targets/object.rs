@@ -22,9 +22,9 @@ fuzz_target!(|data: &[u8]| {
     // until disposed at the end.
     unsafe {
         let mut opts: JitcoreSessionOptions = std::mem::zeroed();
-        JitcoreSessionOptionsInit(&mut opts);
+        JitcoreSessionOptionsInitSized(&mut opts, std::mem::size_of::<JitcoreSessionOptions>());
         let mut s = std::ptr::null_mut();
-        assert!(ok(JitcoreCreateSession(&mut s, &opts), "JitcoreCreateSession"));
+        assert!(ok(JitcoreCreateSessionSized(&mut s, &opts, std::mem::size_of::<JitcoreSessionOptions>()), "JitcoreCreateSession"));
         let d = JitcoreSessionGetMainDylib(s);
         let added = JitcoreDylibAddObjectBuffer(d, data.as_ptr(), data.len(), std::ptr::null_mut());
         if ok(added, "JitcoreDylibAddObjectBuffer") {

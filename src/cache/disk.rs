@@ -478,7 +478,11 @@ impl Counters {
 
 impl ObjectCache for DiskCache {
     fn lookup(&self, module: &Arc<Module>, cx: &CacheContext<'_>) -> Option<Vec<u8>> {
-        let found = if self.usable_dir(cx) { self.read_entry(&module_key(module, cx.spec), module, cx) } else { None };
+        let found = if self.usable_dir(cx) {
+            self.read_entry(&module_key(module, cx.spec, cx.pipeline), module, cx)
+        } else {
+            None
+        };
         Counters::bump(if found.is_some() { &self.counters.hits } else { &self.counters.misses });
         found
     }
@@ -487,7 +491,7 @@ impl ObjectCache for DiskCache {
         if object.is_empty() || object.len() as u64 > MAX_OBJECT || !self.usable_dir(cx) {
             return;
         }
-        self.write_entry(&module_key(module, cx.spec), object, cx);
+        self.write_entry(&module_key(module, cx.spec, cx.pipeline), object, cx);
     }
 }
 
@@ -598,6 +602,7 @@ fn verify(bytes: &[u8], key: &Key) -> std::result::Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compile::pipeline::IrPipeline;
     use crate::llvm::target_machine::TargetSpec;
     use crate::report::ErrorLog;
 
@@ -657,7 +662,7 @@ mod tests {
         let cache = DiskCache::open(&dir.join("nested/deeper"), 0).unwrap();
         let spec = TargetSpec::host(2);
         let log = ErrorLog::default();
-        let cx = CacheContext { spec: &spec, log: &log };
+        let cx = CacheContext { spec: &spec, pipeline: &IrPipeline::Default, log: &log };
         let m = Module::from_ir("sum", SUM.as_bytes()).unwrap();
         assert_eq!(cache.lookup(&m, &cx), None);
         cache.store(&m, b"pretend object", &cx);
@@ -667,9 +672,11 @@ mod tests {
         assert_eq!(st.bytes_on_disk, (HEADER_LEN + 14) as u64);
         // another opt level is another key
         let spec3 = TargetSpec::host(3);
-        assert_eq!(cache.lookup(&m, &CacheContext { spec: &spec3, log: &log }), None);
+        assert_eq!(cache.lookup(&m, &CacheContext { spec: &spec3, pipeline: &IrPipeline::Default, log: &log }), None);
+        // and so is another IR pipeline
+        assert_eq!(cache.lookup(&m, &CacheContext { spec: &spec, pipeline: &IrPipeline::None, log: &log }), None);
         // flip the last byte: dropped, counted, reported
-        let path = cache.entry_path(&module_key(&m, &spec));
+        let path = cache.entry_path(&module_key(&m, &spec, &IrPipeline::Default));
         let mut bytes = fs::read(&path).unwrap();
         *bytes.last_mut().unwrap() ^= 0x40;
         fs::write(&path, &bytes).unwrap();
@@ -709,9 +716,9 @@ mod tests {
         let cache = DiskCache::open(&dir, 0).unwrap();
         let spec = TargetSpec::host(2);
         let log = ErrorLog::default();
-        let cx = CacheContext { spec: &spec, log: &log };
+        let cx = CacheContext { spec: &spec, pipeline: &IrPipeline::Default, log: &log };
         let m = Module::from_ir("sum", SUM.as_bytes()).unwrap();
-        let key = module_key(&m, &spec);
+        let key = module_key(&m, &spec, &IrPipeline::Default);
         let path = cache.entry_path(&key);
         const HUGE: u64 = 7 << 29; // 3.5 GiB
         let object = b"\x7fELF pretend object".to_vec();
@@ -764,7 +771,7 @@ mod tests {
         let dir = temp_dir("evict");
         let spec = TargetSpec::host(2);
         let log = ErrorLog::default();
-        let cx = CacheContext { spec: &spec, log: &log };
+        let cx = CacheContext { spec: &spec, pipeline: &IrPipeline::Default, log: &log };
         let object = vec![0x5au8; 1000];
         let size = (HEADER_LEN + object.len()) as u64;
         let cache = DiskCache::open(&dir, 3 * size + size / 2).unwrap();
@@ -839,7 +846,7 @@ mod tests {
         let cache = DiskCache::open(Path::new("/dev/null/jitcore-cache"), 0).unwrap();
         let spec = TargetSpec::host(2);
         let log = ErrorLog::default();
-        let cx = CacheContext { spec: &spec, log: &log };
+        let cx = CacheContext { spec: &spec, pipeline: &IrPipeline::Default, log: &log };
         let m = Module::from_ir("sum", SUM.as_bytes()).unwrap();
         for _ in 0..3 {
             assert_eq!(cache.lookup(&m, &cx), None);

@@ -12,13 +12,16 @@
 //! 5. the target triple, 6. the CPU name, 7. the CPU features,
 //! 8. the opt level (u32 LE), 9. the relocation model and 10. the code model
 //!    (their LLVM-C enum values, u32 LE),
-//! 11. BLAKE3 of the module's bitcode, as jitcore holds it (after static
+//! 11. the IR passes that run before codegen, as `opt -passes=` spells them
+//!     (`default<O2>` for the default pipeline at O2, empty when none run;
+//!     see `compile/pipeline.rs`),
+//! 12. BLAKE3 of the module's bitcode, as jitcore holds it (after static
 //!     constructors were made visible), computed once per module.
 //!
 //! Two modules get the same key exactly when their bitcode is identical
 //! (which includes the module's name, as its source file name) and they
-//! are compiled for the same machine at the same opt level by the same
-//! LLVM and jitcore.
+//! are compiled for the same machine at the same opt level, with the same
+//! IR passes, by the same LLVM and jitcore.
 
 use once_cell::sync::Lazy;
 
@@ -26,11 +29,12 @@ use once_cell::sync::Lazy;
 use crate::llvm::blake3::blake3;
 use crate::llvm::blake3::Blake3;
 
+use crate::compile::pipeline::IrPipeline;
 use crate::llvm::target_machine::TargetSpec;
 use crate::module::Module;
 
 /// Bumped whenever the entry format or what goes into the key changes.
-pub(crate) const CACHE_FORMAT_VERSION: u32 = 1;
+pub(crate) const CACHE_FORMAT_VERSION: u32 = 2;
 
 pub(crate) use crate::llvm::blake3::KEY_LEN;
 
@@ -39,8 +43,8 @@ pub type Key = [u8; KEY_LEN];
 
 static LLVM_VERSION: Lazy<String> = Lazy::new(crate::llvm::llvm_version);
 
-/// The content key of `module` compiled for `spec`.
-pub fn module_key(module: &Module, spec: &TargetSpec) -> Key {
+/// The content key of `module` compiled for `spec` after `pipeline`.
+pub fn module_key(module: &Module, spec: &TargetSpec, pipeline: &IrPipeline) -> Key {
     Blake3::new()
         .field(b"jitcore.object-cache.key")
         .field(&CACHE_FORMAT_VERSION.to_le_bytes())
@@ -52,6 +56,7 @@ pub fn module_key(module: &Module, spec: &TargetSpec) -> Key {
         .field(&spec.opt_level.to_le_bytes())
         .field(&spec.reloc.llvm_value().to_le_bytes())
         .field(&spec.code_model.llvm_value().to_le_bytes())
+        .field(pipeline.passes(spec.opt_level).unwrap_or_default().as_bytes())
         .field(&module.bitcode_digest())
         .finish()
 }
@@ -98,24 +103,41 @@ mod tests {
         let spec = TargetSpec::host(2);
         let m1 = Module::from_ir("sum", SUM.as_bytes()).unwrap();
         let m2 = Module::from_ir("sum", SUM.as_bytes()).unwrap();
-        let k = module_key(&m1, &spec);
-        assert_eq!(k, module_key(&m2, &spec), "same IR, same name: same key");
-        assert_eq!(k, module_key(&m1, &spec), "stable");
+        let key = |m: &Module, s: &TargetSpec| module_key(m, s, &IrPipeline::Default);
+        let k = key(&m1, &spec);
+        assert_eq!(k, key(&m2, &spec), "same IR, same name: same key");
+        assert_eq!(k, key(&m1, &spec), "stable");
         let other = Module::from_ir("sum", SUM.replace("add", "sub").as_bytes()).unwrap();
-        assert_ne!(k, module_key(&other, &spec));
-        assert_ne!(k, module_key(&m1, &TargetSpec::host(3)));
+        assert_ne!(k, key(&other, &spec));
+        assert_ne!(k, key(&m1, &TargetSpec::host(3)));
         let mut s = spec.clone();
         s.features.push_str(",+fake");
-        assert_ne!(k, module_key(&m1, &s));
+        assert_ne!(k, key(&m1, &s));
         let mut s = spec.clone();
         s.cpu = "generic".into();
-        assert_ne!(k, module_key(&m1, &s));
+        assert_ne!(k, key(&m1, &s));
         let mut s = spec.clone();
         s.code_model = crate::llvm::target_machine::CodeModel::Large;
-        assert_ne!(k, module_key(&m1, &s));
+        assert_ne!(k, key(&m1, &s));
         let mut s = spec.clone();
         s.reloc = crate::llvm::target_machine::RelocModel::Static;
-        assert_ne!(k, module_key(&m1, &s));
+        assert_ne!(k, key(&m1, &s));
         assert_eq!(to_hex(&k).len(), 64);
+    }
+
+    #[test]
+    fn key_follows_the_passes_that_run() {
+        let spec = TargetSpec::host(2);
+        let m = Module::from_ir("sum", SUM.as_bytes()).unwrap();
+        let default = module_key(&m, &spec, &IrPipeline::Default);
+        let none = module_key(&m, &spec, &IrPipeline::None);
+        let custom = module_key(&m, &spec, &IrPipeline::Custom("function(instcombine)".into()));
+        assert_ne!(default, none);
+        assert_ne!(default, custom);
+        assert_ne!(none, custom);
+        // The same passes, however chosen, compile alike: the same key.
+        assert_eq!(default, module_key(&m, &spec, &IrPipeline::Custom("default<O2>".into())));
+        // Without IR passes the opt level still sets codegen's level.
+        assert_ne!(none, module_key(&m, &TargetSpec::host(0), &IrPipeline::None));
     }
 }

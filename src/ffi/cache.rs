@@ -13,6 +13,8 @@ use crate::cache::disk::DiskCache;
 use crate::cache::key::{module_key, to_hex};
 use crate::cache::{CacheContext, ObjectCache};
 use crate::error::Error;
+use crate::compile::pipeline::IrPipeline;
+use crate::llvm::target_machine::TargetSpec;
 use crate::module::Module;
 
 use super::buffer::JitcoreObjectBufferRef;
@@ -20,7 +22,7 @@ use super::engine::{engine, JitcoreEngineRef};
 use super::error::JitcoreErrorRef;
 use super::module::{self, JitcoreModuleRef};
 use super::session::{session, JitcoreSessionRef};
-use super::target::JitcoreTargetMachineRef;
+use super::target::{JitcoreIRPipelineKindArg, JitcoreTargetMachineRef};
 use super::{boundary, boundary_or, non_null, write_out};
 
 /// Sets the engine's object cache (llvmlite's `set_object_cache`); both
@@ -122,9 +124,20 @@ impl HostCallbacks {
 /// Calls `f` with a handle for `module`: its own, or, for modules the host
 /// never had a handle for (partitions of lazy modules, modules from
 /// materializers), one that is valid for the call only.
-fn with_handle<T>(module: &Arc<Module>, f: impl FnOnce(JitcoreModuleRef) -> T) -> T {
+/// While the callback runs, the thread knows the target it compiles for, so
+/// `JitcoreModuleGetKey(M, NULL, ...)` gives the key without a target
+/// machine (restored on return, also if the callback unwinds).
+fn with_handle<T>(module: &Arc<Module>, cx: &CacheContext<'_>, f: impl FnOnce(JitcoreModuleRef) -> T) -> T {
+    struct Restore(Option<(TargetSpec, IrPipeline)>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let prev = self.0.take();
+            CALLBACK_TARGET.with(|t| *t.borrow_mut() = prev);
+        }
+    }
+    let _restore = Restore(CALLBACK_TARGET.with(|t| t.replace(Some((cx.spec.clone(), cx.pipeline.clone())))));
     if module.handle() != 0 {
-        return f(module.handle() as JitcoreModuleRef);
+        return f(module.handle() as usize as JitcoreModuleRef);
     }
     let handle = super::module::register(module.clone());
     let out = f(handle);
@@ -133,12 +146,17 @@ fn with_handle<T>(module: &Arc<Module>, f: impl FnOnce(JitcoreModuleRef) -> T) -
     out
 }
 
+thread_local! {
+    /// The target of the object cache callback running on this thread.
+    static CALLBACK_TARGET: std::cell::RefCell<Option<(TargetSpec, IrPipeline)>> = const { std::cell::RefCell::new(None) };
+}
+
 impl ObjectCache for HostCallbacks {
-    fn lookup(&self, module: &Arc<Module>, _cx: &CacheContext<'_>) -> Option<Vec<u8>> {
+    fn lookup(&self, module: &Arc<Module>, cx: &CacheContext<'_>) -> Option<Vec<u8>> {
         let f = self.get_buffer?;
         // SAFETY: the host promised `f` is callable with its Ctx from any
         // thread jitcore compiles on; M is a live handle for the call.
-        let buf = with_handle(module, |m| unsafe { f(self.ctx as *mut c_void, m) });
+        let buf = with_handle(module, cx, |m| unsafe { f(self.ctx as *mut c_void, m) });
         if buf.is_null() {
             return None;
         }
@@ -148,10 +166,10 @@ impl ObjectCache for HostCallbacks {
         Some(buf.bytes)
     }
 
-    fn store(&self, module: &Arc<Module>, object: &[u8], _cx: &CacheContext<'_>) {
+    fn store(&self, module: &Arc<Module>, object: &[u8], cx: &CacheContext<'_>) {
         if let Some(f) = self.notify {
             // SAFETY: as in lookup; the bytes are borrowed for the call.
-            with_handle(module, |m| unsafe { f(self.ctx as *mut c_void, m, object.as_ptr(), object.len()) })
+            with_handle(module, cx, |m| unsafe { f(self.ctx as *mut c_void, m, object.as_ptr(), object.len()) })
         }
     }
 }
@@ -184,20 +202,30 @@ pub(crate) unsafe fn disk_cache(c: JitcoreObjectCacheRef) -> Option<Arc<DiskCach
 }
 
 /// Writes the content key of module `M` compiled for `TM` (its triple, CPU,
-/// CPU features, opt level, relocation and code model): BLAKE3 over the
-/// module's bitcode and those, the LLVM version and jitcore's version and
-/// cache-format version. Modules with identical bitcode (which includes the
-/// module's name) get the same key for the same machine; anything that
+/// CPU features, opt level, relocation and code model) after the default IR
+/// pipeline (`JITCORE_IR_PIPELINE_DEFAULT`, what engines and sessions run
+/// unless told otherwise): BLAKE3 over the module's bitcode and those, the
+/// IR passes, the LLVM version and jitcore's version and cache-format
+/// version. Modules with identical bitcode (which includes the module's
+/// name) get the same key for the same machine and pipeline; anything that
 /// changes the object changes the key. It is the name of the module's entry
 /// in a disk cache (`<Hex>.jco`) and suits a host's own cache callbacks,
 /// which may call it on the `M` they are given (lazy partitions included).
-/// For a session, pass a host target machine at the session's opt level
-/// (`JitcoreCreateHostTargetMachine(&TM, Options.OptLevel)`): it describes
-/// the same machine. `Key` receives `JITCORE_MODULE_KEY_SIZE` (32) bytes and
-/// `Hex` `JITCORE_MODULE_KEY_HEX_SIZE` (65) characters: 64 lowercase hex
-/// digits and a NUL; either may be NULL, not both. The first call on a
-/// module serializes it to bitcode; later calls are cheap. Errors:
-/// `INVALID_ARGUMENT` for a NULL or dead `M`, a NULL `TM`, or both outputs
+/// For an engine or session with another IR pipeline, ask
+/// `JitcoreModuleGetKeyForPipeline` with that pipeline: this function is
+/// `JitcoreModuleGetKeyForPipeline(M, TM, JITCORE_IR_PIPELINE_DEFAULT,
+/// NULL, Key, Hex)`. Inside an object cache callback
+/// (`JitcoreObjectCacheNotifyFunction`, `JitcoreObjectCacheGetBufferFunction`)
+/// `TM` may be NULL: the key is then the one the engine or session compiling
+/// `M` uses (its target and its IR pipeline), the key its disk cache would
+/// use. Elsewhere pass a target machine (for a session, a host target
+/// machine at the session's opt level describes the same machine). `Key` receives
+/// `JITCORE_MODULE_KEY_SIZE` (32) bytes and `Hex`
+/// `JITCORE_MODULE_KEY_HEX_SIZE` (65) characters: 64 lowercase hex digits
+/// and a NUL; either may be NULL, not both. The first call on a module
+/// serializes it to bitcode; later calls are cheap. Errors:
+/// `INVALID_ARGUMENT` for a NULL or dead `M`, a NULL `TM` outside a
+/// callback, or both outputs
 /// NULL (nothing is written then). Thread-safe, also from inside object
 /// cache callbacks; must not race the disposal of `M` or `TM`.
 #[no_mangle]
@@ -207,14 +235,57 @@ pub unsafe extern "C" fn JitcoreModuleGetKey(
     Key: *mut u8,
     Hex: *mut c_char,
 ) -> JitcoreErrorRef {
+    // SAFETY: the host's arguments, as documented above.
+    unsafe { JitcoreModuleGetKeyForPipeline(M, TM, JitcoreIRPipelineKindArg(0), std::ptr::null(), Key, Hex) }
+}
+
+/// Writes the content key of module `M` compiled for `TM` after the IR
+/// pipeline `Kind` and `Passes` name (as `JitcoreEngineSetIRPipeline` and
+/// `JitcoreSessionSetIRPipeline` take them; `Passes` is read only for
+/// `JITCORE_IR_PIPELINE_CUSTOM`): the key under which an engine or session
+/// with that pipeline stores `M` in a disk cache, otherwise as
+/// `JitcoreModuleGetKey`. The key depends on the passes that run, not on how
+/// they were chosen: `JITCORE_IR_PIPELINE_DEFAULT` at O2 and CUSTOM
+/// `"default<O2>"` give the same key; NONE, DEFAULT and any other custom
+/// pipeline give different keys. A custom pipeline is not parsed here (so
+/// this stays cheap inside cache callbacks): a string no engine would
+/// accept just gets a key no engine uses. Errors: those of
+/// `JitcoreModuleGetKey`, and `INVALID_ARGUMENT` for a `Kind` outside the
+/// enum or a CUSTOM `Passes` that is NULL or not UTF-8. Thread-safe, as
+/// `JitcoreModuleGetKey`.
+#[no_mangle]
+pub unsafe extern "C" fn JitcoreModuleGetKeyForPipeline(
+    M: JitcoreModuleRef,
+    TM: JitcoreTargetMachineRef,
+    Kind: JitcoreIRPipelineKindArg,
+    Passes: *const c_char,
+    Key: *mut u8,
+    Hex: *mut c_char,
+) -> JitcoreErrorRef {
     boundary(|| {
-        non_null(TM, "TM")?;
         if Key.is_null() && Hex.is_null() {
             return Err(Error::invalid_argument("Key and Hex must not both be NULL"));
         }
         let module = module::get(M)?;
-        // SAFETY: TM is a live target machine handle (contract).
-        let key = module_key(&module, unsafe { &(*TM).tm.spec });
+        let key = if TM.is_null() {
+            let (spec, own) = CALLBACK_TARGET.with(|t| t.borrow().clone()).ok_or_else(|| {
+                Error::invalid_argument("TM is NULL outside an object cache callback (pass a target machine)")
+            })?;
+            // JitcoreModuleGetKey (Passes NULL, DEFAULT) asks for the
+            // callback's own pipeline; an explicit pipeline is taken as given.
+            let pipeline = if Kind.0 == 0 && Passes.is_null() {
+                own
+            } else {
+                // SAFETY: Passes is NULL or a NUL-terminated string (contract).
+                unsafe { Kind.pipeline(Passes)? }
+            };
+            module_key(&module, &spec, &pipeline)
+        } else {
+            // SAFETY: Passes is NULL or a NUL-terminated string (contract).
+            let pipeline = unsafe { Kind.pipeline(Passes)? };
+            // SAFETY: TM is a live target machine handle (contract).
+            module_key(&module, unsafe { &(*TM).tm.spec }, &pipeline)
+        };
         if !Key.is_null() {
             // SAFETY: Key has room for JITCORE_MODULE_KEY_SIZE bytes (contract).
             unsafe { std::ptr::copy_nonoverlapping(key.as_ptr(), Key, JITCORE_MODULE_KEY_SIZE) };
@@ -239,7 +310,9 @@ pub unsafe extern "C" fn JitcoreModuleGetKey(
 /// processes may share one directory at once.
 ///
 /// Each compiled module is stored in `<Directory>/<key>.jco`, where `<key>`
-/// is `JitcoreModuleGetKey`'s hex form, written atomically (a temporary file
+/// is `JitcoreModuleGetKeyForPipeline`'s hex form for the machine and IR
+/// pipeline it was compiled with (`JitcoreModuleGetKey`'s under the default
+/// pipeline), written atomically (a temporary file
 /// in the directory, fsync, rename) with a header (magic, format version,
 /// key, length, BLAKE3 checksum) that is verified before an entry is used.
 /// An entry that fails verification (truncated, altered, not an entry,
@@ -292,7 +365,8 @@ pub unsafe extern "C" fn JitcoreDisposeObjectCache(Cache: JitcoreObjectCacheRef)
 /// the engine, replacing any object cache it had (`JitcoreEngineSetObjectCache`
 /// callbacks included; setting those later replaces this one). NULL `Cache`
 /// removes the engine's cache. Before compiling a module the engine looks
-/// for its entry (keyed by `JitcoreModuleGetKey` for the engine's machine);
+/// for its entry (keyed by `JitcoreModuleGetKeyForPipeline` for the
+/// engine's machine and its IR pipeline at the time of the compile);
 /// a verified entry is used instead of compiling (a cache hit in
 /// `JitcoreEngineGetStatistics`), and each module compiled is stored. The
 /// engine keeps the cache alive while attached: the caller may dispose of
@@ -317,7 +391,9 @@ pub unsafe extern "C" fn JitcoreEngineSetDiskCache(EE: JitcoreEngineRef, Cache: 
 /// cache the session had, NULL removes it, and the session keeps the cache
 /// alive while attached. Each partition of a lazily added module is a module
 /// of its own with its own entry, stored and found when the function is
-/// first called. A NULL `S` is ignored. Thread-safe (not with `JitcoreDisposeSession`), nor
+/// first called; the names it gives the module's local symbols follow the
+/// module's content, so its entry is found whatever was added to the
+/// session before the module. A NULL `S` is ignored. Thread-safe (not with `JitcoreDisposeSession`), nor
 /// with the disposal of `Cache` during this call).
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreSessionSetDiskCache(S: JitcoreSessionRef, Cache: JitcoreObjectCacheRef) {

@@ -5,7 +5,10 @@
 //! process, a shared library, a static archive), and a link order: the
 //! dylibs its code links against. A lookup from a dylib
 //! (`JitcoreSessionLookup`) searches its own definitions, then its symbol
-//! sources, then its link order.
+//! sources, then its link order. Static constructors and destructors, and
+//! the exit handlers jitted code registers, run when the host initializes
+//! and deinitializes a dylib (`JitcoreDylibInitialize`,
+//! `JitcoreDylibDeinitialize`), never on their own.
 
 use std::collections::HashSet;
 use std::ffi::{c_char, c_int, c_void};
@@ -204,16 +207,19 @@ fn add_module(
 }
 
 /// Adds module `M` to `D` under tracker `RT` (NULL: the dylib's default
-/// tracker, which lives as long as the dylib). Nothing compiles until a
-/// lookup needs one of its symbols (or, with `LazyByDefault`, until each
-/// function is first called). On success the session owns `M`: its handle
-/// stays valid (object cache callbacks see it) until it is removed with its
-/// tracker or the session is disposed of, and `JitcoreDisposeModule` ignores
-/// it. Errors: `INVALID_ARGUMENT` for NULL, a dead handle or a tracker of
-/// another dylib or already removed; `MODULE_ALREADY_ADDED`;
-/// `DUPLICATE_DEFINITION` naming the symbol if `D` already defines one of
-/// `M`'s strong external symbols; `UNSUPPORTED` for a foreign target.
-/// Thread-safe (not with `JitcoreDisposeSession`).
+/// tracker, which lives as long as the dylib). Nothing compiles until a lookup
+/// needs one of its symbols (or, with `LazyByDefault`, until each function is
+/// first called). Its static constructors and destructors run only through
+/// `JitcoreDylibInitialize` and `JitcoreDylibDeinitialize`. On success the
+/// session owns `M`: its handle stays valid (object cache callbacks see it)
+/// until it is removed with its tracker or the session is disposed of, and
+/// `JitcoreDisposeModule` ignores it. Errors: `INVALID_ARGUMENT` for NULL, a
+/// dead handle or a tracker of another dylib or already removed;
+/// `MODULE_ALREADY_ADDED`; `DUPLICATE_DEFINITION` naming the symbol if `D`
+/// already defines one of `M`'s strong external symbols; `UNSUPPORTED` for a
+/// foreign target. Thread-local variables work (each thread gets its own
+/// copy, freed at its exit or when the module is removed; README,
+/// "Thread-local variables"). Thread-safe (not with `JitcoreDisposeSession`).
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreDylibAddModule(
     D: JitcoreDylibRef,
@@ -300,7 +306,8 @@ pub unsafe extern "C" fn JitcoreDylibDefineAbsoluteSymbols(
 /// tracker): `D` defines the `NumSymbols` names in `Symbols` (copied) as
 /// exported functions. `Materialize` (see `JitcoreMaterializeFunction`) is
 /// called on the first lookup of any of these symbols, and its module or
-/// object takes the one compile path (cache, optimize, codegen, link). If
+/// object takes the one compile path (cache, the session's IR pipeline,
+/// codegen, link). If
 /// that fails (`Materialize` returns an error, or its code does not compile
 /// or link), the lookup fails with that error and the symbols are reset, so
 /// the next lookup calls `Materialize` again; once it has succeeded it is
@@ -483,6 +490,73 @@ pub unsafe extern "C" fn JitcoreDylibAddArchive(D: JitcoreDylibRef, Path: *const
         // SAFETY: Path is NULL or a NUL-terminated string (contract).
         let path = unsafe { super::path_arg(Path, "Path")? };
         s.add_source(d, SymbolSource::Archive { path: path.to_path_buf() })
+    })
+}
+
+/// Runs the static constructors (`llvm.global_ctors`) that are due in `D` and
+/// in the dylibs of its link order, transitively, as ORC's `LLJIT::initialize`
+/// does: those of every module added since the last initialization, and those a
+/// failed initialization left. Constructors are taken out of every module when
+/// it is created, so they run only through this function (or
+/// `JitcoreEngineRunStaticConstructors`). Order: lowest priority number first,
+/// then in the order the modules were added (across dylibs), then in the order
+/// listed. Each is looked up first, which compiles its module (for a lazily
+/// added module: the constructor's own function, while what it calls compiles
+/// when called), and runs once, on the calling thread. A module without
+/// constructors counts as initialized too (its destructors are then due at
+/// `JitcoreDylibDeinitialize`). Errors: `INVALID_ARGUMENT` for NULL or a dylib
+/// of a disposed session; `UNRESOLVED_SYMBOL`, `COMPILE` or `LINK` naming the
+/// constructor and its module if its code cannot be compiled and linked: the
+/// constructors before it have run, it and those after it have not, and run on
+/// a later call once the cause is fixed (for example the missing symbol
+/// defined; but a lazily added module whose code failed to link stays failed,
+/// as its lazy functions do, and its constructor fails again). Thread-safe (not
+/// with `JitcoreDisposeSession`): on one session, initializations and
+/// deinitializations run one at a time, so concurrent calls run each
+/// constructor once and each returns after the constructors due when it was
+/// called have run; a constructor may itself initialize a dylib on its own
+/// thread, but must not wait for another thread that does, nor unwind (C++
+/// exception, `longjmp`) out of itself.
+#[no_mangle]
+pub unsafe extern "C" fn JitcoreDylibInitialize(D: JitcoreDylibRef) -> JitcoreErrorRef {
+    boundary(|| {
+        // SAFETY: D is NULL or a dylib handle, checked live before it is read.
+        let (d, s) = unsafe { dylib(D)? };
+        s.initialize(d)
+    })
+}
+
+/// Runs, for `D` and the dylibs of its link order, transitively (the dylibs
+/// `JitcoreDylibInitialize` covers), what ORC's `LLJIT::deinitialize` runs,
+/// in the order of the C library's `exit`: first the exit handlers their
+/// code registered with `atexit` or `__cxa_atexit` (jitted code's calls go
+/// to jitcore, never to the C library, so none of them runs at process
+/// exit, when the code may be gone), last registered first, including
+/// handlers registered while they run; then those LLJIT's platform support
+/// recorded for code jitcore does not rewrite (object files, archive
+/// members); then the static destructors (`llvm.global_dtors`) of the
+/// modules an initialization covered, highest priority number first, then
+/// the most recently added module first. Modules added after the last
+/// initialization were not initialized, and their destructors do not run.
+/// Each handler and destructor runs at most once, on the calling thread;
+/// the dylib may be initialized again later (constructors that ran do not
+/// run again). Removing a tracker drops, without running them, the
+/// destructors of its modules and the exit handlers their code registered,
+/// since their code is gone (deinitialize first to run them); handlers that
+/// object files or archive members registered are not dropped, so such code
+/// must not be removed before its dylib is deinitialized. Disposing of the
+/// session runs nothing. Errors: `INVALID_ARGUMENT` for NULL or a dylib of
+/// a disposed session; `UNRESOLVED_SYMBOL`, `COMPILE` or `LINK` naming the
+/// destructor and its module if its code cannot be compiled and linked (the
+/// handlers have run; that destructor and those after it stay due). Thread
+/// rules as for `JitcoreDylibInitialize`; no other thread may run code that
+/// depends on what is torn down, meanwhile or afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn JitcoreDylibDeinitialize(D: JitcoreDylibRef) -> JitcoreErrorRef {
+    boundary(|| {
+        // SAFETY: D is NULL or a dylib handle, checked live before it is read.
+        let (d, s) = unsafe { dylib(D)? };
+        s.deinitialize(d)
     })
 }
 

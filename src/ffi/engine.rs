@@ -10,7 +10,7 @@ use std::ffi::{c_char, c_void};
 use super::error::JitcoreErrorRef;
 use super::error::JitcoreErrorReporterFunction;
 use super::module::{self, JitcoreModuleRef};
-use super::target::{JitcoreOpaqueTargetData, JitcoreTargetDataRef, JitcoreTargetMachineRef};
+use super::target::{JitcoreIRPipelineKindArg, JitcoreOpaqueTargetData, JitcoreTargetDataRef, JitcoreTargetMachineRef};
 use super::{boundary, boundary_or, bytes_arg, non_null, str_arg, write_out};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -66,8 +66,9 @@ pub unsafe extern "C" fn JitcoreCreateMCJITCompiler(
 
 /// Disposes of an engine: frees all its jitted code and data and every
 /// module still added to it (their handles become dead and
-/// `JitcoreDisposeModule` ignores them). Static destructors are not run; call
-/// `JitcoreEngineRunStaticDestructors` first if they should. NULL is ignored.
+/// `JitcoreDisposeModule` ignores them). Static destructors and exit
+/// handlers are not run; call `JitcoreEngineRunStaticDestructors` first if
+/// they should. NULL is ignored.
 /// Not thread-safe: must not race any other call on the engine, nor run
 /// while jitted code of the engine runs.
 #[no_mangle]
@@ -100,11 +101,14 @@ pub unsafe extern "C" fn JitcoreEngineAddModule(EE: JitcoreEngineRef, M: Jitcore
 
 /// Removes module `M` from the engine, freeing its jitted code and data
 /// (addresses obtained from it become invalid) and its symbols, which are no
-/// longer found. On success the caller owns `M` again and may add it again,
-/// here or elsewhere. Errors: `INVALID_ARGUMENT` for NULL, `MODULE_NOT_FOUND`
-/// if `M` is not added to this engine. Thread-safe (not with
-/// `JitcoreDisposeEngine`), but no thread may run `M`'s code, or use an
-/// address into it, while or after it is removed.
+/// longer found. Its static destructors that have not run, and the exit
+/// handlers its code registered that have not run, are dropped without running
+/// (its code is gone). On success the caller owns `M` again and may add it
+/// again, here or elsewhere (its constructors then run again at the next
+/// `JitcoreEngineRunStaticConstructors`). Errors: `INVALID_ARGUMENT` for NULL,
+/// `MODULE_NOT_FOUND` if `M` is not added to this engine. Thread-safe (not with
+/// `JitcoreDisposeEngine`), but no thread may run `M`'s code, or use an address
+/// into it, while or after it is removed.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreEngineRemoveModule(EE: JitcoreEngineRef, M: JitcoreModuleRef) -> JitcoreErrorRef {
     // SAFETY: EE is NULL or a live engine handle (the host's contract; checked non-NULL).
@@ -223,8 +227,12 @@ pub unsafe extern "C" fn JitcoreEngineAddGlobalMapping(
 /// Runs the static constructors (`llvm.global_ctors`) of every module whose
 /// constructors have not run yet, compiling them as needed: lowest priority
 /// number first, then in the order the modules were added. Errors are those
-/// of a lookup (the constructor's module could not be compiled); the
-/// constructors before it have run. Thread-safe (not with
+/// of a lookup (`UNRESOLVED_SYMBOL`, `COMPILE`, `LINK`, naming the
+/// constructor and its module, which could not be compiled and linked): the
+/// constructors before it have run, it and those after it have not, and
+/// run on a later call once the cause is fixed (for example the missing
+/// symbol mapped). The same mechanism as `JitcoreDylibInitialize` (the
+/// engine's modules are one dylib's). Thread-safe (not with
 /// `JitcoreDisposeEngine`); the constructors run on the calling thread,
 /// each at most once even when several threads call this at once.
 #[no_mangle]
@@ -234,11 +242,17 @@ pub unsafe extern "C" fn JitcoreEngineRunStaticConstructors(EE: JitcoreEngineRef
 }
 
 /// Runs the static destructors (`llvm.global_dtors`) of every module whose
-/// destructors have not run yet: highest priority number first, then the
-/// most recently added module first. Errors as for constructors.
-/// Thread-safe (not with `JitcoreDisposeEngine`); the destructors run on the
-/// calling thread, each at most once. No other thread may run the engine's
-/// code meanwhile or afterwards if it depends on what they tear down.
+/// destructors have not run yet, whether its constructors ran or not:
+/// highest priority number first, then the most recently added module
+/// first; then the exit handlers the engine's code registered with `atexit`
+/// or `__cxa_atexit` (a C++ global object's destructor is one), last
+/// registered first, each once: MCJIT's order (static destructors, then
+/// `exit`'s handlers). Jitted code's handlers never go to the C library, so
+/// nothing of the engine runs at process exit. Errors as for constructors
+/// (the handlers run even then). Thread-safe (not with
+/// `JitcoreDisposeEngine`); the destructors run on the calling thread, each
+/// at most once. No other thread may run the engine's code meanwhile or
+/// afterwards if it depends on what they tear down.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreEngineRunStaticDestructors(EE: JitcoreEngineRef) -> JitcoreErrorRef {
     // SAFETY: EE is NULL or a live engine handle (the host's contract; checked non-NULL).
@@ -256,6 +270,37 @@ pub unsafe extern "C" fn JitcoreEngineGetTargetData(EE: JitcoreEngineRef) -> Jit
         }
         // SAFETY: EE is a live engine handle; the target data lives inside it.
         unsafe { &(*EE).target_data as *const JitcoreOpaqueTargetData as *mut JitcoreOpaqueTargetData }
+    })
+}
+
+/// Sets the engine's IR pipeline: what runs on the IR of every module the
+/// engine compiles from now on, before code generation at the engine's opt
+/// level (see `JitcoreIRPipelineKind`). An engine starts with
+/// `JITCORE_IR_PIPELINE_DEFAULT`. `Passes` is read only for
+/// `JITCORE_IR_PIPELINE_CUSTOM` (NULL is fine otherwise); it is copied, so
+/// the caller keeps it. A custom pipeline is checked here, by having LLVM
+/// parse it (it is run on an empty module, which passes that print, such as
+/// `print`, print too), so a bad one fails now and not at compile time. Modules already compiled keep their code; a compile
+/// under way on another thread finishes with the pipeline it started with.
+/// The pipeline is part of each module's cache key, so a disk cache never
+/// serves an object compiled under another pipeline (host cache callbacks
+/// key their entries with `JitcoreModuleGetKeyForPipeline`). Errors:
+/// `INVALID_ARGUMENT` for a NULL `EE`, a `Kind` outside the enum, a CUSTOM
+/// `Passes` that is NULL, empty or not UTF-8, or a pipeline LLVM cannot
+/// parse (the message names the pipeline and gives LLVM's reason); on
+/// error the engine keeps the pipeline it had. Thread-safe (not with
+/// `JitcoreDisposeEngine`).
+#[no_mangle]
+pub unsafe extern "C" fn JitcoreEngineSetIRPipeline(
+    EE: JitcoreEngineRef,
+    Kind: JitcoreIRPipelineKindArg,
+    Passes: *const c_char,
+) -> JitcoreErrorRef {
+    boundary(|| {
+        // SAFETY: EE is NULL or a live engine handle (contract).
+        let engine = unsafe { engine(EE)? };
+        // SAFETY: Passes is NULL or a NUL-terminated string (contract).
+        engine.set_ir_pipeline(unsafe { Kind.pipeline(Passes)? })
     })
 }
 

@@ -8,6 +8,7 @@ pub mod cache;
 pub mod dylib;
 pub mod engine;
 pub mod error;
+mod handle;
 pub mod module;
 pub mod session;
 pub mod stats;
@@ -100,4 +101,49 @@ pub(crate) unsafe fn slice_arg<'a, T>(p: *const T, n: usize, what: &str) -> Resu
 /// `out` must be a valid, writable pointer.
 pub(crate) unsafe fn write_out<T>(out: *mut T, value: T) {
     out.write(value)
+}
+
+/// The largest struct size a host may pass (a bigger one is a bad length).
+const MAX_STRUCT_SIZE: usize = 1 << 16;
+
+/// Checks the size a host says its copy of an extensible struct has.
+pub(crate) fn struct_size(size: usize, what: &str) -> Result<usize> {
+    if size == 0 || size > MAX_STRUCT_SIZE {
+        return Err(Error::invalid_argument(format!("{size} is not a size of {what}")));
+    }
+    Ok(size)
+}
+
+/// Writes `value` into the host's copy of an extensible struct, `size`
+/// bytes (the size it was compiled with): only those bytes are written;
+/// when the host's struct is larger than this library's, its extra bytes
+/// (fields this library does not know) are zeroed.
+///
+/// # Safety
+/// `out` must point to `size` writable bytes.
+pub(crate) unsafe fn write_sized<T>(out: *mut T, value: T, size: usize) {
+    let ours = std::mem::size_of::<T>();
+    let value = std::mem::ManuallyDrop::new(value);
+    // SAFETY: both ranges are valid for min(size, ours) bytes and distinct.
+    unsafe {
+        std::ptr::copy_nonoverlapping(&*value as *const T as *const u8, out as *mut u8, size.min(ours));
+        if size > ours {
+            std::ptr::write_bytes((out as *mut u8).add(ours), 0, size - ours);
+        }
+    }
+}
+
+/// Reads the host's copy of an extensible struct, `size` bytes: only those
+/// bytes are read, the fields past them keep `defaults`.
+///
+/// # Safety
+/// `src` must point to `size` readable bytes; `T` must be plain integers
+/// (every bit pattern valid).
+pub(crate) unsafe fn read_sized<T: Copy>(src: *const T, size: usize, defaults: T) -> T {
+    let mut v = defaults;
+    // SAFETY: src has `size` readable bytes, v has size_of::<T>().
+    unsafe {
+        std::ptr::copy_nonoverlapping(src as *const u8, &mut v as *mut T as *mut u8, size.min(std::mem::size_of::<T>()))
+    };
+    v
 }

@@ -1,14 +1,14 @@
 //! Modules: a `JitcoreModuleRef` is LLVM IR, parsed and verified, in an
 //! LLVM context of its own. The caller owns a module it created until it
 //! adds it to an engine or a dylib; from then on the engine or session owns
-//! it, until it is removed. A handle is a registry id, not a pointer: a
-//! handle that was disposed of, or freed with the engine or session that
-//! owned it, is recognized and ignored instead of being freed twice, so
-//! modules and their owners may be disposed of in either order.
+//! it, until it is removed. A handle is the address of a cell jitcore owns
+//! (`handle.rs`), looked up in a registry: a handle that was disposed of, or
+//! freed with the engine or session that owned it, is recognized and ignored
+//! instead of being freed twice, so modules and their owners may be disposed
+//! of in either order.
 
 use std::collections::HashMap;
 use std::ffi::c_char;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use once_cell::sync::Lazy;
@@ -23,7 +23,10 @@ pub struct JitcoreOpaqueModule {
     _private: [u8; 0],
 }
 
-/// A parsed, verified module in its own LLVM context.
+/// A parsed, verified module in its own LLVM context. The handle is a
+/// pointer to memory jitcore owns (never freed, so it stays a valid address
+/// after the module died; a dead handle is recognized, and is not reused
+/// for at least 65,536 later modules), opaque to the host.
 pub type JitcoreModuleRef = *mut JitcoreOpaqueModule;
 
 /// LLVM-C's module type (`LLVMModuleRef` is `struct LLVMOpaqueModule *`).
@@ -32,7 +35,6 @@ pub struct LLVMOpaqueModule {
 }
 
 static MODULES: Lazy<Mutex<HashMap<u64, Arc<Module>>>> = Lazy::new(|| Mutex::new(HashMap::new()));
-static NEXT_HANDLE: AtomicU64 = AtomicU64::new(1);
 
 fn registry() -> std::sync::MutexGuard<'static, HashMap<u64, Arc<Module>>> {
     MODULES.lock().unwrap_or_else(|p| p.into_inner())
@@ -40,10 +42,17 @@ fn registry() -> std::sync::MutexGuard<'static, HashMap<u64, Arc<Module>>> {
 
 /// Registers a module and returns its handle.
 pub(crate) fn register(module: Arc<Module>) -> JitcoreModuleRef {
-    let id = NEXT_HANDLE.fetch_add(1, Ordering::Relaxed) << 4;
+    let id = super::handle::allocate() as u64;
     module.set_handle(id);
     registry().insert(id, module);
-    id as JitcoreModuleRef
+    id as usize as JitcoreModuleRef
+}
+
+/// Forgets handle `id` (its module is gone or jitcore's own now).
+fn forget(reg: &mut HashMap<u64, Arc<Module>>, id: u64) {
+    if reg.remove(&id).is_some() {
+        super::handle::release(id as usize);
+    }
 }
 
 /// The module behind a handle.
@@ -62,7 +71,7 @@ pub(crate) fn take(m: JitcoreModuleRef) -> Result<Arc<Module>> {
     if module.owner() != 0 {
         return Err(Error::module_already_added(format!("module '{}' is already added elsewhere", module.name())));
     }
-    registry().remove(&(m as u64));
+    forget(&mut registry(), m as u64);
     module.set_handle(0);
     Ok(module)
 }
@@ -71,7 +80,7 @@ pub(crate) fn take(m: JitcoreModuleRef) -> Result<Arc<Module>> {
 pub(crate) fn unregister(modules: &[Arc<Module>]) {
     let mut reg = registry();
     for m in modules {
-        reg.remove(&m.handle());
+        forget(&mut reg, m.handle());
     }
 }
 
@@ -189,7 +198,7 @@ pub unsafe extern "C" fn JitcoreDisposeModule(M: JitcoreModuleRef) {
         let mut reg = registry();
         if let Some(module) = reg.get(&(M as u64)) {
             if module.owner() == 0 {
-                reg.remove(&(M as u64));
+                forget(&mut reg, M as u64);
             }
         }
     })

@@ -11,8 +11,8 @@ use super::dylib::{dylib, JitcoreDylibRef, JitcoreOpaqueDylib, LIVE_DYLIBS};
 use super::error::JitcoreErrorRef;
 use super::error::JitcoreErrorReporterFunction;
 use super::module;
-use super::target::JitcoreOptLevelArg;
-use super::{boundary, boundary_or, non_null, slice_arg, str_arg, write_out};
+use super::target::{JitcoreIRPipelineKindArg, JitcoreOptLevelArg};
+use super::{boundary, boundary_or, non_null, read_sized, slice_arg, str_arg, struct_size, write_out, write_sized};
 use crate::error::{Error, Result};
 use crate::llvm::target_machine::TargetSpec;
 use crate::session::dylib::Dylib;
@@ -23,7 +23,8 @@ use crate::session::{Session, SessionConfig};
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct JitcoreSessionOptions {
-    /// Optimization level of every compile (default O2).
+    /// Optimization level of every compile (default O2): code generation's,
+    /// and the default IR pipeline's (see `JitcoreSessionSetIRPipeline`).
     pub OptLevel: JitcoreOptLevelArg,
     /// 0: compile on the thread that looks a symbol up; N: a pool of N
     /// compile threads, so independent modules compile in parallel.
@@ -85,45 +86,56 @@ impl JitcoreSessionOptions {
     };
 }
 
-/// Fills `Options` with the defaults: O2, no compile threads (compile on the
-/// looking-up thread), eager, no debugger or perf support. NULL is ignored.
-/// Thread-safe for distinct structs.
+/// Fills `Options`, a struct of `Size` bytes (`sizeof(JitcoreSessionOptions)`
+/// of the host's header), with the defaults: O2, no compile threads
+/// (compile on the looking-up thread), eager, no debugger or perf support.
+/// Only `Size` bytes are written (a host built against an older, smaller
+/// struct is not overrun; bytes past this library's struct are zeroed).
+/// NULL or a `Size` of 0 is ignored. C hosts call it through the macro
+/// `JitcoreSessionOptionsInit(Options)`, which passes the size. Thread-safe
+/// for distinct structs.
 #[no_mangle]
-pub unsafe extern "C" fn JitcoreSessionOptionsInit(Options: *mut JitcoreSessionOptions) {
+pub unsafe extern "C" fn JitcoreSessionOptionsInitSized(Options: *mut JitcoreSessionOptions, Size: usize) {
     boundary_or((), || {
-        if !Options.is_null() {
-            // SAFETY: Options was checked non-NULL and points to writable memory.
-            unsafe { write_out(Options, JitcoreSessionOptions::DEFAULT) };
+        if !Options.is_null() && struct_size(Size, "JitcoreSessionOptions").is_ok() {
+            // SAFETY: Options was checked non-NULL and has Size writable bytes.
+            unsafe { write_sized(Options, JitcoreSessionOptions::DEFAULT, Size) };
         }
     })
 }
 
-/// Creates a session for the host machine with `Options` (NULL: the
-/// defaults of `JitcoreSessionOptionsInit`). It has a main JITDylib, which
+/// Creates a session for the host machine with `Options`, a struct of
+/// `OptionsSize` bytes (NULL: the defaults of `JitcoreSessionOptionsInit`).
+/// Only `OptionsSize` bytes are read; fields past them (added after the
+/// host was built) take their defaults. C hosts call it through the macro
+/// `JitcoreCreateSession(Result, Options)`, which passes
+/// `sizeof(JitcoreSessionOptions)`. It has a main JITDylib, which
 /// resolves the host process's symbols (libc's `printf`, ...) after its own
 /// definitions, sources and link order. JITDylibs made later see only
 /// their own definitions, their symbol sources and their link order, as
 /// shared libraries do: give them `JitcoreDylibAddProcessSymbols` to reach
 /// libc.
 /// On success the caller owns `*Result` (dispose with
-/// `JitcoreDisposeSession`). Errors: `INVALID_ARGUMENT` for a NULL `Result`
-/// or an opt level outside 0..3, `UNSUPPORTED` if the host cannot JIT or
+/// `JitcoreDisposeSession`). Errors: `INVALID_ARGUMENT` for a NULL `Result`,
+/// an `OptionsSize` of 0 or over 64 KiB, or an opt level outside 0..3, `UNSUPPORTED` if the host cannot JIT or
 /// the debugger support cannot be enabled, `IO` if the perf map cannot be
 /// written, `INTERNAL` if compile threads cannot be started. Thread-safe.
 /// The session it makes may be used from several threads at once: every
 /// session, dylib and tracker function is thread-safe except the Dispose
 /// functions.
 #[no_mangle]
-pub unsafe extern "C" fn JitcoreCreateSession(
+pub unsafe extern "C" fn JitcoreCreateSessionSized(
     Result: *mut JitcoreSessionRef,
     Options: *const JitcoreSessionOptions,
+    OptionsSize: usize,
 ) -> JitcoreErrorRef {
     boundary(|| {
         non_null(Result, "Result")?;
         let mut opts = JitcoreSessionOptions::DEFAULT;
         if !Options.is_null() {
-            // SAFETY: a non-NULL Options points to a readable struct.
-            opts = unsafe { *Options };
+            let size = struct_size(OptionsSize, "JitcoreSessionOptions (OptionsSize)")?;
+            // SAFETY: a non-NULL Options points to OptionsSize readable bytes.
+            opts = unsafe { read_sized(Options, size, JitcoreSessionOptions::DEFAULT) };
         }
         if opts.CompileThreads > 1024 {
             return Err(Error::invalid_argument(format!("{} compile threads is too many", opts.CompileThreads)));
@@ -144,12 +156,13 @@ pub unsafe extern "C" fn JitcoreCreateSession(
     })
 }
 
-/// Disposes of a session: frees all jitted code and data, every module
-/// added to it, its JITDylibs (their handles become dead) and its compile
-/// threads (after the compiles in flight finish). Tracker handles stay to be
-/// disposed of, but no longer do anything. NULL is ignored. Not
-/// thread-safe: must not race any other use of the session, its dylibs or
-/// its trackers, nor run while the session's jitted code runs.
+/// Disposes of a session: frees all jitted code and data, every module added to
+/// it, its JITDylibs (their handles become dead) and its compile threads (after
+/// the compiles in flight finish). No static destructor or exit handler runs:
+/// call `JitcoreDylibDeinitialize` first if they should. Tracker handles stay
+/// to be disposed of, but no longer do anything. NULL is ignored. Not
+/// thread-safe: must not race any other use of the session, its dylibs or its
+/// trackers, nor run while the session's jitted code runs.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreDisposeSession(S: JitcoreSessionRef) {
     boundary_or((), || {
@@ -228,7 +241,8 @@ pub unsafe extern "C" fn JitcoreSessionGetDylibByName(S: JitcoreSessionRef, Name
 /// definitions first, then the exported definitions of `D`'s link order, in
 /// order (the main JITDylib then asks the host process).
 /// Compiles what it needs (a lazily added function is not compiled: its
-/// stub's address is returned). Writes the address to `*Result`. Errors:
+/// stub's address is returned; a thread-local variable's name gives its
+/// descriptor, not a thread's copy). Writes the address to `*Result`. Errors:
 /// `INVALID_ARGUMENT` for NULL or a dylib of another session,
 /// `SYMBOL_NOT_FOUND` naming the symbol and the dylibs searched;
 /// `UNRESOLVED_SYMBOL`, `COMPILE` or `LINK` naming the module if its code
@@ -298,6 +312,31 @@ pub unsafe extern "C" fn JitcoreSessionLookupMany(
         // SAFETY: Results has room for NumNames addresses (contract).
         unsafe { std::ptr::copy_nonoverlapping(addrs.as_ptr(), Results, NumNames) };
         Ok(())
+    })
+}
+
+/// Sets the session's IR pipeline, as `JitcoreEngineSetIRPipeline` does for
+/// an engine: what runs on IR before code generation at the session's opt
+/// level, for every module of every JITDylib compiled from now on: modules
+/// added eagerly, each partition of a lazily added module (so functions of
+/// a lazy module first called after this call follow it), modules returned
+/// by materializers, and LLJIT's own platform support modules. A session
+/// starts with `JITCORE_IR_PIPELINE_DEFAULT`. Same rules for `Passes`, same
+/// checks and errors (`INVALID_ARGUMENT` for a NULL `S`, a bad `Kind` or a
+/// pipeline LLVM cannot parse, naming it; the session keeps its pipeline
+/// then). Thread-safe (not with `JitcoreDisposeSession`); a compile under
+/// way on another thread finishes with the pipeline it started with.
+#[no_mangle]
+pub unsafe extern "C" fn JitcoreSessionSetIRPipeline(
+    S: JitcoreSessionRef,
+    Kind: JitcoreIRPipelineKindArg,
+    Passes: *const c_char,
+) -> JitcoreErrorRef {
+    boundary(|| {
+        // SAFETY: S is NULL or a live session handle (contract).
+        let s = unsafe { session(S)? };
+        // SAFETY: Passes is NULL or a NUL-terminated string (contract).
+        s.session.set_ir_pipeline(unsafe { Kind.pipeline(Passes)? })
     })
 }
 

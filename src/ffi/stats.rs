@@ -10,7 +10,7 @@ use super::cache::JitcoreObjectCacheRef;
 use super::engine::{engine, JitcoreEngineRef};
 use super::error::JitcoreErrorRef;
 use super::session::{session, JitcoreSessionRef};
-use super::{boundary, non_null, write_out};
+use super::{boundary, non_null, struct_size, write_sized};
 
 /// Statistics of an engine or session. A zeroed struct is valid; fields may
 /// be added at the end in later versions.
@@ -95,40 +95,51 @@ impl From<DiskCacheStatistics> for JitcoreDiskCacheStatistics {
     }
 }
 
-/// Writes the engine's statistics (modules compiled, cache hits, ...).
-/// Errors: `INVALID_ARGUMENT` for NULL. Thread-safe (not with
+/// Writes the engine's statistics (modules compiled, cache hits, ...) to
+/// `Result`, a struct of `Size` bytes (the host's
+/// `sizeof(JitcoreStatistics)`): only `Size` bytes are written, so a host
+/// built against an older, smaller struct is not overrun (bytes past this
+/// library's struct are zeroed). C hosts call it through the macro
+/// `JitcoreEngineGetStatistics(EE, Result)`, which passes the size.
+/// Errors: `INVALID_ARGUMENT` for NULL or a `Size` of 0 or over 64 KiB. Thread-safe (not with
 /// `JitcoreDisposeEngine`); counters are read one by one, so a snapshot taken
 /// while other threads compile may be a moment apart between fields.
 #[no_mangle]
-pub unsafe extern "C" fn JitcoreEngineGetStatistics(
+pub unsafe extern "C" fn JitcoreEngineGetStatisticsSized(
     EE: JitcoreEngineRef,
     Result: *mut JitcoreStatistics,
+    Size: usize,
 ) -> JitcoreErrorRef {
     boundary(|| {
         // SAFETY: EE is a live engine handle.
         let engine = unsafe { engine(EE)? };
         non_null(Result, "Result")?;
-        // SAFETY: Result was checked non-NULL.
-        unsafe { write_out(Result, engine.statistics().into()) };
+        let size = struct_size(Size, "JitcoreStatistics")?;
+        // SAFETY: Result was checked non-NULL and has Size writable bytes.
+        unsafe { write_sized(Result, JitcoreStatistics::from(engine.statistics()), size) };
         Ok(())
     })
 }
 
 /// Writes the session's statistics: modules and functions compiled,
-/// objects loaded, cache hits and misses, code bytes live. Errors:
-/// `INVALID_ARGUMENT` for NULL. Thread-safe (not with `JitcoreDisposeSession`); counters
+/// objects loaded, cache hits and misses, code bytes live; `Size` as for
+/// `JitcoreEngineGetStatisticsSized` (C: the macro
+/// `JitcoreSessionGetStatistics(S, Result)`). Errors: `INVALID_ARGUMENT`
+/// for NULL or a bad `Size`. Thread-safe (not with `JitcoreDisposeSession`); counters
 /// are read one by one, as for an engine.
 #[no_mangle]
-pub unsafe extern "C" fn JitcoreSessionGetStatistics(
+pub unsafe extern "C" fn JitcoreSessionGetStatisticsSized(
     S: JitcoreSessionRef,
     Result: *mut JitcoreStatistics,
+    Size: usize,
 ) -> JitcoreErrorRef {
     boundary(|| {
         // SAFETY: S is a live session handle.
         let s = unsafe { session(S)? };
         non_null(Result, "Result")?;
-        // SAFETY: Result was checked non-NULL.
-        unsafe { write_out(Result, s.session.statistics().into()) };
+        let size = struct_size(Size, "JitcoreStatistics")?;
+        // SAFETY: Result was checked non-NULL and has Size writable bytes.
+        unsafe { write_sized(Result, JitcoreStatistics::from(s.session.statistics()), size) };
         Ok(())
     })
 }
@@ -137,20 +148,24 @@ pub unsafe extern "C" fn JitcoreSessionGetStatistics(
 /// entries dropped, evictions and I/O failures of this cache since it was
 /// created (in this process), and the bytes and number of entries in its
 /// directory now (scanned by this call, so they include what other
-/// processes wrote). Errors: `INVALID_ARGUMENT` for NULL. Thread-safe (not
+/// processes wrote); `Size` as for `JitcoreEngineGetStatisticsSized` (C:
+/// the macro `JitcoreDiskCacheGetStatistics(Cache, Result)`). Errors:
+/// `INVALID_ARGUMENT` for NULL or a bad `Size`. Thread-safe (not
 /// with `JitcoreDisposeObjectCache` of `Cache`).
 #[no_mangle]
-pub unsafe extern "C" fn JitcoreDiskCacheGetStatistics(
+pub unsafe extern "C" fn JitcoreDiskCacheGetStatisticsSized(
     Cache: JitcoreObjectCacheRef,
     Result: *mut JitcoreDiskCacheStatistics,
+    Size: usize,
 ) -> JitcoreErrorRef {
     boundary(|| {
         non_null(Cache, "Cache")?;
         non_null(Result, "Result")?;
         // SAFETY: Cache is a live cache handle (contract).
         let stats = unsafe { &(*Cache).disk }.statistics();
-        // SAFETY: Result was checked non-NULL.
-        unsafe { write_out(Result, JitcoreDiskCacheStatistics::from(stats)) };
+        let size = struct_size(Size, "JitcoreDiskCacheStatistics")?;
+        // SAFETY: Result was checked non-NULL and has Size writable bytes.
+        unsafe { write_sized(Result, JitcoreDiskCacheStatistics::from(stats), size) };
         Ok(())
     })
 }

@@ -2,16 +2,19 @@
 //! code for (the host's triple, CPU and CPU features, an opt level); the
 //! caller owns it, and engines copy what they need from it. A
 //! `JitcoreTargetDataRef` is an engine's data layout (sizes and alignments
-//! of IR types), borrowed from the engine.
+//! of IR types), borrowed from the engine. A `JitcoreIRPipelineKind` says
+//! what runs on IR before code generation.
 
 use std::ffi::{c_char, c_uint};
 
 use super::error::JitcoreErrorRef;
 use super::{boundary, boundary_or, non_null, str_arg, write_out};
+use crate::compile::pipeline::IrPipeline;
 use crate::error::{Error, Result};
 use crate::target::{TargetDataInfo, TargetMachine};
 
-/// Optimization levels: the IR pipeline (`default<On>`) and codegen both follow it.
+/// Optimization levels: codegen follows it, and so does the default IR
+/// pipeline (`default<On>`, see `JitcoreIRPipelineKind`).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum JitcoreOptLevel {
@@ -34,6 +37,52 @@ impl JitcoreOptLevelArg {
             Ok(self.0)
         } else {
             Err(Error::invalid_argument(format!("{} is not a JitcoreOptLevel (0..3)", self.0)))
+        }
+    }
+}
+
+/// What an engine or session runs on a module's IR before code generation
+/// (`JitcoreEngineSetIRPipeline`, `JitcoreSessionSetIRPipeline`). Code
+/// generation itself always runs at the opt level.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JitcoreIRPipelineKind {
+    /// The default: LLVM's `default<On>` pipeline at the opt level `n`,
+    /// right for IR nobody optimized yet (what a front end emits).
+    JITCORE_IR_PIPELINE_DEFAULT = 0,
+    /// No IR passes: codegen only, at the opt level, as llvmlite's MCJIT and
+    /// `lli` do. Right for a host that already ran its own passes.
+    JITCORE_IR_PIPELINE_NONE = 1,
+    /// The passes of a pipeline string in `opt -passes=` syntax, for
+    /// example `"function(instcombine,simplifycfg),globaldce"`.
+    JITCORE_IR_PIPELINE_CUSTOM = 2,
+}
+
+/// How a `JitcoreIRPipelineKind` argument arrives: read as a number and
+/// checked, as `JitcoreOptLevelArg` (spelled `JitcoreIRPipelineKind` in
+/// the header).
+#[repr(transparent)]
+#[derive(Clone, Copy, Debug)]
+pub struct JitcoreIRPipelineKindArg(pub c_uint);
+
+impl JitcoreIRPipelineKindArg {
+    /// The pipeline `self` and `passes` name (`passes` is read only for
+    /// CUSTOM); not yet checked by LLVM (see `IrPipeline::check`).
+    ///
+    /// # Safety
+    /// `passes` must be NULL or a NUL-terminated string.
+    pub(crate) unsafe fn pipeline(self, passes: *const c_char) -> Result<IrPipeline> {
+        match self.0 {
+            0 => Ok(IrPipeline::Default),
+            1 => Ok(IrPipeline::None),
+            2 => {
+                if passes.is_null() {
+                    return Err(Error::invalid_argument("a JITCORE_IR_PIPELINE_CUSTOM pipeline needs Passes"));
+                }
+                // SAFETY: non-NULL, NUL-terminated (contract).
+                Ok(IrPipeline::Custom(unsafe { str_arg(passes, "Passes")? }.to_string()))
+            }
+            n => Err(Error::invalid_argument(format!("{n} is not a JitcoreIRPipelineKind (0..2)"))),
         }
     }
 }

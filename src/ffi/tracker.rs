@@ -43,7 +43,10 @@ pub(crate) unsafe fn group_for(d: &Arc<Dylib>, rt: JitcoreResourceTrackerRef) ->
 /// Removes everything added under `RT`: its code and data are freed
 /// (addresses into it become invalid; nothing may be running in it), its
 /// symbols are no longer found, its modules are disposed of (their handles
-/// become dead), and unused symbol names are dropped. Other trackers' code
+/// become dead), and unused symbol names are dropped. Static destructors
+/// of its modules that have not run, and exit handlers their code
+/// registered that have not run, are dropped without running (their code
+/// is gone): call `JitcoreDylibDeinitialize` first to run them. Other trackers' code
 /// is untouched; `RT` stays to be disposed of, and adding to it fails.
 /// Errors: `INVALID_ARGUMENT` for NULL, or if its session was disposed of.
 /// Thread-safe (not with `JitcoreDisposeSession`); must not race

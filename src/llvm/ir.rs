@@ -243,6 +243,11 @@ pub(crate) unsafe fn for_each_global(m: LLVMModuleRef, mut f: impl FnMut(LLVMVal
 }
 
 impl IrModule {
+    /// The module, for the other files of this layer that rewrite IR.
+    pub(super) fn raw(&self) -> LLVMModuleRef {
+        self.module
+    }
+
     /// Parses textual IR or bitcode (LLVM detects which) into a new context.
     /// `name` identifies the buffer in diagnostics ("name:line:col: error: ...").
     pub fn parse(name: &str, data: &[u8]) -> Result<IrModule> {

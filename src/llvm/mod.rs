@@ -6,6 +6,7 @@ pub mod blake3;
 pub mod buffer;
 pub mod codegen;
 pub mod diagnostics;
+pub mod exit;
 pub mod generator;
 pub mod ir;
 pub mod lazy;
@@ -14,6 +15,7 @@ pub mod object;
 pub mod orc;
 pub mod split;
 pub mod target_machine;
+pub mod tls;
 pub mod unit;
 
 use std::ffi::{CStr, CString};

@@ -8,18 +8,22 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 
 use super::dylib::{AliasState, Dylib};
+use super::exit::ExitHandlers;
 use super::lazy;
 use super::materializer::HostMaterializer;
 use super::perf::PerfMap;
 use super::stats::Stats;
 use super::tracker::Group;
 use crate::cache::ObjectCache;
+use crate::compile::pipeline::IrPipeline;
 use crate::compile::pool::Pool;
 use crate::error::{Error, Result};
 use crate::llvm::ir::ModuleSymbol;
 use crate::llvm::lazy::{CallThrough, StubsManager};
 use crate::llvm::lljit::Lljit;
-use crate::llvm::orc::{ExecutionSession, Found, JitDylib, ObjectLayer, SymbolName, Tracker};
+use crate::llvm::orc::{
+    absolute_symbols, ExecutionSession, Found, JitDylib, ObjectLayer, SymbolFlags, SymbolName, Tracker,
+};
 use crate::llvm::target_machine::{TargetMachine, TargetSpec};
 use crate::llvm::unit::ThreadSafeModule;
 use crate::module::Module;
@@ -117,6 +121,8 @@ pub struct SessionEnv {
     pub spec: TargetSpec,
     pub data_layout: String,
     pub(super) machines: Mutex<Vec<TargetMachine>>,
+    /// What runs on IR before codegen, for compiles that start from now on.
+    pub(super) ir_pipeline: RwLock<IrPipeline>,
     pub(super) cache: RwLock<Option<Arc<dyn ObjectCache>>>,
     pub stats: Stats,
     pub log: ErrorLog,
@@ -138,6 +144,10 @@ pub struct SessionEnv {
     /// has linked yet (see `cycles::link_stub_targets`).
     pub(super) stub_targets: Mutex<Vec<StubTarget>>,
     pub(super) next_stub_target: AtomicU64,
+    /// The tags of lazily added modules' promoted names (see lazy.rs).
+    pub(super) lazy_tags: lazy::LazyTags,
+    /// The exit handlers jitted code registered, and their tokens.
+    pub(super) exits: Arc<ExitHandlers>,
     pub perf: Option<PerfMap>,
     pub(super) me: Weak<SessionEnv>,
     /// The LLJIT: dropped last, when nothing else of the session is left.
@@ -150,18 +160,8 @@ impl SessionEnv {
     }
 
     /// Checks that `module` can be compiled for this session's target and
-    /// linked by it. Thread-local variables cannot: native TLS needs ORC's
-    /// runtime, which jitcore does not have, and LLVM-C cannot turn on
-    /// emulated TLS; without this check such code would run and compute
-    /// wrong results.
+    /// linked by it.
     pub fn check_target(&self, module: &Module) -> Result<()> {
-        if let Some(tl) = module.thread_locals().first() {
-            return Err(Error::unsupported(format!(
-                "module '{}' uses thread-local variable '{tl}', which jitcore cannot link (no ORC runtime, and \
-                 LLVM-C cannot enable emulated TLS)",
-                module.name()
-            )));
-        }
         let triple = module.triple();
         if triple.is_empty() {
             return Ok(());
@@ -189,6 +189,12 @@ impl SessionEnv {
 
     pub(crate) fn jit(&self) -> &Lljit {
         &self.jit
+    }
+
+    /// The IR pipeline a compile starting now runs (read once per compile,
+    /// so its cache key and its object agree).
+    pub fn ir_pipeline(&self) -> IrPipeline {
+        self.ir_pipeline.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub fn cache(&self) -> Option<Arc<dyn ObjectCache>> {
@@ -364,6 +370,26 @@ impl SessionEnv {
                 let _ = t.remove();
             }
         }
+    }
+
+    /// Defines in `dylib`, for its life, the registrar that jitted code's
+    /// exit handler registrations call (see llvm/exit.rs).
+    pub(super) fn define_registrar(&self, dylib: &Dylib) -> Result<()> {
+        let name = self.jit.mangle_and_intern(crate::llvm::exit::REGISTRAR);
+        let address = crate::llvm::exit::registrar_address();
+        dylib.jd().define(absolute_symbols(vec![(name, address, SymbolFlags::new(false, true))]))
+    }
+
+    /// Makes sure `dylib` defines exit token `name` (see session/exit.rs),
+    /// for its life.
+    pub(super) fn ensure_exit_token(&self, dylib: &Dylib, name: &str) -> Result<()> {
+        self.exits.ensure_token(dylib.id(), name, |address| {
+            let symbol = (self.jit.mangle_and_intern(name), address, SymbolFlags::new(false, false));
+            dylib
+                .jd()
+                .define(absolute_symbols(vec![symbol]))
+                .map_err(|e| e.context(format!("cannot define '{name}' in JITDylib '{}'", dylib.name())))
+        })
     }
 
     /// The session's lazy call-through manager, made on first use.

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::dylib::Dylib;
 use super::env::{InJit, Pending};
+use super::lazy;
 use super::Session;
 use crate::error::{Error, JitcoreErrorCode};
 use crate::module::Module;
@@ -187,8 +188,13 @@ impl Session {
             let Some(dylib) = self.env.dylib_by_id(group.dylib) else { continue };
             let Some((_, names)) = failed.iter().find(|(d, _)| *d == dylib.name()) else { continue };
             for member in group.state().members.iter() {
+                // A lazy module's failed symbol may be a function's body
+                // (a constructor run by initialization looks it up).
+                let named = |s: &str| {
+                    names.iter().any(|n| *n == s || (member.lazy && n.strip_suffix(lazy::BODY_SUFFIX) == Some(s)))
+                };
                 let defines = match (&member.module, &member.materializer) {
-                    (Some(m), _) => m.symbols().iter().any(|s| names.contains(&s.name.as_str())),
+                    (Some(m), _) => m.symbols().iter().any(|s| named(&s.name)),
                     (_, Some(h)) => h.symbols().iter().any(|s| names.contains(&s.name.as_str())),
                     _ => false,
                 };

@@ -8,8 +8,15 @@
 //! All of it sits behind one placeholder (see unit.rs), so the module's
 //! resource tracker covers stubs and bodies alike; each lazily added module
 //! has its own stubs manager, freed when the module is removed.
+//!
+//! The names the split gives promoted local symbols carry a tag made from
+//! the module's content hash ([`LazyTags`]), not from the order modules were
+//! added: the partitions of a module are the same bitcode in every session,
+//! so their cache keys are too, and a warm disk cache serves them whatever
+//! was added before.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 
 use crate::error::Result;
 use crate::llvm::ir::{IrModule, ModuleSymbol};
@@ -26,8 +33,52 @@ pub struct LazyPlan {
     globals_refs: Vec<String>,
 }
 
+/// The tags in use by a session's lazily added modules.
+#[derive(Default)]
+pub struct LazyTags {
+    in_use: Arc<Mutex<HashSet<String>>>,
+}
+
+/// A module's tag, unique among the lazily added modules of its session
+/// while it lives (it is released when dropped, with the module's member).
+pub struct LazyTag {
+    tag: String,
+    in_use: Arc<Mutex<HashSet<String>>>,
+}
+
+impl LazyTags {
+    /// The tag of a module with `content_hash`: the hash itself, or while
+    /// another live module of identical content holds it (the same module
+    /// added twice), the hash with the smallest free `.n` after it.
+    pub fn reserve(&self, content_hash: u64) -> LazyTag {
+        let mut in_use = self.in_use.lock().unwrap_or_else(|p| p.into_inner());
+        let base = format!("{content_hash:016x}");
+        let mut tag = base.clone();
+        let mut n = 0u64;
+        while in_use.contains(&tag) {
+            n += 1;
+            tag = format!("{base}.{n}");
+        }
+        in_use.insert(tag.clone());
+        LazyTag { tag, in_use: self.in_use.clone() }
+    }
+}
+
+impl LazyTag {
+    pub fn as_str(&self) -> &str {
+        &self.tag
+    }
+}
+
+impl Drop for LazyTag {
+    fn drop(&mut self) {
+        self.in_use.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.tag);
+    }
+}
+
 impl LazyPlan {
-    /// Splits `module`; `None` when it cannot be split safely.
+    /// Splits `module`, promoting local symbols under `unique` (see
+    /// `llvm::split::split`); `None` when it cannot be split safely.
     pub fn new(module: &Module, unique: &str) -> Result<Option<LazyPlan>> {
         // Split a copy in a context of its own: the splitter rewrites it
         // freely, and the module stays as the host gave it.
@@ -60,6 +111,12 @@ impl LazyPlan {
     /// reached through stubs, so only these can make a lookup wait).
     pub fn globals_refs(&self) -> Vec<String> {
         self.globals_refs.clone()
+    }
+
+    /// The body behind function `name`'s stub (none if `name` was not
+    /// split out: it lives in the globals partition, under its own name).
+    pub fn body_of(&self, name: &str) -> Option<&str> {
+        self.functions.iter().find(|(f, _)| f.name == name).map(|(f, _)| f.body.as_str())
     }
 
     /// What the module's placeholder promises: stubs, bodies and globals.

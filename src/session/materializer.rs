@@ -2,7 +2,7 @@
 //! lookup of any of them, IR or an object that defines them (ORC's "custom
 //! compiler"). What it returns takes the one compile path like any module.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
 use crate::llvm::buffer::MemoryBuffer;
@@ -25,6 +25,8 @@ pub struct HostMaterializer {
     id: u64,
     symbols: Vec<String>,
     produce: Produce,
+    /// The exit tokens of the modules it produced (see session/exit.rs).
+    exit_tokens: Mutex<Vec<String>>,
 }
 
 static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -40,7 +42,7 @@ impl HostMaterializer {
         // Ids share the space of module content hashes in failure reports;
         // the top bit keeps them apart in practice.
         let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed) | (1 << 63);
-        Ok(HostMaterializer { id, symbols, produce })
+        Ok(HostMaterializer { id, symbols, produce, exit_tokens: Mutex::new(Vec::new()) })
     }
 
     pub fn id(&self) -> u64 {
@@ -58,6 +60,18 @@ impl HostMaterializer {
             .iter()
             .map(|s| ModuleSymbol { name: s.clone(), exported: true, callable: true, weak: false })
             .collect()
+    }
+
+    /// Notes that a module it produced registers exit handlers through `token`.
+    pub fn note_exit_token(&self, token: &str) {
+        let mut tokens = self.exit_tokens.lock().unwrap_or_else(|p| p.into_inner());
+        if !tokens.iter().any(|t| t == token) {
+            tokens.push(token.to_string());
+        }
+    }
+
+    pub fn exit_tokens(&self) -> Vec<String> {
+        self.exit_tokens.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Calls the host for the `requested` names.

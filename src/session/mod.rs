@@ -8,14 +8,17 @@
 mod cycles;
 pub mod dylib;
 pub mod env;
+pub mod exit;
 mod exports;
 mod failure;
+mod init;
 pub mod lazy;
 pub mod linkorder;
 pub mod materializer;
 pub mod perf;
 pub mod sources;
 pub mod stats;
+pub mod structors;
 pub mod tracker;
 pub mod unit;
 
@@ -24,6 +27,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 
 use crate::cache::ObjectCache;
+use crate::compile::pipeline::IrPipeline;
 use crate::compile::pool::Pool;
 use crate::error::{Error, Result};
 use crate::llvm::buffer::MemoryBuffer;
@@ -38,6 +42,7 @@ use crate::report::{self, ErrorLog};
 use dylib::Dylib;
 pub use env::{Pending, SessionConfig, SessionEnv};
 use stats::{Statistics, Stats};
+use structors::ModuleInit;
 use tracker::{Group, Member};
 
 /// An LLJIT with jitcore's compile path on it.
@@ -55,6 +60,8 @@ pub struct Session {
     /// Failed units whose reset was deferred (it was due on a thread
     /// inside the JIT): done by the next lookup, before it starts.
     resets: Mutex<Vec<u64>>,
+    /// One thread at a time runs initializers and finalizers (init.rs).
+    initializing: structors::Turnstile,
 }
 
 fn main_dylib_id() -> u64 {
@@ -99,6 +106,7 @@ impl Session {
                 data_layout: jit.data_layout(),
                 spec,
                 machines: Mutex::new(Vec::new()),
+                ir_pipeline: RwLock::new(IrPipeline::Default),
                 cache: RwLock::new(None),
                 stats: Stats::default(),
                 log: ErrorLog::default(),
@@ -114,15 +122,36 @@ impl Session {
                 lazy: Mutex::new(None),
                 stub_targets: Mutex::new(Vec::new()),
                 next_stub_target: AtomicU64::new(0),
+                lazy_tags: Default::default(),
+                exits: Arc::new(exit::ExitHandlers::default()),
                 perf,
                 me: me.clone(),
                 jit,
             }
         });
+        // Lowered thread-local accesses call jitcore's runtime: every
+        // dylib links the platform dylib (main, when there is none).
+        let runtime = orc::absolute_symbols(vec![(
+            env.jit.mangle_and_intern(crate::llvm::tls::GET_ADDRESS),
+            crate::llvm::tls::get_address_function(),
+            SymbolFlags::new(true, true),
+        )]);
+        env.platform_dylib
+            .unwrap_or(main_jd)
+            .define(runtime)
+            .map_err(|e| e.context("cannot define the thread-local runtime"))?;
         let main = Dylib::new(main_jd, "main", main_dylib_id());
         linkorder::install(&env, &main);
+        env.define_registrar(&main)?;
         env.dylibs.write().unwrap_or_else(|p| p.into_inner()).push(main.clone());
-        Ok(Session { env, main, changes: Mutex::new(()), lookups: RwLock::new(()), resets: Mutex::new(Vec::new()) })
+        Ok(Session {
+            env,
+            main,
+            changes: Mutex::new(()),
+            lookups: RwLock::new(()),
+            resets: Mutex::new(Vec::new()),
+            initializing: structors::Turnstile::default(),
+        })
     }
 
     pub fn env(&self) -> &Arc<SessionEnv> {
@@ -139,6 +168,20 @@ impl Session {
 
     pub fn set_cache(&self, cache: Option<Arc<dyn ObjectCache>>) {
         *self.env.cache.write().unwrap_or_else(|p| p.into_inner()) = cache;
+    }
+
+    /// Sets the IR pipeline of every module compiled from now on (a
+    /// module compiled already keeps its code; one being compiled finishes
+    /// with the pipeline it started with). A custom pipeline is parsed by
+    /// LLVM first: one that does not parse is `INVALID_ARGUMENT`, and the
+    /// session keeps its pipeline.
+    pub fn set_ir_pipeline(&self, pipeline: IrPipeline) -> Result<()> {
+        let tm = self.env.take_target_machine()?;
+        let checked = pipeline.check(&tm);
+        self.env.return_target_machine(tm);
+        checked?;
+        *self.env.ir_pipeline.write().unwrap_or_else(|p| p.into_inner()) = pipeline;
+        Ok(())
     }
 
     pub fn set_error_reporter(&self, f: Option<report::Reporter>) {
@@ -166,6 +209,7 @@ impl Session {
             d.set_platform(p);
         }
         linkorder::install(&self.env, &d);
+        self.env.define_registrar(&d)?;
         dylibs.push(d.clone());
         Ok(d)
     }
@@ -221,20 +265,23 @@ impl Session {
         // Splitting a module for laziness is the slow part: done before the
         // structural lock, so other threads' changes do not wait for it.
         let plan = if lazy {
-            let unique = format!("{:x}.{}", module.content_hash(), self.env.next_unit.fetch_add(1, Ordering::Relaxed));
-            Some(lazy::LazyPlan::new(module, &unique)?)
+            let tag = self.env.lazy_tags.reserve(module.content_hash());
+            lazy::LazyPlan::new(module, tag.as_str())?.map(|plan| (plan, tag))
         } else {
             None
         };
         let _changes = self.lock_changes();
         group.check_open()?;
+        if let Some(token) = module.exit_token() {
+            self.env.ensure_exit_token(dylib, token)?;
+        }
         // The dylib's own definition wins over what its link order supplied.
         let names: Vec<String> = module.symbols().iter().map(|s| s.name.clone()).collect();
         dylib.drop_aliases(Some(&names));
         let member = match plan {
-            Some(Some(plan)) => self.install_lazy(dylib, module, group, plan)?,
+            Some((plan, tag)) => self.install_lazy(dylib, module, group, plan, tag)?,
             // Not splittable (or eager): the whole module compiles on first lookup.
-            Some(None) | None => self.install_eager(dylib, module, group)?,
+            None => self.install_eager(dylib, module, group)?,
         };
         group.state().members.push(member);
         dylib.changed();
@@ -258,8 +305,10 @@ impl Session {
             materializer: None,
             lazy: false,
             stubs: None,
+            tag: None,
             object_names: Vec::new(),
             facts: None,
+            init: Some(ModuleInit::new(module, str::to_string)),
         })
     }
 
@@ -269,11 +318,15 @@ impl Session {
         module: &Arc<Module>,
         group: &Arc<Group>,
         plan: lazy::LazyPlan,
+        tag: lazy::LazyTag,
     ) -> Result<Member> {
         self.env.lazy_support()?;
         let stubs = StubsManager::new(&self.env.spec.triple)?;
         let symbols = plan.placeholder_symbols();
         let facts = Arc::new(tracker::LinkFacts { refs: plan.globals_refs(), ..Default::default() });
+        // Constructors and destructors run through their bodies: looking
+        // them up compiles them.
+        let init = ModuleInit::new(module, |f| plan.body_of(f).unwrap_or(f).to_string());
         let stubs = Arc::new(stubs);
         let pending = Pending::Lazy { plan: Arc::new(plan), group: group.clone(), stubs: stubs.clone() };
         let (tracker, unit_id) = self
@@ -287,8 +340,10 @@ impl Session {
             materializer: None,
             lazy: true,
             stubs: Some(stubs),
+            tag: Some(tag),
             object_names: Vec::new(),
             facts: Some(facts),
+            init: Some(init),
         })
     }
 
@@ -320,8 +375,10 @@ impl Session {
             materializer: None,
             lazy: false,
             stubs: None,
+            tag: None,
             object_names: summary.defined,
             facts: Some(facts),
+            init: None,
         });
         dylib.changed();
         Ok(())
@@ -349,8 +406,10 @@ impl Session {
             materializer: Some(materializer),
             lazy: false,
             stubs: None,
+            tag: None,
             object_names: Vec::new(),
             facts: None,
+            init: None,
         };
         group.state().members.push(member);
         dylib.changed();
@@ -389,6 +448,13 @@ impl Session {
             d.changed();
         }
         self.env.drop_aliases_of(group.dylib, &names);
+        // Read while the code (and so each variable's descriptor) is loaded.
+        let thread_locals = group.take_thread_locals();
+        let thread_local_ids: Vec<u64> = thread_locals.iter().map(|d| d.id()).collect();
+        // Their destructors go with them unrun, and so do the exit handlers
+        // their code registered: the code is about to be gone.
+        let tokens: Vec<String> = members.iter().flat_map(Member::exit_tokens).collect();
+        self.env.exits.forget(group.dylib, &tokens);
         let mut first_error = None;
         let mut kept = Vec::new();
         for m in members {
@@ -407,12 +473,14 @@ impl Session {
             }
         }
         if kept.is_empty() {
+            crate::tls::release(&thread_local_ids);
             let bytes = group.live_bytes.swap(0, Ordering::Relaxed);
             self.env
                 .stats
                 .live_bytes
                 .fetch_sub(bytes.min(self.env.stats.live_bytes.load(Ordering::Relaxed)), Ordering::Relaxed);
         } else {
+            group.add_thread_locals(thread_locals);
             let mut state = group.state();
             state.removed = false;
             state.members.extend(kept);
@@ -430,6 +498,7 @@ impl Session {
         let bytes = group.live_bytes.swap(0, Ordering::Relaxed);
         match self.env.dylib_by_id(group.dylib) {
             Some(d) if !group.is_default => {
+                d.default_group().add_thread_locals(group.take_thread_locals());
                 d.default_group().state().members.extend(members);
                 d.default_group().live_bytes.fetch_add(bytes, Ordering::Relaxed);
             }
@@ -455,6 +524,11 @@ impl Session {
                 lazy::BODY_SUFFIX
             )));
         }
+        self.lookup_any(dylib, names)
+    }
+
+    /// [`lookup`](Self::lookup), lazy bodies included (to compile one).
+    fn lookup_any(&self, dylib: &Dylib, names: &[&str]) -> std::result::Result<Vec<u64>, Error> {
         let mut order: Vec<(JitDylib, bool)> = vec![(dylib.jd(), false)];
         order.extend(dylib.search_tail());
         if dylib.jd() == self.main.jd() {
@@ -529,7 +603,9 @@ impl Drop for Session {
         drop(pool);
         // Release every ORC tracker before the session that owns them goes;
         // lazy stubs are freed after it (nothing can call them then).
+        let mut thread_locals = Vec::new();
         for group in self.env.live_groups() {
+            thread_locals.extend(group.take_thread_locals().into_iter().map(|d| d.id()));
             for m in group.take_members() {
                 drop(m.tracker);
                 if let Some(stubs) = m.stubs {
@@ -544,6 +620,7 @@ impl Drop for Session {
             }
         }
         self.env.pending().clear();
+        crate::tls::release(&thread_locals);
         // The call-through manager goes before the session it was made for
         // (as LLVM's own lazy example disposes of it).
         drop(self.env.lazy.lock().unwrap_or_else(|p| p.into_inner()).take());

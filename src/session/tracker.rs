@@ -9,9 +9,12 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use super::lazy::LazyTag;
 use super::materializer::HostMaterializer;
+use super::structors::ModuleInit;
 use crate::llvm::lazy::StubsManager;
 use crate::llvm::orc::Tracker;
+use crate::llvm::tls::LinkedDescriptor;
 use crate::module::{Module, OwnerId};
 
 /// One thing added under a group: its ORC tracker and what it was made from.
@@ -26,11 +29,15 @@ pub struct Member {
     pub lazy: bool,
     /// The lazy stubs of a lazily added module, freed after the tracker.
     pub stubs: Option<Arc<StubsManager>>,
+    /// The tag of a lazily added module's promoted names, held while it lives.
+    pub tag: Option<LazyTag>,
     /// The names an object defines (for objects).
     pub object_names: Vec<String>,
     /// What the link-order cycle check needs beyond the module (see
     /// [`LinkFacts`]); `None` when the module tells all.
     pub facts: Option<Arc<LinkFacts>>,
+    /// What is left of a module's constructors and destructors (modules only).
+    pub init: Option<Arc<ModuleInit>>,
 }
 
 /// What the link-order cycle check (`cycles.rs`) knows of a member that its
@@ -57,6 +64,15 @@ impl Member {
         }
         names
     }
+
+    /// The tokens its code registers exit handlers through (see session/exit.rs).
+    pub fn exit_tokens(&self) -> Vec<String> {
+        let mut tokens: Vec<String> = self.module.iter().filter_map(|m| m.exit_token()).map(str::to_string).collect();
+        if let Some(h) = &self.materializer {
+            tokens.extend(h.exit_tokens());
+        }
+        tokens
+    }
 }
 
 #[derive(Default)]
@@ -75,6 +91,9 @@ pub struct Group {
     state: Mutex<GroupState>,
     /// Bytes of loaded code and data this group keeps live.
     pub live_bytes: AtomicU64,
+    /// The linked thread-local variables of its modules: their per-thread
+    /// copies are released when the group's code is removed.
+    thread_locals: Mutex<Vec<LinkedDescriptor>>,
 }
 
 static NEXT_GROUP: AtomicU64 = AtomicU64::new(1);
@@ -87,6 +106,7 @@ impl Group {
             is_default,
             state: Mutex::new(GroupState::default()),
             live_bytes: AtomicU64::new(0),
+            thread_locals: Mutex::new(Vec::new()),
         })
     }
 
@@ -105,6 +125,17 @@ impl Group {
     /// The modules added under this group.
     pub fn modules(&self) -> Vec<Arc<Module>> {
         self.state().members.iter().filter_map(|m| m.module.clone()).collect()
+    }
+
+    /// Records thread-local variables of this group that were linked.
+    pub fn add_thread_locals(&self, linked: Vec<LinkedDescriptor>) {
+        self.thread_locals.lock().unwrap_or_else(|p| p.into_inner()).extend(linked);
+    }
+
+    /// Takes the group's linked thread-local variables out (read their ids
+    /// while the code is loaded; release them once it is removed).
+    pub fn take_thread_locals(&self) -> Vec<LinkedDescriptor> {
+        std::mem::take(&mut *self.thread_locals.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Takes every member out (the caller removes or releases them).

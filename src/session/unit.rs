@@ -231,35 +231,49 @@ impl Unit {
 struct Ready {
     object: MemoryBuffer,
     summary: ObjectSummary,
+    /// The thread-local variables it defines (their storage is released
+    /// with the group's code).
+    thread_locals: Vec<String>,
 }
 
-/// The compile path, up to the object: from the cache, or compiled.
+/// The compile path, up to the object: from the cache, or compiled (after
+/// the IR pipeline the session has when the compile starts).
 fn prepare(env: &SessionEnv, unit: &Unit, mr: &Responsibility) -> Result<Ready> {
+    let pipeline = env.ir_pipeline();
     let module = match &unit.source {
         Source::Module(m) => m.clone(),
         Source::Partition { name, bitcode } => Module::from_ir(name, bitcode)?,
         Source::Platform(m) => {
             let tm = env.take_target_machine()?;
-            let compiled = crate::compile::compile(m, &env.spec, &tm, &env.data_layout);
+            let compiled = crate::compile::compile(m, &env.spec, &tm, &env.data_layout, &pipeline);
             env.return_target_machine(tm);
             let object = compiled?;
             let summary = summarize_object(&object, m.name())?;
-            return Ok(Ready { object, summary });
+            return Ok(Ready { object, summary, thread_locals: Vec::new() });
         }
         Source::Host(h) => match h.materialize(&mr.requested())? {
             // A materializer's module takes the checks every added module takes.
             Code::Module(m) => {
                 env.check_target(&m).map_err(|e| e.context(h.name()))?;
+                if let Some(token) = m.exit_token() {
+                    // Its exit handlers are the materializer's: dropped
+                    // when its tracker is removed.
+                    let dylib = env
+                        .dylib_by_id(unit.group.dylib)
+                        .ok_or_else(|| Error::internal(format!("{}: its JITDylib is gone", h.name())))?;
+                    env.ensure_exit_token(&dylib, token)?;
+                    h.note_exit_token(token);
+                }
                 m
             }
             Code::Object(object) => {
                 let summary = check_object(&object, &h.name())?;
-                return Ok(Ready { object, summary });
+                return Ok(Ready { object, summary, thread_locals: Vec::new() });
             }
         },
     };
     let cache = env.cache();
-    let cx = crate::cache::CacheContext { spec: &env.spec, log: &env.log };
+    let cx = crate::cache::CacheContext { spec: &env.spec, pipeline: &pipeline, log: &env.log };
     // A unit whose cached object failed to link compiles instead.
     let bypass = env.cache_marks().bypass.remove(&unit.id);
     if let Some(cache) = cache.as_ref().filter(|_| !bypass) {
@@ -271,7 +285,7 @@ fn prepare(env: &SessionEnv, unit: &Unit, mr: &Responsibility) -> Result<Ready> 
                     Ok(summary) => {
                         Stats::bump(&env.stats.cache_hits, 1);
                         env.cache_marks().served.insert(unit.id);
-                        return Ok(Ready { object, summary });
+                        return Ok(Ready { object, summary, thread_locals: defined_thread_locals(&module) });
                     }
                     Err(why) => {
                         Stats::bump(&env.stats.cache_rejected, 1);
@@ -286,7 +300,7 @@ fn prepare(env: &SessionEnv, unit: &Unit, mr: &Responsibility) -> Result<Ready> 
         }
     }
     let tm = env.take_target_machine()?;
-    let compiled = crate::compile::compile(&module, &env.spec, &tm, &env.data_layout);
+    let compiled = crate::compile::compile(&module, &env.spec, &tm, &env.data_layout, &pipeline);
     env.return_target_machine(tm);
     let object = compiled?;
     Stats::bump(&env.stats.modules_compiled, 1);
@@ -295,7 +309,13 @@ fn prepare(env: &SessionEnv, unit: &Unit, mr: &Responsibility) -> Result<Ready> 
         cache.store(&module, object.bytes(), &cx);
     }
     let summary = summarize_object(&object, module.name())?;
-    Ok(Ready { object, summary })
+    Ok(Ready { object, summary, thread_locals: defined_thread_locals(&module) })
+}
+
+/// The thread-local variables `module` defines (it may declare others).
+fn defined_thread_locals(module: &Module) -> Vec<String> {
+    let defined = module.symbols();
+    module.thread_locals().iter().filter(|t| defined.iter().any(|s| &s.name == *t)).cloned().collect()
 }
 
 /// Whether a cached object may stand in for the module: a valid relocatable
@@ -310,7 +330,7 @@ fn usable_cached_object(buffer: &MemoryBuffer, module: &Module, mr: &Responsibil
 }
 
 fn emit(env: &SessionEnv, unit: &Unit, mr: Responsibility, ready: Ready) {
-    let Ready { object, summary } = ready;
+    let Ready { object, summary, thread_locals } = ready;
     if !matches!(unit.source, Source::Platform(_)) {
         Stats::bump(&env.stats.objects_loaded, 1);
         Stats::bump(&env.stats.object_bytes, object.bytes().len() as u64);
@@ -330,7 +350,14 @@ fn emit(env: &SessionEnv, unit: &Unit, mr: Responsibility, ready: Ready) {
     });
     // The layer takes mr and the buffer, and reports link failures through
     // the session's error reporter.
+    let thread_locals: Vec<SymbolName> =
+        thread_locals.iter().map(|t| env.jit.mangle_and_intern(t)).collect();
+    let jd = mr.target_dylib();
     mr.emit(env.object_layer(), object);
+    let group = unit.group.clone();
+    crate::llvm::tls::when_linked(env.execution_session(), jd, thread_locals, move |linked| {
+        group.add_thread_locals(linked)
+    });
     if let (Some(map), Some((jd, functions))) = (env.perf.as_ref(), perf) {
         map.record_when_linked(env.execution_session(), jd, functions);
     }

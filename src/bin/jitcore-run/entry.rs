@@ -1,7 +1,7 @@
-//! Calling into the program: `main(argc, argv, envp)`, static constructors
-//! and destructors, `-thread-entry` functions, and what happens when jitted
-//! code fails while it runs (a lazily compiled function that cannot be
-//! compiled).
+//! Calling into the program: `main(argc, argv, envp)`, `-thread-entry`
+//! functions (the library runs static constructors and destructors), and
+//! what happens when jitted code fails while it runs (a lazily compiled
+//! function that cannot be compiled).
 
 use std::ffi::{c_char, c_int, CString};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -41,7 +41,7 @@ pub unsafe fn call_main(addr: u64, argv0: &str, args: &[String]) -> Result<i32> 
     Ok(status)
 }
 
-/// Calls the `void()` function at `addr` (a static constructor or destructor).
+/// Calls the `void()` function at `addr` (a `-thread-entry` function).
 ///
 /// # Safety
 /// `addr` must be the address of loaded code that may be called as `void(void)`.

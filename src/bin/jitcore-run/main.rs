@@ -1,12 +1,13 @@
 //! `jitcore-run`, an lli-compatible runner built on the crate's public API:
 //! the command line (`options`), loading and running the program on a
-//! session or the engine facade (`program`), calling into it (`entry`),
-//! `atexit` for jitted code (`atexit`) and lli's debug dumps (`dump`).
+//! session or the engine facade (`program`), calling into it (`entry`)
+//! and lli's debug dumps (`dump`). Static constructors, destructors and
+//! the exit handlers of jitted code are the library's (initialize,
+//! deinitialize).
 //! The exit status is the program's `main` return value; any error prints
 //! one `jitcore-run: error: ...` line and exits with status 1. It uses only
 //! the library's public Rust API.
 
-mod atexit;
 mod dump;
 mod entry;
 mod options;
@@ -91,6 +92,9 @@ fn run<S: AsRef<str>>(args: &[S]) -> i32 {
     std::panic::set_hook(Box::new(|_| {}));
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<i32, Error> {
         let o = Options::parse(args)?;
+        for w in o.warnings() {
+            eprintln!("jitcore-run: warning: {w}");
+        }
         if o.help {
             print!("{}", options::USAGE);
             return Ok(0);

@@ -3,7 +3,7 @@
 //! with an optional `=true|false`, `-O0`..`-O3`, then the input file, after
 //! which every argument (dashes or not) belongs to the program.
 
-use jitcore::{CodeModel, RelocModel};
+use jitcore::{CodeModel, IrPipeline, RelocModel};
 
 use jitcore::{Error, Result};
 
@@ -41,7 +41,11 @@ pub type DylibName = Option<String>;
 #[derive(Clone, Debug)]
 pub struct Options {
     pub jit_kind: JitKind,
+    /// Codegen's level, and `default<On>`'s with `-jitcore-ir-pipeline=default`.
     pub opt_level: u32,
+    /// What runs on IR before codegen: nothing unless
+    /// `-jitcore-ir-pipeline` says otherwise (as lli).
+    pub ir_pipeline: IrPipeline,
     /// The IR file (`-` for stdin).
     pub input: String,
     /// The program's arguments after `argv[0]`.
@@ -77,6 +81,7 @@ impl Default for Options {
         Options {
             jit_kind: JitKind::Orc,
             opt_level: 2,
+            ir_pipeline: IrPipeline::None,
             input: String::new(),
             program_args: Vec::new(),
             fake_argv0: None,
@@ -108,7 +113,7 @@ impl Default for Options {
 /// lli and LLVM codegen flags that take no value and do not change what the
 /// program computes: accepted and ignored.
 const IGNORED_FLAGS: &[&str] =
-    &["disable-core-files", "time-passes", "function-sections", "data-sections", "unique-section-names"];
+    &["disable-core-files", "time-passes", "function-sections", "data-sections", "unique-section-names", "emulated-tls"];
 
 /// Flags lli accepts that jitcore-run does not implement, with why.
 const UNSUPPORTED: &[(&str, &str)] = &[
@@ -118,7 +123,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("orc-runtime", "the ORC runtime platform is not supported"),
     ("generate", "lli's built-in debug functions are not supported"),
     ("soft-float", "soft-float code generation is not supported"),
-    ("emulated-tls", "emulated TLS cannot be selected through LLVM-C (TargetOptions::EmulatedTLS)"),
     ("float-abi", "float ABI selection is not supported"),
 ];
 
@@ -168,6 +172,7 @@ fn arity(name: &str) -> Option<Arity> {
         "generate",
         "mcjit-remote-process",
         "float-abi",
+        "jitcore-ir-pipeline",
     ];
     if BOOLS.contains(&name) || IGNORED_FLAGS.contains(&name) {
         Some(Arity::Bool)
@@ -345,9 +350,18 @@ impl Options {
             "extra-archive" => self.extra_archives.push((current_jd.clone(), v)),
             "object-cache-dir" => self.object_cache_dir = Some(v),
             "fake-argv0" => self.fake_argv0 = Some(v),
+            // Checked by LLVM when the engine or session takes it.
+            "jitcore-ir-pipeline" => {
+                self.ir_pipeline = match v.as_str() {
+                    "none" => IrPipeline::None,
+                    "default" => IrPipeline::Default,
+                    _ => IrPipeline::Custom(v),
+                }
+            }
             // jitcore's sessions always run static initializers and exit
-            // handlers of jitted code themselves: the generic platform and
-            // no platform behave alike (see run/atexit.rs).
+            // handlers of jitted code themselves (the library's
+            // initialize/deinitialize): the generic platform and no
+            // platform behave alike.
             "lljit-platform" => match v.as_str() {
                 "DetectHost" | "Auto" | "GenericIR" | "Inactive" => {}
                 "ORC" | "ExecutorNative" => {
@@ -404,8 +418,20 @@ impl Options {
                 return Err(Error::invalid_argument(format!("{flag} requires -jit-kind=orc-lazy")));
             }
         }
-        // As lli, -object-cache-dir without -enable-cache-manager is ignored.
+        // As lli, -object-cache-dir without -enable-cache-manager is
+        // ignored (`warnings` says so).
         Ok(())
+    }
+
+    /// What the command line asks for that has no effect, one line each.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let (Some(dir), false) = (&self.object_cache_dir, self.enable_cache_manager) {
+            out.push(format!(
+                "-object-cache-dir={dir} is unused: the object cache is on only with -enable-cache-manager (as in lli)"
+            ));
+        }
+        out
     }
 
     /// `argv[0]` for the program: `-fake-argv0`, else the input file (for
@@ -430,7 +456,11 @@ usage: jitcore-run [options] <input.ll|input.bc|-> [program arguments...]
 Runs the program's `main` (argc, argv, envp) with jitcore, as lli does; the
 exit status is main's return value. Options (one or two dashes, `=` or a space):
   -jit-kind=mcjit|orc|orc-lazy   engine facade / session, eager / session, lazy (default orc)
-  -O0 .. -O3                     optimization level (default -O2)
+  -O0 .. -O3                     code generation's optimization level (default -O2)
+  -jitcore-ir-pipeline=none|default|PASSES
+                                 IR passes before codegen: none (the default: codegen
+                                 only, as lli), default (LLVM's default<On> at the -O
+                                 level), or a pipeline in `opt -passes=` syntax
   -entry-function=NAME           call NAME instead of main
   -extra-module=FILE             add another IR module (repeatable; goes to the current -jd)
   -extra-object=FILE             add a relocatable object file (repeatable)
@@ -484,6 +514,23 @@ mod tests {
         assert!(!o.disable_lazy_compilation);
         assert_eq!(o.input, "prog.ll");
         assert_eq!(o.program_args, vec!["-x", "y"]);
+    }
+
+    #[test]
+    fn ir_pipeline_and_warnings() {
+        let o = Options::parse(&["x.ll"]).unwrap();
+        assert_eq!(o.ir_pipeline, IrPipeline::None, "codegen only by default, as lli");
+        assert!(o.warnings().is_empty());
+        let o = Options::parse(&["-jitcore-ir-pipeline=default", "x.ll"]).unwrap();
+        assert_eq!(o.ir_pipeline, IrPipeline::Default);
+        let o = Options::parse(&["--jitcore-ir-pipeline", "function(instcombine)", "x.ll"]).unwrap();
+        assert_eq!(o.ir_pipeline, IrPipeline::Custom("function(instcombine)".into()));
+        let o = Options::parse(&["-jitcore-ir-pipeline=none", "-object-cache-dir=/tmp/c", "x.ll"]).unwrap();
+        assert_eq!(o.ir_pipeline, IrPipeline::None);
+        assert_eq!(o.warnings().len(), 1);
+        assert!(o.warnings()[0].contains("/tmp/c") && o.warnings()[0].contains("-enable-cache-manager"));
+        let o = Options::parse(&["-enable-cache-manager", "-object-cache-dir=/tmp/c", "x.ll"]).unwrap();
+        assert!(o.warnings().is_empty());
     }
 
     #[test]

@@ -5,7 +5,6 @@
 use std::ffi::CString;
 use std::sync::Arc;
 
-use super::atexit;
 use super::dump::{DebugDescriptor, DumpingCache};
 use super::entry;
 use super::options::{Dump, JitKind, Options};
@@ -128,12 +127,6 @@ pub fn run(o: &Options) -> Result<Outcome> {
 /// JITDylib always resolves the process's symbols).
 pub const NO_PROCESS_SYMS_DYLIB: &str = "main.no-process-syms";
 
-/// A module added to a dylib, for running its structors.
-struct Added {
-    dylib: Arc<Dylib>,
-    module: Arc<Module>,
-}
-
 fn run_session(o: &Options) -> Result<Outcome> {
     let main_module = load_module(&o.input)?;
     let mut watcher = DebugDescriptor::start(o.dump);
@@ -144,6 +137,7 @@ fn run_session(o: &Options) -> Result<Outcome> {
         perf: false,
     };
     let session: &'static Session = Box::leak(Box::new(Session::new(target_spec(o), config)?));
+    session.set_ir_pipeline(o.ir_pipeline.clone()).map_err(|e| e.context("-jitcore-ir-pipeline"))?;
     session.set_error_reporter(Some(std::sync::Arc::new(entry::report_error)));
     let mut names = vec![main_module.name().to_string()];
     names.extend(o.extra_modules.iter().map(|(_, p)| p.clone()));
@@ -170,13 +164,10 @@ fn run_session(o: &Options) -> Result<Outcome> {
     };
 
     let lazy = o.jit_kind == JitKind::OrcLazy && !o.per_module_lazy && !o.disable_lazy_compilation;
-    let mut added = Vec::new();
-    let mut add = |d: &Arc<Dylib>, m: Arc<Module>| -> Result<()> {
+    let add = |d: &Arc<Dylib>, m: Arc<Module>| -> Result<()> {
         session
             .add_module(d, &m, d.default_group(), lazy)
-            .map_err(|e| e.context(format!("cannot add '{}'", m.name())))?;
-        added.push(Added { dylib: d.clone(), module: m });
-        Ok(())
+            .map_err(|e| e.context(format!("cannot add '{}'", m.name())))
     };
     add(&program, main_module)?;
 
@@ -214,34 +205,15 @@ fn run_session(o: &Options) -> Result<Outcome> {
         session.add_object(&program, &bytes, path, program.default_group())?;
     }
 
-    // Static constructors and destructors in the one order jitcore uses.
-    let structors =
-        |dtors: bool| jitcore::structor_order(added.iter().map(|a| (&*a.module, a.dylib.clone())), dtors);
-    let ctors = structors(false);
-    let dtors = structors(true);
-    for (d, f) in ctors {
-        let addr = session.lookup(&d, &[&f])?[0];
-        // SAFETY: a function llvm.global_ctors names is `void()` (the
-        // verifier checks it); the session that loaded it is never freed.
-        unsafe { entry::call_void(addr) };
-    }
-    // lli's order: each dylib's exit handlers, then the static destructors.
-    let mut with_handlers = vec![program.clone()];
-    with_handlers.extend(dylibs.iter().map(|(_, d)| d.clone()));
+    // Static constructors of the program's JITDylib and of those it links
+    // (the -jd ones), as lli's LLJIT initializes main; at the end the exit
+    // handlers, then the static destructors, as LLJIT deinitializes it.
+    entry::as_program(|| session.initialize(&program))?;
+    let finished = program.clone();
     entry::on_finish(move || {
-        if let Err(e) = atexit::run_handlers(session, &with_handlers) {
+        if let Err(e) = session.deinitialize(&finished) {
             super::dump::flush_c_stdout();
             eprintln!("jitcore-run: error: {}", super::one_line(&e.message));
-        }
-        for (d, f) in dtors {
-            match session.lookup(&d, &[&f]) {
-                // SAFETY: as for the constructors, for llvm.global_dtors.
-                Ok(addr) => unsafe { entry::call_void(addr[0]) },
-                Err(e) => {
-                    super::dump::flush_c_stdout();
-                    eprintln!("jitcore-run: error: {}", super::one_line(&e.message));
-                }
-            }
         }
     });
 
@@ -270,6 +242,7 @@ fn run_session(o: &Options) -> Result<Outcome> {
 fn run_engine(o: &Options) -> Result<Outcome> {
     let main_module = load_module(&o.input)?;
     let engine: &'static Engine = Box::leak(Box::new(Engine::new(target_spec(o))?));
+    engine.set_ir_pipeline(o.ir_pipeline.clone()).map_err(|e| e.context("-jitcore-ir-pipeline"))?;
     let session = engine.session();
     session.set_error_reporter(Some(std::sync::Arc::new(entry::report_error)));
     let mut names = vec![main_module.name().to_string()];
@@ -293,10 +266,6 @@ fn run_engine(o: &Options) -> Result<Outcome> {
     entry::on_finish(move || {
         // As lli's MCJIT path: static destructors, then exit's handlers.
         if let Err(e) = entry_structors(engine, true) {
-            super::dump::flush_c_stdout();
-            eprintln!("jitcore-run: error: {}", super::one_line(&e.message));
-        }
-        if let Err(e) = atexit::run_handlers(session, std::slice::from_ref(session.main_dylib())) {
             super::dump::flush_c_stdout();
             eprintln!("jitcore-run: error: {}", super::one_line(&e.message));
         }

@@ -96,7 +96,8 @@ pub struct Split {
 
 /// Splits `ir` into a globals partition and one partition per function.
 ///
-/// `unique` is a string unique to this module within the process; promoted
+/// `unique` is a string no other live module of the session uses (jitcore
+/// derives it from the module's content, see `session/lazy.rs`); promoted
 /// local symbols are renamed `{old}.jitcore.{unique}` (unnamed ones
 /// `anon.{n}.jitcore.{unique}`), with external linkage and hidden visibility.
 ///
