@@ -18,6 +18,8 @@
  *    eager linking does; once the function exists, a retry links the ring;
  *  - removing one dylib's module in a cycle, then adding it again: lookups
  *    miss meanwhile, and new code binds to the new definition;
+ *  - a link order changed inside a cycle: code already linked keeps its
+ *    binding (through its stub), new code binds through the new order;
  *  - a link order without a cycle binds directly (no stub), and a stub
  *    stands for a function only inside a cycle.
  */
@@ -468,6 +470,38 @@ static void removal(void *arg)
     JitcoreDisposeSession(r.s);
 }
 
+/* ---- a link order changed inside a cycle -------------------------------- */
+
+static void relink(void *arg)
+{
+    const struct params *p = arg;
+    JitcoreSessionRef s = session_with(p->threads);
+    if (!s)
+        return;
+    /* main <-> libFoo and main <-> libBar; foo in both, returning 1 and 2,
+       each calling base in main. */
+    JitcoreDylibRef main_jd = JitcoreSessionGetMainDylib(s);
+    JitcoreDylibRef foo = new_dylib(s, "libFoo"), bar = new_dylib(s, "libBar");
+    links(main_jd, foo);
+    links(foo, main_jd);
+    links(bar, main_jd);
+    int lazy = p->mode == LAZY;
+    add(main_jd, "main.ll", "define i32 @base() { ret i32 10 }\n", lazy, NULL);
+    add(foo, "foo.ll", "declare i32 @base()\ndefine i32 @foo() { %b = call i32 @base()\n %r = add i32 %b, 1\n ret i32 %r }\n",
+        lazy, NULL);
+    add(bar, "bar.ll", "declare i32 @base()\ndefine i32 @foo() { %b = call i32 @base()\n %r = add i32 %b, 2\n ret i32 %r }\n",
+        lazy, NULL);
+    add(main_jd, "old.ll", "declare i32 @foo()\ndefine i32 @old() { %r = call i32 @foo()\n ret i32 %r }\n", lazy, NULL);
+    CHECK_EQ_INT(SESSION_CALL_INT(s, main_jd, "old"), 11);
+    /* Code already linked keeps its binding; new code binds to libBar's. */
+    links(main_jd, bar);
+    add(main_jd, "new.ll", "declare i32 @foo()\ndefine i32 @new() { %r = call i32 @foo()\n ret i32 %r }\n", lazy, NULL);
+    CHECK_EQ_INT(SESSION_CALL_INT(s, main_jd, "new"), 12);
+    CHECK_EQ_INT(SESSION_CALL_INT(s, main_jd, "old"), 11);
+    CHECK_EQ_INT(SESSION_CALL_INT(s, main_jd, "foo"), 12);
+    JitcoreDisposeSession(s);
+}
+
 /* ---- stubs only inside cycles ------------------------------------------- */
 
 static void no_cycle_no_stub(void *arg)
@@ -551,6 +585,7 @@ static void test_data_across(void) { for_each_params("data across a cycle", data
 static void test_data_cycle(void) { for_each_params("a cycle of data references", data_cycle, 3); }
 static void test_failure_in_cycle(void) { for_each_params("a module of a cycle that cannot link", failure_in_cycle, 1); }
 static void test_removal(void) { for_each_params("removal in a cycle", removal, 7); }
+static void test_relink(void) { for_each_params("a link order changed inside a cycle", relink, 3); }
 static void test_no_cycle_no_stub(void) { for_each_params("stubs only in cycles", no_cycle_no_stub, 1); }
 
 int main(void)
@@ -562,6 +597,7 @@ int main(void)
     RUN_TEST(test_data_cycle());
     RUN_TEST(test_failure_in_cycle());
     RUN_TEST(test_removal());
+    RUN_TEST(test_relink());
     RUN_TEST(test_no_cycle_no_stub());
     return tu_finish("test_session_cycles");
 }
