@@ -46,3 +46,9 @@ if command -v lli-22 >/dev/null && [ -d ../shared/testsuite ]; then
     echo "real programs (../shared/testsuite), jitcore-run vs lli-22:"
     bash scripts/check-programs.sh || true
 fi
+
+# The cost of a call through the stub that stands for a function of another
+# dylib inside a link-order cycle, against a direct call (issue 10.4).
+${CC:-cc} -std=c11 -O2 -Iinclude bench/cycle_calls.c -o "$out/cycle_calls" \
+    -Ltarget/release -Wl,-rpath,"$PWD/target/release" -ljitcore
+"$out/cycle_calls"

@@ -42,6 +42,8 @@ pub struct Module {
     handle: AtomicU64,
     /// BLAKE3 of the bitcode, for the object cache's key (made on first use).
     bitcode_digest: OnceLock<[u8; 32]>,
+    /// The external names it uses (made on first use).
+    declarations: OnceLock<Vec<String>>,
 }
 
 fn fnv1a(parts: &[&[u8]]) -> u64 {
@@ -121,6 +123,7 @@ impl Module {
             owner: AtomicU64::new(0),
             handle: AtomicU64::new(0),
             bitcode_digest: OnceLock::new(),
+            declarations: OnceLock::new(),
         }))
     }
 
@@ -172,7 +175,7 @@ impl Module {
 
     /// The external names the module uses without defining them.
     pub fn declarations(&self) -> Vec<String> {
-        self.lock_ir().declarations()
+        self.declarations.get_or_init(|| self.lock_ir().declarations()).clone()
     }
 
     /// Number of function definitions (for statistics).

@@ -28,6 +28,8 @@ pub struct Reported {
     pub missing: Vec<String>,
     /// The error without the module named from the reporting thread.
     pub bare: Error,
+    /// Recorded by `report_unresolved`: it explains why `missing` are.
+    pub explains: bool,
 }
 
 const KEEP: usize = 256;
@@ -58,6 +60,11 @@ pub fn with_current_unit<T>(unit: u64, name: &str, f: impl FnOnce() -> T) -> T {
     f()
 }
 
+/// The unit this thread is materializing, if any: (unit id, name).
+pub fn current_unit() -> Option<(u64, String)> {
+    CURRENT.with(|c| c.borrow().clone())
+}
+
 impl ErrorLog {
     /// The sequence number the next report will get.
     pub fn mark(&self) -> u64 {
@@ -69,10 +76,17 @@ impl ErrorLog {
     /// its message names it.
     pub fn report(&self, error: Error, fatal: bool) {
         let current = CURRENT.with(|c| c.borrow().clone());
-        self.record(error, current, fatal, Vec::new());
+        self.record(error, current, fatal, Vec::new(), false);
     }
 
-    fn record(&self, mut error: Error, current: Option<(u64, String)>, fatal: bool, missing: Vec<String>) {
+    fn record(
+        &self,
+        mut error: Error,
+        current: Option<(u64, String)>,
+        fatal: bool,
+        missing: Vec<String>,
+        explains: bool,
+    ) {
         let bare = error.clone();
         if let Some((_, name)) = &current {
             if !error.message.contains(&format!("'{name}'")) {
@@ -85,12 +99,37 @@ impl ErrorLog {
             if entries.len() == KEEP {
                 entries.pop_front();
             }
-            entries.push_back(Reported { seq, error: error.clone(), unit: current.map(|c| c.0), fatal, missing, bare });
+            let unit = current.map(|c| c.0);
+            // The linker's "not found" for names a report already explained
+            // (for the same unit) tells nothing more: not a cause.
+            let explained = !explains
+                && !missing.is_empty()
+                && entries.iter().rev().take(16).any(|e| {
+                    e.explains && e.unit == unit && missing.iter().all(|m| e.missing.contains(m))
+                });
+            let fatal = fatal && !explained;
+            entries.push_back(Reported { seq, error: error.clone(), unit, fatal, missing, bare, explains });
         }
         let host = self.host.read().unwrap_or_else(|p| p.into_inner()).clone();
         if let Some(f) = host {
             f(error.code, &error.message);
         }
+    }
+
+    /// Records why a link will not find `missing` (names it uses): the
+    /// failed link's lookup then names this as its cause.
+    pub fn report_unresolved(&self, error: Error, missing: Vec<String>) {
+        let current = CURRENT.with(|c| c.borrow().clone());
+        self.record(error, current, true, missing, true);
+    }
+
+    /// Records why `unit`'s link could not bind names it needed from
+    /// another JITDylib: ORC's error for the lookup that should have found
+    /// them there (which names the symbols that failed to materialize), so
+    /// that the failed lookup finds, and resets, the units behind it.
+    pub fn report_dependency(&self, unit: Option<(u64, String)>, message: String) {
+        let error = Error::from_orc_message(message, JitcoreErrorCode::JITCORE_ERROR_LINK);
+        self.record(error, unit, true, Vec::new(), false);
     }
 
     /// Reports an error that came from ORC (through the session's reporter).
@@ -106,7 +145,7 @@ impl ErrorLog {
         };
         // The reporting thread's unit is a hint (see `Reported::missing`).
         let current = CURRENT.with(|c| c.borrow().clone());
-        self.record(error, current, true, missing);
+        self.record(error, current, true, missing, false);
     }
 
     /// The fatal errors reported since `mark`.

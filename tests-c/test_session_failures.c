@@ -7,7 +7,10 @@
  *  - B's copy links once `ext` is defined in B too (it was reset);
  *  - concurrent lookups do not see each other's errors: a lookup of a
  *    missing symbol on one thread is SYMBOL_NOT_FOUND naming that symbol,
- *    every time, while another thread's lookups fail to link.
+ *    every time, while another thread's lookups fail to link;
+ *  - a module of a linked dylib that cannot link fails the lookup of code
+ *    that uses it with its own cause (not "unresolved foo" for the user),
+ *    and is reset too: once its missing symbol exists, a retry links.
  */
 #include "test_util.h"
 
@@ -154,9 +157,31 @@ static void test_concurrent_lookups_keep_their_errors(void)
     JitcoreDisposeSession(r.s);
 }
 
+static void test_failure_behind_a_link_order(void)
+{
+    JitcoreSessionRef s = NEW_SESSION();
+    JitcoreDylibRef main_jd = JitcoreSessionGetMainDylib(s), foo = NULL;
+    CHECK_OK(JitcoreSessionCreateDylib(s, &foo, "libFoo"));
+    CHECK_OK(JitcoreDylibSetLinkOrder(main_jd, &foo, 1));
+    CHECK_OK(JitcoreDylibAddModule(
+        main_jd, MAKE_MODULE("main.ll", "declare i32 @foo()\ndefine i32 @entry() { %r = call i32 @foo()\n ret i32 %r }\n"),
+        NULL));
+    CHECK_OK(JitcoreDylibAddModule(
+        foo, MAKE_MODULE("foo.ll", "declare i32 @nope()\ndefine i32 @foo() { %r = call i32 @nope()\n ret i32 %r }\n"),
+        NULL));
+    uint64_t addr = 0;
+    for (int i = 0; i < 2; i++)
+        CHECK_ERR2(JitcoreSessionLookup(s, main_jd, &addr, "entry"), JITCORE_ERROR_UNRESOLVED_SYMBOL, "nope",
+                   "foo.ll");
+    CHECK_OK(JitcoreDylibAddModule(foo, MAKE_MODULE("nope.ll", "define i32 @nope() { ret i32 5 }\n"), NULL));
+    CHECK_EQ_INT(SESSION_CALL_INT(s, main_jd, "entry"), 5);
+    JitcoreDisposeSession(s);
+}
+
 int main(void)
 {
     RUN_TEST(test_failure_in_one_dylib_spares_the_other());
     RUN_TEST(test_concurrent_lookups_keep_their_errors());
+    RUN_TEST(test_failure_behind_a_link_order());
     return tu_finish("test_session_failures");
 }

@@ -212,10 +212,9 @@ fn jitdylibs_link_both_ways_and_hide_hidden_symbols() {
         let o = run(&[&format!("-jit-kind={kind}"), "-jd", "libFoo", "-extra-module", &lib, &prog]);
         assert_eq!(o.status.code(), Some(42), "{kind}: {}", stderr(&o));
     }
-    // ... and libFoo against main. Only lazily: two modules in two
-    // JITDylibs that need each other to link deadlock when they compile
-    // whole (jitcore's link-order generator waits for the other dylib's
-    // symbols to be ready while ORC holds the dylib's generator).
+    // ... and libFoo against main: a link-order cycle, which links in every
+    // kind, with and without compile threads (calls across it go through
+    // stubs; before issue 10.4 the eager kinds deadlocked).
     let lib_back = write(
         &dir,
         "back-lib.ll",
@@ -227,7 +226,75 @@ fn jitdylibs_link_both_ways_and_hide_hidden_symbols() {
         "declare i32 @foo_base()\ndefine i32 @base() {\n  ret i32 40\n}\n\
          define i32 @main() {\n  %r = call i32 @foo_base()\n  ret i32 %r\n}\n",
     );
-    let o = run(&["-jit-kind=orc-lazy", "-jd", "libFoo", "-extra-module", &lib_back, &calls_back]);
+    // A variable read across the cycle links too (the functions break it).
+    let lib_var = write(
+        &dir,
+        "var-lib.ll",
+        "declare i32 @base()
+@lib_val = global i32 30
+         define i32 @foo_base() {
+  %b = call i32 @base()
+  %r = add i32 %b, 2
+  ret i32 %r
+}
+",
+    );
+    let reads_var = write(
+        &dir,
+        "var.ll",
+        "declare i32 @foo_base()
+@lib_val = external global i32
+define i32 @base() {
+  ret i32 0
+}
+         define i32 @main() {
+  %f = call i32 @foo_base()
+  %v = load i32, ptr @lib_val
+  %s = add i32 %f, %v
+         %r = add i32 %s, 10
+  ret i32 %r
+}
+",
+    );
+    for kind in ["orc", "orc-lazy"] {
+        for threads in ["-compile-threads=0", "-compile-threads=2"] {
+            for (lib, prog) in [(&lib_back, &calls_back), (&lib_var, &reads_var)] {
+                let o = run(&[&format!("-jit-kind={kind}"), threads, "-jd", "libFoo", "-extra-module", lib, prog]);
+                assert_eq!(o.status.code(), Some(42), "{kind} {threads} {prog}: {}", stderr(&o));
+            }
+        }
+    }
+    // Variables that each module's code reads of the other, with no call in
+    // between: eagerly a cycle of data references, which LLVM-C cannot link
+    // (one clear error, never a hang); lazily each function links alone.
+    let lib_reads = write(
+        &dir,
+        "reads-lib.ll",
+        "@main_val = external global i32
+@lib_val = global i32 2
+         define i32 @lib_get() {
+  %v = load i32, ptr @main_val
+  ret i32 %v
+}
+",
+    );
+    let main_reads = write(
+        &dir,
+        "reads.ll",
+        "@lib_val = external global i32
+@main_val = global i32 40
+declare i32 @lib_get()
+         define i32 @main() {
+  %v = load i32, ptr @lib_val
+  %g = call i32 @lib_get()
+  %r = add i32 %v, %g
+         ret i32 %r
+}
+",
+    );
+    let e = one_error_line(&run(&["-jit-kind=orc", "-jd", "libFoo", "-extra-module", &lib_reads, &main_reads]));
+    assert!(e.contains("cycle of data references") && e.contains("lib_val"), "{e}");
+    let o = run(&["-jit-kind=orc-lazy", "-jd", "libFoo", "-extra-module", &lib_reads, &main_reads]);
     assert_eq!(o.status.code(), Some(42), "{}", stderr(&o));
     // A hidden definition is not visible from another JITDylib...
     let uses_secret = write(

@@ -135,9 +135,34 @@ pub unsafe extern "C" fn JitcoreDylibGetName(D: JitcoreDylibRef) -> *const c_cha
 /// of `Order` (`NumDylibs` handles, borrowed) that exports it. `D` itself
 /// in the list is ignored (its own definitions always come first); the
 /// search is not transitive. Replaces the previous order; code already
-/// linked keeps its bindings. Errors: `INVALID_ARGUMENT` for NULL, a dylib
-/// of another session. Thread-safe (not with `JitcoreDisposeSession`); a lookup running at
-/// the same time sees the old order or the new one.
+/// linked keeps its bindings.
+///
+/// Link orders may form cycles (`D` links `E` and `E` links `D`, or a
+/// longer ring), and code that calls around a cycle links as a static
+/// linker would link it, eagerly or lazily, with or without compile
+/// threads. Inside a cycle, a call to a function of another dylib of the
+/// cycle goes through a stub that jitcore defines in the caller's dylib
+/// (one more indirect jump; the function's address seen from there is the
+/// stub's, which is not the address its own dylib sees), and a variable is
+/// bound to its own address once its module has linked. A lookup still
+/// links everything its symbol's code calls, through stubs too, so a module
+/// of the cycle that cannot link fails the lookup, naming it, as outside
+/// cycles (lazily added functions link when first called). What cannot link
+/// through LLVM-C (its lookups wait for symbols to be ready, where ORC's
+/// linker waits only for their addresses) is a cycle of data references
+/// with no call in between: modules added eagerly whose code or data uses
+/// each other's variables, or variables whose initializers point at each
+/// other. The lookup that needs one fails with `UNSUPPORTED` naming the
+/// variables and modules (it never hangs); move the variables into a module
+/// that uses nothing of the cycle, or add one of the modules lazily (then
+/// only variables' initializers count). A module of a cycle that is removed
+/// takes its stubs' targets with it: code that already called through a
+/// stub keeps that address, as code linked directly does; new code binds to
+/// the name's new definition.
+///
+/// Errors: `INVALID_ARGUMENT` for NULL, a dylib of another session.
+/// Thread-safe (not with `JitcoreDisposeSession`); a lookup running at the
+/// same time sees the old order or the new one.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreDylibSetLinkOrder(
     D: JitcoreDylibRef,

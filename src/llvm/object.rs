@@ -48,6 +48,10 @@ pub struct ObjectSummary {
     pub defined: Vec<String>,
     /// Global function symbols with their sizes (for profiler maps).
     pub functions: Vec<(String, u64)>,
+    /// Global symbols the object uses without defining them.
+    pub undefined: Vec<String>,
+    /// Those of `defined` that are hidden (not exported from their JITDylib).
+    pub hidden: Vec<String>,
     /// Bytes of the sections that are loaded into memory (code and data).
     pub loaded_bytes: u64,
 }
@@ -520,13 +524,22 @@ fn check_symbols(
             }
         }
         let bind = sym.st_bind();
-        if shndx == elf::SHN_UNDEF || !matches!(bind, elf::STB_GLOBAL | elf::STB_WEAK | elf::STB_GNU_UNIQUE) {
+        if !matches!(bind, elf::STB_GLOBAL | elf::STB_WEAK | elf::STB_GNU_UNIQUE) {
+            continue;
+        }
+        if shndx == elf::SHN_UNDEF {
+            if !name.is_empty() {
+                out.undefined.push(String::from_utf8_lossy(name).into_owned());
+            }
             continue;
         }
         if !name.is_empty() {
             let name = String::from_utf8_lossy(name).into_owned();
             if sym.st_type() == elf::STT_FUNC {
                 out.functions.push((name.clone(), sym.st_size(LE)));
+            }
+            if matches!(sym.st_other() & 3, elf::STV_HIDDEN | elf::STV_INTERNAL) {
+                out.hidden.push(name.clone());
             }
             out.defined.push(name);
         }

@@ -74,6 +74,34 @@ impl Responsibility {
         unsafe { JitDylib::from_raw(LLVMOrcMaterializationResponsibilityGetTargetDylib(self.0)) }
     }
 
+    /// Completes the materialization with `symbols` (every symbol it covers,
+    /// at final addresses, with their flags), which are ready at once: no
+    /// dependencies are registered, so use it only for addresses of symbols
+    /// that are ready already. On error the materialization is failed.
+    pub fn resolve_ready(self, symbols: Vec<(SymbolName, u64, SymbolFlags)>) -> Result<(), String> {
+        let mut pairs: Vec<LLVMOrcCSymbolMapPair> = symbols
+            .iter()
+            .map(|(name, address, flags)| LLVMOrcCSymbolMapPair {
+                Name: name.as_raw(),
+                Sym: llvm_sys::orc2::LLVMJITEvaluatedSymbol { Address: *address, Flags: flags.raw() },
+            })
+            .collect();
+        // SAFETY: the responsibility is live and ours; the pairs borrow
+        // names `symbols` keeps alive for the call (NotifyResolved does not
+        // take them).
+        let err = unsafe { LLVMOrcMaterializationResponsibilityNotifyResolved(self.0, pairs.as_mut_ptr(), pairs.len()) };
+        drop(symbols);
+        super::take_error(err).map_or(Ok(()), Err)?;
+        // SAFETY: as above; no dependence groups (the symbols are ready).
+        let err = unsafe { LLVMOrcMaterializationResponsibilityNotifyEmitted(self.0, std::ptr::null_mut(), 0) };
+        super::take_error(err).map_or(Ok(()), Err)?;
+        let raw = self.0;
+        std::mem::forget(self);
+        // SAFETY: resolved and emitted: ours to dispose of, once.
+        unsafe { LLVMOrcDisposeMaterializationResponsibility(raw) };
+        Ok(())
+    }
+
     /// Hands the responsibility and `object` to `layer` (the object layer
     /// of this responsibility's session), which links the object and
     /// completes (or fails) the materialization.

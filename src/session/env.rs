@@ -8,7 +8,7 @@ use std::ffi::CString;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 
-use super::dylib::Dylib;
+use super::dylib::{AliasState, Dylib};
 use super::exit::ExitHandlers;
 use super::lazy::{self, LazyModule};
 use super::materializer::HostMaterializer;
@@ -22,7 +22,9 @@ use crate::error::{Error, Result};
 use crate::llvm::ir::ModuleSymbol;
 use crate::llvm::lazy::{CallThrough, FailureHandler, StubsManager};
 use crate::llvm::lljit::Lljit;
-use crate::llvm::orc::{absolute_symbols, ExecutionSession, Found, JitDylib, ObjectLayer, SymbolFlags, SymbolName, Tracker};
+use crate::llvm::orc::{
+    absolute_symbols, ExecutionSession, Found, JitDylib, ObjectLayer, SymbolFlags, SymbolName, Tracker,
+};
 use crate::llvm::target_machine::{TargetMachine, TargetSpec};
 use crate::llvm::unit::ThreadSafeModule;
 use crate::module::Module;
@@ -39,6 +41,18 @@ pub struct SessionConfig {
     pub debugger: bool,
     /// Write a perf map (`/tmp/perf-<pid>.map`) naming jitted functions.
     pub perf: bool,
+}
+
+/// A function a link-order cycle stub stands for, not yet linked by a
+/// host's lookup.
+pub struct StubTarget {
+    /// Its number (in the order they were made).
+    pub seq: u64,
+    /// The dylib (id) of the stub, whose code calls through it.
+    pub caller: crate::module::OwnerId,
+    /// The dylib that defines the function.
+    pub source: Arc<Dylib>,
+    pub name: SymbolName,
 }
 
 /// The name prefix of placeholder modules (`jitcore.unit.<id>`).
@@ -58,6 +72,12 @@ pub enum Pending {
     /// The globals partition of a lazily added module.
     Globals { module: Arc<LazyModule>, group: Arc<Group> },
     Alias(Vec<Found>),
+    /// Stubs standing for functions of JITDylib `source` (of a link-order
+    /// cycle) under the same names, made by `stubs`.
+    Stubs { source: JitDylib, stubs: Arc<StubsManager> },
+    /// Aliases of variables of JITDylib `source` (of a link-order cycle),
+    /// looked up when they are materialized.
+    LinkAlias { source: JitDylib, state: Arc<AliasState> },
     Host { materializer: Arc<HostMaterializer>, group: Arc<Group> },
 }
 
@@ -163,6 +183,10 @@ pub struct SessionEnv {
     pub(super) platform_dylib: Option<JitDylib>,
     pub(super) process_dylib: Option<JitDylib>,
     pub(super) lazy: Mutex<Option<Arc<CallThrough>>>,
+    /// The functions link-order cycle stubs stand for that no host lookup
+    /// has linked yet (see `cycles::link_stub_targets`).
+    pub(super) stub_targets: Mutex<Vec<StubTarget>>,
+    pub(super) next_stub_target: AtomicU64,
     /// The tags of lazily added modules' promoted names (see lazy.rs).
     pub(super) lazy_tags: lazy::LazyTags,
     /// The exit handlers jitted code registered, and their tokens.
@@ -337,7 +361,58 @@ impl SessionEnv {
         let names = symbols.iter().map(|s| s.name.clone()).collect();
         // A definition that raced us in is fine: the lookup finds it.
         if let Ok((tracker, _)) = self.install(dylib, &symbols, Pending::Alias(found)) {
-            dylib.add_alias(tracker, names, from);
+            dylib.add_alias(tracker, names, from, None);
+        }
+    }
+
+    /// Defines in `dylib`, under the same names, stubs that call the
+    /// functions `names` of `source` (the first of its link order that
+    /// exports them, in a link-order cycle with it). Nothing waits for
+    /// `source`'s code: the first call through a stub looks it up (compiling
+    /// it if need be) and patches the stub. False if lazy stubs are not
+    /// available here (the caller then looks the names up instead).
+    pub fn define_stubs(&self, dylib: &Arc<Dylib>, source: &Arc<Dylib>, names: &[SymbolName]) -> bool {
+        if self.lazy_support().is_err() {
+            return false;
+        }
+        let strings: Vec<String> = names.iter().map(SymbolName::as_str).collect();
+        let Ok(stubs) = dylib.stubs_for(source.id(), || StubsManager::new(&self.spec.triple)) else { return false };
+        let symbols: Vec<ModuleSymbol> = strings
+            .iter()
+            .map(|n| ModuleSymbol { name: n.clone(), exported: false, callable: true, weak: false })
+            .collect();
+        // A definition that raced us in is fine: the lookup finds it.
+        if let Ok((tracker, _)) = self.install(dylib, &symbols, Pending::Stubs { source: source.jd(), stubs }) {
+            dylib.add_alias(tracker, strings, vec![source.id()], None);
+            let mut targets = self.stub_targets.lock().unwrap_or_else(|p| p.into_inner());
+            for n in names {
+                targets.push(StubTarget {
+                    seq: self.next_stub_target.fetch_add(1, Ordering::Relaxed),
+                    caller: dylib.id(),
+                    source: source.clone(),
+                    name: n.clone(),
+                });
+            }
+        }
+        true
+    }
+
+    /// Defines in `dylib` aliases of the variables `names` of `source` (the
+    /// first of its link order that exports them, in a link-order cycle with
+    /// it). The linker that needs them waits for them as for any definition;
+    /// the generator that made them does not (it is free for other links
+    /// meanwhile). When materialized, each alias looks its variable up and
+    /// stands at its address once it is ready.
+    pub fn define_link_aliases(&self, dylib: &Arc<Dylib>, source: &Arc<Dylib>, names: &[SymbolName]) {
+        let strings: Vec<String> = names.iter().map(SymbolName::as_str).collect();
+        let symbols: Vec<ModuleSymbol> = strings
+            .iter()
+            .map(|n| ModuleSymbol { name: n.clone(), exported: false, callable: false, weak: false })
+            .collect();
+        let state = Arc::new(AliasState::default());
+        let pending = Pending::LinkAlias { source: source.jd(), state: state.clone() };
+        if let Ok((tracker, _)) = self.install(dylib, &symbols, pending) {
+            dylib.add_alias(tracker, strings, vec![source.id()], Some(state));
         }
     }
 

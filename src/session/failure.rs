@@ -97,6 +97,24 @@ impl SessionEnv {
     /// failed since `mark`, reported on its own thread; nothing else).
     pub(super) fn cause_of(&self, units: &[u64], mark: u64) -> (Option<report::Reported>, Vec<u64>) {
         let reported = self.log.since(mark);
+        let mut units = units.to_vec();
+        // A failed unit whose link could not bind a name of another dylib
+        // because what defines it failed (report_dependency) failed
+        // because of those units: theirs are this lookup's failures too.
+        loop {
+            let more: Vec<u64> = reported
+                .iter()
+                .filter(|r| r.unit.is_some_and(|u| units.contains(&u)))
+                .flat_map(|r| self.units_defining(&failed_symbols(&r.error.message)))
+                .filter(|u| !units.contains(u))
+                .collect();
+            if more.is_empty() {
+                break;
+            }
+            units.extend(more);
+            units.sort_unstable();
+            units.dedup();
+        }
         let declared: Vec<(u64, Arc<Module>, Vec<String>)> = self
             .live_modules()
             .into_iter()
@@ -218,7 +236,7 @@ impl Session {
     /// to the next lookup.
     pub(super) fn recover(&self, failure: LookupFailure) -> Recovery {
         let LookupFailure { error, failed_units } = failure;
-        if failed_units.is_empty() {
+        if failed_units.is_empty() && !self.failed_link_aliases() {
             return Recovery { error, cache_faults: Vec::new() };
         }
         if InJit::here() {
@@ -237,10 +255,16 @@ impl Session {
     /// lazy calls, if any.
     pub(super) fn deferred_resets(&self) {
         let due = |q: &std::sync::Mutex<Vec<u64>>| !q.lock().unwrap_or_else(|p| p.into_inner()).is_empty();
-        if InJit::here() || !(due(&self.env.resets) || due(&self.env.body_resets)) {
+        if InJit::here() || !(due(&self.env.resets) || due(&self.env.body_resets) || self.failed_link_aliases()) {
             return;
         }
         let _ = self.reset(Vec::new());
+    }
+
+    /// Whether a link alias (cycles.rs) failed with what it stands for: its
+    /// names stay in ORC's error state until a reset removes it.
+    fn failed_link_aliases(&self) -> bool {
+        self.env.dylibs.read().unwrap_or_else(|p| p.into_inner()).iter().any(|d| d.has_failed_aliases())
     }
 
     /// Resets the members whose unit is one of `units` or of the deferred
@@ -258,6 +282,9 @@ impl Session {
         // compile error reported, its responsibility not failed yet) must
         // not be removed; a failed call's body is done.
         let failed_bodies = std::mem::take(&mut *self.env.body_resets.lock().unwrap_or_else(|p| p.into_inner()));
+        for d in self.env.dylibs.read().unwrap_or_else(|p| p.into_inner()).iter() {
+            d.drop_failed_aliases();
+        }
         let mut cache_faults = Vec::new();
         for group in self.env.live_groups() {
             let Some(dylib) = self.env.dylib_by_id(group.dylib) else { continue };

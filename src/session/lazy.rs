@@ -40,6 +40,8 @@ pub struct LazyPlan {
     pub(super) globals: Option<(Arc<Vec<u8>>, Vec<ModuleSymbol>)>,
     /// The partition (index into `functions`) of each body name.
     by_body: HashMap<String, usize>,
+    /// The names the global variables' partition uses without defining.
+    globals_refs: Vec<String>,
 }
 
 /// The tags in use by a session's lazily added modules.
@@ -96,12 +98,14 @@ impl LazyPlan {
         let parts = split(&mut copy, unique)?;
         drop(copy);
         let Some(parts) = parts else { return Ok(None) };
-        let globals = match parts.globals {
+        let (globals, globals_refs) = match parts.globals {
             Some(bc) => {
-                let symbols = IrModule::parse(&format!("{}#globals", module.name()), &bc)?.defined_symbols();
-                Some((Arc::new(bc), symbols))
+                let ir = IrModule::parse(&format!("{}#globals", module.name()), &bc)?;
+                let (symbols, refs) = (ir.defined_symbols(), ir.declarations());
+                drop(ir);
+                (Some((Arc::new(bc), symbols)), refs)
             }
-            None => None,
+            None => (None, Vec::new()),
         };
         let functions: Vec<(FunctionPartition, Arc<Vec<u8>>)> = parts
             .functions
@@ -112,7 +116,13 @@ impl LazyPlan {
             })
             .collect();
         let by_body = functions.iter().enumerate().map(|(i, (f, _))| (f.body.clone(), i)).collect();
-        Ok(Some(LazyPlan { module_name: module.name().to_string(), functions, globals, by_body }))
+        Ok(Some(LazyPlan { module_name: module.name().to_string(), functions, globals, by_body, globals_refs }))
+    }
+
+    /// The names the module's global variables use (its functions are
+    /// reached through stubs, so only these can make a lookup wait).
+    pub fn globals_refs(&self) -> Vec<String> {
+        self.globals_refs.clone()
     }
 
     /// The body behind function `name`'s stub (none if `name` was not

@@ -17,9 +17,15 @@
 //! Aliases stand for other dylibs' symbols, so they are dropped whenever code
 //! is removed anywhere in the session, and when D itself gets a definition of
 //! the same name; they are made again on the next link that needs them.
+//!
+//! Inside a link-order cycle the link order's code is not waited for: its
+//! functions get stubs and its variables aliases that wait for them in the
+//! linker's place (`cycles.rs`), so code that calls around the cycle links.
+//! Step 2 then looks up only what that does not answer.
 
 use std::sync::{Arc, Weak};
 
+use super::cycles;
 use super::dylib::Dylib;
 use super::env::SessionEnv;
 use crate::llvm::generator::{Generator, GeneratorLookup};
@@ -61,9 +67,20 @@ fn answer(env: &Weak<SessionEnv>, dylib: &Weak<Dylib>, mut lookup: GeneratorLook
     let link_ids: Vec<crate::module::OwnerId> = dylib.link_order().iter().map(|d| d.id()).collect();
     let (weak_env, weak_dylib) = (Arc::downgrade(&env), Arc::downgrade(&dylib));
     drop((env, dylib));
+    // The unit whose link this is (the generator runs on its thread).
+    let unit = crate::report::current_unit();
+    let weak_log = weak_env.clone();
     // Step 2: the link order, for what the sources did not have.
     let ask_link_order = move |permanent: Vec<Found>| {
         let rest: Vec<SymbolName> = names.into_iter().filter(|n| !permanent.iter().any(|f| f.name == *n)).collect();
+        // Inside a link-order cycle, what the link order's code defines is
+        // answered at once, without waiting for that code (cycles.rs).
+        let rest = match (weak_env.upgrade(), weak_dylib.upgrade()) {
+            (Some(env), Some(dylib)) if !rest.is_empty() && !link.is_empty() => {
+                cycles::answer_now(&env, &dylib, rest)
+            }
+            _ => rest,
+        };
         // What the platform and the sources gave lives as long as the
         // dylib; what the link order gave stands for code of those dylibs.
         let finish = move |permanent: Vec<Found>, linked: Vec<Found>| {
@@ -82,7 +99,13 @@ fn answer(env: &Weak<SessionEnv>, dylib: &Weak<Dylib>, mut lookup: GeneratorLook
         if rest.is_empty() || link.is_empty() {
             return finish(permanent, Vec::new());
         }
-        es.lookup_async(LookupKind::DLSym, &link, &rest, true, move |r| finish(permanent, r.unwrap_or_default()))
+        es.lookup_async(LookupKind::DLSym, &link, &rest, true, move |r| {
+            // What failed there fails this link: say so, for the reset.
+            if let (Err(e), Some(env)) = (&r, weak_log.upgrade()) {
+                env.log.report_dependency(unit, e.clone());
+            }
+            finish(permanent, r.unwrap_or_default())
+        })
     };
     // Step 1: a static lookup, so static archives (which only answer the
     // linker) pull members in; neither the platform dylib nor the sources

@@ -5,9 +5,11 @@
 //! Both public facades, the engine and the ORC-style session API, are built
 //! on this type; there is no second compile path.
 
+mod cycles;
 pub mod dylib;
 pub mod env;
 pub mod exit;
+mod exports;
 mod failure;
 mod init;
 pub mod lazy;
@@ -119,6 +121,8 @@ impl Session {
                 platform_dylib,
                 process_dylib,
                 lazy: Mutex::new(None),
+                stub_targets: Mutex::new(Vec::new()),
+                next_stub_target: AtomicU64::new(0),
                 lazy_tags: Default::default(),
                 exits: Arc::new(exit::ExitHandlers::default()),
                 lazy_modules: Mutex::new(Vec::new()),
@@ -312,6 +316,7 @@ impl Session {
             None => self.install_eager(dylib, module, group)?,
         };
         group.state().members.push(member);
+        dylib.changed();
         Ok(())
     }
 
@@ -334,6 +339,7 @@ impl Session {
             stubs: None,
             tag: None,
             object_names: Vec::new(),
+            facts: None,
             init: Some(ModuleInit::new(module, str::to_string)),
         })
     }
@@ -349,6 +355,7 @@ impl Session {
         self.env.lazy_support()?;
         let stubs = StubsManager::new(&self.env.spec.triple)?;
         let symbols = plan.placeholder_symbols();
+        let facts = Arc::new(tracker::LinkFacts { refs: plan.globals_refs(), ..Default::default() });
         // Constructors and destructors run through their bodies: looking
         // them up compiles them.
         let init = ModuleInit::new(module, |f| plan.body_of(f).unwrap_or(f).to_string());
@@ -382,6 +389,7 @@ impl Session {
             stubs: Some(stubs),
             tag: Some(tag),
             object_names: Vec::new(),
+            facts: Some(facts),
             init: Some(init),
         })
     }
@@ -401,6 +409,12 @@ impl Session {
         Stats::bump(&self.env.stats.objects_loaded, 1);
         Stats::bump(&self.env.stats.live_bytes, summary.loaded_bytes);
         group.live_bytes.fetch_add(summary.loaded_bytes, Ordering::Relaxed);
+        let facts = Arc::new(tracker::LinkFacts {
+            label: format!("object '{name}'"),
+            functions: summary.functions.iter().map(|(f, _)| f.clone()).collect(),
+            hidden: summary.hidden,
+            refs: summary.undefined,
+        });
         group.state().members.push(Member {
             tracker: rt,
             unit_id: 0,
@@ -410,8 +424,10 @@ impl Session {
             stubs: None,
             tag: None,
             object_names: summary.defined,
+            facts: Some(facts),
             init: None,
         });
+        dylib.changed();
         Ok(())
     }
 
@@ -439,9 +455,11 @@ impl Session {
             stubs: None,
             tag: None,
             object_names: Vec::new(),
+            facts: None,
             init: None,
         };
         group.state().members.push(member);
+        dylib.changed();
         Ok(())
     }
 
@@ -454,7 +472,9 @@ impl Session {
             .iter()
             .map(|(n, a)| (self.env.jit.mangle_and_intern(n), *a, SymbolFlags::new(true, true)))
             .collect();
-        dylib.jd().define(orc::absolute_symbols(syms)).map_err(|e| e.context(format!("in JITDylib '{}'", dylib.name())))
+        dylib.jd().define(orc::absolute_symbols(syms)).map_err(|e| e.context(format!("in JITDylib '{}'", dylib.name())))?;
+        dylib.add_absolutes(names);
+        Ok(())
     }
 
     /// Removes everything `group` tracks (freeing its code and data) and
@@ -471,6 +491,9 @@ impl Session {
             std::mem::take(&mut state.members)
         };
         let names: Vec<String> = members.iter().flat_map(Member::names).collect();
+        if let Some(d) = self.env.dylib_by_id(group.dylib) {
+            d.changed();
+        }
         self.env.drop_aliases_of(group.dylib, &names);
         // Read while the code (and so each variable's descriptor) is loaded.
         let thread_locals = group.take_thread_locals();
@@ -580,7 +603,12 @@ impl Session {
             let found = {
                 let _lookup = self.lookups.read().unwrap_or_else(|p| p.into_inner());
                 let _in_jit = env::InJit::enter();
-                self.env.jit.lookup(LookupKind::DLSym, &order, &interned)
+                // What the symbols' code calls through link-order cycle
+                // stubs is linked too, as eager linking would (cycles.rs).
+                self.env
+                    .jit
+                    .lookup(LookupKind::DLSym, &order, &interned)
+                    .and_then(|addrs| cycles::link_stub_targets(&self.env, dylib, names).map(|()| addrs))
             };
             let e = match found {
                 Ok(addrs) => return Ok(addrs),
@@ -644,6 +672,9 @@ impl Drop for Session {
         }
         for d in self.env.dylibs.read().unwrap_or_else(|p| p.into_inner()).iter() {
             drop(d.take_aliases(None));
+            for stubs in d.take_stubs() {
+                self.env.jit.keep_until_disposed(Box::new(stubs));
+            }
         }
         self.env.pending().clear();
         crate::tls::release(&thread_locals);

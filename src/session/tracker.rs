@@ -34,8 +34,23 @@ pub struct Member {
     pub tag: Option<LazyTag>,
     /// The names an object defines (for objects).
     pub object_names: Vec<String>,
+    /// What the link-order cycle check needs beyond the module (see
+    /// [`LinkFacts`]); `None` when the module tells all.
+    pub facts: Option<Arc<LinkFacts>>,
     /// What is left of a module's constructors and destructors (modules only).
     pub init: Option<Arc<ModuleInit>>,
+}
+
+/// What the link-order cycle check (`cycles.rs`) knows of a member that its
+/// module does not tell: for an object, its name, which of its definitions
+/// are functions or hidden, and what it uses; for a lazily added module,
+/// what its global variables use (its functions are stubs, ready at once).
+#[derive(Clone, Debug, Default)]
+pub struct LinkFacts {
+    pub label: String,
+    pub functions: Vec<String>,
+    pub hidden: Vec<String>,
+    pub refs: Vec<String>,
 }
 
 impl Member {

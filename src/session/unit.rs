@@ -19,6 +19,7 @@
 
 use std::sync::{Arc, Weak};
 
+use super::dylib::AliasState;
 use super::env::{Pending, SessionEnv, PLACEHOLDER_PREFIX};
 use super::materializer::{Code, HostMaterializer};
 use super::stats::Stats;
@@ -28,7 +29,7 @@ use crate::llvm::buffer::MemoryBuffer;
 use crate::llvm::lazy::{lazy_reexports, StubsManager};
 use crate::llvm::lljit::TransformRequest;
 use crate::llvm::object::{check_object, summarize_object, ObjectSummary};
-use crate::llvm::orc::{absolute_symbols, MaterializationUnit, SymbolFlags, SymbolName};
+use crate::llvm::orc::{absolute_symbols, JitDylib, LookupKind, MaterializationUnit, SymbolFlags, SymbolName};
 use crate::llvm::unit::{custom_unit, BorrowedResponsibility, Responsibility, UnitBody};
 use crate::module::Module;
 use crate::report::with_current_unit;
@@ -107,12 +108,83 @@ pub fn transform(env: &Arc<SessionEnv>, request: &TransformRequest<'_>) -> std::
             let source = Source::Partition { name: name.clone(), bitcode: bitcode.clone() };
             mr.replace(create(env, id, source, &name, symbols, group))?
         }
+        Pending::Stubs { source, stubs } => {
+            let call_through = env.lazy_support().map_err(|e| e.message)?;
+            let aliases = symbols
+                .into_iter()
+                .map(|(n, f)| {
+                    let target = n.as_str();
+                    (n, target, f)
+                })
+                .collect();
+            mr.replace(lazy_reexports(&call_through, &stubs, env.execution_session(), source, aliases))?
+        }
+        Pending::LinkAlias { source, state } => {
+            state.set_busy();
+            let body = LinkAlias { env: env.weak(), source, state };
+            mr.replace(custom_unit("<link-order aliases>", symbols, Box::new(body)))?
+        }
         Pending::Host { materializer, group } => {
             let name = materializer.name();
             mr.replace(create(env, id, Source::Host(materializer), &name, symbols, group))?
         }
     }
     Ok(true)
+}
+
+/// Aliases, in a JITDylib, of variables of another one of its link-order
+/// cycle: materialized, they look the variables up (waiting for them to be
+/// ready, as LLVM-C's lookups do) and stand at their addresses. The linker
+/// that needs them waits for them; no definition generator does.
+struct LinkAlias {
+    env: Weak<SessionEnv>,
+    source: JitDylib,
+    state: Arc<AliasState>,
+}
+
+impl UnitBody for LinkAlias {
+    fn materialize(self: Box<Self>, mr: Responsibility) {
+        let LinkAlias { env, source, state } = *self;
+        let Some(session) = env.upgrade() else {
+            state.set_done(false);
+            return;
+        };
+        let wanted = mr.symbols();
+        let names: Vec<SymbolName> = wanted.iter().map(|(n, _)| n.clone()).collect();
+        let es = session.execution_session();
+        drop(session);
+        // The unit whose link needs them (ORC materializes the aliases on
+        // its thread), named when what they stand for failed.
+        let unit = crate::report::current_unit();
+        es.lookup_async(LookupKind::DLSym, &[(source, true)], &names, false, move |found| {
+            if let (Err(e), Some(session)) = (&found, env.upgrade()) {
+                session.log.report_dependency(unit, e.clone());
+            }
+            let resolved = found.and_then(|found| {
+                wanted
+                    .into_iter()
+                    .map(|(n, flags)| match found.iter().find(|f| f.name == n) {
+                        Some(f) => Ok((n, f.address, flags)),
+                        None => Err(format!("Symbols not found: [ {} ]", n.as_str())),
+                    })
+                    .collect::<std::result::Result<Vec<_>, String>>()
+            });
+            // A failure of what they stand for was reported by its unit;
+            // the aliases fail with it (dropping mr), and a reset removes
+            // them: marked failed first, since failing mr may end the
+            // lookup that waits for them, whose reset looks for them.
+            match resolved {
+                Ok(r) => {
+                    let ok = mr.resolve_ready(r).is_ok();
+                    state.set_done(ok);
+                }
+                Err(_) => {
+                    state.set_done(false);
+                    drop(mr);
+                }
+            }
+        });
+    }
 }
 
 /// Makes the ORC materialization unit for `source`, defining `symbols`.

@@ -466,6 +466,7 @@ exit status is main's return value. Options (one or two dashes, `=` or a space):
   -extra-object=FILE             add a relocatable object file (repeatable)
   -extra-archive=FILE            link members of a static archive on demand (current -jd)
   -jd=NAME                       following -extra-module/-extra-archive go to JITDylib NAME
+                                 (NAME and the program's JITDylib link each other, as in lli)
   -dlopen=LIB                    load a shared library; its symbols become process symbols
   -no-process-syms               do not resolve the host process's symbols
   -compile-threads=N             compile on N threads (orc, orc-lazy)
