@@ -61,6 +61,9 @@ pub fn build(b: *std.Build) void {
             .imports = &.{.{ .name = "jitcore", .module = mod }},
         }),
     });
+    // bench.sh builds it with `install-bench` and runs it itself.
+    const install_bench = b.addInstallArtifact(bench, .{});
+    b.step("install-bench", "Install the benchmark (bin/jitcore-zig-bench)").dependOn(&install_bench.step);
     const run_bench = b.addRunArtifact(bench);
     run_bench.addPassthruArgs();
     const bench_step = b.step("bench", "Print lookup_ns and add_compile_us through the binding");

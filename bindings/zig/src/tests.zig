@@ -956,3 +956,14 @@ test "statistics: the structs passed are the header's size" {
     try testing.expectEqual(@as(usize, 9 * 8), @sizeOf(jc.Statistics));
     try testing.expectEqual(@as(usize, 8 * 8), @sizeOf(jc.DiskCacheStatistics));
 }
+
+test "readme: the five-line start" {
+    const jitcore = jc;
+    var s = try jitcore.Session.init(.{});
+    defer s.deinit();
+    var m = try jitcore.Module.parseIR("sum", "define i32 @sum(i32 %a, i32 %b) {\n  %r = add i32 %a, %b\n  ret i32 %r\n}\n");
+    defer m.deinit(); // does nothing once the session owns it
+    try (try s.mainDylib()).addModule(&m, null);
+    const sum = try s.function(try s.mainDylib(), fn (i32, i32) callconv(.c) i32, "sum"); // sum(2, -5) == -3
+    try testing.expectEqual(@as(i32, -3), sum(2, -5));
+}
