@@ -73,7 +73,7 @@ comptime {
         .{ ErrorCode.internal, c.JITCORE_ERROR_INTERNAL },
     };
     for (pairs) |p| {
-        if (@intFromEnum(p[0]) != p[1]) @compileError("ErrorCode." ++ @tagName(p[0]) ++ " differs from jitcore.h");
+        if (@backingInt(p[0]) != p[1]) @compileError("ErrorCode." ++ @tagName(p[0]) ++ " differs from jitcore.h");
     }
 }
 
@@ -154,7 +154,7 @@ pub const Diagnostic = struct {
 
     /// Prints `message (code N, name)`.
     pub fn format(d: Diagnostic, w: *std.Io.Writer) std.Io.Writer.Error!void {
-        try w.print("{s} (code {d}, {s})", .{ d.message, @intFromEnum(d.code), codeName(d.code) });
+        try w.print("{s} (code {d}, {s})", .{ d.message, @backingInt(d.code), codeName(d.code) });
     }
 };
 
@@ -211,7 +211,7 @@ fn setStatic(code: ErrorCode, text: [:0]const u8) void {
 /// Consumes `err` (NULL is success), recording its code and message.
 fn check(err: c.JitcoreErrorRef) Error!void {
     const e = err orelse return;
-    const code: ErrorCode = @enumFromInt(c.JitcoreGetErrorCode(e));
+    const code: ErrorCode = @fromBackingInt(@intCast(c.JitcoreGetErrorCode(e)));
     const msg = c.JitcoreGetErrorMessage(e);
     clearLastError();
     last_code = code;
@@ -239,7 +239,7 @@ fn useAfterDeinit(comptime what: []const u8) Error {
 /// matching Zig error: for callbacks (a materializer) that fail with a
 /// message of their own. jitcore copies the message.
 pub fn fail(code: ErrorCode, message: [:0]const u8) Error {
-    const err = c.JitcoreCreateError(@intFromEnum(code), message.ptr);
+    const err = c.JitcoreCreateError(@backingInt(code), message.ptr);
     check(err) catch |e| return e;
     setStatic(code, "(jitcore could not create the error)");
     return errorFromCode(code);
@@ -252,10 +252,10 @@ pub fn fail(code: ErrorCode, message: [:0]const u8) Error {
 fn toJitcoreError(err: anyerror, comptime what: []const u8) c.JitcoreErrorRef {
     const code = codeFromError(err) orelse ErrorCode.compile;
     if (codeFromError(err) != null and last_code == code and last_text.len != 0)
-        return c.JitcoreCreateError(@intFromEnum(code), last_text.ptr);
+        return c.JitcoreCreateError(@backingInt(code), last_text.ptr);
     var buf: [256]u8 = undefined;
     const msg = std.mem.printSentinel(&buf, what ++ " failed: error.{s}", .{@errorName(err)}, 0) catch what ++ " failed";
-    return c.JitcoreCreateError(@intFromEnum(code), msg.ptr);
+    return c.JitcoreCreateError(@backingInt(code), msg.ptr);
 }
 
 // ---------------------------------------------------------------------------
@@ -266,8 +266,8 @@ fn toJitcoreError(err: anyerror, comptime what: []const u8) c.JitcoreErrorRef {
 pub const OptLevel = enum(c_uint) { o0 = 0, o1 = 1, o2 = 2, o3 = 3 };
 
 comptime {
-    std.debug.assert(@intFromEnum(OptLevel.o0) == c.JITCORE_OPT_LEVEL_O0);
-    std.debug.assert(@intFromEnum(OptLevel.o3) == c.JITCORE_OPT_LEVEL_O3);
+    std.debug.assert(@backingInt(OptLevel.o0) == c.JITCORE_OPT_LEVEL_O0);
+    std.debug.assert(@backingInt(OptLevel.o3) == c.JITCORE_OPT_LEVEL_O3);
 }
 
 /// What runs on IR before code generation (`JitcoreIRPipelineKind` and its
@@ -459,7 +459,7 @@ pub const TargetMachine = struct {
     /// `JitcoreCreateHostTargetMachine`.
     pub fn initHost(opt_level: OptLevel) Error!TargetMachine {
         var h: c.JitcoreTargetMachineRef = null;
-        try check(c.JitcoreCreateHostTargetMachine(&h, @intFromEnum(opt_level)));
+        try check(c.JitcoreCreateHostTargetMachine(&h, @backingInt(opt_level)));
         return .{ .handle = h };
     }
 
@@ -534,7 +534,7 @@ pub const ErrorReporter = struct {
         const T = CtxPtr(P);
         const gen = struct {
             fn call(ctx: ?*anyopaque, code: c.enum_JitcoreErrorCode, message: [*c]const u8) callconv(.c) void {
-                T.report(cast(P, ctx), @enumFromInt(code), cString(message));
+                T.report(cast(P, ctx), @fromBackingInt(@intCast(code)), cString(message));
             }
         };
         return .{ .ctx = @ptrCast(ptr), .func = gen.call };
@@ -664,7 +664,7 @@ pub const LazyFailureHandler = if (has_lazy_failure_handler) struct {
         const T = CtxPtr(P);
         const gen = struct {
             fn call(ctx: ?*anyopaque, function: [*c]const u8, err: c.JitcoreErrorRef) callconv(.c) void {
-                const code: ErrorCode = @enumFromInt(c.JitcoreGetErrorCode(err));
+                const code: ErrorCode = @fromBackingInt(@intCast(c.JitcoreGetErrorCode(err)));
                 const msg = c.JitcoreGetErrorMessage(err);
                 defer c.JitcoreDisposeErrorMessage(msg);
                 T.lazyFailure(cast(P, ctx), cString(function), code, cString(msg));
@@ -855,7 +855,7 @@ pub const Session = struct {
     pub fn init(options: SessionOptions) Error!Session {
         var o: c.JitcoreSessionOptions = .{};
         c.JitcoreSessionOptionsInitSized(&o, @sizeOf(c.JitcoreSessionOptions));
-        if (options.opt_level) |v| o.OptLevel = @intFromEnum(v);
+        if (options.opt_level) |v| o.OptLevel = @backingInt(v);
         if (options.compile_threads) |v| o.CompileThreads = v;
         if (options.lazy_by_default) |v| o.LazyByDefault = @intFromBool(v);
         if (options.enable_debugger) |v| o.EnableDebugger = @intFromBool(v);

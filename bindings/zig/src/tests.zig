@@ -164,7 +164,7 @@ test "version: the library matches the header it was built with" {
 test "errors: every code maps to its own error and back" {
     var seen: [16]bool = @splat(false);
     for (1..16) |i| {
-        const code: jc.ErrorCode = @enumFromInt(i);
+        const code: jc.ErrorCode = @fromBackingInt(@intCast(i));
         const err = jc.errorFromCode(code);
         try testing.expectEqual(code, jc.codeFromError(err).?);
         seen[i] = true;
@@ -174,7 +174,7 @@ test "errors: every code maps to its own error and back" {
         try testing.expectEqual(err, jc.fail(code, msg));
         try expectDiag(code, &.{msg});
     }
-    try testing.expectEqual(error.Internal, jc.errorFromCode(@enumFromInt(999)));
+    try testing.expectEqual(error.Internal, jc.errorFromCode(@fromBackingInt(@intCast(999))));
     try testing.expectEqual(@as(?jc.ErrorCode, null), jc.codeFromError(error.OutOfMemory));
     try testing.expectEqual(jc.ErrorCode.invalid_argument, jc.codeFromError(error.UseAfterDeinit).?);
     jc.clearLastError();
@@ -606,9 +606,9 @@ test "session: process and library symbols with filters" {
     try testing.expectError(error.Io, lib.addLibrarySymbols("/nonexistent/libzig.so", null));
     try expectDiag(.io, &.{"/nonexistent/libzig.so"});
     const candidates = [_][:0]const u8{
-        "/lib/x86_64-linux-gnu/libm.so.6", "/usr/lib/x86_64-linux-gnu/libm.so.6",
+        "/lib/x86_64-linux-gnu/libm.so.6",  "/usr/lib/x86_64-linux-gnu/libm.so.6",
         "/lib/aarch64-linux-gnu/libm.so.6", "/usr/lib/aarch64-linux-gnu/libm.so.6",
-        "/lib64/libm.so.6",                "/usr/lib64/libm.so.6",
+        "/lib64/libm.so.6",                 "/usr/lib64/libm.so.6",
     };
     var libm: ?[:0]const u8 = null;
     for (candidates) |p| {
@@ -885,6 +885,26 @@ test "session: object cache callbacks (keys from inside), disk cache shared by s
         try testing.expectEqual(@as(usize, 2), cache.notified);
         try testing.expectEqualSlices(u8, &(try m.keyForPipeline(&tm, .none)).bytes, &cache.last_key.?.bytes);
         try s.setObjectCache(null);
+    }
+
+    // The session's reporter hears of a rejected entry, naming the module.
+    {
+        var bad: GarbageCache = .{};
+        var reports: Reports = .{};
+        var s = try jc.Session.init(.{});
+        defer s.deinit();
+        try s.setObjectCache(.init(&bad));
+        try s.setErrorReporter(.init(&reports));
+        const d = try s.mainDylib();
+        var m = try jc.Module.parseIR("s_garbage", sum_ir);
+        defer m.deinit();
+        try d.addModule(&m, null);
+        try testing.expectEqual(@as(i32, 3), (try s.function(d, SumFn, "sum"))(1, 2));
+        try testing.expectEqual(@as(u64, 1), (try s.statistics()).CacheRejected);
+        try testing.expect(reports.count.load(.monotonic) >= 1);
+        try testing.expectEqual(jc.ErrorCode.cache, reports.last_code);
+        try expectContains(reports.message(), "s_garbage");
+        try s.setErrorReporter(null);
     }
 
     var tmp: TmpDir = .{};

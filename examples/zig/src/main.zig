@@ -102,7 +102,7 @@ fn check(ok: bool, what: []const u8) void {
 fn must(comptime T: type, result: jitcore.Error!T, what: []const u8) T {
     return result catch |err| {
         const d = jitcore.lastError();
-        print("job: {s} failed: error {d}: {s} (error.{s})\n", .{ what, @intFromEnum(d.code), d.message, @errorName(err) });
+        print("job: {s} failed: error {d}: {s} (error.{s})\n", .{ what, @backingInt(d.code), d.message, @errorName(err) });
         std.process.exit(1);
     };
 }
@@ -130,7 +130,7 @@ fn showMissing(label: []const u8, run: u32, result: jitcore.Error!u64) void {
         check(false, "looking up a missing symbol fails");
     } else |err| {
         const d = jitcore.lastError();
-        print("{s} run {d}: missing symbol: error {d} ({s}): {s}\n", .{ label, run, @intFromEnum(d.code), jitcore.codeName(d.code), d.message });
+        print("{s} run {d}: missing symbol: error {d} ({s}): {s}\n", .{ label, run, @backingInt(d.code), jitcore.codeName(d.code), d.message });
         check(err == error.SymbolNotFound, "the error is error.SymbolNotFound");
         check(d.code == .symbol_not_found, "the code is SYMBOL_NOT_FOUND");
         check(std.mem.find(u8, d.message, "no_such_function") != null, "the message names the symbol");
