@@ -39,8 +39,11 @@ before=$(in_tree)
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 
-# 1. The binding's tests.
 t0=$(now)
+# 0. The sources are as `zig fmt` writes them.
+zig fmt --check "$here" "$root/examples/zig" > "$work/fmt.log" 2>&1 || { cat "$work/fmt.log"; fail "zig fmt --check: these files need zig fmt"; }
+
+# 1. The binding's tests.
 if ! zig build test --build-file "$here/build.zig" --cache-dir "$work/cache" \
   --prefix "$work/out-binding" --summary all > "$work/test.log" 2>&1; then
   cat "$work/test.log"
@@ -73,4 +76,4 @@ grep -qxF "job: all checks passed" "$work/job.out" || fail "job printed no 'job:
 after=$(in_tree)
 [[ $before == "$after" ]] || fail "the builds wrote into the source tree: $(comm -13 <(echo "$before") <(echo "$after") | tr '\n' ' ')"
 
-echo "bindings/zig: 2 passed, 0 failed (zig build test: $tests; examples/zig built in $(secs "$t1" "$t2") s, ran in $(secs "$t2" "$t3") s; Zig $have, jitcore $(pkg-config --modversion jitcore), total $(secs "$t0" "$t3") s)"
+echo "bindings/zig: 2 passed, 0 failed (zig fmt clean; zig build test: $tests; examples/zig built in $(secs "$t1" "$t2") s, ran in $(secs "$t2" "$t3") s; Zig $have, jitcore $(pkg-config --modversion jitcore), total $(secs "$t0" "$t3") s)"
