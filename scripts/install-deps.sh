@@ -2,10 +2,12 @@
 # Installs what building and testing jitcore needs on Debian 12, if missing:
 # LLVM 22 (libLLVM-22.so, headers, llvm-config, FileCheck/llc/opt/llvm-as),
 # a C compiler, cmake, pkg-config, valgrind and python3 (benchmark and demo
-# IR generators), Go (golang-go, for the Go binding). Rust (cargo) must be present.
+# IR generators), Go (golang-go, for the Go binding), pip (python3-pip: the Zig
+# binding's runner installs Zig 0.17, PyPI's ziglang, with it when missing).
+# Rust (cargo) must be present.
 set -euo pipefail
 
-packages=(llvm-22 llvm-22-dev llvm-22-tools libllvm22 clang-22 libclang-rt-22-dev gcc g++ make cmake pkg-config valgrind binutils python3 golang-go)
+packages=(llvm-22 llvm-22-dev llvm-22-tools libllvm22 clang-22 libclang-rt-22-dev gcc g++ make cmake pkg-config valgrind binutils python3 python3-pip golang-go)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
