@@ -524,8 +524,10 @@ void JitcoreDisposeEngine(JitcoreEngineRef EE);
  or a dead handle, `MODULE_ALREADY_ADDED` if `M` is added to an engine
  already, `DUPLICATE_DEFINITION` naming the symbol if another module
  defines one of `M`'s external symbols, `UNSUPPORTED` if `M` targets
- another architecture. Thread-safe: may be called from several threads at
- once on the same engine (not with `JitcoreDisposeEngine`).
+ another architecture. A module whose triple names no architecture (none,
+ or `unknown-unknown-unknown` as `llvmlite.ir` writes) is compiled for the
+ engine's target, as LLVM's MCJIT does. Thread-safe: may be called from
+ several threads at once on the same engine (not with `JitcoreDisposeEngine`).
  */
 JitcoreErrorRef JitcoreEngineAddModule(JitcoreEngineRef EE, JitcoreModuleRef M);
 
@@ -929,7 +931,9 @@ JitcoreErrorRef JitcoreDylibSetLinkOrder(JitcoreDylibRef D,
  it. Errors: `INVALID_ARGUMENT` for NULL, a dead handle or a tracker of
  another dylib or already removed; `MODULE_ALREADY_ADDED`;
  `DUPLICATE_DEFINITION` naming the symbol if `D` already defines one of
- `M`'s strong external symbols; `UNSUPPORTED` for a foreign target.
+ `M`'s strong external symbols; `UNSUPPORTED` for a foreign target (a
+ triple naming no architecture, such as `unknown-unknown-unknown`, means
+ the session's own target).
  Thread-local variables work (each thread gets its own copy, freed at its
  exit or when the module is removed; README, "Thread-local variables").
  Thread-safe (not with `JitcoreDisposeSession`).

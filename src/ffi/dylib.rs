@@ -187,7 +187,9 @@ fn add_module(
 /// it. Errors: `INVALID_ARGUMENT` for NULL, a dead handle or a tracker of
 /// another dylib or already removed; `MODULE_ALREADY_ADDED`;
 /// `DUPLICATE_DEFINITION` naming the symbol if `D` already defines one of
-/// `M`'s strong external symbols; `UNSUPPORTED` for a foreign target.
+/// `M`'s strong external symbols; `UNSUPPORTED` for a foreign target (a
+/// triple naming no architecture, such as `unknown-unknown-unknown`, means
+/// the session's own target).
 /// Thread-local variables work (each thread gets its own copy, freed at its
 /// exit or when the module is removed; README, "Thread-local variables").
 /// Thread-safe (not with `JitcoreDisposeSession`).

@@ -90,8 +90,10 @@ pub unsafe extern "C" fn JitcoreDisposeEngine(EE: JitcoreEngineRef) {
 /// or a dead handle, `MODULE_ALREADY_ADDED` if `M` is added to an engine
 /// already, `DUPLICATE_DEFINITION` naming the symbol if another module
 /// defines one of `M`'s external symbols, `UNSUPPORTED` if `M` targets
-/// another architecture. Thread-safe: may be called from several threads at
-/// once on the same engine (not with `JitcoreDisposeEngine`).
+/// another architecture. A module whose triple names no architecture (none,
+/// or `unknown-unknown-unknown` as `llvmlite.ir` writes) is compiled for the
+/// engine's target, as LLVM's MCJIT does. Thread-safe: may be called from
+/// several threads at once on the same engine (not with `JitcoreDisposeEngine`).
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreEngineAddModule(EE: JitcoreEngineRef, M: JitcoreModuleRef) -> JitcoreErrorRef {
     // SAFETY: EE is NULL or a live engine handle (the host's contract; checked non-NULL).

@@ -133,13 +133,16 @@ impl SessionEnv {
     }
 
     /// Checks that `module` can be compiled for this session's target and
-    /// linked by it.
+    /// linked by it. A module naming no architecture (no triple, or one
+    /// whose architecture is `unknown`, as `llvmlite.ir` writes
+    /// `unknown-unknown-unknown`) is compiled for the session's target, as
+    /// LLVM's MCJIT does.
     pub fn check_target(&self, module: &Module) -> Result<()> {
         let triple = module.triple();
-        if triple.is_empty() {
+        let arch = triple.split('-').next().unwrap_or("");
+        if arch.is_empty() || arch == "unknown" {
             return Ok(());
         }
-        let arch = triple.split('-').next().unwrap_or("");
         if !self.spec.same_arch(arch) {
             return Err(Error::unsupported(format!(
                 "module '{}' targets '{}', but this JIT runs '{}' code",
