@@ -52,31 +52,68 @@ def create_module(ir, name=None):
     return out.value
 
 
-class HostTargetMachine:
-    """A jitcore target machine for the host at an opt level (owned)."""
+class Resource:
+    """Owns a library handle: ``close()`` frees it (``_dispose``; closing
+    again does nothing), use after close raises ``ClosedError`` (a
+    ``ctypes.ArgumentError``, as llvmlite raises), a context manager
+    (entering a closed one is a RuntimeError, as in llvmlite), and closed
+    when collected."""
 
-    def __init__(self, opt_level=2):
-        self._h = TargetMachineRef()
-        errors.check(lib.JitcoreCreateHostTargetMachine(ctypes.byref(self._h), int(opt_level)))
+    _closed = True
+    _h = None
 
-    @property
-    def handle(self):
+    def _dispose(self, handle):
+        raise NotImplementedError
+
+    def _check_open(self):
+        if self._closed:
+            raise errors.ClosedError("%s is closed" % type(self).__name__)
         return self._h
 
     @property
-    def triple(self):
-        return lib.JitcoreTargetMachineGetTriple(self._h).decode()
+    def closed(self):
+        return self._closed
 
     def close(self):
-        if self._h:
-            lib.JitcoreDisposeTargetMachine(self._h)
-            self._h = TargetMachineRef()
+        if self._closed:
+            return
+        self._closed = True
+        h, self._h = self._h, None
+        self._dispose(h)
+
+    def __enter__(self):
+        if self._closed:
+            raise RuntimeError("%s instance already closed" % (self.__class__,))
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
     def __del__(self):
         try:
             self.close()
         except Exception:
             pass
+
+
+class HostTargetMachine(Resource):
+    """A jitcore target machine for the host at an opt level (owned)."""
+
+    def __init__(self, opt_level=2):
+        h = TargetMachineRef()
+        errors.check(lib.JitcoreCreateHostTargetMachine(ctypes.byref(h), int(opt_level)))
+        self._h, self._closed = h.value, False
+
+    @property
+    def handle(self):
+        return self._check_open()
+
+    @property
+    def triple(self):
+        return lib.JitcoreTargetMachineGetTriple(self._check_open()).decode()
+
+    def _dispose(self, h):
+        lib.JitcoreDisposeTargetMachine(h)
 
 
 def module_key(handle, tm=None, pipeline=None):

@@ -23,7 +23,7 @@ import threading
 import weakref
 
 from . import errors
-from ._core import Address, HostTargetMachine, Reporter, create_module, guarded, to_bytes
+from ._core import Address, HostTargetMachine, Reporter, Resource, create_module, guarded, to_bytes
 from ._lib import (EngineRef, IR_PIPELINE_NONE, ObjectCacheGetBufferFunction,
                    ObjectCacheNotifyFunction, Statistics, lib)
 
@@ -107,13 +107,12 @@ class TargetData:
             lib.JitcoreEngineGetTargetData(self._engine._check_open()))
 
 
-class ExecutionEngine:
+class ExecutionEngine(Resource):
     """llvmlite's ExecutionEngine on jitcore. Modules are code-generated as
     given (the codegen-only IR pipeline, as MCJIT: llvmlite users run their
     own passes), at the target machine's opt level."""
 
     def __init__(self, module, target_machine):
-        self._closed = False
         self._modules = {}        # id(llmod) -> (llmod, jitcore handle)
         self._by_handle = {}      # jitcore handle -> llmod
         self._td = None
@@ -125,7 +124,7 @@ class ExecutionEngine:
         self._tm_ll = target_machine
         h = EngineRef()
         errors.check(lib.JitcoreCreateMCJITCompiler(ctypes.byref(h), None, self._tm.handle))
-        self._h = h.value
+        self._h, self._closed = h.value, False
         lib.JitcoreEngineSetErrorReporter(self._h, self.reporter.c_function, None)
         errors.check(lib.JitcoreEngineSetIRPipeline(self._h, IR_PIPELINE_NONE, None))
         with _lock:
@@ -137,22 +136,9 @@ class ExecutionEngine:
             self.add_module(module)
 
     # -- lifetime ---------------------------------------------------------
-    def _check_open(self):
-        if self._closed:
-            raise errors.ClosedError("ExecutionEngine is closed")
-        return self._h
-
-    @property
-    def closed(self):
-        return self._closed
-
-    def close(self):
+    def _dispose(self, h):
         """Frees the engine, its code and the modules it owns (they are
-        closed, as llvmlite's are). Calling it again does nothing."""
-        if self._closed:
-            return
-        self._closed = True
-        h, self._h = self._h, None
+        closed, as llvmlite's are)."""
         with _lock:
             _engines.discard(self)
         lib.JitcoreDisposeEngine(h)
@@ -165,20 +151,6 @@ class ExecutionEngine:
         self._modules.clear()
         self._by_handle.clear()
         self._tm.close()
-
-    def __enter__(self):
-        if self._closed:
-            raise RuntimeError("%s instance already closed" % (self.__class__,))
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
     # -- modules ----------------------------------------------------------
     def add_module(self, module):
