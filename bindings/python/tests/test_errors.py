@@ -144,3 +144,11 @@ def test_library_discovery_says_what_it_tried(tmp_path):
     assert out.returncode != 0
     assert "LibraryNotFound" in out.stderr and "JITCORE_LIBRARY" in out.stderr
     assert "system loader" in out.stderr and _lib.SONAME in out.stderr
+
+
+def test_the_installed_package_is_tested():
+    """run-tests.sh tests the pip-installed package, not the source tree."""
+    expected = os.environ.get("JITCORE_PY_EXPECT_PACKAGE")
+    if not expected:
+        pytest.skip("not run by run-tests.sh")
+    assert os.path.realpath(jitcore.__file__).startswith(os.path.realpath(expected))

@@ -183,3 +183,22 @@ def test_lookups_from_many_python_threads(llvm):
         t.join()
     assert not errs and all(results) and len(results) == 16
     assert len(notified) == 1         # compiled once
+
+
+def test_first_definition_wins_as_in_mcjit(llvm):
+    """numba defines helpers (external linkage) in every module needing
+    them; MCJIT keeps the first definition, and so does the drop-in."""
+    tm = llvm.Target.from_default_triple().create_target_machine(jit=True)
+    ee = jl.create_mcjit_compiler(llvm.parse_assembly(
+        "define i32 @helper(i32 %a) {\n  ret i32 %a\n}\n"), tm)
+    second = llvm.parse_assembly("define i32 @helper(i32 %a) {\n  ret i32 0\n}\n"
+                                 "define i32 @user(i32 %a) {\n  %r = call i32 @helper(i32 %a)\n"
+                                 "  ret i32 %r\n}\n")
+    ee.add_module(second)
+    f = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int)
+    assert f(ee.get_function_address("user"))(5) == 5
+    assert f(ee.get_function_address("helper"))(6) == 6
+    ee.remove_module(second)
+    with pytest.raises(jitcore.SymbolNotFound):
+        ee.get_function_address("user")
+    assert f(ee.get_function_address("helper"))(7) == 7

@@ -114,6 +114,8 @@ class ExecutionEngine(Resource):
 
     def __init__(self, module, target_machine):
         self._modules = {}        # id(llmod) -> (llmod, jitcore handle)
+        self._defined = set()     # external names defined by added modules
+        self._owned_names = {}    # id(llmod) -> the names it defined first
         self._by_handle = {}      # jitcore handle -> llmod
         self._td = None
         self._cache_cbs = None
@@ -160,15 +162,39 @@ class ExecutionEngine(Resource):
         h = self._check_open()
         if id(module) in self._modules and self._modules[id(module)][0] is module:
             raise KeyError("module already added to this engine")
+        owned = self._first_definitions_win(module)
         jm = create_module(module, None if hasattr(module, "as_bitcode") else "module")
         err = errors.take(lib.JitcoreEngineAddModule(h, jm))
         if err is not None:
             lib.JitcoreDisposeModule(jm)
             raise err
+        self._defined.update(owned)
+        self._owned_names[id(module)] = owned
         self._modules[id(module)] = (module, jm)
         self._by_handle[jm] = module
         if hasattr(module, "_owned"):
             module._owned = True
+
+    def _first_definitions_win(self, module):
+        """MCJIT keeps the first definition of a symbol that several added
+        modules define (numba emits helpers such as ``__excinfo_unwrap_args*``
+        with external linkage in every module that needs them); so does this
+        engine: in a later module such a definition is made ``linkonce_odr``
+        (discarded in favour of the one loaded). jitcore's own API raises
+        DuplicateDefinition instead. Returns the names ``module`` defines
+        first. Only llvmlite ModuleRefs are adjusted (IR text is added as is)."""
+        if not hasattr(module, "functions"):
+            return set()
+        owned = set()
+        for values in (module.functions, module.global_variables):
+            for v in values:
+                if v.is_declaration or getattr(v.linkage, "name", v.linkage) != "external":
+                    continue
+                if v.name in self._defined:
+                    v.linkage = "linkonce_odr"
+                else:
+                    owned.add(v.name)
+        return owned
 
     def remove_module(self, module):
         """Removes ``module``, freeing its code and data (which MCJIT never
@@ -181,6 +207,7 @@ class ExecutionEngine(Resource):
         errors.check(lib.JitcoreEngineRemoveModule(h, entry[1]))
         lib.JitcoreDisposeModule(entry[1])
         del self._modules[id(module)]
+        self._defined.difference_update(self._owned_names.pop(id(module), ()))
         self._by_handle.pop(entry[1], None)
         if hasattr(module, "_owned"):
             module._owned = False
