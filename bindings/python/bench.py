@@ -3,7 +3,9 @@
 One run prints, for numba 0.68 on jitcore (jitcore.llvmlite.install()) and
 on llvmlite 0.50's MCJIT, each in a fresh subprocess:
   - the compile time of a few numba functions (first call, per function),
-  - resident memory growth over repeated compile-and-drop cycles,
+  - resident memory growth over repeated compile-and-drop cycles (numba
+    keeps what it compiled, on either engine), and over add/call/remove
+    cycles of the engine itself (MCJIT never frees removed code),
 as ratios jitcore/llvmlite (below 1: jitcore is faster / leaner), and, for
 the binding itself:
   lookup_ns       one lookup of a compiled symbol through jitcore.Session.lookup
@@ -87,6 +89,32 @@ def child(engine, cycles):
     out["cycle_ms"] = (time.perf_counter() - t) * 1e3 / cycles
     out["rss_growth_kb"] = rss_kb() - before
     out["cycles"] = cycles
+    # the engine itself: add, look up, call, remove a module, many times
+    # (numba never removes modules; hosts that do see the difference here)
+    import llvmlite.binding as llvm
+    tm = llvm.Target.from_default_triple().create_target_machine(jit=True)
+    ee = llvm.create_mcjit_compiler(llvm.parse_assembly(""), tm)
+    ir = "define i64 @k%d(i64 %%x) {\n  %%y = mul i64 %%x, %d\n  ret i64 %%y\n}\n"
+    fn_t = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64)
+
+    def engine_cycle(i):
+        m = llvm.parse_assembly(ir % (i, i))
+        ee.add_module(m)
+        assert fn_t(ee.get_function_address("k%d" % i))(2) == 2 * i
+        ee.remove_module(m)
+        m.close()
+    for i in range(200):
+        engine_cycle(i)
+    gc.collect()
+    before = rss_kb()
+    t = time.perf_counter()
+    n = cycles * 10
+    for i in range(200, 200 + n):
+        engine_cycle(i)
+    gc.collect()
+    out["engine_cycle_us"] = (time.perf_counter() - t) * 1e6 / n
+    out["engine_rss_growth_kb"] = rss_kb() - before
+    out["engine_cycles"] = n
     print(json.dumps(out))
 
 
@@ -140,6 +168,11 @@ def main():
     jr, lr = j["rss_growth_kb"], l["rss_growth_kb"]
     print("numba_rss_growth_kb over %d cycles: jitcore %d  llvmlite %d  ratio %s"
           % (j["cycles"], jr, lr, "%.2f" % (jr / lr) if lr > 0 else "n/a"))
+    jr, lr = j["engine_rss_growth_kb"], l["engine_rss_growth_kb"]
+    print("engine_add_remove_us  jitcore %7.1f  llvmlite %7.1f  ratio %.2f"
+          % (j["engine_cycle_us"], l["engine_cycle_us"], j["engine_cycle_us"] / l["engine_cycle_us"]))
+    print("engine_rss_growth_kb over %d add/remove cycles: jitcore %d  llvmlite %d  ratio %s"
+          % (j["engine_cycles"], jr, lr, "%.2f" % (jr / lr) if lr > 0 else "n/a"))
     lookup_ns, add_compile_us = binding_micro()
     print("lookup_ns %.0f" % lookup_ns)
     print("add_compile_us %.0f" % add_compile_us)
