@@ -85,7 +85,13 @@ impl Engine {
         let group = self.session.new_group(main);
         match self.session.add_module(main, module, &group, false) {
             Ok(()) => {
-                state.modules.push(Added { module: module.clone(), group, ctors_ran: false, dtors_ran: false, cache_asked: false });
+                state.modules.push(Added {
+                    module: module.clone(),
+                    group,
+                    ctors_ran: false,
+                    dtors_ran: false,
+                    cache_asked: false,
+                });
                 Ok(())
             }
             Err(e) => {
