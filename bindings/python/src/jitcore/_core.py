@@ -2,6 +2,7 @@
 
 import ctypes
 import logging
+import sys
 import traceback
 
 from . import errors
@@ -89,7 +90,11 @@ class Resource:
     def __exit__(self, *exc):
         self.close()
 
-    def __del__(self):
+    def __del__(self, _finalizing=sys.is_finalizing):
+        # At interpreter exit the process frees everything; disposing then
+        # could wait for compile threads that can no longer run Python.
+        if _finalizing():
+            return
         try:
             self.close()
         except Exception:
