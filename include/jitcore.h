@@ -528,8 +528,10 @@ void JitcoreDisposeEngine(JitcoreEngineRef EE);
  or a dead handle, `MODULE_ALREADY_ADDED` if `M` is added to an engine
  already, `DUPLICATE_DEFINITION` naming the symbol if another module
  defines one of `M`'s external symbols, `UNSUPPORTED` if `M` targets
- another architecture. Thread-safe: may be called from several threads at
- once on the same engine (not with `JitcoreDisposeEngine`).
+ another architecture. A module whose triple names no architecture (none,
+ or `unknown-unknown-unknown` as `llvmlite.ir` writes) is compiled for the
+ engine's target, as LLVM's MCJIT does. Thread-safe: may be called from
+ several threads at once on the same engine (not with `JitcoreDisposeEngine`).
  */
 JitcoreErrorRef JitcoreEngineAddModule(JitcoreEngineRef EE, JitcoreModuleRef M);
 
@@ -552,9 +554,13 @@ JitcoreErrorRef JitcoreEngineRemoveModule(JitcoreEngineRef EE, JitcoreModuleRef 
  the first failure is returned, naming its module: `UNRESOLVED_SYMBOL`
  naming the external nobody provides, `COMPILE`, `LINK`. A module that
  failed stays added, uncompiled, and is compiled again on the next lookup
- (so providing the missing symbol and retrying works). Thread-safe (not
- with `JitcoreDisposeEngine`); compiles may run on this thread while
- other threads look symbols up.
+ (so providing the missing symbol and retrying works). A module that
+ defines no symbols (no lookup ever compiles it) is offered to the
+ engine's object cache once, here, as MCJIT does: an object the cache has
+ for it stands for it (its symbols are found until the module is
+ removed); a rejected one is reported to the error reporter, not
+ returned. Thread-safe (not with `JitcoreDisposeEngine`); compiles may run
+ on this thread while other threads look symbols up.
  */
 JitcoreErrorRef JitcoreEngineFinalizeObject(JitcoreEngineRef EE);
 
@@ -1031,7 +1037,8 @@ JitcoreErrorRef JitcoreDylibSetLinkOrder(JitcoreDylibRef D,
  dead handle or a tracker of another dylib or already removed;
  `MODULE_ALREADY_ADDED`; `DUPLICATE_DEFINITION` naming the symbol if `D`
  already defines one of `M`'s strong external symbols; `UNSUPPORTED` for a
- foreign target. Thread-local variables work (each thread gets its own
+ foreign target (a triple naming no architecture, such as
+ `unknown-unknown-unknown`, means the session's own target). Thread-local variables work (each thread gets its own
  copy, freed at its exit or when the module is removed; README,
  "Thread-local variables"). Thread-safe (not with `JitcoreDisposeSession`).
  */
@@ -1280,10 +1287,14 @@ typedef void (*JitcoreObjectCacheNotifyFunction)(void *Ctx,
  or a buffer (ownership passes to jitcore) holding the object to use
  instead of compiling. The object stands for the module: jitcore checks
  that it is a relocatable object for this host that passes its object
- validator and defines every symbol of `M` that is looked up, but cannot
- tell which IR it was compiled from; the host's cache vouches for that
- (as llvmlite's MCJIT cache does). One that fails the checks is ignored
- and the module compiled. Called on the same threads, with the same rules
+ validator, but cannot tell which IR it was compiled from; the host's
+ cache vouches for that (as llvmlite's MCJIT cache does). For an engine
+ the object stands for the module entirely, as in MCJIT: the symbols it
+ defines are what the module defines from then on (found by lookups,
+ removed with the module), and symbols of `M` it does not define are
+ `SYMBOL_NOT_FOUND`; it is ignored only if it defines a symbol the
+ engine has already. For a session it must define every symbol of `M`.
+ One that fails the checks is ignored and the module compiled. Called on the same threads, with the same rules
  and the same `Ctx` lifetime, as `JitcoreObjectCacheNotifyFunction`.
  */
 typedef JitcoreObjectBufferRef (*JitcoreObjectCacheGetBufferFunction)(void *Ctx, JitcoreModuleRef M);
@@ -1308,9 +1319,12 @@ void JitcoreDisposeObjectBuffer(JitcoreObjectBufferRef Buf);
  Sets the engine's object cache (llvmlite's `set_object_cache`); both
  callbacks NULL removes it. Before compiling a module the engine calls
  `GetBuffer(Ctx, M)`: NULL means compile; a buffer (owned by jitcore from
- then on) holding a valid object for `M` is used instead of compiling, and
- `Notify` is not called for it. A buffer that is not a valid object for
- `M` is ignored: the module is compiled, the statistics count a rejected
+ then on) holding a valid object is used instead of compiling, and
+ `Notify` is not called for it; it stands for `M` entirely, even if it was
+ compiled from another module (see `JitcoreObjectCacheGetBufferFunction`:
+ its symbols are defined, `M`'s others are not found). A buffer that is
+ not a valid object, or defines a symbol the engine has already, is
+ ignored: the module is compiled, the statistics count a rejected
  entry, and the error reporter hears of it. `Notify(Ctx, M, Object, Len)`
  runs exactly once for each module compiled, with its ELF bytes (borrowed
  for the call). Callbacks run on the thread that compiles, which may be any
@@ -1328,7 +1342,9 @@ void JitcoreEngineSetObjectCache(JitcoreEngineRef EE,
 /*
  Sets the session's object cache; both callbacks NULL removes it. It
  works as `JitcoreEngineSetObjectCache` describes, for every module of
- every JITDylib. Partitions of lazily added modules (named
+ every JITDylib, except that an object from `GetBuffer` must define every
+ symbol of its module (one that does not is ignored and the module
+ compiled). Partitions of lazily added modules (named
  `<module>#<function>` and `<module>#globals`) and modules returned by
  materializers are passed with a handle valid for the call only. The
  callbacks also run on compile threads and on threads whose calls into

@@ -16,6 +16,9 @@ use crate::target::TargetDataInfo;
 struct Added {
     module: Arc<Module>,
     group: Arc<Group>,
+    /// Whether the object cache was asked for this module, which defines
+    /// no symbols (see `load_symbolless_modules`).
+    cache_asked: bool,
 }
 
 #[derive(Default)]
@@ -34,7 +37,9 @@ pub struct Engine {
 impl Engine {
     pub fn new(spec: TargetSpec) -> Result<Engine> {
         let target_data = Arc::new(TargetDataInfo::new(spec.create()?.data_layout()));
-        let session = Session::new(spec, SessionConfig::default())?;
+        // A cached object stands for its module entirely, as in llvmlite's MCJIT.
+        let config = SessionConfig { cached_object_stands_for_module: true, ..SessionConfig::default() };
+        let session = Session::new(spec, config)?;
         Ok(Engine { id: crate::module::new_owner_id(), state: Mutex::new(State::default()), session, target_data })
     }
 
@@ -78,7 +83,7 @@ impl Engine {
         let group = self.session.new_group(main);
         match self.session.add_module(main, module, &group, false) {
             Ok(()) => {
-                state.modules.push(Added { module: module.clone(), group });
+                state.modules.push(Added { module: module.clone(), group, cache_asked: false });
                 Ok(())
             }
             Err(e) => {
@@ -113,6 +118,7 @@ impl Engine {
     /// every module is tried on its own and the first failure is returned
     /// (naming the module); the other modules are still compiled.
     pub fn finalize(&self) -> Result<()> {
+        self.load_symbolless_modules();
         let modules: Vec<Arc<Module>> = self.modules();
         let first_symbol =
             |m: &Arc<Module>| m.symbols().iter().find(|s| !s.weak).or(m.symbols().first()).map(|s| s.name.clone());
@@ -135,13 +141,45 @@ impl Engine {
         first_error.map_or(Ok(()), Err)
     }
 
+    /// A module that defines no symbols is never materialized by a lookup,
+    /// yet an object cache entry may stand for it (numba loads cached code
+    /// as an empty module whose cached object has it all): finalizing asks
+    /// the cache for each such module once, as MCJIT does.
+    fn load_symbolless_modules(&self) {
+        let todo: Vec<(Arc<Module>, Arc<Group>)> = self
+            .state()
+            .modules
+            .iter_mut()
+            .filter(|a| !a.cache_asked && a.module.symbols().is_empty())
+            .map(|a| {
+                a.cache_asked = true;
+                (a.module.clone(), a.group.clone())
+            })
+            .collect();
+        for (module, group) in todo {
+            self.session.load_cached_object(self.session.main_dylib(), &module, &group);
+        }
+    }
+
     fn is_added(&self, module: &Arc<Module>) -> bool {
         self.state().modules.iter().any(|a| Arc::ptr_eq(&a.module, module))
     }
 
     /// The address of `name`, compiling whatever it needs first.
     pub fn lookup(&self, name: &str) -> Result<u64> {
-        Ok(self.session.lookup(self.session.main_dylib(), &[name])?[0])
+        let address = self.session.lookup(self.session.main_dylib(), &[name])?[0];
+        if address == 0 {
+            // A symbol of a module whose cached object stood for it without
+            // defining it: missing, as the object is all there is of it.
+            if let Some(added) = self.state().modules.iter().find(|a| a.group.is_absent(name)) {
+                return Err(Error::symbol_not_found(format!(
+                    "symbol '{name}' not found: the object the object cache gave for module '{}' stands for \
+                     the module and does not define it",
+                    added.module.name()
+                )));
+            }
+        }
+        Ok(address)
     }
 
     /// Adds a relocatable object file's bytes; `name` appears in messages.

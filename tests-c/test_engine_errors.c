@@ -10,7 +10,8 @@
  *    from JitcoreEngineFinalizeObject and from lookups; retry succeeds once
  *    a module defines it or a global mapping provides it
  *  - duplicate definitions across modules -> DUPLICATE_DEFINITION
- *  - a module for another architecture -> UNSUPPORTED
+ *  - a module for another architecture -> UNSUPPORTED (one whose triple
+ *    names no architecture, unknown-unknown-unknown, is accepted)
  */
 #define _POSIX_C_SOURCE 200809L /* before any system header: see test_util.h */
 #include "test_util.h"
@@ -417,6 +418,15 @@ static void test_foreign_target(void)
     uint64_t n = LOOKUP(ee, "native_fn");
     if (n)
         CHECK_EQ_INT(FN(int (*)(void), n)(), 77);
+
+    /* a triple naming no architecture (llvmlite.ir's default) means the
+       engine's own target, as in MCJIT */
+    CHECK_OK(JitcoreEngineAddModule(ee, MAKE_MODULE("unknown_triple_mod",
+                                                    "target triple = \"unknown-unknown-unknown\"\n"
+                                                    "define i32 @unknown_fn() {\n  ret i32 78\n}\n")));
+    uint64_t u = LOOKUP(ee, "unknown_fn");
+    if (u)
+        CHECK_EQ_INT(FN(int (*)(void), u)(), 78);
     JitcoreDisposeEngine(ee);
 }
 

@@ -6,9 +6,17 @@
  *  - a second engine whose GetBuffer returns a copy of the saved object runs
  *    the function without compiling: Notify not called, CacheHits == 1,
  *    ModulesCompiled == 0
- *  - GetBuffer returning garbage, a truncated object, an object of another
- *    module or an empty buffer: the module is compiled anyway and works,
- *    CacheRejected == 1, and the error reporter hears JITCORE_ERROR_CACHE
+ *  - GetBuffer returning garbage, a truncated object or an empty buffer:
+ *    the module is compiled anyway and works, CacheRejected == 1, and the
+ *    error reporter hears JITCORE_ERROR_CACHE
+ *  - GetBuffer returning the object of another module (llvmlite's
+ *    test_object_cache_getbuffer): the object stands for the module, as in
+ *    MCJIT: its symbols are found, the module's own are SYMBOL_NOT_FOUND,
+ *    nothing is compiled, and removing the module removes them; unless one
+ *    of its symbols is defined already (then rejected and compiled)
+ *  - a module that defines no symbols (numba loads cached code so): the
+ *    engine asks GetBuffer for it once, when finalizing, and the object's
+ *    symbols are found until the module is removed
  *  - GetBuffer returning a valid object that defines the module's symbols
  *    but does not link here (it needs a symbol this engine lacks): the
  *    lookup still succeeds, compiled instead, CacheRejected == 1
@@ -30,7 +38,7 @@ enum getbuffer_mode {
     GB_SAVED,     /* a copy of the entry saved under the module's name */
     GB_GARBAGE,   /* bytes that are no object at all */
     GB_TRUNCATED, /* the first half of the saved entry */
-    GB_FOREIGN,   /* the saved entry of another module ("other_module") */
+    GB_FOREIGN,   /* for "cached_sum": the saved entry of another module ("other_module") */
     GB_EMPTY,     /* an empty buffer */
     GB_UNLINKABLE, /* the saved entry of "unlinkable_sum": defines sum, needs tu_absent_here */
 };
@@ -105,6 +113,8 @@ static JitcoreObjectBufferRef getbuffer(void *ctx, JitcoreModuleRef m)
     case GB_TRUNCATED:
         return e ? JitcoreCreateObjectBufferCopy(e->bytes, e->len / 2) : NULL;
     case GB_FOREIGN: {
+        if (strcmp(name, "cached_sum") != 0)
+            return NULL;
         struct cache_entry *o = find_entry(c, "other_module");
         return o ? JitcoreCreateObjectBufferCopy(o->bytes, o->len) : NULL;
     }
@@ -303,6 +313,100 @@ static void rejected_entry(struct cache *c, enum getbuffer_mode mode, const char
     JitcoreDisposeEngine(ee);
 }
 
+/* An engine with the cache in `mode` and a reporter filling `r`. */
+static JitcoreEngineRef cache_engine(struct cache *c, enum getbuffer_mode mode, struct reports *r)
+{
+    cache_reset_counts(c, mode);
+    memset(r, 0, sizeof *r);
+    JitcoreEngineRef ee = MAKE_ENGINE(NULL);
+    if (!ee)
+        return NULL;
+    JitcoreEngineSetErrorReporter(ee, reporter, r);
+    JitcoreEngineSetObjectCache(ee, notify, getbuffer, c);
+    return ee;
+}
+
+/* GetBuffer returns the object of "other_module" for "cached_sum": it stands
+   for the module entirely, as in llvmlite's MCJIT. */
+static void foreign_entry_stands_for_module(struct cache *c)
+{
+    struct reports r;
+    JitcoreEngineRef ee = cache_engine(c, GB_FOREIGN, &r);
+    if (!ee)
+        return;
+    JitcoreModuleRef m = MAKE_MODULE("cached_sum", SUM_IR);
+    CHECK_OK(JitcoreEngineAddModule(ee, m));
+    CHECK_OK(JitcoreEngineFinalizeObject(ee));
+    CHECK_EQ_INT(atomic_load(&c->getbuffer_calls), 1);
+    CHECK_EQ_INT(atomic_load(&c->notify_calls), 0); /* nothing compiled */
+    uint64_t of = LOOKUP(ee, "other_fn");
+    if (of)
+        CHECK_EQ_INT(FN(int (*)(void), of)(), 99);
+    uint64_t out = 0x5eed;
+    CHECK_ERR2(JitcoreEngineGetFunctionAddress(ee, &out, "sum"), JITCORE_ERROR_SYMBOL_NOT_FOUND, "'sum'",
+               "cached_sum");
+    CHECK_EQ_U64(out, 0x5eed);
+    JitcoreStatistics st = GET_STATS(ee);
+    CHECK_EQ_U64(st.CacheHits, 1);
+    CHECK_EQ_U64(st.ModulesCompiled, 0);
+    CHECK_EQ_U64(st.CacheRejected, 0);
+    CHECK_EQ_INT(atomic_load(&r.count), 0);
+    /* removing the module removes what its object defined */
+    CHECK_OK(JitcoreEngineRemoveModule(ee, m));
+    CHECK_ERR(JitcoreEngineGetFunctionAddress(ee, &out, "other_fn"), JITCORE_ERROR_SYMBOL_NOT_FOUND, "other_fn");
+    /* added again, without a cache entry: compiled, its own sum works */
+    cache_reset_counts(c, GB_NONE);
+    CHECK_OK(JitcoreEngineAddModule(ee, m));
+    CHECK_SUM_WORKS(ee);
+    JitcoreDisposeEngine(ee);
+
+    /* an object defining a symbol the engine has already is rejected */
+    ee = cache_engine(c, GB_FOREIGN, &r);
+    if (!ee)
+        return;
+    CHECK_OK(JitcoreEngineAddModule(ee, MAKE_MODULE("defines_other", "define i32 @other_fn() {\n  ret i32 5\n}\n")));
+    CHECK_OK(JitcoreEngineAddModule(ee, MAKE_MODULE("cached_sum", SUM_IR)));
+    CHECK_SUM_WORKS(ee);
+    of = LOOKUP(ee, "other_fn");
+    if (of)
+        CHECK_EQ_INT(FN(int (*)(void), of)(), 5);
+    st = GET_STATS(ee);
+    CHECK_EQ_U64(st.CacheRejected, 1);
+    CHECK_EQ_INT(atomic_load(&r.cache_count), 1);
+    CHECK_CONTAINS(r.last_message, "other_fn");
+    JitcoreDisposeEngine(ee);
+}
+
+/* A module with no symbols is never looked up: finalizing asks the cache for
+   it, as MCJIT does, and the object it gives stands for it. */
+static void symbolless_module_from_cache(struct cache *c)
+{
+    struct reports r;
+    JitcoreEngineRef ee = cache_engine(c, GB_FOREIGN, &r);
+    if (!ee)
+        return;
+    JitcoreModuleRef m = MAKE_MODULE("cached_sum", "; no definitions\n");
+    CHECK_OK(JitcoreEngineAddModule(ee, m));
+    CHECK_EQ_INT(atomic_load(&c->getbuffer_calls), 0);
+    CHECK_OK(JitcoreEngineFinalizeObject(ee));
+    CHECK_EQ_INT(atomic_load(&c->getbuffer_calls), 1);
+    CHECK(c->last_getbuffer_module == m);
+    uint64_t of = LOOKUP(ee, "other_fn");
+    if (of)
+        CHECK_EQ_INT(FN(int (*)(void), of)(), 99);
+    CHECK_OK(JitcoreEngineFinalizeObject(ee));
+    CHECK_EQ_INT(atomic_load(&c->getbuffer_calls), 1); /* asked once */
+    JitcoreStatistics st = GET_STATS(ee);
+    CHECK_EQ_U64(st.CacheHits, 1);
+    CHECK_EQ_U64(st.ModulesCompiled, 0);
+    CHECK_EQ_INT(atomic_load(&r.count), 0);
+    CHECK_OK(JitcoreEngineRemoveModule(ee, m));
+    uint64_t out = 0;
+    CHECK_ERR(JitcoreEngineGetFunctionAddress(ee, &out, "other_fn"), JITCORE_ERROR_SYMBOL_NOT_FOUND, "other_fn");
+    JitcoreDisposeModule(m);
+    JitcoreDisposeEngine(ee);
+}
+
 static void test_multiple_modules_and_removal(struct cache *c)
 {
     /* with the cache set, a module removed and re-added is compiled again
@@ -447,7 +551,8 @@ int main(int argc, char **argv)
     RUN_TEST(use_cache(&c));
     RUN_TEST(rejected_entry(&c, GB_GARBAGE, "garbage bytes"));
     RUN_TEST(rejected_entry(&c, GB_TRUNCATED, "truncated object"));
-    RUN_TEST(rejected_entry(&c, GB_FOREIGN, "object of another module"));
+    RUN_TEST(foreign_entry_stands_for_module(&c));
+    RUN_TEST(symbolless_module_from_cache(&c));
     RUN_TEST(rejected_entry(&c, GB_EMPTY, "empty buffer"));
     RUN_TEST(rejected_entry(&c, GB_UNLINKABLE, "object that does not link here"));
     RUN_TEST(test_multiple_modules_and_removal(&c));

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use crate::cache::disk::DiskCache;
 use crate::cache::key::{module_key, to_hex};
 use crate::cache::{CacheContext, ObjectCache};
-use crate::error::Error;
 use crate::compile::pipeline::IrPipeline;
+use crate::error::Error;
 use crate::llvm::target_machine::TargetSpec;
 use crate::module::Module;
 
@@ -28,9 +28,12 @@ use super::{boundary, boundary_or, non_null, write_out};
 /// Sets the engine's object cache (llvmlite's `set_object_cache`); both
 /// callbacks NULL removes it. Before compiling a module the engine calls
 /// `GetBuffer(Ctx, M)`: NULL means compile; a buffer (owned by jitcore from
-/// then on) holding a valid object for `M` is used instead of compiling, and
-/// `Notify` is not called for it. A buffer that is not a valid object for
-/// `M` is ignored: the module is compiled, the statistics count a rejected
+/// then on) holding a valid object is used instead of compiling, and
+/// `Notify` is not called for it; it stands for `M` entirely, even if it was
+/// compiled from another module (see `JitcoreObjectCacheGetBufferFunction`:
+/// its symbols are defined, `M`'s others are not found). A buffer that is
+/// not a valid object, or defines a symbol the engine has already, is
+/// ignored: the module is compiled, the statistics count a rejected
 /// entry, and the error reporter hears of it. `Notify(Ctx, M, Object, Len)`
 /// runs exactly once for each module compiled, with its ELF bytes (borrowed
 /// for the call). Callbacks run on the thread that compiles, which may be any
@@ -56,7 +59,9 @@ pub unsafe extern "C" fn JitcoreEngineSetObjectCache(
 
 /// Sets the session's object cache; both callbacks NULL removes it. It
 /// works as `JitcoreEngineSetObjectCache` describes, for every module of
-/// every JITDylib. Partitions of lazily added modules (named
+/// every JITDylib, except that an object from `GetBuffer` must define every
+/// symbol of its module (one that does not is ignored and the module
+/// compiled). Partitions of lazily added modules (named
 /// `<module>#<function>` and `<module>#globals`) and modules returned by
 /// materializers are passed with a handle valid for the call only. The
 /// callbacks also run on compile threads and on threads whose calls into
@@ -93,10 +98,14 @@ pub type JitcoreObjectCacheNotifyFunction =
 /// or a buffer (ownership passes to jitcore) holding the object to use
 /// instead of compiling. The object stands for the module: jitcore checks
 /// that it is a relocatable object for this host that passes its object
-/// validator and defines every symbol of `M` that is looked up, but cannot
-/// tell which IR it was compiled from; the host's cache vouches for that
-/// (as llvmlite's MCJIT cache does). One that fails the checks is ignored
-/// and the module compiled. Called on the same threads, with the same rules
+/// validator, but cannot tell which IR it was compiled from; the host's
+/// cache vouches for that (as llvmlite's MCJIT cache does). For an engine
+/// the object stands for the module entirely, as in MCJIT: the symbols it
+/// defines are what the module defines from then on (found by lookups,
+/// removed with the module), and symbols of `M` it does not define are
+/// `SYMBOL_NOT_FOUND`; it is ignored only if it defines a symbol the
+/// engine has already. For a session it must define every symbol of `M`.
+/// One that fails the checks is ignored and the module compiled. Called on the same threads, with the same rules
 /// and the same `Ctx` lifetime, as `JitcoreObjectCacheNotifyFunction`.
 pub type JitcoreObjectCacheGetBufferFunction =
     Option<unsafe extern "C" fn(Ctx: *mut c_void, M: JitcoreModuleRef) -> JitcoreObjectBufferRef>;

@@ -218,7 +218,8 @@ fn add_module(
 /// dead handle or a tracker of another dylib or already removed;
 /// `MODULE_ALREADY_ADDED`; `DUPLICATE_DEFINITION` naming the symbol if `D`
 /// already defines one of `M`'s strong external symbols; `UNSUPPORTED` for a
-/// foreign target. Thread-local variables work (each thread gets its own
+/// foreign target (a triple naming no architecture, such as
+/// `unknown-unknown-unknown`, means the session's own target). Thread-local variables work (each thread gets its own
 /// copy, freed at its exit or when the module is removed; README,
 /// "Thread-local variables"). Thread-safe (not with `JitcoreDisposeSession`).
 #[no_mangle]

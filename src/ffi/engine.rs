@@ -91,8 +91,10 @@ pub unsafe extern "C" fn JitcoreDisposeEngine(EE: JitcoreEngineRef) {
 /// or a dead handle, `MODULE_ALREADY_ADDED` if `M` is added to an engine
 /// already, `DUPLICATE_DEFINITION` naming the symbol if another module
 /// defines one of `M`'s external symbols, `UNSUPPORTED` if `M` targets
-/// another architecture. Thread-safe: may be called from several threads at
-/// once on the same engine (not with `JitcoreDisposeEngine`).
+/// another architecture. A module whose triple names no architecture (none,
+/// or `unknown-unknown-unknown` as `llvmlite.ir` writes) is compiled for the
+/// engine's target, as LLVM's MCJIT does. Thread-safe: may be called from
+/// several threads at once on the same engine (not with `JitcoreDisposeEngine`).
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreEngineAddModule(EE: JitcoreEngineRef, M: JitcoreModuleRef) -> JitcoreErrorRef {
     // SAFETY: EE is NULL or a live engine handle (the host's contract; checked non-NULL).
@@ -119,9 +121,13 @@ pub unsafe extern "C" fn JitcoreEngineRemoveModule(EE: JitcoreEngineRef, M: Jitc
 /// the first failure is returned, naming its module: `UNRESOLVED_SYMBOL`
 /// naming the external nobody provides, `COMPILE`, `LINK`. A module that
 /// failed stays added, uncompiled, and is compiled again on the next lookup
-/// (so providing the missing symbol and retrying works). Thread-safe (not
-/// with `JitcoreDisposeEngine`); compiles may run on this thread while
-/// other threads look symbols up.
+/// (so providing the missing symbol and retrying works). A module that
+/// defines no symbols (no lookup ever compiles it) is offered to the
+/// engine's object cache once, here, as MCJIT does: an object the cache has
+/// for it stands for it (its symbols are found until the module is
+/// removed); a rejected one is reported to the error reporter, not
+/// returned. Thread-safe (not with `JitcoreDisposeEngine`); compiles may run
+/// on this thread while other threads look symbols up.
 #[no_mangle]
 pub unsafe extern "C" fn JitcoreEngineFinalizeObject(EE: JitcoreEngineRef) -> JitcoreErrorRef {
     // SAFETY: EE is NULL or a live engine handle (the host's contract; checked non-NULL).

@@ -147,6 +147,7 @@ pub unsafe extern "C" fn JitcoreCreateSessionSized(
             lazy_by_default: opts.LazyByDefault != 0,
             debugger: opts.EnableDebugger != 0,
             perf: opts.EnablePerf != 0,
+            cached_object_stands_for_module: false,
         };
         let session = Arc::new(Session::new(TargetSpec::host(opts.OptLevel.level()?), config)?);
         let handle = Box::new(JitcoreOpaqueSession { session, dylibs: Mutex::new(Vec::new()) });

@@ -102,6 +102,56 @@ impl Responsibility {
         Ok(())
     }
 
+    /// Completes `symbols` (some of the ones this responsibility covers) as
+    /// defined by nothing: they are split off (ORC's delegate) and completed
+    /// by [`complete_absent`](Self::complete_absent), so the rest can be
+    /// emitted from an object that does not define them.
+    pub fn emit_absent(&self, symbols: &[SymbolName]) -> Result<(), String> {
+        let mut names: Vec<LLVMOrcSymbolStringPoolEntryRef> = symbols.iter().map(|n| n.clone().into_raw()).collect();
+        let mut raw = std::ptr::null_mut();
+        // SAFETY: the responsibility is live and ours; ORC takes the
+        // retained names (clones) and writes a new responsibility we own.
+        let err =
+            unsafe { LLVMOrcMaterializationResponsibilityDelegate(self.0, names.as_mut_ptr(), names.len(), &mut raw) };
+        if let Some(msg) = super::take_error(err) {
+            return Err(msg);
+        }
+        // SAFETY: raw is the live responsibility ORC just handed us.
+        unsafe { Responsibility::from_raw(raw) }.complete_absent()
+    }
+
+    /// Completes every symbol this responsibility covers as defined by
+    /// nothing: resolved to address 0 and emitted, with no dependencies (so
+    /// it cannot fail unless a dependency failed; then they are failed).
+    pub fn complete_absent(self) -> Result<(), String> {
+        let mut pairs: Vec<LLVMOrcCSymbolMapPair> = self
+            .symbols()
+            .into_iter()
+            .map(|(name, flags)| LLVMOrcCSymbolMapPair {
+                Name: name.into_raw(),
+                Sym: LLVMJITEvaluatedSymbol { Address: 0, Flags: flags.raw() },
+            })
+            .collect();
+        // SAFETY: the responsibility is live and ours; ORC takes the
+        // retained names; the arrays are only read during the calls. On an
+        // error, dropping self fails what is left.
+        unsafe {
+            let err = LLVMOrcMaterializationResponsibilityNotifyResolved(self.0, pairs.as_mut_ptr(), pairs.len());
+            if let Some(msg) = super::take_error(err) {
+                return Err(msg);
+            }
+            let err = LLVMOrcMaterializationResponsibilityNotifyEmitted(self.0, std::ptr::null_mut(), 0);
+            if let Some(msg) = super::take_error(err) {
+                return Err(msg);
+            }
+        }
+        let raw = self.0;
+        std::mem::forget(self);
+        // SAFETY: completed above; disposed of once, never failed.
+        unsafe { LLVMOrcDisposeMaterializationResponsibility(raw) };
+        Ok(())
+    }
+
     /// Hands the responsibility and `object` to `layer` (the object layer
     /// of this responsibility's session), which links the object and
     /// completes (or fails) the materialization.

@@ -41,6 +41,12 @@ pub struct SessionConfig {
     pub debugger: bool,
     /// Write a perf map (`/tmp/perf-<pid>.map`) naming jitted functions.
     pub perf: bool,
+    /// An object from the object cache stands for its module entirely, as
+    /// in llvmlite's MCJIT (engines): the symbols it defines are defined,
+    /// the module's symbols it does not define are not. Otherwise (sessions)
+    /// an object that does not define every symbol of the module is
+    /// rejected and the module compiled.
+    pub cached_object_stands_for_module: bool,
 }
 
 /// A function a link-order cycle stub stands for, not yet linked by a
@@ -211,13 +217,16 @@ impl SessionEnv {
     }
 
     /// Checks that `module` can be compiled for this session's target and
-    /// linked by it.
+    /// linked by it. A module naming no architecture (no triple, or one
+    /// whose architecture is `unknown`, as `llvmlite.ir` writes
+    /// `unknown-unknown-unknown`) is compiled for the session's target, as
+    /// LLVM's MCJIT does.
     pub fn check_target(&self, module: &Module) -> Result<()> {
         let triple = module.triple();
-        if triple.is_empty() {
+        let arch = triple.split('-').next().unwrap_or("");
+        if arch.is_empty() || arch == "unknown" {
             return Ok(());
         }
-        let arch = triple.split('-').next().unwrap_or("");
         if !self.spec.same_arch(arch) {
             return Err(Error::unsupported(format!(
                 "module '{}' targets '{}', but this JIT runs '{}' code",

@@ -172,6 +172,35 @@ impl Session {
         self.env.stats.snapshot()
     }
 
+    /// Asks the object cache for `module`'s object once and, if it has one,
+    /// adds it to `dylib` under `group`, standing for the module (so removing
+    /// the group removes it). For a module that defines no symbols, which no
+    /// lookup ever materializes: engines finalize such modules this way, as
+    /// llvmlite's MCJIT asks its cache for every module it finalizes (numba
+    /// loads cached code so). Counts a hit, a miss or a rejection; an object
+    /// that cannot be added is reported as a `CACHE` error and ignored.
+    /// Returns whether an object was added.
+    pub fn load_cached_object(&self, dylib: &Arc<Dylib>, module: &Arc<Module>, group: &Arc<Group>) -> bool {
+        let Some(cache) = self.env.cache() else { return false };
+        let pipeline = self.env.ir_pipeline();
+        let cx = crate::cache::CacheContext { spec: &self.env.spec, pipeline: &pipeline, log: &self.env.log };
+        let Some(bytes) = cache.lookup(module, &cx) else {
+            Stats::bump(&self.env.stats.cache_misses, 1);
+            return false;
+        };
+        match self.add_object(dylib, &bytes, module.name(), group) {
+            Ok(()) => {
+                Stats::bump(&self.env.stats.cache_hits, 1);
+                true
+            }
+            Err(why) => {
+                Stats::bump(&self.env.stats.cache_rejected, 1);
+                self.env.log.report(Error::cache(format!("cached object ignored: {}", why.message)), false);
+                false
+            }
+        }
+    }
+
     pub fn set_cache(&self, cache: Option<Arc<dyn ObjectCache>>) {
         *self.env.cache.write().unwrap_or_else(|p| p.into_inner()) = cache;
     }

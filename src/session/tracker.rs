@@ -54,6 +54,24 @@ pub struct LinkFacts {
 }
 
 impl Member {
+    /// The member for an object file added under `tracker`, defining `names`.
+    pub fn object(tracker: Tracker, names: Vec<String>) -> Member {
+        Member {
+            tracker,
+            unit_id: 0,
+            module: None,
+            materializer: None,
+            lazy: None,
+            stubs: None,
+            tag: None,
+            object_names: names,
+            facts: None,
+            init: None,
+        }
+    }
+}
+
+impl Member {
     /// The names this member defines (or, for a module, stands for).
     pub fn names(&self) -> Vec<String> {
         let mut names = self.object_names.clone();
@@ -95,6 +113,9 @@ pub struct Group {
     /// The linked thread-local variables of its modules: their per-thread
     /// copies are released when the group's code is removed.
     thread_locals: Mutex<Vec<LinkedDescriptor>>,
+    /// Symbols of its modules that a cached object standing for them did
+    /// not define (resolved to 0; lookups report them missing).
+    absent: Mutex<Vec<String>>,
 }
 
 static NEXT_GROUP: AtomicU64 = AtomicU64::new(1);
@@ -108,6 +129,7 @@ impl Group {
             state: Mutex::new(GroupState::default()),
             live_bytes: AtomicU64::new(0),
             thread_locals: Mutex::new(Vec::new()),
+            absent: Mutex::new(Vec::new()),
         })
     }
 
@@ -137,6 +159,18 @@ impl Group {
     /// while the code is loaded; release them once it is removed).
     pub fn take_thread_locals(&self) -> Vec<LinkedDescriptor> {
         std::mem::take(&mut *self.thread_locals.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Records symbols a cached object standing for one of its modules does
+    /// not define.
+    pub fn add_absent(&self, names: impl IntoIterator<Item = String>) {
+        self.absent.lock().unwrap_or_else(|p| p.into_inner()).extend(names);
+    }
+
+    /// Whether `name` is a symbol of one of its modules that the cached
+    /// object standing for it does not define.
+    pub fn is_absent(&self, name: &str) -> bool {
+        self.absent.lock().unwrap_or_else(|p| p.into_inner()).iter().any(|n| n == name)
     }
 
     /// Takes every member out (the caller removes or releases them).

@@ -23,7 +23,7 @@ use super::dylib::AliasState;
 use super::env::{Pending, SessionEnv, PLACEHOLDER_PREFIX};
 use super::materializer::{Code, HostMaterializer};
 use super::stats::Stats;
-use super::tracker::Group;
+use super::tracker::{Group, Member};
 use crate::error::{Error, Result};
 use crate::llvm::buffer::MemoryBuffer;
 use crate::llvm::lazy::{lazy_reexports, StubsManager};
@@ -247,6 +247,10 @@ struct Ready {
     /// The thread-local variables it defines (their storage is released
     /// with the group's code).
     thread_locals: Vec<String>,
+    /// The object was added to the JITDylib on its own, standing for a
+    /// module none of whose symbols it defines (`stand_in_object`): the
+    /// responsibility's symbols are completed as absent instead.
+    added: bool,
 }
 
 /// The compile path, up to the object: from the cache, or compiled (after
@@ -262,7 +266,7 @@ fn prepare(env: &SessionEnv, unit: &Unit, mr: &Responsibility) -> Result<Ready> 
             env.return_target_machine(tm);
             let object = compiled?;
             let summary = summarize_object(&object, m.name())?;
-            return Ok(Ready { object, summary, thread_locals: Vec::new() });
+            return Ok(Ready { object, summary, thread_locals: Vec::new(), added: false });
         }
         Source::Host(h) => match h.materialize(&mr.requested())? {
             // A materializer's module takes the checks every added module takes.
@@ -281,7 +285,7 @@ fn prepare(env: &SessionEnv, unit: &Unit, mr: &Responsibility) -> Result<Ready> 
             }
             Code::Object(object) => {
                 let summary = check_object(&object, &h.name())?;
-                return Ok(Ready { object, summary, thread_locals: Vec::new() });
+                return Ok(Ready { object, summary, thread_locals: Vec::new(), added: false });
             }
         },
     };
@@ -294,11 +298,23 @@ fn prepare(env: &SessionEnv, unit: &Unit, mr: &Responsibility) -> Result<Ready> 
             Some(bytes) => {
                 let object = MemoryBuffer::copy_of(&bytes, module.name())?;
                 drop(bytes);
-                match usable_cached_object(&object, &module, mr) {
-                    Ok(summary) => {
+                let usable = if env.config.cached_object_stands_for_module {
+                    stand_in_object(env, object, &module, mr, &unit.group)
+                } else {
+                    usable_cached_object(&object, &module, mr).map(|summary| Ready {
+                        object,
+                        summary,
+                        thread_locals: defined_thread_locals(&module),
+                        added: false,
+                    })
+                };
+                match usable {
+                    Ok(ready) => {
                         Stats::bump(&env.stats.cache_hits, 1);
-                        env.cache_marks().served.insert(unit.id);
-                        return Ok(Ready { object, summary, thread_locals: defined_thread_locals(&module) });
+                        if !ready.added {
+                            env.cache_marks().served.insert(unit.id);
+                        }
+                        return Ok(ready);
                     }
                     Err(why) => {
                         Stats::bump(&env.stats.cache_rejected, 1);
@@ -322,7 +338,7 @@ fn prepare(env: &SessionEnv, unit: &Unit, mr: &Responsibility) -> Result<Ready> 
         cache.store(&module, object.bytes(), &cx);
     }
     let summary = summarize_object(&object, module.name())?;
-    Ok(Ready { object, summary, thread_locals: defined_thread_locals(&module) })
+    Ok(Ready { object, summary, thread_locals: defined_thread_locals(&module), added: false })
 }
 
 /// The thread-local variables `module` defines (it may declare others).
@@ -342,13 +358,72 @@ fn usable_cached_object(buffer: &MemoryBuffer, module: &Module, mr: &Responsibil
     Ok(summary)
 }
 
+/// Makes a cached object stand for the module entirely (engines, as in
+/// llvmlite's MCJIT), when it does not define exactly the module's symbols:
+///  - it defines some of them and nothing else: the others are completed
+///    as absent (address 0), and it is emitted for the rest;
+///  - it defines none of them (an object of another module): it is added
+///    to the JITDylib on its own, under a tracker of the module's group (so
+///    removing the module removes it; a symbol defined already fails the
+///    add), and all the module's symbols are absent (`Ready::added`);
+///  - some of them and others: rejected.
+///
+/// Absent symbols are recorded in the group, so engine lookups report them
+/// missing. Fails, changing nothing, if the object cannot stand in.
+fn stand_in_object(
+    env: &SessionEnv,
+    object: MemoryBuffer,
+    module: &Module,
+    mr: &Responsibility,
+    group: &Group,
+) -> Result<Ready> {
+    let summary = check_object(&object, module.name())?;
+    let wanted = mr.symbols();
+    let defines = |w: &SymbolName| summary.defined.contains(&w.as_str());
+    let has_extra = summary.defined.iter().any(|d| !wanted.iter().any(|(w, _)| w.as_str() == *d));
+    let (kept, missing): (Vec<_>, Vec<_>) = wanted.into_iter().map(|(w, _)| w).partition(|w| defines(w));
+    let thread_locals = defined_thread_locals(module);
+    if !has_extra {
+        if !missing.is_empty() {
+            mr.emit_absent(&missing).map_err(Error::internal)?;
+            group.add_absent(missing.iter().map(SymbolName::as_str));
+        }
+        return Ok(Ready { object, summary, thread_locals, added: false });
+    }
+    if !kept.is_empty() {
+        return Err(Error::invalid_object(format!(
+            "it defines some of the module's symbols ('{}') and others ('{}'); an object standing for a \
+             module defines all of them, none, or some and nothing else",
+            kept[0].as_str(),
+            summary.defined.iter().find(|d| !kept.iter().any(|k| k.as_str() == **d)).map_or("", String::as_str)
+        )));
+    }
+    let dylib = env
+        .dylib_by_id(group.dylib)
+        .ok_or_else(|| Error::internal(format!("module '{}' has no JITDylib", module.name())))?;
+    let rt = dylib.new_tracker();
+    let copy = MemoryBuffer::copy_of(object.bytes(), module.name())?;
+    env.jit().add_object(&rt, copy)?;
+    group.state().members.push(Member::object(rt, summary.defined.clone()));
+    dylib.changed();
+    group.add_absent(missing.iter().map(SymbolName::as_str));
+    Ok(Ready { object, summary, thread_locals: Vec::new(), added: true })
+}
+
 fn emit(env: &SessionEnv, unit: &Unit, mr: Responsibility, ready: Ready) {
-    let Ready { object, summary, thread_locals } = ready;
+    let Ready { object, summary, thread_locals, added } = ready;
     if !matches!(unit.source, Source::Platform(_)) {
         Stats::bump(&env.stats.objects_loaded, 1);
         Stats::bump(&env.stats.object_bytes, object.bytes().len() as u64);
         Stats::bump(&env.stats.live_bytes, summary.loaded_bytes);
         unit.group.live_bytes.fetch_add(summary.loaded_bytes, std::sync::atomic::Ordering::Relaxed);
+    }
+    if added {
+        // The object is in the JITDylib on its own; none of mr's symbols is in it.
+        if let Err(why) = mr.complete_absent() {
+            env.log.report(Error::internal(format!("module '{}': {why}", unit.name())), true);
+        }
+        return;
     }
     // Ask for the addresses of the functions for the profiler map once
     // they are linked (the JITDylib is read before mr is given away).
@@ -363,8 +438,7 @@ fn emit(env: &SessionEnv, unit: &Unit, mr: Responsibility, ready: Ready) {
     });
     // The layer takes mr and the buffer, and reports link failures through
     // the session's error reporter.
-    let thread_locals: Vec<SymbolName> =
-        thread_locals.iter().map(|t| env.jit.mangle_and_intern(t)).collect();
+    let thread_locals: Vec<SymbolName> = thread_locals.iter().map(|t| env.jit.mangle_and_intern(t)).collect();
     let jd = mr.target_dylib();
     mr.emit(env.object_layer(), object);
     let group = unit.group.clone();

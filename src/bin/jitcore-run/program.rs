@@ -135,6 +135,7 @@ fn run_session(o: &Options) -> Result<Outcome> {
         lazy_by_default: false,
         debugger: watcher.is_some(),
         perf: false,
+        cached_object_stands_for_module: false,
     };
     let session: &'static Session = Box::leak(Box::new(Session::new(target_spec(o), config)?));
     session.set_ir_pipeline(o.ir_pipeline.clone()).map_err(|e| e.context("-jitcore-ir-pipeline"))?;
