@@ -20,7 +20,7 @@ export LLVM_SYS_221_PREFIX ?= /usr/lib/llvm-22
 RELEASE_DIR := target/release
 CFLAGS_STRICT := -std=c11 -Wall -Wextra -Werror -pedantic
 
-.PHONY: all deps build demo test test-clippy test-rust test-c test-ctest test-asan test-leaks test-packaging test-conformance check-programs test-fuzz check-deep check-deep-stress header bench clean
+.PHONY: all deps build demo test test-clippy test-rust test-c test-ctest test-asan test-leaks test-packaging test-bindings test-conformance check-programs test-fuzz check-deep check-deep-stress header bench clean
 
 all: build
 
@@ -45,7 +45,7 @@ header:
 	$(CARGO) build --release
 	cp "$$(ls -t $(RELEASE_DIR)/build/jitcore-*/out/jitcore.h | head -n1)" include/jitcore.h
 
-test: deps test-clippy test-rust test-ctest test-asan test-packaging test-conformance check-programs test-leaks test-fuzz
+test: deps test-clippy test-rust test-ctest test-asan test-packaging test-bindings test-conformance check-programs test-leaks test-fuzz
 	@echo "make test: all suites passed"
 
 test-rust: build
@@ -91,6 +91,11 @@ test-leaks: build
 
 test-packaging:
 	JITCORE_CARGO_TARGET_DIR=$(CURDIR)/target bash scripts/test-packaging.sh
+
+# Every binding's own tests and every example (C, C++, Go, Zig, Python),
+# against the library installed to a temporary prefix (scripts/test-bindings.sh).
+test-bindings: build
+	JITCORE_CARGO_TARGET_DIR=$(CURDIR)/target bash scripts/test-bindings.sh
 
 test-conformance: build
 	bash scripts/conformance.sh

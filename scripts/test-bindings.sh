@@ -8,7 +8,7 @@
 #   scripts/test-bindings.sh [runner...]   default: all of them
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-RUNNERS=(examples/c/run.sh bindings/cpp/run-tests.sh bindings/go/run-tests.sh bindings/zig/run-tests.sh)
+RUNNERS=(examples/c/run.sh bindings/cpp/run-tests.sh bindings/go/run-tests.sh bindings/zig/run-tests.sh bindings/python/run-tests.sh)
 [ $# -gt 0 ] && RUNNERS=("$@")
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/jitcore-bindings.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
