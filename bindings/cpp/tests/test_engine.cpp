@@ -38,7 +38,10 @@ TEST(create_add_lookup_typed) {
 
 TEST(remove_module_gives_it_back) {
   auto ee = jitcore::Engine::create();
-  jitcore::ModuleView v = ee.add_module(jitcore::Module::from_ir("sum", tu::SUM_IR));
+  auto m = jitcore::Module::from_ir("sum", tu::SUM_IR);
+  jitcore::ModuleView v = ee.add_module(std::move(m));
+  CHECK(!m); // moved in: the engine owns it
+  CHECK(v.live());
   CHECK_EQ(v.name(), std::string("sum"));
   CHECK_EQ(ee.function<int(int, int)>("sum")(1, 1), 2);
   CHECK(ee.statistics().code_bytes_live > 0);

@@ -181,6 +181,10 @@ TEST(objects_and_trackers) {
   auto rt = main.create_resource_tracker();
   main.add_object(obj, rt);
   CHECK_EQ(main.function<int(int, int)>("sum")(6, 7), 13);
+  auto lazy = jitcore::Module::from_ir("l", "define i32 @l() {\n ret i32 1\n}\n");
+  jitcore::ModuleView lv = main.add_module_lazy(std::move(lazy), rt);
+  CHECK(!lazy); // moved in: the session owns it
+  CHECK(lv.live());
   main.add_module(jitcore::Module::from_ir("counter", "@n = global i32 3\n"
                                                       "define i32 @get_n() {\n"
                                                       "  %v = load i32, ptr @n\n"
@@ -192,6 +196,7 @@ TEST(objects_and_trackers) {
   CHECK(s.statistics().code_bytes_live > 0);
   rt.remove();
   CHECK_EQ(s.statistics().code_bytes_live, std::uint64_t{0});
+  CHECK(!lv.live()); // disposed of with its tracker
   CHECK_ERROR(main.lookup("sum"), SymbolNotFound, "sum");
   CHECK_ERROR(main.lookup("get_n"), SymbolNotFound, "get_n");
   CHECK_ERROR(main.add_module(jitcore::Module::from_ir("x", tu::SUM_IR), rt), InvalidArgument, "");
