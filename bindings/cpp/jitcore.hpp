@@ -321,9 +321,18 @@ using Key = std::array<std::uint8_t, JITCORE_MODULE_KEY_SIZE>;
 
 // The address of a host function or object, for absolute symbols and global
 // mappings: address_of(&host_fn).
+// (Conversions between uintptr_t and uint64_t are implicit: the same type on
+// the 64-bit hosts jitcore supports, so no cast that -Wuseless-cast flags.)
 template <class T> inline std::uint64_t address_of(T *p) noexcept {
-  return static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(p));
+  std::uintptr_t a = reinterpret_cast<std::uintptr_t>(p);
+  return a;
 }
+namespace detail {
+template <class P> inline P from_address(std::uint64_t address) noexcept {
+  std::uintptr_t a = address;
+  return reinterpret_cast<P>(a);
+}
+} // namespace detail
 
 // A typed jitted function: what `function<R(Args...)>(name)` returns. Calls
 // go straight to the address (no check but for an empty Function).
@@ -333,7 +342,7 @@ public:
   using pointer = R (*)(Args...);
   Function() noexcept = default;
   explicit Function(std::uint64_t address) noexcept
-      : p_(reinterpret_cast<pointer>(static_cast<std::uintptr_t>(address))) {}
+      : p_(detail::from_address<pointer>(address)) {}
   R operator()(Args... args) const {
     if (!p_)
       detail::throw_empty("Function");
@@ -894,7 +903,7 @@ public:
   template <class Sig> Function<Sig> function(CStr name) { return Function<Sig>(function_address(name)); }
   // The address of a global variable as a T*.
   template <class T> T *global(CStr name) {
-    return reinterpret_cast<T *>(static_cast<std::uintptr_t>(global_address(name)));
+    return detail::from_address<T *>(global_address(name));
   }
 
   void add_object_file(CStr path) {
@@ -1133,7 +1142,7 @@ public:
   }
   template <class Sig> Function<Sig> function(CStr name) const { return Function<Sig>(lookup(name)); }
   template <class T> T *global(CStr name) const {
-    return reinterpret_cast<T *>(static_cast<std::uintptr_t>(lookup(name)));
+    return detail::from_address<T *>(lookup(name));
   }
 
   JitcoreDylibRef native_handle() const noexcept { return d_; }

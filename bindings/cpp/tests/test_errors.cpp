@@ -239,4 +239,19 @@ TEST(failed_add_keeps_ownership) {
   CHECK_ERROR(ee.remove_module(v), ModuleNotFound, "");
 }
 
+TEST(untrusted_ir_and_failed_create_keep_ownership) {
+  auto m = jitcore::Module::from_untrusted_ir("sum", tu::SUM_IR); // parsed in a forked child first
+  CHECK_EQ(m.name(), std::string("sum"));
+  CHECK_ERROR(jitcore::Module::from_untrusted_ir("bad", "define i32 @f( {\n"), InvalidIR, "bad");
+  // a module for another architecture: the engine is not made, the module stays ours
+  auto foreign = jitcore::Module::from_ir("foreign", "target triple = \"riscv64-unknown-linux-gnu\"\n"
+                                                     "define i32 @f() {\n ret i32 1\n}\n");
+  auto tm = jitcore::TargetMachine::host();
+  CHECK_ERROR(jitcore::Engine::create(tm, std::move(foreign)), Unsupported, "");
+  CHECK(static_cast<bool>(foreign));
+  auto ee = jitcore::Engine::create(tm, std::move(m));
+  CHECK(!m);
+  CHECK_EQ(ee.function<int(int, int)>("sum")(1, 1), 2);
+}
+
 JITCORE_TEST_MAIN()
