@@ -29,7 +29,8 @@
 //      cache get_buffer      thread (lookup, finalize, ...) rethrows it when
 //      symbol filter         the C call returns (get_buffer then counts as
 //      error reporter        "no object": the module is compiled; a filter
-//                            counts as "not allowed"). On a thread with no
+//      lazy failure handler  counts as "not allowed"; a failed lazy call
+//                            returns zero). On a thread with no
 //                            binding call (a compile thread, a lazy stub
 //                            called from jitted code) the exception goes to
 //                            the owner's error reporter as an INTERNAL error,
@@ -583,6 +584,12 @@ using Materialized = std::variant<Module, ObjectBuffer>;
 // with the names asked for; returns their code. It may be called on a
 // compile thread, one call at a time, and must not call into its session.
 using Materializer = std::function<Materialized(const std::vector<std::string> &symbols)>;
+// What a call of a lazily compiled function that cannot be compiled does
+// instead (Session::set_lazy_failure_handler): runs on the calling thread,
+// in place of the function, with its name and the error (the C error is
+// consumed). If it returns, the call returns zero. It may call into the
+// session (for example to define the missing symbol).
+using LazyFailureHandler = std::function<void(std::string_view function, const Error &error)>;
 
 namespace detail {
 
@@ -601,6 +608,10 @@ struct FilterHolder {
   SymbolFilter fn;
   OwnerState *owner;
 };
+struct LazyFailureHolder {
+  LazyFailureHandler fn;
+  OwnerState *owner;
+};
 
 // What an engine or session shares with its views and callbacks. Holders
 // of callbacks stay until the owner is gone: the C API may still call a
@@ -610,6 +621,7 @@ struct OwnerState {
   std::vector<std::unique_ptr<ReporterHolder>> reporters;
   std::vector<std::unique_ptr<CacheHolder>> caches;
   std::vector<std::unique_ptr<FilterHolder>> filters;
+  std::vector<std::unique_ptr<LazyFailureHolder>> lazy_handlers;
   std::atomic<ReporterHolder *> reporter{nullptr};
   std::atomic<std::uint64_t> dropped{0};
 
@@ -627,6 +639,7 @@ struct OwnerState {
     reporters.clear();
     caches.clear();
     filters.clear();
+    lazy_handlers.clear();
   }
 };
 
@@ -746,6 +759,37 @@ inline JitcoreErrorRef materialize_trampoline(void *ctx, const char *const *symb
 }
 
 inline void materializer_dispose_trampoline(void *ctx) noexcept { delete static_cast<MaterializerHolder *>(ctx); }
+
+// The C error is consumed first (the handler owns it, and must consume it
+// also if what follows fails); then the host's handler runs, guarded.
+inline void lazy_failure_trampoline(void *ctx, const char *function, JitcoreErrorRef err) noexcept {
+  auto *h = static_cast<LazyFailureHolder *>(ctx);
+  try {
+    Error e = take_error(err);
+    h->fn(function ? std::string_view(function) : std::string_view(), e);
+  } catch (...) {
+    record_exception(h->owner, "lazy failure handler", std::current_exception());
+  }
+}
+
+// Session::throw_on_lazy_failure: the failed call throws the error as a
+// jitcore::Error, unwinding through the jitted frames (which the C API
+// allows: its frames between the call and the handler have unwind
+// information and are declared "C-unwind"). Inside a binding call (a
+// constructor run by Dylib::initialize, a callback) it must not unwind: the
+// error is recorded, the call returns zero and the binding call rethrows.
+inline void lazy_throw_trampoline(void *ctx, const char *, JitcoreErrorRef err) {
+  auto *owner = static_cast<OwnerState *>(ctx);
+  if (CallScope::current()) {
+    try {
+      throw take_error(err);
+    } catch (...) {
+      record_exception(owner, "lazy failure", std::current_exception());
+    }
+    return;
+  }
+  throw take_error(err);
+}
 
 struct EngineState : OwnerState {
   JitcoreEngineRef ee = nullptr;
@@ -1113,6 +1157,18 @@ public:
     add_mat(symbols, std::move(fn), rt.get());
   }
 
+  // Runs the static constructors due in this dylib and its link order
+  // (JitcoreDylibInitialize); deinitialize() runs the exit handlers jitted
+  // code registered, then the static destructors (JitcoreDylibDeinitialize).
+  void initialize() {
+    JitcoreDylibRef d = get();
+    detail::call([&] { return JitcoreDylibInitialize(d); });
+  }
+  void deinitialize() {
+    JitcoreDylibRef d = get();
+    detail::call([&] { return JitcoreDylibDeinitialize(d); });
+  }
+
   ResourceTracker create_resource_tracker() {
     JitcoreResourceTrackerRef rt = JitcoreDylibCreateResourceTracker(get());
     if (!rt)
@@ -1254,6 +1310,34 @@ public:
   void set_error_reporter(ErrorReporter fn) {
     JitcoreSessionRef s = get();
     detail::set_reporter(*st_, std::move(fn), &c_set_reporter, s);
+  }
+  // What a failed call of a lazily compiled function does: `fn` runs in its
+  // place, and the call returns zero. An exception from `fn` is caught at
+  // the C boundary: rethrown by the binding call running on the thread if
+  // there is one (Dylib::initialize running a constructor), else given to
+  // the error reporter (or dropped and counted). An empty `fn` restores the
+  // library's default: a line on stderr and abort().
+  void set_lazy_failure_handler(LazyFailureHandler fn) {
+    JitcoreSessionRef s = get();
+    if (!fn) {
+      JitcoreSessionSetLazyFailureHandler(s, nullptr, nullptr);
+      return;
+    }
+    auto *h = st_->keep(st_->lazy_handlers,
+                        std::unique_ptr<detail::LazyFailureHolder>(new detail::LazyFailureHolder{std::move(fn), st_.get()}));
+    JitcoreSessionSetLazyFailureHandler(s, detail::lazy_failure_trampoline, h);
+  }
+  // A failed call of a lazily compiled function throws jitcore::Error (the
+  // code of the cause, UnresolvedSymbol for a missing symbol, and a message
+  // naming the function) out of the call, to the host code that called
+  // jitted code. The exception unwinds through the jitted frames between:
+  // those need unwind tables (LLVM emits them for functions not marked
+  // nounwind, and for uwtable ones; clang's C and C++ have them). Inside a
+  // binding call (a constructor run by Dylib::initialize) it is not thrown
+  // through jitted code: the call returns zero and the binding call
+  // rethrows the error.
+  void throw_on_lazy_failure() {
+    JitcoreSessionSetLazyFailureHandler(get(), detail::lazy_throw_trampoline, st_.get());
   }
   void set_object_cache(CacheNotify notify, CacheGetBuffer get_buffer) {
     JitcoreSessionRef s = get();
