@@ -112,35 +112,18 @@ TEST(object_buffers_and_files) {
   tu::remove_tree(dir);
 }
 
-static std::vector<int> g_notes;
-static void host_note(int v) { g_notes.push_back(v); }
-
 TEST(static_constructors_and_destructors) {
-  static const char *IR =
-      "@g = global i32 0\n"
-      "@llvm.global_ctors = appending global [1 x { i32, ptr, ptr }] [{ i32, ptr, ptr } { i32 65535, ptr @init, ptr null }]\n"
-      "@llvm.global_dtors = appending global [1 x { i32, ptr, ptr }] [{ i32, ptr, ptr } { i32 65535, ptr @fini, ptr null }]\n"
-      "declare void @host_note(i32)\n"
-      "define internal void @init() {\n"
-      "  store i32 42, ptr @g\n"
-      "  call void @host_note(i32 1)\n"
-      "  ret void\n"
-      "}\n"
-      "define internal void @fini() {\n"
-      "  call void @host_note(i32 2)\n"
-      "  ret void\n"
-      "}\n";
-  g_notes.clear();
+  tu::notes().clear();
   auto ee = jitcore::Engine::create();
-  ee.add_global_mapping("host_note", &host_note);
-  ee.add_module(jitcore::Module::from_ir("ctors", IR));
+  ee.add_global_mapping("host_note", &tu::host_note);
+  ee.add_module(jitcore::Module::from_ir("ctors", tu::CTORS_IR));
   ee.run_static_constructors();
   CHECK_EQ(*ee.global<int>("g"), 42);
   ee.run_static_constructors(); // each at most once
-  CHECK_EQ(g_notes.size(), std::size_t{1});
+  CHECK_EQ(tu::notes().size(), std::size_t{1});
   ee.run_static_destructors();
-  CHECK_EQ(g_notes.size(), std::size_t{2});
-  CHECK_EQ(g_notes.back(), 2);
+  CHECK_EQ(tu::notes().size(), std::size_t{2});
+  CHECK_EQ(tu::notes().back(), 2);
 }
 
 TEST(target_data) {

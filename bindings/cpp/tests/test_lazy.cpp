@@ -111,40 +111,21 @@ TEST(throw_on_lazy_failure_throws_out_of_the_call) {
   CHECK_EQ(handled, 1);
 }
 
-namespace {
-std::vector<int> g_notes;
-void host_note(int v) { g_notes.push_back(v); }
-} // namespace
-
 TEST(initialize_and_deinitialize) {
-  static const char *IR =
-      "@g = global i32 0\n"
-      "@llvm.global_ctors = appending global [1 x { i32, ptr, ptr }] [{ i32, ptr, ptr } { i32 65535, ptr @init, ptr null }]\n"
-      "@llvm.global_dtors = appending global [1 x { i32, ptr, ptr }] [{ i32, ptr, ptr } { i32 65535, ptr @fini, ptr null }]\n"
-      "declare void @host_note(i32)\n"
-      "define internal void @init() {\n"
-      "  store i32 42, ptr @g\n"
-      "  call void @host_note(i32 1)\n"
-      "  ret void\n"
-      "}\n"
-      "define internal void @fini() {\n"
-      "  call void @host_note(i32 2)\n"
-      "  ret void\n"
-      "}\n";
-  g_notes.clear();
+  tu::notes().clear();
   auto s = jitcore::Session::create();
   jitcore::Dylib main = s.main_dylib();
-  main.define_absolute_symbol("host_note", &host_note);
-  main.add_module(jitcore::Module::from_ir("ctors", IR));
+  main.define_absolute_symbol("host_note", &tu::host_note);
+  main.add_module(jitcore::Module::from_ir("ctors", tu::CTORS_IR));
   CHECK_EQ(*main.global<int>("g"), 0); // constructors run only through initialize
   main.initialize();
   CHECK_EQ(*main.global<int>("g"), 42);
   main.initialize(); // each once
-  CHECK_EQ(g_notes.size(), std::size_t{1});
+  CHECK_EQ(tu::notes().size(), std::size_t{1});
   main.deinitialize();
-  CHECK_EQ(g_notes.size(), std::size_t{2});
-  if (g_notes.size() == 2)
-    CHECK_EQ(g_notes[1], 2);
+  CHECK_EQ(tu::notes().size(), std::size_t{2});
+  if (tu::notes().size() == 2)
+    CHECK_EQ(tu::notes()[1], 2);
   // a constructor whose module cannot link: the error names it
   main.add_module(jitcore::Module::from_ir("badctor",
       "@llvm.global_ctors = appending global [1 x { i32, ptr, ptr }] [{ i32, ptr, ptr } { i32 65535, ptr @init2, ptr null }]\n"

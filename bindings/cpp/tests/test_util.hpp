@@ -116,6 +116,28 @@ inline std::vector<std::uint8_t> compile_to_object(const char *name, const char 
   return out;
 }
 
+// A module with a constructor (stores 42 in @g, notes 1) and a destructor
+// (notes 2), calling the host's host_note (define it as tu::host_note).
+inline const char *CTORS_IR =
+    "@g = global i32 0\n"
+    "@llvm.global_ctors = appending global [1 x { i32, ptr, ptr }] [{ i32, ptr, ptr } { i32 65535, ptr @init, ptr null }]\n"
+    "@llvm.global_dtors = appending global [1 x { i32, ptr, ptr }] [{ i32, ptr, ptr } { i32 65535, ptr @fini, ptr null }]\n"
+    "declare void @host_note(i32)\n"
+    "define internal void @init() {\n"
+    "  store i32 42, ptr @g\n"
+    "  call void @host_note(i32 1)\n"
+    "  ret void\n"
+    "}\n"
+    "define internal void @fini() {\n"
+    "  call void @host_note(i32 2)\n"
+    "  ret void\n"
+    "}\n";
+inline std::vector<int> &notes() {
+  static std::vector<int> n;
+  return n;
+}
+inline void host_note(int v) { notes().push_back(v); }
+
 inline const char *SUM_IR = "define i32 @sum(i32 %a, i32 %b) {\n"
                             "  %r = add i32 %a, %b\n"
                             "  ret i32 %r\n"
