@@ -162,6 +162,18 @@ TEST(lazy_failure_inside_initialize_is_rethrown_by_it) {
   main.add_module(jitcore::Module::from_ir("ctor", CTOR_IR));
   CHECK_ERROR(main.initialize(), UnresolvedSymbol, "lazy_bad");
   CHECK_EQ(*main.global<int>("after"), 7); // the constructor ran to its end: the failed call returned zero
+
+  // the same with the constructor in a lazily added module of its own dylib
+  jitcore::Dylib lazy = s.create_dylib("lazyctor");
+  lazy.set_link_order({main});
+  lazy.add_module_lazy(jitcore::Module::from_ir("ctor2", "@llvm.global_ctors = appending global [1 x { i32, ptr, ptr }] "
+                                                         "[{ i32, ptr, ptr } { i32 65535, ptr @init, ptr null }]\n"
+                                                         "declare i32 @lazy_bad(i32)\n"
+                                                         "define internal void @init() {\n"
+                                                         "  %r = call i32 @lazy_bad(i32 2)\n"
+                                                         "  ret void\n"
+                                                         "}\n"));
+  CHECK_ERROR(lazy.initialize(), UnresolvedSymbol, "lazy_bad");
 }
 
 JITCORE_TEST_MAIN()
