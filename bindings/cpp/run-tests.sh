@@ -48,7 +48,7 @@ if ! (cd "$tmp/tests" && ctest -j "$jobs" --output-on-failure) > "$tmp/ctest.out
   fail "C++ binding tests failed"
 fi
 summary=$(grep -E '^[0-9]+% tests passed' "$tmp/ctest.out")
-cases=$(grep -cE '^ok  ' "$tmp/tests/Testing/Temporary/LastTest.log" || true)
+cases=$(grep -hE '^[0-9]+ passed, [0-9]+ failed$' "$tmp/tests/Testing/Temporary/LastTest.log" | awk '{ n += $1 } END { print n + 0 }')
 
 build "$root/examples/cpp" "$tmp/example" "examples/cpp"
 if ! "$tmp/example/job" > "$tmp/job.out" 2>&1; then
