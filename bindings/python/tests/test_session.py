@@ -66,6 +66,47 @@ def test_lazy_compiles_on_first_call():
         assert s.statistics.modules_compiled > after_a
 
 
+def test_lazy_failure_handler_records_and_recovers():
+    seen = []
+    with jitcore.Session(lazy=True) as s:
+        s.set_lazy_failure_handler(lambda name, err: seen.append((name, err)))
+        s.add_module("declare i32 @py_lazy_missing()\n"
+                     "define i32 @calls_missing() {\n  %r = call i32 @py_lazy_missing()\n"
+                     "  %s = add i32 %r, 1\n  ret i32 %s\n}\n")
+        f = s.function("calls_missing", ctypes.c_int)
+        # The handler returned: the call returns 0, never a made-up value.
+        assert f() == 0
+        assert len(seen) == 1
+        name, err = seen[0]
+        assert name == "calls_missing"
+        assert isinstance(err, jitcore.UnresolvedSymbol)
+        assert "py_lazy_missing" in str(err)
+        # Once the symbol exists, the next call compiles and runs.
+        forty = ctypes.CFUNCTYPE(ctypes.c_int)(lambda: 40)
+        s.define_symbols({"py_lazy_missing": forty})
+        assert f() == 41
+        assert len(seen) == 1
+
+
+def test_initialize_and_deinitialize(session):
+    events = []
+    note = ctypes.CFUNCTYPE(None, ctypes.c_int)(events.append)
+    session.define_symbols({"py_note": note})
+    session.add_module(
+        "declare void @py_note(i32)\n"
+        "@llvm.global_ctors = appending global [2 x { i32, ptr, ptr }] [{ i32, ptr, ptr } { i32 200, ptr @late, ptr null }, { i32, ptr, ptr } { i32 100, ptr @early, ptr null }]\n"
+        "@llvm.global_dtors = appending global [1 x { i32, ptr, ptr }] [{ i32, ptr, ptr } { i32 100, ptr @bye, ptr null }]\n"
+        "define internal void @early() {\n  call void @py_note(i32 1)\n  ret void\n}\n"
+        "define internal void @late() {\n  call void @py_note(i32 2)\n  ret void\n}\n"
+        "define internal void @bye() {\n  call void @py_note(i32 -1)\n  ret void\n}\n")
+    session.main.initialize()
+    assert events == [1, 2]
+    session.main.initialize()  # nothing new: runs nothing again
+    assert events == [1, 2]
+    session.main.deinitialize()
+    assert events == [1, 2, -1]
+
+
 def test_process_symbols_with_a_filter():
     with jitcore.Session() as s:
         d = s.create_dylib("filtered")

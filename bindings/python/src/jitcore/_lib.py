@@ -117,6 +117,8 @@ SymbolFilterFunction = CFUNCTYPE(c_int, c_void_p, c_char_p)
 ObjectCacheNotifyFunction = CFUNCTYPE(None, c_void_p, ModuleRef, POINTER(c_uint8), c_size_t)
 # Returns an ObjectBufferRef; declared c_void_p so a Python int (or None) converts.
 ObjectCacheGetBufferFunction = CFUNCTYPE(c_void_p, c_void_p, ModuleRef)
+# The error is the handler's to consume (jitcore.h, JitcoreLazyFailureHandler).
+LazyFailureHandler = CFUNCTYPE(None, c_void_p, c_char_p, ErrorRef)
 
 _u8p = POINTER(c_uint8)
 _u64p = POINTER(c_uint64)
@@ -170,6 +172,7 @@ _SIGNATURES = {
     "JitcoreSessionLookupMany": (ErrorRef, [SessionRef, DylibRef, _u64p, POINTER(c_char_p), c_size_t]),
     "JitcoreSessionSetIRPipeline": (ErrorRef, [SessionRef, c_int, c_char_p]),
     "JitcoreSessionSetErrorReporter": (None, [SessionRef, ErrorReporterFunction, c_void_p]),
+    "JitcoreSessionSetLazyFailureHandler": (None, [SessionRef, LazyFailureHandler, c_void_p]),
     # 6. Dylibs
     "JitcoreDylibGetName": (c_char_p, [DylibRef]),
     "JitcoreDylibSetLinkOrder": (ErrorRef, [DylibRef, POINTER(DylibRef), c_size_t]),
@@ -177,6 +180,8 @@ _SIGNATURES = {
     "JitcoreDylibAddModuleLazy": (ErrorRef, [DylibRef, ModuleRef, TrackerRef]),
     "JitcoreDylibAddObjectBuffer": (ErrorRef, [DylibRef, c_char_p, c_size_t, TrackerRef]),
     "JitcoreDylibDefineAbsoluteSymbols": (ErrorRef, [DylibRef, POINTER(SymbolDefinition), c_size_t]),
+    "JitcoreDylibInitialize": (ErrorRef, [DylibRef]),
+    "JitcoreDylibDeinitialize": (ErrorRef, [DylibRef]),
     "JitcoreDylibAddMaterializer": (ErrorRef, [DylibRef, POINTER(c_char_p), c_size_t, MaterializeFunction,
                                                MaterializerDisposeFunction, c_void_p, TrackerRef]),
     "JitcoreDylibAddProcessSymbols": (ErrorRef, [DylibRef, SymbolFilterFunction, c_void_p]),

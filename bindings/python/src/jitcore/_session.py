@@ -7,7 +7,7 @@ import threading
 from . import errors
 from ._core import Address, Reporter, Resource, create_module, guarded, module_key, to_bytes
 from ._lib import (DiskCacheStatistics as _CDiskStats, DylibRef, IR_PIPELINE_CUSTOM,
-                   IR_PIPELINE_DEFAULT, IR_PIPELINE_NONE, ObjectCacheGetBufferFunction,
+                   IR_PIPELINE_DEFAULT, IR_PIPELINE_NONE, LazyFailureHandler, ObjectCacheGetBufferFunction,
                    ObjectCacheNotifyFunction, ObjectCacheRef, SessionOptions, SessionRef,
                    Statistics as _CStats, SymbolDefinition, SymbolFilterFunction, lib)
 from ._stats import DiskCacheStatistics, Statistics
@@ -209,6 +209,19 @@ class Dylib:
         errors.check(lib.JitcoreDylibDefineAbsoluteSymbols(self._check(), arr, len(items)))
         self._session._keep.extend(v for _, v in items if not isinstance(v, int))
 
+    def initialize(self):
+        """Runs the static constructors (``llvm.global_ctors``) of what was
+        added to this dylib and its link order since the last
+        initialization, lowest priority first; a constructor whose module
+        cannot link yet raises, and runs on a later call once it can."""
+        errors.check(lib.JitcoreDylibInitialize(self._check()))
+
+    def deinitialize(self):
+        """Runs the exit handlers jitted code registered (``atexit``,
+        ``__cxa_atexit``), last first, then the destructors of what an
+        initialization covered, each once."""
+        errors.check(lib.JitcoreDylibDeinitialize(self._check()))
+
     def _filter(self, allow):
         if allow is None:
             return SymbolFilterFunction()
@@ -339,6 +352,33 @@ class Session(Resource):
         compile failures, rejected cache entries, exceptions raised in
         Python callbacks). None: log them on the ``jitcore`` logger."""
         self.reporter.callback = callback
+
+    def set_lazy_failure_handler(self, handler):
+        """``handler(function_name, JitError)`` is called, on the calling
+        thread, when a lazily added function cannot be compiled at its first
+        call (jitted code has no error channel). If it returns, the jitted
+        call returns 0 (0.0, NULL); raise nothing out of it (an exception is
+        reported, then the call returns 0). None restores jitcore's default:
+        a message on stderr and ``abort()``."""
+        h = self._check_open()
+        if handler is None:
+            lib.JitcoreSessionSetLazyFailureHandler(h, LazyFailureHandler(), None)
+            return
+        report = self.reporter
+
+        def c_handler(ctx, name, err):
+            exc = errors.take(err)  # consumes err
+            try:
+                handler(name.decode("utf-8", "replace") if name else "", exc)
+            except BaseException as e:  # never into C
+                try:
+                    report(15, "the lazy failure handler raised %r" % (e,))
+                except BaseException:
+                    pass
+
+        cb = LazyFailureHandler(c_handler)
+        self._keep.append(cb)  # jitcore may call a replaced one until disposal
+        lib.JitcoreSessionSetLazyFailureHandler(h, cb, None)
 
     def set_object_cache(self, notify=None, getbuffer=None):
         """Host object cache. ``notify(module, obj_bytes)`` after each
