@@ -52,3 +52,43 @@ fi
 ${CC:-cc} -std=c11 -O2 -Iinclude bench/cycle_calls.c -o "$out/cycle_calls" \
     -Ltarget/release -Wl,-rpath,"$PWD/target/release" -ljitcore
 "$out/cycle_calls"
+
+# Call overhead from each language (issue 11): one lookup of a compiled
+# symbol and one add+compile of a tiny module, through each binding, against
+# the library installed to a temporary prefix, as ratios to the same from C.
+echo "languages (bindings against an installed prefix; ratio to C):"
+lang_tmp=$(mktemp -d)
+if cmake -S . -B "$lang_tmp/build" -DBUILD_TESTING=OFF -DCMAKE_INSTALL_LIBDIR=lib \
+    -DJITCORE_CARGO_TARGET_DIR="$PWD/target" >/dev/null 2>&1 &&
+    cmake --build "$lang_tmp/build" >/dev/null 2>&1 &&
+    cmake --install "$lang_tmp/build" --prefix "$lang_tmp/prefix" >/dev/null 2>&1; then
+    prefix=$lang_tmp/prefix
+    declare -A lookup add
+    run_lang() { # <name> <command...>: reads its lookup_ns / add_compile_us lines
+        local name=$1 out
+        shift
+        out=$("$@" 2>/dev/null) || { echo "  $name: not measured (its benchmark failed)"; return; }
+        lookup[$name]=$(awk '$1 == "lookup_ns" {print $2}' <<<"$out" | tail -1)
+        add[$name]=$(awk '$1 == "add_compile_us" {print $2}' <<<"$out" | tail -1)
+    }
+    run_lang C bash examples/c/bench.sh "$prefix"
+    run_lang C++ bash bindings/cpp/bench.sh "$prefix"
+    run_lang Go bash bindings/go/bench.sh "$prefix"
+    run_lang Zig bash bindings/zig/bench.sh "$prefix"
+    if python3 -c "import numba, llvmlite" 2>/dev/null; then
+        run_lang Python env PYTHONPATH=bindings/python/src JITCORE_LIBRARY="$prefix/lib/libjitcore.so.0.1" \
+            python3 bindings/python/bench.py
+    else
+        echo "  Python: not measured (numba and llvmlite are not installed; bindings/python/run-tests.sh installs them in its venv)"
+    fi
+    c_l=${lookup[C]:-0} c_a=${add[C]:-0}
+    for name in C C++ Go Zig Python; do
+        [ -n "${lookup[$name]:-}" ] || continue
+        printf '  %-7s lookup %8s ns (%s x C)   add+compile %8s us (%s x C)\n' "$name" \
+            "${lookup[$name]}" "$(awk -v a="${lookup[$name]}" -v b="$c_l" 'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }')" \
+            "${add[$name]}" "$(awk -v a="${add[$name]}" -v b="$c_a" 'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }')"
+    done
+else
+    echo "  not measured: the library could not be installed to a temporary prefix"
+fi
+rm -rf "$lang_tmp"
