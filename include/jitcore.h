@@ -1165,8 +1165,7 @@ JitcoreErrorRef JitcoreDylibAddArchive(JitcoreDylibRef D, const char *Path);
  constructor and its module if its code cannot be compiled and linked: the
  constructors before it have run, it and those after it have not, and run on
  a later call once the cause is fixed (for example the missing symbol
- defined; but a lazily added module whose code failed to link stays failed,
- as its lazy functions do, and its constructor fails again). Thread-safe (not
+ defined), for lazily added modules too. Thread-safe (not
  with `JitcoreDisposeSession`): on one session, initializations and
  deinitializations run one at a time, so concurrent calls run each
  constructor once and each returns after the constructors due when it was

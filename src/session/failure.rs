@@ -281,7 +281,11 @@ impl Session {
         // lookups lock, so a body another call is still materializing (its
         // compile error reported, its responsibility not failed yet) must
         // not be removed; a failed call's body is done.
-        let failed_bodies = std::mem::take(&mut *self.env.body_resets.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut failed_bodies = std::mem::take(&mut *self.env.body_resets.lock().unwrap_or_else(|p| p.into_inner()));
+        // A body (or globals partition) a lookup of this session saw fail
+        // is done failing too (ORC failed it before answering), e.g. a lazy
+        // module's constructor run by an initialization: reset it as well.
+        failed_bodies.extend(failed_units.iter().copied());
         for d in self.env.dylibs.read().unwrap_or_else(|p| p.into_inner()).iter() {
             d.drop_failed_aliases();
         }
