@@ -29,4 +29,13 @@ pub trait ObjectCache: Send + Sync {
     /// Records the object just compiled from `module` for `cx.spec` after
     /// `cx.pipeline`.
     fn store(&self, module: &Arc<Module>, object: &[u8], cx: &CacheContext<'_>);
+
+    /// Whether an object this cache gives may stand for its module entirely
+    /// (llvmlite's object cache: the host vouches for what it hands back,
+    /// on engines that take such objects). A content-keyed cache (the disk
+    /// cache) gives the module's own object, so one that does not define
+    /// the module's symbols is corrupt: rejected, and the module compiled.
+    fn may_stand_for_module(&self) -> bool {
+        false
+    }
 }

@@ -175,6 +175,10 @@ impl ObjectCache for HostCallbacks {
         Some(buf.bytes)
     }
 
+    fn may_stand_for_module(&self) -> bool {
+        true
+    }
+
     fn store(&self, module: &Arc<Module>, object: &[u8], cx: &CacheContext<'_>) {
         if let Some(f) = self.notify {
             // SAFETY: as in lookup; the bytes are borrowed for the call.

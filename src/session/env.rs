@@ -41,8 +41,9 @@ pub struct SessionConfig {
     pub debugger: bool,
     /// Write a perf map (`/tmp/perf-<pid>.map`) naming jitted functions.
     pub perf: bool,
-    /// An object from the object cache stands for its module entirely, as
-    /// in llvmlite's MCJIT (engines): the symbols it defines are defined,
+    /// An object from a host's object cache callbacks stands for its module
+    /// entirely, as in llvmlite's MCJIT (engines; never the disk cache,
+    /// whose entries are content-keyed): the symbols it defines are defined,
     /// the module's symbols it does not define are not. Otherwise (sessions)
     /// an object that does not define every symbol of the module is
     /// rejected and the module compiled.

@@ -298,7 +298,7 @@ fn prepare(env: &SessionEnv, unit: &Unit, mr: &Responsibility) -> Result<Ready> 
             Some(bytes) => {
                 let object = MemoryBuffer::copy_of(&bytes, module.name())?;
                 drop(bytes);
-                let usable = if env.config.cached_object_stands_for_module {
+                let usable = if env.config.cached_object_stands_for_module && cache.may_stand_for_module() {
                     stand_in_object(env, object, &module, mr, &unit.group)
                 } else {
                     usable_cached_object(&object, &module, mr).map(|summary| Ready {
