@@ -87,8 +87,8 @@ if cmake -S . -B "$lang_tmp/build" -DBUILD_TESTING=OFF -DCMAKE_INSTALL_LIBDIR=li
     for name in C C++ Go Zig Python; do
         [ -n "${lookup[$name]:-}" ] || continue
         printf '  %-7s lookup %8s ns (%s x C)   add+compile %8s us (%s x C)\n' "$name" \
-            "${lookup[$name]}" "$(awk -v a="${lookup[$name]}" -v b="$c_l" 'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }')" \
-            "${add[$name]}" "$(awk -v a="${add[$name]}" -v b="$c_a" 'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }')"
+            "${lookup[$name]}" "$(awk -v a="${lookup[$name]}" -v b="$c_l" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')" \
+            "${add[$name]}" "$(awk -v a="${add[$name]}" -v b="$c_a" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
     done
 else
     echo "  not measured: the library could not be installed to a temporary prefix"
