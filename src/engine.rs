@@ -165,9 +165,16 @@ impl Engine {
         self.state().modules.iter().any(|a| Arc::ptr_eq(&a.module, module))
     }
 
+    /// The address a lookup of `name` found since the engine last changed
+    /// (see `Session::known_address`): `None` means ask [`lookup`](Self::lookup).
+    #[inline]
+    pub fn known_address(&self, name: &[u8]) -> Option<u64> {
+        self.session.known_address(self.session.main_dylib(), name)
+    }
+
     /// The address of `name`, compiling whatever it needs first.
     pub fn lookup(&self, name: &str) -> Result<u64> {
-        let address = self.session.lookup(self.session.main_dylib(), &[name])?[0];
+        let address = self.session.lookup_one(self.session.main_dylib(), name)?;
         if address == 0 {
             // A symbol of a module whose cached object stood for it without
             // defining it: missing, as the object is all there is of it.

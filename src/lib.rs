@@ -12,6 +12,7 @@ pub(crate) mod cache;
 pub(crate) mod compile;
 pub(crate) mod engine;
 pub(crate) mod error;
+pub(crate) mod fasthash;
 /// The C ABI, documented by `include/jitcore.h` (generated from it). Public
 /// for the fuzz targets, which call it from Rust; hosts use the header.
 #[doc(hidden)]

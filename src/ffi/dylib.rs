@@ -10,8 +10,10 @@
 //! and deinitializes a dylib (`JitcoreDylibInitialize`,
 //! `JitcoreDylibDeinitialize`), never on their own.
 
+use std::cell::Cell;
 use std::collections::HashSet;
 use std::ffi::{c_char, c_int, c_void};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 
 use once_cell::sync::Lazy;
@@ -23,6 +25,7 @@ use super::module::{self, JitcoreModuleRef};
 use super::tracker::{group_for, JitcoreOpaqueResourceTracker, JitcoreResourceTrackerRef};
 use super::{boundary, boundary_or, bytes_arg, non_null, slice_arg, str_arg};
 use crate::error::{Error, Result};
+use crate::fasthash::FastBuild;
 use crate::llvm::buffer::MemoryBuffer;
 use crate::session::dylib::Dylib;
 use crate::session::materializer::Code;
@@ -87,10 +90,34 @@ pub type JitcoreMaterializerDisposeFunction = Option<unsafe extern "C" fn(Ctx: *
 /// Addresses of the dylib handles of live sessions. A dylib handle is owned
 /// by its session, so a host may still hold one after disposing of the
 /// session: every use checks it here before reading it.
-pub(crate) static LIVE_DYLIBS: Lazy<RwLock<HashSet<usize>>> = Lazy::new(|| RwLock::new(HashSet::new()));
+pub(crate) static LIVE_DYLIBS: Lazy<RwLock<HashSet<usize, FastBuild>>> = Lazy::new(|| RwLock::new(HashSet::default()));
+
+/// How many times handles left [`LIVE_DYLIBS`] (a session was disposed of).
+static DISPOSALS: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    /// The handle this thread last found live, and [`DISPOSALS`] then: it
+    /// is live as long as no session was disposed of since. Lookups check
+    /// their dylib so without a shared write (the registry's lock word would
+    /// be one that every thread's lookups write).
+    static LAST_LIVE: Cell<(usize, u64)> = const { Cell::new((0, u64::MAX)) };
+}
+
+/// Called after handles were taken out of [`LIVE_DYLIBS`].
+pub(crate) fn forget_live_dylibs() {
+    DISPOSALS.fetch_add(1, Ordering::AcqRel);
+}
 
 pub(crate) fn dylib_is_live(d: JitcoreDylibRef) -> bool {
-    LIVE_DYLIBS.read().unwrap_or_else(|p| p.into_inner()).contains(&(d as usize))
+    let disposals = DISPOSALS.load(Ordering::Acquire);
+    if LAST_LIVE.with(|l| l.get()) == (d as usize, disposals) {
+        return true;
+    }
+    let live = LIVE_DYLIBS.read().unwrap_or_else(|p| p.into_inner()).contains(&(d as usize));
+    if live {
+        LAST_LIVE.with(|l| l.set((d as usize, disposals)));
+    }
+    live
 }
 
 /// The dylib behind a handle that is NULL, live, or one of a disposed session.
@@ -115,6 +142,19 @@ pub(crate) unsafe fn dylib<'a>(d: JitcoreDylibRef) -> Result<(&'a Arc<Dylib>, Ar
     let d = live_dylib(d)?;
     let s = d.session.upgrade().ok_or_else(|| Error::invalid_argument("the dylib's session was disposed of"))?;
     Ok((&d.dylib, s))
+}
+
+/// The dylib behind `d`, which must belong to `session` (a live session:
+/// no reference is taken, so this costs no shared write, for lookups).
+///
+/// # Safety
+/// `d` must be NULL or a dylib handle (of a live or a disposed session).
+pub(crate) unsafe fn dylib_of<'a>(d: JitcoreDylibRef, session: &Arc<Session>) -> Result<&'a Arc<Dylib>> {
+    let d = live_dylib(d)?;
+    if !std::ptr::eq(d.session.as_ptr(), Arc::as_ptr(session)) {
+        return Err(Error::invalid_argument(format!("JITDylib '{}' belongs to another session", d.dylib.name())));
+    }
+    Ok(&d.dylib)
 }
 
 /// The name of `D` (borrowed, valid while the session lives). NULL for NULL

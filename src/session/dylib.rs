@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 
 use super::exports::Exports;
+use super::linked::LinkedTable;
 use super::tracker::Group;
 use crate::error::Result;
 use crate::llvm::lazy::StubsManager;
@@ -91,6 +92,8 @@ pub struct Dylib {
     /// new one's own first call would. Kept until the session is gone (code
     /// linked against a stub may call it as long as that code lives).
     stubs: Mutex<Vec<(OwnerId, Arc<StubsManager>)>>,
+    /// What lookups from this dylib found (see `linked.rs`).
+    linked: LinkedTable,
 }
 
 fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -114,7 +117,14 @@ impl Dylib {
             generation: AtomicU64::new(0),
             exports: Mutex::new(None),
             stubs: Mutex::new(Vec::new()),
+            linked: LinkedTable::default(),
         })
+    }
+
+    /// The addresses lookups from this dylib found (see `linked.rs`).
+    #[inline]
+    pub(crate) fn linked(&self) -> &LinkedTable {
+        &self.linked
     }
 
     pub(crate) fn jd(&self) -> JitDylib {

@@ -14,6 +14,7 @@ mod failure;
 mod init;
 pub mod lazy;
 pub mod lazy_failure;
+pub mod linked;
 pub mod linkorder;
 pub mod materializer;
 pub mod perf;
@@ -46,6 +47,19 @@ use stats::{Statistics, Stats};
 use structors::ModuleInit;
 use tracker::{Group, Member};
 
+/// A structural change in progress (see `Session::lock_changes`).
+struct Change<'a> {
+    _lock: MutexGuard<'a, ()>,
+    epoch: &'a linked::Epoch,
+}
+
+impl Drop for Change<'_> {
+    fn drop(&mut self) {
+        // Before the lock goes: the next change starts after this.
+        self.epoch.advance();
+    }
+}
+
 /// An LLJIT with jitcore's compile path on it.
 pub struct Session {
     env: Arc<SessionEnv>,
@@ -58,6 +72,9 @@ pub struct Session {
     /// mid-materialization (every thread then waits forever), so code is
     /// removed between lookups, never under one.
     lookups: RwLock<()>,
+    /// Moves on with every structural change: the age of the answers in
+    /// the dylibs' linked-address tables (`linked.rs`).
+    epoch: linked::Epoch,
     /// One thread at a time runs initializers and finalizers (init.rs).
     initializing: structors::Turnstile,
 }
@@ -156,6 +173,7 @@ impl Session {
             main,
             changes: Mutex::new(()),
             lookups: RwLock::new(()),
+            epoch: linked::Epoch::default(),
             initializing: structors::Turnstile::default(),
         })
     }
@@ -241,14 +259,19 @@ impl Session {
         self.env.lazy_failures.lock().unwrap_or_else(|p| p.into_inner()).set_handler(handler);
     }
 
-    fn lock_changes(&self) -> MutexGuard<'_, ()> {
-        self.changes.lock().unwrap_or_else(|p| p.into_inner())
+    /// Starts a structural change: serialized with the others, and no
+    /// answer a lookup found before it ends is used after it
+    /// (`linked.rs`).
+    fn lock_changes(&self) -> Change<'_> {
+        let lock = self.changes.lock().unwrap_or_else(|p| p.into_inner());
+        self.epoch.advance();
+        Change { _lock: lock, epoch: &self.epoch }
     }
 
     /// Starts a change that may supply what a failed unit missed: the
     /// resets that were due are done first (a failed lazy call's among
     /// them), so the next lookup or call compiles the unit again.
-    fn begin_change(&self) -> MutexGuard<'_, ()> {
+    fn begin_change(&self) -> Change<'_> {
         self.deferred_resets();
         self.lock_changes()
     }
@@ -602,6 +625,36 @@ impl Session {
     /// needs; a module that failed to compile or link is reset so a retry
     /// can succeed once the cause is fixed.
     pub fn lookup(&self, dylib: &Dylib, names: &[&str]) -> std::result::Result<Vec<u64>, Error> {
+        let epoch = self.epoch.current();
+        let known: Option<Vec<u64>> = names.iter().map(|n| dylib.linked().get(n.as_bytes(), epoch)).collect();
+        if let Some(addrs) = known {
+            return Ok(addrs);
+        }
+        self.lookup_and_record(dylib, names, epoch)
+    }
+
+    /// [`lookup`](Self::lookup) of one name: an answer found before costs
+    /// no allocation (`linked.rs`).
+    #[inline]
+    pub fn lookup_one(&self, dylib: &Dylib, name: &str) -> std::result::Result<u64, Error> {
+        let epoch = self.epoch.current();
+        if let Some(addr) = dylib.linked().get(name.as_bytes(), epoch) {
+            return Ok(addr);
+        }
+        Ok(self.lookup_and_record(dylib, &[name], epoch)?[0])
+    }
+
+    /// What a lookup of `name` from `dylib` found since the last change,
+    /// if one did: the answer [`lookup`](Self::lookup) would give, without
+    /// asking ORC (`linked.rs`). `None`: ask [`lookup`](Self::lookup).
+    #[inline]
+    pub fn known_address(&self, dylib: &Dylib, name: &[u8]) -> Option<u64> {
+        dylib.linked().get(name, self.epoch.current())
+    }
+
+    /// Asks ORC, and records the answers in `dylib`'s linked-address table
+    /// unless a change overlapped the lookup (it started in `epoch`).
+    fn lookup_and_record(&self, dylib: &Dylib, names: &[&str], epoch: u64) -> std::result::Result<Vec<u64>, Error> {
         // The body behind a lazy stub is jitcore's own: hosts only see the stub.
         if let Some(body) = names.iter().find(|n| n.ends_with(lazy::BODY_SUFFIX)) {
             return Err(Error::symbol_not_found(format!(
@@ -609,7 +662,11 @@ impl Session {
                 lazy::BODY_SUFFIX
             )));
         }
-        self.lookup_any(dylib, names)
+        let addrs = self.lookup_any(dylib, names)?;
+        for (name, &addr) in names.iter().zip(&addrs) {
+            dylib.linked().record(&self.epoch, epoch, name, addr);
+        }
+        Ok(addrs)
     }
 
     /// [`lookup`](Self::lookup), lazy bodies included (to compile one).
