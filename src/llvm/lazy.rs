@@ -19,7 +19,7 @@
 //! them too.
 
 use std::ffi::{CStr, CString};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use llvm_sys::orc2::*;
 
@@ -149,8 +149,11 @@ extern "C-unwind" fn jitcore_lazy_call_failed() -> u64 {
     0
 }
 
-/// The session's lazy call-through manager.
-pub struct CallThrough(LLVMOrcLazyCallThroughManagerRef);
+/// A lazy call-through manager: the trampolines a stub's first call goes
+/// through. LLVM never gives a trampoline back (nor forgets what it stood
+/// for), so each [`StubsManager`] has one of its own, freed with it: removing
+/// a lazily added module frees its trampolines too.
+struct CallThrough(LLVMOrcLazyCallThroughManagerRef);
 
 // SAFETY: the call-through manager synchronizes itself; it is used by many
 // threads at once by design (every first call goes through it).
@@ -159,9 +162,9 @@ unsafe impl Send for CallThrough {}
 unsafe impl Sync for CallThrough {}
 
 impl CallThrough {
-    /// A manager for `es` (which must outlive it: the session drops it
-    /// before its LLJIT).
-    pub fn new(triple: &str, es: ExecutionSession) -> Result<CallThrough> {
+    /// A manager for `es`. Its destructor does not use `es` (it frees its
+    /// trampoline blocks and tables), so it may outlive the session.
+    fn new(triple: &str, es: ExecutionSession) -> Result<CallThrough> {
         let t = cstring(triple);
         let mut raw = std::ptr::null_mut();
         // SAFETY: the session is live and outlives the manager.
@@ -186,10 +189,17 @@ impl Drop for CallThrough {
     }
 }
 
-/// The stubs of one lazily added module. Its stubs must stay callable while
-/// code that calls them can run: drop it only after the tracker holding them
-/// was removed (or after the LLJIT was disposed of).
-pub struct StubsManager(LLVMOrcIndirectStubsManagerRef);
+/// The stubs of one lazily added module, and the call-through manager their
+/// first calls go through. Its stubs must stay callable while code that
+/// calls them can run: drop it only after the tracker holding them was
+/// removed (or after the LLJIT was disposed of).
+pub struct StubsManager {
+    raw: LLVMOrcIndirectStubsManagerRef,
+    /// Dropped after `raw` (the stubs jump to its trampolines), or by
+    /// [`retire`](StubsManager::retire) before the session ends: what it
+    /// holds refers to the session's symbol names.
+    call_through: Mutex<Option<CallThrough>>,
+}
 
 // SAFETY: the stubs manager synchronizes itself.
 unsafe impl Send for StubsManager {}
@@ -197,33 +207,44 @@ unsafe impl Send for StubsManager {}
 unsafe impl Sync for StubsManager {}
 
 impl StubsManager {
-    pub fn new(triple: &str) -> Result<StubsManager> {
+    /// Stubs for code of `es` (`UNSUPPORTED` where LLVM has no lazy
+    /// compilation support for `triple`).
+    pub fn new(triple: &str, es: ExecutionSession) -> Result<StubsManager> {
+        let call_through = CallThrough::new(triple, es)?;
         let t = cstring(triple);
         // SAFETY: creates a manager we own.
         let raw = unsafe { LLVMOrcCreateLocalIndirectStubsManager(t.as_ptr()) };
         if raw.is_null() {
             return Err(Error::unsupported(format!("no lazy stubs for '{triple}'")));
         }
-        Ok(StubsManager(raw))
+        Ok(StubsManager { raw, call_through: Mutex::new(Some(call_through)) })
+    }
+
+    /// Frees the call-through manager: before the session's
+    /// ExecutionSession goes (its tables hold the session's symbol names),
+    /// when the stubs themselves are kept longer. No stub may be made, or
+    /// called for the first time, afterwards.
+    pub fn retire(&self) {
+        drop(self.call_through.lock().unwrap_or_else(|p| p.into_inner()).take());
     }
 }
 
 impl Drop for StubsManager {
     fn drop(&mut self) {
-        // SAFETY: we own the manager and dispose it once.
-        unsafe { LLVMOrcDisposeIndirectStubsManager(self.0) }
+        // SAFETY: we own the manager and dispose it once (its call-through
+        // manager goes after it, as a field).
+        unsafe { LLVMOrcDisposeIndirectStubsManager(self.raw) }
     }
 }
 
-/// A unit defining, in `jd`, a stub for each `(stub, body, flags)` that
-/// calls `body` (compiling it on first call through `call_through`).
+/// A unit defining, in `jd`, a stub of `stubs` for each `(stub, body,
+/// flags)` that calls `body` (compiling it on its first call).
 pub fn lazy_reexports(
-    call_through: &CallThrough,
     stubs: &StubsManager,
     es: ExecutionSession,
     jd: JitDylib,
     aliases: Vec<(SymbolName, String, SymbolFlags)>,
-) -> MaterializationUnit {
+) -> std::result::Result<MaterializationUnit, String> {
     let mut pairs: Vec<LLVMOrcCSymbolAliasMapPair> = aliases
         .into_iter()
         .map(|(stub, body, flags)| LLVMOrcCSymbolAliasMapPair {
@@ -231,18 +252,21 @@ pub fn lazy_reexports(
             Entry: LLVMOrcCSymbolAliasMapEntry { Name: es.intern(&body).into_raw(), Flags: flags_raw(flags) },
         })
         .collect();
-    // SAFETY: the managers outlive every stub they make (the call-through
-    // manager lives with the session, the stubs manager until the module's
-    // tracker is removed); LazyReexports takes the names.
-    unsafe {
+    let call_through = stubs.call_through.lock().unwrap_or_else(|p| p.into_inner());
+    let Some(call_through) = call_through.as_ref() else {
+        return Err("jitcore: lazy stubs cannot be made while the session ends".to_string());
+    };
+    // SAFETY: the managers outlive every stub they make (they live until
+    // the module's tracker is removed); LazyReexports takes the names.
+    Ok(unsafe {
         MaterializationUnit::from_raw(LLVMOrcLazyReexports(
             call_through.0,
-            stubs.0,
+            stubs.raw,
             jd.raw(),
             pairs.as_mut_ptr(),
             pairs.len(),
         ))
-    }
+    })
 }
 
 fn flags_raw(f: SymbolFlags) -> LLVMJITSymbolFlags {

@@ -20,7 +20,7 @@ use crate::compile::pipeline::IrPipeline;
 use crate::compile::pool::Pool;
 use crate::error::{Error, Result};
 use crate::llvm::ir::ModuleSymbol;
-use crate::llvm::lazy::{CallThrough, FailureHandler, StubsManager};
+use crate::llvm::lazy::{FailureHandler, StubsManager};
 use crate::llvm::lljit::Lljit;
 use crate::llvm::orc::{
     absolute_symbols, ExecutionSession, Found, JitDylib, ObjectLayer, SymbolFlags, SymbolName, Tracker,
@@ -189,7 +189,6 @@ pub struct SessionEnv {
     /// and process-symbols dylib, which LLJIT links only from main.
     pub(super) platform_dylib: Option<JitDylib>,
     pub(super) process_dylib: Option<JitDylib>,
-    pub(super) lazy: Mutex<Option<Arc<CallThrough>>>,
     /// The functions link-order cycle stubs stand for that no host lookup
     /// has linked yet (see `cycles::link_stub_targets`).
     pub(super) stub_targets: Mutex<Vec<StubTarget>>,
@@ -382,11 +381,8 @@ impl SessionEnv {
     /// it if need be) and patches the stub. False if lazy stubs are not
     /// available here (the caller then looks the names up instead).
     pub fn define_stubs(&self, dylib: &Arc<Dylib>, source: &Arc<Dylib>, names: &[SymbolName]) -> bool {
-        if self.lazy_support().is_err() {
-            return false;
-        }
         let strings: Vec<String> = names.iter().map(SymbolName::as_str).collect();
-        let Ok(stubs) = dylib.stubs_for(source.id(), || StubsManager::new(&self.spec.triple)) else { return false };
+        let Ok(stubs) = dylib.stubs_for(source.id(), || StubsManager::new(&self.spec.triple, self.execution_session())) else { return false };
         let symbols: Vec<ModuleSymbol> = strings
             .iter()
             .map(|n| ModuleSymbol { name: n.clone(), exported: false, callable: true, weak: false })
@@ -456,17 +452,6 @@ impl SessionEnv {
                 .define(absolute_symbols(vec![symbol]))
                 .map_err(|e| e.context(format!("cannot define '{name}' in JITDylib '{}'", dylib.name())))
         })
-    }
-
-    /// The session's lazy call-through manager, made on first use.
-    pub fn lazy_support(&self) -> Result<Arc<CallThrough>> {
-        let mut lazy = self.lazy.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(c) = &*lazy {
-            return Ok(c.clone());
-        }
-        let c = Arc::new(CallThrough::new(&self.spec.triple, self.execution_session())?);
-        *lazy = Some(c.clone());
-        Ok(c)
     }
 
     /// Registers a lazily added module of `dylib` (see [`define_lazy_bodies`](Self::define_lazy_bodies)).

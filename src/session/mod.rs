@@ -137,7 +137,6 @@ impl Session {
                 config,
                 platform_dylib,
                 process_dylib,
-                lazy: Mutex::new(None),
                 stub_targets: Mutex::new(Vec::new()),
                 next_stub_target: AtomicU64::new(0),
                 lazy_tags: Default::default(),
@@ -404,8 +403,7 @@ impl Session {
         plan: lazy::LazyPlan,
         tag: lazy::LazyTag,
     ) -> Result<Member> {
-        self.env.lazy_support()?;
-        let stubs = StubsManager::new(&self.env.spec.triple)?;
+        let stubs = StubsManager::new(&self.env.spec.triple, self.env.execution_session())?;
         let symbols = plan.placeholder_symbols();
         let facts = Arc::new(tracker::LinkFacts { refs: plan.globals_refs(), ..Default::default() });
         // Constructors and destructors run through their bodies: looking
@@ -752,6 +750,7 @@ impl Drop for Session {
                 drop(m.lazy.map(|l| l.release_bodies()));
                 drop(m.tracker);
                 if let Some(stubs) = m.stubs {
+                    stubs.retire();
                     self.env.jit.keep_until_disposed(Box::new(stubs));
                 }
             }
@@ -759,14 +758,12 @@ impl Drop for Session {
         for d in self.env.dylibs.read().unwrap_or_else(|p| p.into_inner()).iter() {
             drop(d.take_aliases(None));
             for stubs in d.take_stubs() {
+                stubs.retire();
                 self.env.jit.keep_until_disposed(Box::new(stubs));
             }
         }
         self.env.pending().clear();
         crate::tls::release(&thread_locals);
-        // The call-through manager goes before the session it was made for
-        // (as LLVM's own lazy example disposes of it).
-        drop(self.env.lazy.lock().unwrap_or_else(|p| p.into_inner()).take());
         // The environment (and with it the LLJIT, its last field) goes when
         // `env` is dropped: nothing inside ORC holds it (units, callbacks
         // and lookups keep weak references).

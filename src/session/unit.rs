@@ -109,7 +109,6 @@ pub fn transform(env: &Arc<SessionEnv>, request: &TransformRequest<'_>) -> std::
             mr.replace(create(env, id, source, &name, symbols, group))?
         }
         Pending::Stubs { source, stubs } => {
-            let call_through = env.lazy_support().map_err(|e| e.message)?;
             let aliases = symbols
                 .into_iter()
                 .map(|(n, f)| {
@@ -117,7 +116,7 @@ pub fn transform(env: &Arc<SessionEnv>, request: &TransformRequest<'_>) -> std::
                     (n, target, f)
                 })
                 .collect();
-            mr.replace(lazy_reexports(&call_through, &stubs, env.execution_session(), source, aliases))?
+            mr.replace(lazy_reexports(&stubs, env.execution_session(), source, aliases)?)?
         }
         Pending::LinkAlias { source, state } => {
             state.set_busy();
@@ -460,7 +459,6 @@ fn install_lazy(
     mr: &BorrowedResponsibility<'_>,
     symbols: Vec<(SymbolName, SymbolFlags)>,
 ) -> std::result::Result<(), String> {
-    let call_through = env.lazy_support().map_err(|e| e.message)?;
     let by_name: HashMap<String, (SymbolName, SymbolFlags)> =
         symbols.into_iter().map(|(n, f)| (n.as_str(), (n, f))).collect();
     let aliases: Vec<(SymbolName, String, SymbolFlags)> = plan
@@ -469,7 +467,7 @@ fn install_lazy(
         .filter_map(|(f, _)| by_name.get(&f.name).map(|(stub, flags)| (stub.clone(), f.body.clone(), *flags)))
         .collect();
     if !aliases.is_empty() {
-        mr.replace(lazy_reexports(&call_through, stubs, env.execution_session(), mr.target_dylib(), aliases))?;
+        mr.replace(lazy_reexports(stubs, env.execution_session(), mr.target_dylib(), aliases)?)?;
     }
     Ok(())
 }
