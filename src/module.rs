@@ -1,11 +1,18 @@
 //! Modules as hosts see them: IR parsed and verified into a private context,
 //! with what the JIT needs to know about them computed once, up front.
+//!
+//! A module keeps the bytes it was made from (the host's IR text or
+//! bitcode, or the bitcode a copy of an LLVM-C module went through). They
+//! are its content: its content key is BLAKE3 over them and its name (no
+//! serialization of the IR), and its IR is rebuilt from them when the IR
+//! was handed to a compile ([`Module::take_ir`]) and is needed again.
 
 use std::ffi::CString;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::error::{Error, Result};
+use crate::llvm::blake3::Blake3;
 use crate::llvm::ir::{IrModule, ModuleSymbol, Structor};
 
 /// Who holds a module: the host (0) or the owner with this id.
@@ -21,7 +28,12 @@ pub fn new_owner_id() -> OwnerId {
 /// A verified module and the facts about it that do not change.
 pub struct Module {
     name: CString,
-    ir: Mutex<IrModule>,
+    /// The bytes the module was made from: what its content key is computed
+    /// over, and what its IR is rebuilt from.
+    source: Box<[u8]>,
+    /// The prepared IR; `None` once [`Module::take_ir`] took it (rebuilt
+    /// from `source` when needed again).
+    ir: Mutex<Option<IrModule>>,
     /// Definitions other modules can see, after structors were made visible.
     symbols: Vec<ModuleSymbol>,
     ctors: Vec<Structor>,
@@ -33,37 +45,62 @@ pub struct Module {
     triple: String,
     /// Thread-local variables it defines or uses (see `Session::check_target`).
     thread_locals: Vec<String>,
-    /// A content hash (FNV-1a over name and bitcode), stable across runs.
-    content_hash: u64,
     /// 0 while the host owns the module, else the id of the engine or
     /// JITDylib it was added to.
     owner: AtomicU64,
     /// The C handle value the FFI registry gave this module (0: none).
     handle: AtomicU64,
-    /// BLAKE3 of the bitcode, for the object cache's key (made on first use).
-    bitcode_digest: OnceLock<[u8; 32]>,
-    /// The external names it uses (made on first use).
-    declarations: OnceLock<Vec<String>>,
+    /// The content digest (see [`Module::content_digest`]), made on first use.
+    digest: OnceLock<[u8; 32]>,
+    /// The external names it uses.
+    declarations: Vec<String>,
 }
 
-fn fnv1a(parts: &[&[u8]]) -> u64 {
-    let mut h: u64 = 0xcbf29ce484222325;
-    for part in parts {
-        for &b in *part {
-            h ^= b as u64;
-            h = h.wrapping_mul(0x100000001b3);
-        }
-        h ^= 0xff;
-        h = h.wrapping_mul(0x100000001b3);
+/// What the content digest starts with: changing how a module's content is
+/// digested changes this tag (and the cache format version, `cache/key.rs`).
+const CONTENT_TAG: &[u8] = b"jitcore.module-content.v1";
+
+/// BLAKE3 over [`CONTENT_TAG`], the module's name and its source bytes, each
+/// length-prefixed.
+fn content_digest_of(name: &str, source: &[u8]) -> [u8; 32] {
+    Blake3::new().field(CONTENT_TAG).field(name.as_bytes()).field(source).finish()
+}
+
+/// The 64-bit content hash within a content digest (its first 8 bytes, LE).
+fn content_hash_of(digest: &[u8; 32]) -> u64 {
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_le_bytes(first)
+}
+
+/// What jitcore's IR rewrites found (see [`rewrite`]).
+struct Rewritten {
+    ctors: Vec<Structor>,
+    dtors: Vec<Structor>,
+    exit_token: Option<String>,
+}
+
+/// The rewrites every module's IR takes when the module is made, and again,
+/// identically, when its IR is rebuilt: static constructors and destructors
+/// taken out (local ones made visible under names derived from the content
+/// hash), exit handler registrations routed to jitcore. `hash` is asked
+/// only when a name needs it (a module with neither gets no hash made).
+fn rewrite(name: &str, ir: &mut IrModule, hash: &dyn Fn() -> u64) -> Result<Rewritten> {
+    let ctors = ir.take_structors("llvm.global_ctors", &|| format!("__jitcore.ctor.{:016x}", hash()))?;
+    let dtors = ir.take_structors("llvm.global_dtors", &|| format!("__jitcore.dtor.{:016x}", hash()))?;
+    let exit_token = crate::llvm::exit::route_exit_registrations(ir, &|| format!("__jitcore.exit.{:016x}", hash()));
+    if exit_token.is_some() {
+        // What jitcore wrote must be as sound as what it was given.
+        ir.verify(name).map_err(|e| Error::internal(format!("routing exit handlers: {}", e.message)))?;
     }
-    h
+    Ok(Rewritten { ctors, dtors, exit_token })
 }
 
 impl Module {
     /// Parses IR text or bitcode named `name`.
     pub fn from_ir(name: &str, data: &[u8]) -> Result<Arc<Module>> {
         crate::llvm::initialize()?;
-        Module::prepare(name, IrModule::parse(name, data)?)
+        Module::prepare(name, IrModule::parse(name, data)?, data.to_vec())
     }
 
     /// Parses IR text or bitcode from a source the host does not trust.
@@ -89,42 +126,48 @@ impl Module {
     }
 
     /// A module of IR jitcore already holds in a context of its own (a
-    /// copy of a host's LLVM-C module, or of one of LLJIT's).
-    pub fn from_ir_module(name: &str, ir: IrModule) -> Result<Arc<Module>> {
-        Module::prepare(name, ir)
+    /// copy of a host's LLVM-C module, or of one of LLJIT's), parsed from
+    /// `bitcode` (named `name`).
+    pub fn from_ir_module(name: &str, ir: IrModule, bitcode: Vec<u8>) -> Result<Arc<Module>> {
+        Module::prepare(name, ir, bitcode)
     }
 
-    fn prepare(name: &str, mut ir: IrModule) -> Result<Arc<Module>> {
+    fn prepare(name: &str, mut ir: IrModule, source: Vec<u8>) -> Result<Arc<Module>> {
         if name.contains('\0') {
             return Err(Error::invalid_argument("a module name must not contain NUL bytes"));
         }
-        let content_hash = fnv1a(&[name.as_bytes(), &ir.bitcode()]);
-        let ctors = ir.take_structors("llvm.global_ctors", &format!("__jitcore.ctor.{content_hash:016x}"))?;
-        let dtors = ir.take_structors("llvm.global_dtors", &format!("__jitcore.dtor.{content_hash:016x}"))?;
-        let token = format!("__jitcore.exit.{content_hash:016x}");
-        let exit_token = crate::llvm::exit::route_exit_registrations(&mut ir, &token).then_some(token);
-        if exit_token.is_some() {
-            // What jitcore wrote must be as sound as what it was given.
-            ir.verify(name).map_err(|e| Error::internal(format!("routing exit handlers: {}", e.message)))?;
-        }
+        let digest = OnceLock::new();
+        let hash = || content_hash_of(digest.get_or_init(|| content_digest_of(name, &source)));
+        let Rewritten { ctors, dtors, exit_token } = rewrite(name, &mut ir, &hash)?;
         let symbols = ir.defined_symbols();
         let triple = ir.target_triple();
         let thread_locals = ir.thread_locals();
+        let declarations = ir.declarations();
         Ok(Arc::new(Module {
             name: CString::new(name).expect("checked for NUL above"),
-            ir: Mutex::new(ir),
+            source: source.into_boxed_slice(),
+            ir: Mutex::new(Some(ir)),
             symbols,
             ctors,
             dtors,
             exit_token,
             triple,
             thread_locals,
-            content_hash,
             owner: AtomicU64::new(0),
             handle: AtomicU64::new(0),
-            bitcode_digest: OnceLock::new(),
-            declarations: OnceLock::new(),
+            digest,
+            declarations,
         }))
+    }
+
+    /// The module's IR built again from its source: parsed and verified,
+    /// then rewritten as when the module was made (the same names), so it
+    /// is the IR [`prepare`](Self::prepare) made.
+    fn rebuild(&self) -> Result<IrModule> {
+        let mut ir = IrModule::parse(self.name(), &self.source)?;
+        let hash = self.content_hash();
+        rewrite(self.name(), &mut ir, &|| hash)?;
+        Ok(ir)
     }
 
     pub fn name(&self) -> &str {
@@ -163,19 +206,28 @@ impl Module {
         &self.thread_locals
     }
 
-    pub fn content_hash(&self) -> u64 {
-        self.content_hash
+    /// The module's content digest: BLAKE3 over a version tag, the name and
+    /// the bytes the module was made from (IR text or bitcode as the host
+    /// gave them, or the bitcode a copied LLVM-C module went through),
+    /// computed on first use. Stable across runs and processes; modules
+    /// made from the same bytes under the same name share it, any other
+    /// input gives another. (What jitcore compiles is a function of those
+    /// bytes and the name, with the LLVM and jitcore versions the cache key
+    /// adds, so it is a content key for the object.)
+    pub fn content_digest(&self) -> [u8; 32] {
+        *self.digest.get_or_init(|| content_digest_of(self.name(), &self.source))
     }
 
-    /// BLAKE3 of the module's bitcode as jitcore holds it (what is
-    /// compiled), computed once: the IR never changes after `prepare`.
-    pub fn bitcode_digest(&self) -> [u8; 32] {
-        *self.bitcode_digest.get_or_init(|| crate::llvm::blake3::blake3(&self.lock_ir().bitcode()))
+    /// A 64-bit content hash (the first 8 bytes of the content digest),
+    /// stable across runs: what names jitcore gives the module's IR derive
+    /// from (made visible structors, exit tokens, lazy tags).
+    pub fn content_hash(&self) -> u64 {
+        content_hash_of(&self.content_digest())
     }
 
     /// The external names the module uses without defining them.
     pub fn declarations(&self) -> Vec<String> {
-        self.declarations.get_or_init(|| self.lock_ir().declarations()).clone()
+        self.declarations.clone()
     }
 
     /// Number of function definitions (for statistics).
@@ -183,20 +235,47 @@ impl Module {
         self.symbols.iter().filter(|s| s.callable).count()
     }
 
-    /// The module as IR text (its current IR: structors already taken out).
-    pub fn ir_text(&self) -> String {
-        self.lock_ir().to_text()
+    /// The module as IR text (the IR jitcore compiles, before the IR
+    /// pipeline: structors already taken out).
+    pub fn ir_text(&self) -> Result<String> {
+        self.with_ir(IrModule::to_text)
     }
 
     /// The names of the functions the module defines, in module order,
     /// local ones included.
-    pub fn function_definitions(&self) -> Vec<String> {
-        self.lock_ir().function_definitions()
+    pub fn function_definitions(&self) -> Result<Vec<String>> {
+        self.with_ir(IrModule::function_definitions)
     }
 
-    /// Locks the IR for compiling (one compile of a module at a time).
-    pub fn lock_ir(&self) -> MutexGuard<'_, IrModule> {
-        self.ir.lock().unwrap_or_else(|p| p.into_inner())
+    /// Calls `f` on the module's IR (rebuilt first if it was taken), under
+    /// the module's lock.
+    fn with_ir<T>(&self, f: impl FnOnce(&IrModule) -> T) -> Result<T> {
+        let mut ir = self.ir.lock().unwrap_or_else(|p| p.into_inner());
+        if ir.is_none() {
+            *ir = Some(self.rebuild()?);
+        }
+        Ok(f(ir.as_ref().expect("rebuilt above")))
+    }
+
+    /// The module's IR, owned by the caller, to change at will (the
+    /// compile path optimizes and code-generates it in place, the lazy
+    /// split cuts it up). It is the IR the module holds if nobody took it
+    /// since it was made or rebuilt, else a copy rebuilt from the module's
+    /// source (parsed, verified and rewritten exactly as when the module was
+    /// made: the same IR). No clone is made: the module gives its IR away
+    /// and rebuilds it only if something needs it again (a compile after a
+    /// reset or a re-add, `ir_text`, `function_definitions`, another
+    /// `take_ir`). Each call returns IR in a context of its own, so threads
+    /// may take and compile one module's IR at once; the module's facts
+    /// (symbols, structors, key) never depend on who holds its IR. Fails
+    /// only if the rebuild does (it parsed once, so only when out of memory
+    /// or similar).
+    pub fn take_ir(&self) -> Result<IrModule> {
+        let taken = self.ir.lock().unwrap_or_else(|p| p.into_inner()).take();
+        match taken {
+            Some(ir) => Ok(ir),
+            None => self.rebuild(),
+        }
     }
 
     /// Claims the module for `owner`; fails if someone else already holds it.
@@ -308,6 +387,26 @@ mod tests {
             let m = Module::from_ir("left", ir.as_bytes()).unwrap();
             assert_eq!(m.exit_token(), None, "{ir}");
         }
+    }
+
+    #[test]
+    fn taken_ir_is_rebuilt_the_same() {
+        let ir = "@llvm.global_ctors = appending global [1 x { i32, ptr, ptr }] [{ i32, ptr, ptr } { i32 1, ptr @a, ptr null }]\n\
+                  declare i32 @atexit(ptr)\ndefine internal void @a() { call i32 @atexit(ptr @a)\n ret void }\n";
+        let m = Module::from_ir("rebuilt", ir.as_bytes()).unwrap();
+        let before = m.ir_text().unwrap();
+        let taken = m.take_ir().unwrap();
+        assert_eq!(taken.to_text(), before);
+        // Taken: rebuilt on demand, identical (the same names), every time.
+        assert_eq!(m.ir_text().unwrap(), before);
+        assert_eq!(m.take_ir().unwrap().to_text(), before);
+        assert_eq!(m.take_ir().unwrap().to_text(), before);
+        assert!(before.contains(&format!("__jitcore.ctor.{:016x}.0", m.content_hash())), "{before}");
+        assert_eq!(m.exit_token(), Some(format!("__jitcore.exit.{:016x}", m.content_hash()).as_str()));
+        // The same bytes and name: the same digest; another name: another.
+        let again = Module::from_ir("rebuilt", ir.as_bytes()).unwrap();
+        assert_eq!(again.content_digest(), m.content_digest());
+        assert_ne!(Module::from_ir("other", ir.as_bytes()).unwrap().content_digest(), m.content_digest());
     }
 
     #[test]

@@ -15,13 +15,17 @@
 //! 11. the IR passes that run before codegen, as `opt -passes=` spells them
 //!     (`default<O2>` for the default pipeline at O2, empty when none run;
 //!     see `compile/pipeline.rs`),
-//! 12. BLAKE3 of the module's bitcode, as jitcore holds it (after static
-//!     constructors were made visible), computed once per module.
+//! 12. the module's content digest (`Module::content_digest`): BLAKE3 over
+//!     its name and the bytes it was made from (the host's IR text or
+//!     bitcode, or the bitcode an LLVM-C module was copied through),
+//!     computed once per module, without serializing its IR.
 //!
-//! Two modules get the same key exactly when their bitcode is identical
-//! (which includes the module's name, as its source file name) and they
-//! are compiled for the same machine at the same opt level, with the same
-//! IR passes, by the same LLVM and jitcore.
+//! Two modules get the same key exactly when they were made from the same
+//! bytes under the same name and are compiled for the same machine at the
+//! same opt level, with the same IR passes, by the same LLVM and jitcore
+//! (what jitcore compiles is a function of those). The same IR given once
+//! as text and once as bitcode gets two keys: two entries, never a wrong
+//! object.
 
 use once_cell::sync::Lazy;
 
@@ -34,7 +38,7 @@ use crate::llvm::target_machine::TargetSpec;
 use crate::module::Module;
 
 /// Bumped whenever the entry format or what goes into the key changes.
-pub(crate) const CACHE_FORMAT_VERSION: u32 = 2;
+pub(crate) const CACHE_FORMAT_VERSION: u32 = 3;
 
 pub(crate) use crate::llvm::blake3::KEY_LEN;
 
@@ -57,7 +61,7 @@ pub fn module_key(module: &Module, spec: &TargetSpec, pipeline: &IrPipeline) -> 
         .field(&spec.reloc.llvm_value().to_le_bytes())
         .field(&spec.code_model.llvm_value().to_le_bytes())
         .field(pipeline.passes(spec.opt_level).unwrap_or_default().as_bytes())
-        .field(&module.bitcode_digest())
+        .field(&module.content_digest())
         .finish()
 }
 

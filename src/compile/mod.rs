@@ -14,8 +14,9 @@ use crate::module::Module;
 use pipeline::IrPipeline;
 
 /// Compiles `module` for `spec` with the machine `tm` (made from `spec`),
-/// running `pipeline` on a copy of its IR (so the module itself is never
-/// changed) before codegen at `spec`'s opt level.
+/// running `pipeline` before codegen at `spec`'s opt level. The IR compiled
+/// is the module's own, taken from it ([`Module::take_ir`]: no copy is made,
+/// and the module rebuilds its IR if something needs it again).
 pub fn compile(
     module: &Module,
     spec: &TargetSpec,
@@ -23,17 +24,16 @@ pub fn compile(
     data_layout: &str,
     pipeline: &IrPipeline,
 ) -> Result<MemoryBuffer> {
-    let mut ir = module.lock_ir();
-    let mut copy = ir.clone_in_context();
-    copy.set_target(&spec.triple, data_layout);
-    copy.keep_linkonce_definitions();
-    copy.lower_thread_locals().map_err(|msg| Error::unsupported(format!("module '{}': {msg}", module.name())))?;
+    let mut ir = module.take_ir()?;
+    ir.set_target(&spec.triple, data_layout);
+    ir.keep_linkonce_definitions();
+    ir.lower_thread_locals().map_err(|msg| Error::unsupported(format!("module '{}': {msg}", module.name())))?;
 
     if let Some(passes) = pipeline.passes(spec.opt_level) {
-        crate::llvm::codegen::run_passes(&mut copy, &passes, tm).map_err(|msg| {
+        crate::llvm::codegen::run_passes(&mut ir, &passes, tm).map_err(|msg| {
             Error::compile(format!("optimizing module '{}' with '{passes}' failed: {msg}", module.name()))
         })?;
     }
-    crate::llvm::codegen::emit_object(&mut copy, tm)
+    crate::llvm::codegen::emit_object(&mut ir, tm)
         .map_err(|msg| Error::compile(format!("code generation for module '{}' failed: {msg}", module.name())))
 }

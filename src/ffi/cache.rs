@@ -217,11 +217,15 @@ pub(crate) unsafe fn disk_cache(c: JitcoreObjectCacheRef) -> Option<Arc<DiskCach
 /// Writes the content key of module `M` compiled for `TM` (its triple, CPU,
 /// CPU features, opt level, relocation and code model) after the default IR
 /// pipeline (`JITCORE_IR_PIPELINE_DEFAULT`, what engines and sessions run
-/// unless told otherwise): BLAKE3 over the module's bitcode and those, the
-/// IR passes, the LLVM version and jitcore's version and cache-format
-/// version. Modules with identical bitcode (which includes the module's
-/// name) get the same key for the same machine and pipeline; anything that
-/// changes the object changes the key. It is the name of the module's entry
+/// unless told otherwise): BLAKE3 over the module's content (its name and
+/// the bytes it was made from: the IR text or bitcode given to
+/// `JitcoreCreateModuleFromIR`, or the bitcode
+/// `JitcoreCreateModuleFromLLVMModule` copied it through) and those, the IR
+/// passes, the LLVM version and jitcore's version and cache-format
+/// version. Modules made from the same bytes under the same name get the
+/// same key for the same machine and pipeline, in every run and process;
+/// anything that changes the object changes the key (the same IR given as
+/// text and as bitcode gets two keys). It is the name of the module's entry
 /// in a disk cache (`<Hex>.jco`) and suits a host's own cache callbacks,
 /// which may call it on the `M` they are given (lazy partitions included).
 /// For an engine or session with another IR pipeline, ask
@@ -236,7 +240,7 @@ pub(crate) unsafe fn disk_cache(c: JitcoreObjectCacheRef) -> Option<Arc<DiskCach
 /// `JITCORE_MODULE_KEY_SIZE` (32) bytes and `Hex`
 /// `JITCORE_MODULE_KEY_HEX_SIZE` (65) characters: 64 lowercase hex digits
 /// and a NUL; either may be NULL, not both. The first call on a module
-/// serializes it to bitcode; later calls are cheap. Errors:
+/// hashes its bytes (the IR is not serialized); later calls are cheap. Errors:
 /// `INVALID_ARGUMENT` for a NULL or dead `M`, a NULL `TM` outside a
 /// callback, or both outputs
 /// NULL (nothing is written then). Thread-safe, also from inside object

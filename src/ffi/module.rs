@@ -175,8 +175,8 @@ pub unsafe extern "C" fn JitcoreCreateModuleFromLLVMModule(
         non_null(M, "M")?;
         crate::llvm::initialize()?;
         // SAFETY: M is a live LLVM-C module per the contract.
-        let ir = unsafe { crate::llvm::ir::IrModule::copy_from(M.cast())? };
-        let module = Module::from_ir_module(&ir.name(), ir)?;
+        let (ir, bitcode) = unsafe { crate::llvm::ir::IrModule::copy_from(M.cast())? };
+        let module = Module::from_ir_module(&ir.name(), ir, bitcode)?;
         // SAFETY: Result was checked non-NULL.
         unsafe { write_out(Result, register(module)) };
         Ok(())

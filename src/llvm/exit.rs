@@ -87,12 +87,14 @@ const ROUTED: [(&str, u32); 2] = [("atexit", 1), ("__cxa_atexit", 3)];
 /// Replaces the module's declarations of `atexit(f)` and
 /// `__cxa_atexit(f, arg, dso)`, where it uses them, with internal wrappers
 /// that call [`REGISTRAR`]`(f, arg, &token)` (`arg` NULL for `atexit`),
-/// `token` being an external symbol named `token`. A declaration of another
-/// type or calling convention, or a module's own definition, is left alone. Returns whether the
-/// module now refers to `token`.
-pub fn route_exit_registrations(ir: &mut IrModule, token: &str) -> bool {
+/// `token` being an external symbol named `token()` (asked only when the
+/// module makes such calls). A declaration of another type or calling
+/// convention, or a module's own definition, is left alone. Returns the
+/// token's name if the module now refers to it.
+pub fn route_exit_registrations(ir: &mut IrModule, token: &dyn Fn() -> String) -> Option<String> {
     let m = ir.as_raw();
     let mut registrar: Option<(LLVMValueRef, LLVMTypeRef, LLVMValueRef)> = None;
+    let mut token_name = None;
     // SAFETY: the module is live and held exclusively (&mut); every value
     // and type used comes from it or its context, the builder is disposed
     // of, and the old declaration is deleted only after its uses went to
@@ -136,7 +138,7 @@ pub fn route_exit_registrations(ir: &mut IrModule, token: &str) -> bool {
                 if reg.is_null() {
                     reg = LLVMAddFunction(m, rname.as_ptr(), reg_ty);
                 }
-                let tname = cstring(token);
+                let tname = cstring(token_name.insert(token()));
                 let mut tok = LLVMGetNamedGlobal(m, tname.as_ptr());
                 if tok.is_null() {
                     tok = LLVMAddGlobal(m, LLVMInt8TypeInContext(ctx), tname.as_ptr());
@@ -158,7 +160,7 @@ pub fn route_exit_registrations(ir: &mut IrModule, token: &str) -> bool {
             LLVMDeleteFunction(decl);
         }
     }
-    registrar.is_some()
+    token_name
 }
 
 /// Calls the jitted `void()` function at `address`: a constructor or

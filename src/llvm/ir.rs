@@ -5,8 +5,6 @@
 //! `IrModule` is used by one thread at a time (callers keep it behind a lock).
 
 use std::ffi::CStr;
-use std::marker::PhantomData;
-use std::ops::{Deref, DerefMut};
 use std::ptr;
 
 use llvm_sys::analysis::{LLVMVerifierFailureAction, LLVMVerifyModule};
@@ -30,25 +28,6 @@ pub struct IrModule {
 // only touched through &mut self or &self by one thread at a time (callers
 // hold IrModule behind a Mutex); LLVM contexts have no thread affinity.
 unsafe impl Send for IrModule {}
-
-/// A copy of a module in its parent's context, borrowed from the parent.
-pub struct ModuleClone<'a> {
-    inner: IrModule,
-    _parent: PhantomData<&'a mut IrModule>,
-}
-
-impl Deref for ModuleClone<'_> {
-    type Target = IrModule;
-    fn deref(&self) -> &IrModule {
-        &self.inner
-    }
-}
-
-impl DerefMut for ModuleClone<'_> {
-    fn deref_mut(&mut self) -> &mut IrModule {
-        &mut self.inner
-    }
-}
 
 /// What kind of definition a module symbol is, as ORC needs to know it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -285,14 +264,15 @@ impl IrModule {
     }
 
     /// Copies a module that lives in some other context (a host's), through
-    /// bitcode, into a new context of our own. The host keeps `src`.
+    /// bitcode, into a new context of our own, with that bitcode. The host
+    /// keeps `src`.
     ///
     /// # Safety
     /// `src` must be a live module that no other thread mutates during the call.
-    pub unsafe fn copy_from(src: LLVMModuleRef) -> Result<IrModule> {
+    pub unsafe fn copy_from(src: LLVMModuleRef) -> Result<(IrModule, Vec<u8>)> {
         let name = module_identifier(src);
-        let bc = MemoryBuffer::from_raw(LLVMWriteBitcodeToMemoryBuffer(src));
-        IrModule::parse(&name, bc.bytes())
+        let bc = bitcode_of(src);
+        Ok((IrModule::parse(&name, &bc)?, bc))
     }
 
     /// Runs the IR verifier; the message names the module and the problem.
@@ -309,15 +289,6 @@ impl IrModule {
     pub fn name(&self) -> String {
         // SAFETY: the module is live while self is.
         unsafe { module_identifier(self.module) }
-    }
-
-    /// A deep copy in the same context. The borrow keeps the parent (and so
-    /// the context) alive and unshared for as long as the copy exists.
-    pub fn clone_in_context(&mut self) -> ModuleClone<'_> {
-        // SAFETY: cloning a live module; the clone is a new module in ctx,
-        // which does not own the context (null ctx, see Drop).
-        let module = unsafe { LLVMCloneModule(self.module) };
-        ModuleClone { inner: IrModule { ctx: ptr::null_mut(), module }, _parent: PhantomData }
     }
 
     /// The module's bitcode (the content the cache key is computed over).
@@ -440,9 +411,10 @@ impl IrModule {
 
     /// Reads and removes `llvm.global_ctors` or `llvm.global_dtors`
     /// (`which` is the global's name). Local functions they name are renamed
-    /// to `<prefix>.<n>` with hidden visibility and external linkage, so the
-    /// engine can look them up and run them itself.
-    pub fn take_structors(&mut self, which: &str, prefix: &str) -> Result<Vec<Structor>> {
+    /// to `<prefix()>.<n>` with hidden visibility and external linkage, so
+    /// the engine can look them up and run them itself (`prefix` is asked
+    /// only when there is one to rename).
+    pub fn take_structors(&mut self, which: &str, prefix: &dyn Fn() -> String) -> Result<Vec<Structor>> {
         let cname = cstring(which);
         let mut out = Vec::new();
         // SAFETY: the module is live and held exclusively; we read operands
@@ -469,7 +441,7 @@ impl IrModule {
                     }
                     let priority = LLVMConstIntGetZExtValue(prio) as u32;
                     if is_local(LLVMGetLinkage(func)) || value_name(func).is_empty() {
-                        let new_name = cstring(&format!("{prefix}.{i}"));
+                        let new_name = cstring(&format!("{}.{i}", prefix()));
                         LLVMSetValueName2(func, new_name.as_ptr(), new_name.as_bytes().len());
                         LLVMSetLinkage(func, LLVMLinkage::LLVMExternalLinkage);
                         LLVMSetVisibility(func, LLVMVisibility::LLVMHiddenVisibility);
@@ -487,13 +459,10 @@ impl IrModule {
 
 impl Drop for IrModule {
     fn drop(&mut self) {
-        // SAFETY: we own the module; a clone (null ctx) lives in its parent's
-        // context, which outlives it because ModuleClone borrows the parent.
+        // SAFETY: we own the module and its context; the module goes first.
         unsafe {
             LLVMDisposeModule(self.module);
-            if !self.ctx.is_null() {
-                LLVMContextDispose(self.ctx);
-            }
+            LLVMContextDispose(self.ctx);
         }
     }
 }

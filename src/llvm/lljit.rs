@@ -243,8 +243,9 @@ impl TransformRequest<'_> {
         Ok(out)
     }
 
-    /// A copy of the module in a context of its own.
-    pub fn copy(&self) -> Result<IrModule> {
+    /// A copy of the module in a context of its own, and the bitcode it
+    /// was copied through.
+    pub fn copy(&self) -> Result<(IrModule, Vec<u8>)> {
         let mut out = None;
         self.with_module(|m| {
             // SAFETY: the module is live and only read for the call.

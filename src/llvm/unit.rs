@@ -10,6 +10,7 @@ use std::ffi::c_void;
 use std::marker::PhantomData;
 
 use llvm_sys::core::*;
+use llvm_sys::prelude::{LLVMContextRef, LLVMModuleRef};
 use llvm_sys::error::LLVMErrorRef;
 use llvm_sys::orc2::*;
 use llvm_sys::{LLVMLinkage, LLVMVisibility};
@@ -300,47 +301,129 @@ impl Drop for ThreadSafeModule {
     }
 }
 
-/// The placeholder IR module named `name` for `symbols`: one empty
-/// definition per symbol (same name, kind, weakness and visibility, so ORC
-/// derives the same symbol flags).
-pub fn placeholder(symbols: &[ModuleSymbol], name: &str, data_layout: &str) -> ThreadSafeModule {
-    let ident = cstring(name);
-    let dl = cstring(data_layout);
-    // SAFETY: everything is created here in a fresh context; the module and
-    // context are handed to the ThreadSafeModule at the end, which owns them.
-    unsafe {
-        let ctx = super::diagnostics::new_context();
-        let m = LLVMModuleCreateWithNameInContext(ident.as_ptr(), ctx);
-        LLVMSetDataLayout(m, dl.as_ptr());
-        let void_fn = LLVMFunctionType(LLVMVoidTypeInContext(ctx), std::ptr::null_mut(), 0, 0);
-        let i8t = LLVMInt8TypeInContext(ctx);
-        let builder = LLVMCreateBuilderInContext(ctx);
-        for sym in symbols {
-            let name = cstring(&sym.name);
-            let v = if sym.callable {
-                let f = LLVMAddFunction(m, name.as_ptr(), void_fn);
-                let bb = LLVMAppendBasicBlockInContext(ctx, f, c"entry".as_ptr());
-                LLVMPositionBuilderAtEnd(builder, bb);
-                LLVMBuildRetVoid(builder);
-                f
-            } else {
-                let g = LLVMAddGlobal(m, i8t, name.as_ptr());
-                LLVMSetInitializer(g, LLVMConstInt(i8t, 0, 0));
-                g
-            };
-            if sym.weak {
-                LLVMSetLinkage(v, LLVMLinkage::LLVMWeakAnyLinkage);
-            }
-            if !sym.exported {
-                LLVMSetVisibility(v, LLVMVisibility::LLVMHiddenVisibility);
+/// The one LLVM context a session's placeholders share, in one ORC
+/// `ThreadSafeContext` (creating a context per placeholder cost as much as
+/// building the placeholder itself). Everything ORC does with a module of
+/// a thread-safe context (reading its symbols when it is added, handing it
+/// to the IR transform, destroying it) holds the context's lock; jitcore
+/// builds each placeholder under that lock too, taken through `anchor`
+/// (`LLVMOrcThreadSafeModuleWithModuleDo`, LLVM-C's only way to it), so no
+/// two threads use the context at once. ORC's `discard` of a weak
+/// placeholder definition changes that value's linkage without the lock,
+/// which touches nothing shared (placeholders have no comdats). Types and
+/// constants placeholders use are uniqued once in the context; each
+/// module's names and values go with it, so the context does not grow
+/// with the modules added and removed.
+pub struct PlaceholderContext {
+    tsc: LLVMOrcThreadSafeContextRef,
+    /// An empty module of the context, through which its lock is taken.
+    anchor: LLVMOrcThreadSafeModuleRef,
+}
+
+// SAFETY: the context is only used under its ORC lock (see above); the
+// two handles are shared-ownership references ORC lets any thread use.
+unsafe impl Send for PlaceholderContext {}
+// SAFETY: as above: every use of the context from `&self` takes its lock.
+unsafe impl Sync for PlaceholderContext {}
+
+impl PlaceholderContext {
+    pub fn new() -> PlaceholderContext {
+        // SAFETY: a fresh context and an empty module in it, handed to a new
+        // thread-safe context (which owns the context) and module.
+        unsafe {
+            let ctx = super::diagnostics::new_context();
+            let m = LLVMModuleCreateWithNameInContext(c"jitcore.placeholders".as_ptr(), ctx);
+            let tsc = LLVMOrcCreateNewThreadSafeContextFromLLVMContext(ctx);
+            let anchor = LLVMOrcCreateNewThreadSafeModule(m, tsc);
+            PlaceholderContext { tsc, anchor }
+        }
+    }
+
+    /// Runs `f` with the context, under its lock.
+    fn with_lock(&self, f: &mut dyn FnMut(LLVMContextRef)) -> Result<(), String> {
+        type Visit<'f> = &'f mut dyn FnMut(LLVMContextRef);
+        extern "C" fn visit(ctx: *mut c_void, m: LLVMModuleRef) -> LLVMErrorRef {
+            // SAFETY: ctx is the Visit in with_lock's frame, for this call.
+            let f = unsafe { &mut *ctx.cast::<Visit<'_>>() };
+            // SAFETY: m is the live anchor module ORC lends for the call.
+            let context = unsafe { LLVMGetModuleContext(m) };
+            match crate::guard::catch(|| f(context)) {
+                Ok(()) => std::ptr::null_mut(),
+                Err(p) => string_error(&format!("jitcore: panic while building a placeholder: {p}")),
             }
         }
-        LLVMDisposeBuilder(builder);
-        let tsc = LLVMOrcCreateNewThreadSafeContextFromLLVMContext(ctx);
-        let tsm = LLVMOrcCreateNewThreadSafeModule(m, tsc);
-        LLVMOrcDisposeThreadSafeContext(tsc);
-        ThreadSafeModule(tsm)
+        let mut f: Visit<'_> = f;
+        // SAFETY: the anchor is live while self is; visit only runs during
+        // the call, with the lock held, and f outlives it.
+        let err = unsafe { LLVMOrcThreadSafeModuleWithModuleDo(self.anchor, visit, (&mut f as *mut Visit<'_>).cast()) };
+        super::take_error(err).map_or(Ok(()), Err)
     }
+}
+
+impl Default for PlaceholderContext {
+    fn default() -> Self {
+        PlaceholderContext::new()
+    }
+}
+
+impl Drop for PlaceholderContext {
+    fn drop(&mut self) {
+        // SAFETY: our references, disposed of once; placeholders still in
+        // ORC keep the shared context alive until they are gone.
+        unsafe {
+            LLVMOrcDisposeThreadSafeModule(self.anchor);
+            LLVMOrcDisposeThreadSafeContext(self.tsc);
+        }
+    }
+}
+
+/// The placeholder IR module named `name` for `symbols`, in the shared
+/// context `shared`: one empty definition per symbol (same name, kind,
+/// weakness and visibility, so ORC derives the same symbol flags).
+pub fn placeholder(
+    shared: &PlaceholderContext,
+    symbols: &[ModuleSymbol],
+    name: &str,
+    data_layout: &str,
+) -> Result<ThreadSafeModule, String> {
+    let ident = cstring(name);
+    let dl = cstring(data_layout);
+    let mut out = None;
+    shared.with_lock(&mut |ctx| {
+        // SAFETY: under the context's lock, everything is created here in
+        // the context; the module is handed to the ThreadSafeModule at the
+        // end, which owns it (and shares the context).
+        unsafe {
+            let m = LLVMModuleCreateWithNameInContext(ident.as_ptr(), ctx);
+            LLVMSetDataLayout(m, dl.as_ptr());
+            let void_fn = LLVMFunctionType(LLVMVoidTypeInContext(ctx), std::ptr::null_mut(), 0, 0);
+            let i8t = LLVMInt8TypeInContext(ctx);
+            let builder = LLVMCreateBuilderInContext(ctx);
+            for sym in symbols {
+                let name = cstring(&sym.name);
+                let v = if sym.callable {
+                    let f = LLVMAddFunction(m, name.as_ptr(), void_fn);
+                    let bb = LLVMAppendBasicBlockInContext(ctx, f, c"entry".as_ptr());
+                    LLVMPositionBuilderAtEnd(builder, bb);
+                    LLVMBuildRetVoid(builder);
+                    f
+                } else {
+                    let g = LLVMAddGlobal(m, i8t, name.as_ptr());
+                    LLVMSetInitializer(g, LLVMConstInt(i8t, 0, 0));
+                    g
+                };
+                if sym.weak {
+                    LLVMSetLinkage(v, LLVMLinkage::LLVMWeakAnyLinkage);
+                }
+                if !sym.exported {
+                    LLVMSetVisibility(v, LLVMVisibility::LLVMHiddenVisibility);
+                }
+            }
+            LLVMDisposeBuilder(builder);
+            out = Some(ThreadSafeModule(LLVMOrcCreateNewThreadSafeModule(m, shared.tsc)));
+        }
+    })?;
+    out.ok_or_else(|| "jitcore: no placeholder was built".to_string())
 }
 
 #[cfg(test)]

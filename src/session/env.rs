@@ -26,7 +26,7 @@ use crate::llvm::orc::{
     absolute_symbols, ExecutionSession, Found, JitDylib, ObjectLayer, SymbolFlags, SymbolName, Tracker,
 };
 use crate::llvm::target_machine::{TargetMachine, TargetSpec};
-use crate::llvm::unit::ThreadSafeModule;
+use crate::llvm::unit::{PlaceholderContext, ThreadSafeModule};
 use crate::module::Module;
 use crate::report::ErrorLog;
 
@@ -65,9 +65,16 @@ pub struct StubTarget {
 /// The name prefix of placeholder modules (`jitcore.unit.<id>`).
 pub const PLACEHOLDER_PREFIX: &str = "jitcore.unit.";
 
-/// The placeholder IR module for `symbols`, named after `unit_id`.
-pub fn placeholder(symbols: &[ModuleSymbol], unit_id: u64, data_layout: &str) -> ThreadSafeModule {
-    crate::llvm::unit::placeholder(symbols, &format!("{PLACEHOLDER_PREFIX}{unit_id}"), data_layout)
+/// The placeholder IR module for `symbols`, named after `unit_id`, in the
+/// session's shared placeholder context.
+pub fn placeholder(
+    shared: &PlaceholderContext,
+    symbols: &[ModuleSymbol],
+    unit_id: u64,
+    data_layout: &str,
+) -> Result<ThreadSafeModule> {
+    crate::llvm::unit::placeholder(shared, symbols, &format!("{PLACEHOLDER_PREFIX}{unit_id}"), data_layout)
+        .map_err(Error::internal)
 }
 
 /// What a placeholder stands for until it is materialized (see unit.rs).
@@ -206,6 +213,8 @@ pub struct SessionEnv {
     /// Likewise, the units of lazy bodies whose call failed (see failure.rs).
     pub(super) body_resets: Mutex<Vec<u64>>,
     pub perf: Option<PerfMap>,
+    /// The LLVM context every placeholder of the session is built in.
+    pub(super) placeholders: PlaceholderContext,
     pub(super) me: Weak<SessionEnv>,
     /// The LLJIT: dropped last, when nothing else of the session is left.
     pub(super) jit: Lljit,
@@ -341,7 +350,13 @@ impl SessionEnv {
         if bypass_cache {
             self.cache_marks().bypass.insert(unit_id);
         }
-        let tsm = placeholder(symbols, unit_id, &self.data_layout);
+        let tsm = match placeholder(&self.placeholders, symbols, unit_id, &self.data_layout) {
+            Ok(tsm) => tsm,
+            Err(e) => {
+                self.forget_unit(unit_id);
+                return Err(e);
+            }
+        };
         if let Err(mut e) = self.jit.add_ir_module(&tracker, tsm) {
             self.forget_unit(unit_id);
             // ORC names the placeholder ("In jitcore.unit.7, ..."); the

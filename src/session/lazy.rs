@@ -91,10 +91,10 @@ impl LazyPlan {
     /// Splits `module`, promoting local symbols under `unique` (see
     /// `llvm::split::split`); `None` when it cannot be split safely.
     pub fn new(module: &Module, unique: &str) -> Result<Option<LazyPlan>> {
-        // Split a copy in a context of its own: the splitter rewrites it
-        // freely, and the module stays as the host gave it.
-        let bitcode = module.lock_ir().bitcode();
-        let mut copy = IrModule::parse(module.name(), &bitcode)?;
+        // Split the module's IR, taken from it (`Module::take_ir`): the
+        // splitter rewrites it freely, and the module rebuilds its IR if
+        // something needs it again.
+        let mut copy = module.take_ir()?;
         let parts = split(&mut copy, unique)?;
         drop(copy);
         let Some(parts) = parts else { return Ok(None) };

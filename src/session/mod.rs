@@ -140,6 +140,7 @@ impl Session {
                 stub_targets: Mutex::new(Vec::new()),
                 next_stub_target: AtomicU64::new(0),
                 lazy_tags: Default::default(),
+                placeholders: Default::default(),
                 exits: Arc::new(exit::ExitHandlers::default()),
                 lazy_modules: Mutex::new(Vec::new()),
                 lazy_failures: Mutex::new(Default::default()),

@@ -72,8 +72,9 @@ pub fn transform(env: &Arc<SessionEnv>, request: &TransformRequest<'_>) -> std::
     // favour of another).
     let symbols = mr.symbols();
     let Some(id) = ident.strip_prefix(PLACEHOLDER_PREFIX).and_then(|s| s.parse::<u64>().ok()) else {
-        let ir = request.copy().map_err(|e| format!("jitcore: cannot copy a platform module: {}", e.message))?;
-        let module = Module::from_ir_module(&ident, ir)
+        let (ir, bitcode) =
+            request.copy().map_err(|e| format!("jitcore: cannot copy a platform module: {}", e.message))?;
+        let module = Module::from_ir_module(&ident, ir, bitcode)
             .map_err(|e| format!("jitcore: cannot read a platform module: {}", e.message))?;
         let group = Group::new(0, true);
         mr.replace(create(env, 0, Source::Platform(module), &ident, symbols, group))?;

@@ -62,7 +62,7 @@ impl DumpingCache {
         match self.dump {
             Dump::FuncsToStdout => {
                 let mut line = String::from("[ ");
-                for f in module.function_definitions() {
+                for f in module.function_definitions().unwrap_or_default() {
                     line.push_str(f.strip_suffix(BODY_SUFFIX).unwrap_or(&f));
                     line.push(' ');
                 }
@@ -85,7 +85,7 @@ impl DumpingCache {
 
     /// The module's IR, under its display name.
     fn ir_text(&self, module: &Module) -> String {
-        let text = module.ir_text();
+        let text = module.ir_text().unwrap_or_else(|e| format!("; {}\n", e.message));
         let shown = self.display_name(module);
         if shown == module.name() {
             return text;
