@@ -7,7 +7,7 @@ per module), added,
 finalized and looked up; entries are called through ctypes. Times are of
 the measured part only, and include Python's own overhead per call.
 
-usage: llvmlite_peer.py cold|lookup|memory [-O0..-O3] [--passes]
+usage: llvmlite_peer.py cold|lookup|memory [-O0..-O3] [--passes] [--sym NAME]
        [--names A,B] [--iters N] [--cycles N] [--rename] FILE...
 """
 import ctypes
@@ -63,7 +63,7 @@ def report(figure, subject, start, per, **extra):
 def main():
     args = sys.argv[1:]
     figure = args.pop(0)
-    opt, passes, names, iters, cycles, rename, files = 2, False, "f0", 1000, 10000, False, []
+    opt, passes, names, iters, cycles, rename, sym, files = 2, False, "f0", 1000, 10000, False, None, []
     while args:
         a = args.pop(0)
         if a in ("-O0", "-O1", "-O2", "-O3"):
@@ -72,6 +72,8 @@ def main():
             passes = True
         elif a == "--rename":
             rename = True
+        elif a == "--sym":
+            sym = args.pop(0)
         elif a == "--names":
             names = args.pop(0)
         elif a == "--iters":
@@ -84,7 +86,7 @@ def main():
     inputs = []
     for path in files:
         with open(path) as f:
-            inputs.append((os.path.basename(path).split(".")[0], f.read()))
+            inputs.append((sym or os.path.basename(path).split(".")[0], f.read()))
     peer = Peer(opt, passes)
     if figure == "cold":
         start, total = clock(), 0

@@ -58,12 +58,12 @@ def fmt(x):
     return f"{x:,.0f}" if x >= 100 else f"{x:.3g}"
 
 
-def ratio(results, key, peer):
+def ratio(results, key, peer, field="wall"):
     """jitcore's time over the peer's (throughput: the speedup)."""
     a, b = results.get(key, {}), results.get(peer, {})
-    if "wall" not in a or "wall" not in b or not b["wall"]:
+    if not a.get(field) or not b.get(field):
         return None
-    return b["wall"] / a["wall"] if key.startswith("throughput") else a["wall"] / b["wall"]
+    return b[field] / a[field] if key.startswith("throughput") else a[field] / b[field]
 
 
 def ratio_text(results, key):
@@ -77,8 +77,11 @@ def ratio_text(results, key):
             out.append(f"{label}: not measured")
             continue
         ir = ""
+        cpu = ratio(results, key, p, "cpu")
+        if cpu is not None and not key.startswith("throughput"):
+            ir += f", CPU {cpu:.3g}x"
         if "ir" in results[key] and "ir" in results[p]:
-            ir = f", Ir {results[key]['ir'] / results[p]['ir']:.3g}x"
+            ir += f", Ir {results[key]['ir'] / results[p]['ir']:.3g}x"
         out.append(f"{r:.3g}x {label}{ir}")
     return "; ".join(out)
 
@@ -101,7 +104,9 @@ def rows(results, figure):
 
 def goals(results, load):
     """(goal, figure, met) for each goal of issue 13; met is True, False
-    or a 'not measured' string."""
+    or a 'not measured' string. Single-threaded figures are judged on CPU
+    time (a loaded machine stretches wall time, not CPU time), the
+    throughput on wall time; the wall figure is given beside."""
     out = []
 
     def get(key, field="wall"):
@@ -109,24 +114,28 @@ def goals(results, load):
 
     for s in ("engine", "session"):
         for name in ("f0", "f999"):
-            w = get(f"lookup/{s}/{name}")
-            out.append((f"lookup < 50 ns, {s}, {name}", f"{w * 1e9:.0f} ns" if w else "", w * 1e9 < 50 if w else "not measured"))
+            w, c = get(f"lookup/{s}/{name}"), get(f"lookup/{s}/{name}", "cpu")
+            out.append((f"lookup < 50 ns, {s}, {name}", f"CPU {c * 1e9:.0f} ns (wall {w * 1e9:.0f} ns)" if w else "",
+                        c * 1e9 < 50 if w else "not measured"))
     for wl in ("tiny", "medium"):
         for s in ("engine-disk", "engine-callback", "session-disk", "session-callback"):
-            r = ratio(results, f"warm/{wl}/{s}", f"warm/{wl}/floor")
-            out.append((f"warm <= 1.3x the floor, {wl}, {s}", f"{r:.2f}x" if r else "", r <= 1.3 if r else "not measured"))
+            r, c = ratio(results, f"warm/{wl}/{s}", f"warm/{wl}/floor"), ratio(results, f"warm/{wl}/{s}", f"warm/{wl}/floor", "cpu")
+            out.append((f"warm <= 1.3x the floor, {wl}, {s}", f"CPU {c:.2f}x (wall {r:.2f}x)" if r else "",
+                        c <= 1.3 if r else "not measured"))
     for wl, levels in (("tiny", (0, 2)), ("medium", (0, 2)), ("large", (0,))):
         for o in levels:
             for s in ("engine", "session"):
                 r = ratio(results, f"cold/{wl}/O{o}/{s}", f"cold/{wl}/O{o}/lljit")
+                c = ratio(results, f"cold/{wl}/O{o}/{s}", f"cold/{wl}/O{o}/lljit", "cpu")
                 peer = "raw LLJIT" + (" + default<O2>" if o else " at O0")
-                out.append((f"cold O{o} <= 1.05x {peer}, {wl}, {s}", f"{r:.2f}x" if r else "",
-                            r <= 1.05 if r else "not measured"))
-    r = ratio(results, "lazy/jitcore-lazy", "lazy/lli-orc-lazy")
-    out.append(("lazy one call <= lli-22 orc-lazy, whole process", f"{r:.2f}x" if r else "", r <= 1 if r else "not measured"))
-    r = ratio(results, "lazy/jitcore-lazy", "lazy/jitcore-eager")
-    out.append(("lazy one call <= 5% of jitcore eager, whole process", f"{r * 100:.0f}%" if r else "",
-                r <= 0.05 if r else "not measured"))
+                out.append((f"cold O{o} <= 1.05x {peer}, {wl}, {s}", f"CPU {c:.2f}x (wall {r:.2f}x)" if r else "",
+                            c <= 1.05 if r else "not measured"))
+    r, c = ratio(results, "lazy/jitcore-lazy", "lazy/lli-orc-lazy"), ratio(results, "lazy/jitcore-lazy", "lazy/lli-orc-lazy", "cpu")
+    out.append(("lazy one call <= lli-22 orc-lazy, whole process", f"CPU {c:.2f}x (wall {r:.2f}x)" if r else "",
+                c <= 1 if r else "not measured"))
+    r, c = ratio(results, "lazy/jitcore-lazy", "lazy/jitcore-eager"), ratio(results, "lazy/jitcore-lazy", "lazy/jitcore-eager", "cpu")
+    out.append(("lazy one call <= 5% of jitcore eager, whole process", f"CPU {c * 100:.0f}% (wall {r * 100:.0f}%)" if r else "",
+                c <= 0.05 if r else "not measured"))
     r = ratio(results, "throughput/2", "throughput/1")
     out.append(("2 compile threads >= 1.8x one", f"{r:.2f}x (load min/median/max {load['throughput']})" if r else "",
                 r >= 1.8 if r else "not measured"))
@@ -157,7 +166,8 @@ def markdown(results, meta, load, parts, plot):
           "Written by `make bench` (bench/run.sh, bench/suite.py). Medians of interleaved repeats;",
           "CPU is the process CPU time of the measured part, Ir callgrind's instruction count of it",
           "(single-threaded figures, smaller inputs); ratios are jitcore's time over the peer's",
-          "(throughput: the speedup), Ir ratios beside them. No figure here is a test.", "",
+          "(throughput: the speedup), CPU and Ir ratios beside them. Goals are judged on CPU time",
+          "(wall time beside), the throughput on wall time. No figure here is a test.", "",
           "| | |", "|---|---|"]
     md += [f"| {k} | {v} |" for k, v in meta.items()]
     md += ["", "Load average (1 minute, sampled every 2 s; min / median / max): " +

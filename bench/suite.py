@@ -199,7 +199,7 @@ class Suite:
                       callgrind=self.harness("cold", *a, o, *sym, *small) if small and name != "lljit-codegen" else None)
                  for name, label, a in jc + peers]
         for name, label, a in (("llvmlite", "llvmlite MCJIT", []), ("llvmlite+passes", "llvmlite MCJIT + pass builder", ["--passes"])):
-            c = Case(f"{k}/{name}", f"{label} {o}", self.peer("cold", o, *a, *files) if self.args.python_peer else [])
+            c = Case(f"{k}/{name}", f"{label} {o}", self.peer("cold", o, *a, *sym, *files) if self.args.python_peer else [])
             if not self.args.python_peer:
                 c.missing = "not measured: no Python with llvmlite 0.50 (bench/run.sh installs it in a venv)"
             cases.append(c)
