@@ -118,7 +118,9 @@ check-deep: deps
 	bash scripts/fuzz.sh deep $(FUZZ_SECONDS)
 	$(MAKE) check-deep-stress
 
-# Lazy vs eager compilation, jitcore and lli-22 (prints ratios; not a test).
+# The benchmark suite of issue 13 (bench/run.sh): jitcore vs raw LLJIT, MCJIT,
+# llvmlite and lli-22; prints a table, writes BENCHMARKS.md and BENCHMARKS.png
+# (not a test). JITCORE_BENCH_LIBDIR=<dir> measures another build.
 bench: build
 	bash bench/run.sh
 

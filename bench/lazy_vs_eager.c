@@ -1,5 +1,5 @@
 /*
- * Benchmark: a 3,000-function module where `main` calls 200 functions.
+ * Benchmark: a module of many functions where `main` calls some (bench/run.sh: 1,000 and 100).
  * Runs it through a jitcore session eagerly and lazily (fresh session each,
  * best of $BENCH_REPS runs, default 1), from parse to main's return, and prints the times and the
  * lazy/eager ratio. The lli-22 figures are taken by bench/run.sh on the same
