@@ -24,7 +24,9 @@
 #                         languages part installs from the tree that owns it)
 #   BENCH_REPS, BENCH_CYCLES, BENCH_CALLGRIND   see bench/suite.py
 #   BENCH_CORPUS_KINDS    -jit-kind values for the corpus (default orc)
-#   BENCH_PARTS           the parts before the suite (default: all four; "" none)
+#   BENCH_PARTS           the parts before the suite: lazy_vs_eager cycle_calls
+#                         corpus languages (default: the last three; the
+#                         suite's lazy figure covers lazy_vs_eager; "" none)
 #   BENCH_OUT             where BENCHMARKS.md and .png go (default .)
 # Installs what it needs: llvmlite 0.50, numba 0.68 and matplotlib into the
 # Python venv the Python binding's tests use
@@ -161,7 +163,7 @@ part_languages() {
     fi
 }
 
-for part in ${BENCH_PARTS-lazy_vs_eager cycle_calls corpus languages}; do
+for part in ${BENCH_PARTS-cycle_calls corpus languages}; do
     echo "== $part"
     "part_$part" 2>&1 | tee "$parts/$part.txt"
 done

@@ -10,7 +10,7 @@ usage: suite.py --work DIR --harness EXE --jitcore-run EXE --out DIR
                 [--python-peer PY] [--lli EXE] [--parts DIR]
   --python-peer  a Python with llvmlite 0.50 (runs bench/llvmlite_peer.py)
   --parts        outputs of bench/run.sh's other parts (*.txt), quoted
-Environment: BENCH_REPS (default 5; medium, large, lookup and lazy cases
+Environment: BENCH_REPS (default 3; medium, large, lookup and lazy cases
 at most 3, throughput at most 2),
 BENCH_CYCLES (memory cycles, default 10000), BENCH_CALLGRIND=0 (skip the
 instruction counts).
@@ -79,7 +79,7 @@ class Case:
 class Suite:
     def __init__(self, args):
         self.args = args
-        self.reps = int(os.environ.get("BENCH_REPS", "5"))
+        self.reps = int(os.environ.get("BENCH_REPS", "3"))
         self.figure_seconds = {}
         self.cycles = int(os.environ.get("BENCH_CYCLES", "10000"))
         self.results = {}  # key -> {"label", "wall", "cpu", "unit", ...} or {"missing"}
@@ -314,7 +314,7 @@ def machine(args):
         "CPU": f"{cpu}, {os.cpu_count()} cores online, {int(mem) // 1024} MiB RAM",
         "LLVM": command_output(["llvm-config-22", "--version"]) or "22 (llvm-config-22 not found)",
         "library": f"{libdir}" + (f" (commit {rev})" if rev else ""),
-        "repeats": f"BENCH_REPS={os.environ.get('BENCH_REPS', '5')} (medium, large, lookup, lazy: at most 3; throughput 2), "
+        "repeats": f"BENCH_REPS={os.environ.get('BENCH_REPS', '3')} (medium, large, lookup, lazy: at most 3; throughput 2), "
                    f"memory cycles {os.environ.get('BENCH_CYCLES', '10000')}",
         "target options": "host triple, CPU and features, PIC, small code model for jitcore, raw LLJIT, the floor and "
                           "llvmlite; raw MCJIT's C API takes no CPU nor relocation model (generic CPU, static, JIT code "
