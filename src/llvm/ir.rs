@@ -317,31 +317,8 @@ impl IrModule {
     /// `llvm.*` values, declarations, local and available_externally values
     /// are not definitions another module can see.
     pub fn defined_symbols(&self) -> Vec<ModuleSymbol> {
-        let mut out = Vec::new();
-        // SAFETY: the module is live and not mutated while we iterate.
-        unsafe {
-            for_each_global(self.module, |v, callable| {
-                if LLVMIsDeclaration(v) != 0 {
-                    return;
-                }
-                let linkage = LLVMGetLinkage(v);
-                if is_local(linkage) || linkage == LLVMLinkage::LLVMAvailableExternallyLinkage {
-                    return;
-                }
-                let name = value_name(v);
-                if name.is_empty() || name.starts_with("llvm.") {
-                    return;
-                }
-                let name = name.strip_prefix('\u{1}').map(str::to_string).unwrap_or(name);
-                out.push(ModuleSymbol {
-                    name,
-                    exported: LLVMGetVisibility(v) != LLVMVisibility::LLVMHiddenVisibility,
-                    callable,
-                    weak: is_weak(linkage),
-                });
-            });
-        }
-        out
+        // SAFETY: the module is live and not mutated while we iterate (&self).
+        unsafe { defined_symbols_of(self.module) }
     }
 
     /// The module as IR text (what `llvm-dis` would print).
@@ -369,19 +346,8 @@ impl IrModule {
     /// The names of the external values the module declares (uses without
     /// defining), `llvm.*` intrinsics left out.
     pub fn declarations(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        // SAFETY: the module is live and not mutated while we iterate.
-        unsafe {
-            for_each_global(self.module, |v, _| {
-                if LLVMIsDeclaration(v) != 0 {
-                    let name = value_name(v);
-                    if !name.is_empty() && !name.starts_with("llvm.") {
-                        out.push(name);
-                    }
-                }
-            });
-        }
-        out
+        // SAFETY: the module is live and not mutated while we iterate (&self).
+        unsafe { declarations_of(self.module) }
     }
 
     /// The names of the module's thread-local variables (defined or declared).
@@ -455,6 +421,61 @@ impl IrModule {
         }
         Ok(out)
     }
+}
+
+impl IrModule {
+    /// Gives up ownership: the caller disposes the module, then the
+    /// context (for the other files of this layer that keep IR of their own).
+    pub(super) fn into_raw(self) -> (LLVMContextRef, LLVMModuleRef) {
+        let this = std::mem::ManuallyDrop::new(self);
+        (this.ctx, this.module)
+    }
+}
+
+/// What [`IrModule::defined_symbols`] reports, for any module.
+///
+/// # Safety
+/// `m` must be a live module nobody mutates during the call.
+pub(crate) unsafe fn defined_symbols_of(m: LLVMModuleRef) -> Vec<ModuleSymbol> {
+    let mut out = Vec::new();
+    for_each_global(m, |v, callable| {
+        if LLVMIsDeclaration(v) != 0 {
+            return;
+        }
+        let linkage = LLVMGetLinkage(v);
+        if is_local(linkage) || linkage == LLVMLinkage::LLVMAvailableExternallyLinkage {
+            return;
+        }
+        let name = value_name(v);
+        if name.is_empty() || name.starts_with("llvm.") {
+            return;
+        }
+        let name = name.strip_prefix('\u{1}').map(str::to_string).unwrap_or(name);
+        out.push(ModuleSymbol {
+            name,
+            exported: LLVMGetVisibility(v) != LLVMVisibility::LLVMHiddenVisibility,
+            callable,
+            weak: is_weak(linkage),
+        });
+    });
+    out
+}
+
+/// What [`IrModule::declarations`] reports, for any module.
+///
+/// # Safety
+/// `m` must be a live module nobody mutates during the call.
+pub(crate) unsafe fn declarations_of(m: LLVMModuleRef) -> Vec<String> {
+    let mut out = Vec::new();
+    for_each_global(m, |v, _| {
+        if LLVMIsDeclaration(v) != 0 {
+            let name = value_name(v);
+            if !name.is_empty() && !name.starts_with("llvm.") {
+                out.push(name);
+            }
+        }
+    });
+    out
 }
 
 impl Drop for IrModule {

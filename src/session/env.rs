@@ -515,7 +515,7 @@ impl SessionEnv {
             let group = group.unwrap_or_else(|| dylib.default_group().clone());
             let pending = Pending::Body { module: module.clone(), index, group };
             if let Err(e) = module.define(index, self.log.mark(), |symbol| self.install(dylib, &[symbol], pending)) {
-                let what = format!("cannot define lazily compiled function '{}'", module.plan.functions[index].0.name);
+                let what = format!("cannot define lazily compiled function '{}'", module.plan.functions()[index].name);
                 self.log.report(e.context(what), true);
             }
         }

@@ -1,9 +1,11 @@
-//! Function-level laziness: a module added lazily is split once, when it is
-//! added, into one partition per function plus one for its global variables
-//! (`llvm/split/`). Callers reach each function `f` through a lazy stub
-//! named `f` (`LLVMOrcLazyReexports`); the first call through the stub looks
-//! up the body, `f.jitcore.body`, whose partition is then parsed and
-//! compiled by the one compile path, and patches the stub to it.
+//! Function-level laziness: a module added lazily is split, on demand, into
+//! one partition per function plus one for its global variables
+//! (`llvm/split/`): its prepared IR stays in memory, and a partition is
+//! written as bitcode only when it is compiled. Callers reach each function
+//! `f` through a lazy stub named `f` (`LLVMOrcLazyReexports`); the first
+//! call through the stub looks up the body, `f.jitcore.body`, whose
+//! partition is then written, parsed and compiled by the one compile path
+//! (on the thread that compiles it), and patches the stub to it.
 //!
 //! The stubs sit behind one placeholder (see unit.rs) under the module's
 //! ORC tracker, the globals partition behind one of its own. A body is
@@ -27,21 +29,27 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::error::Result;
 use crate::llvm::generator::Generator;
-use crate::llvm::ir::{IrModule, ModuleSymbol};
+use crate::llvm::ir::ModuleSymbol;
 use crate::llvm::orc::{LookupKind, Tracker};
 pub use crate::llvm::split::BODY_SUFFIX;
-use crate::llvm::split::{split, FunctionPartition};
+use crate::llvm::split::{split_lazily, FunctionInfo, LazySplit};
 use crate::module::Module;
 
-/// A module split for lazy compilation.
+/// A module split for lazy compilation (its partitions written on demand).
 pub struct LazyPlan {
     pub(super) module_name: String,
-    pub(super) functions: Vec<(FunctionPartition, Arc<Vec<u8>>)>,
-    pub(super) globals: Option<(Arc<Vec<u8>>, Vec<ModuleSymbol>)>,
+    split: LazySplit,
     /// The partition (index into `functions`) of each body name.
     by_body: HashMap<String, usize>,
-    /// The names the global variables' partition uses without defining.
-    globals_refs: Vec<String>,
+}
+
+/// A partition of a lazily added module.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Partition {
+    /// The function of this index in [`LazyPlan::functions`].
+    Function(usize),
+    /// The globals partition.
+    Globals,
 }
 
 /// The tags in use by a session's lazily added modules.
@@ -91,67 +99,74 @@ impl LazyPlan {
     /// Splits `module`, promoting local symbols under `unique` (see
     /// `llvm::split::split`); `None` when it cannot be split safely.
     pub fn new(module: &Module, unique: &str) -> Result<Option<LazyPlan>> {
-        // Split the module's IR, taken from it (`Module::take_ir`): the
-        // splitter rewrites it freely, and the module rebuilds its IR if
-        // something needs it again.
-        let mut copy = module.take_ir()?;
-        let parts = split(&mut copy, unique)?;
-        drop(copy);
-        let Some(parts) = parts else { return Ok(None) };
-        let (globals, globals_refs) = match parts.globals {
-            Some(bc) => {
-                let ir = IrModule::parse(&format!("{}#globals", module.name()), &bc)?;
-                let (symbols, refs) = (ir.defined_symbols(), ir.declarations());
-                drop(ir);
-                (Some((Arc::new(bc), symbols)), refs)
-            }
-            None => (None, Vec::new()),
+        // The split takes the module's IR over (`Module::take_ir`, no
+        // copy), with its context: it rewrites it freely, and the module
+        // rebuilds its IR if something needs it again.
+        let split = match split_lazily(module.take_ir()?, unique)? {
+            Ok(split) => split,
+            Err(_refused) => return Ok(None),
         };
-        let functions: Vec<(FunctionPartition, Arc<Vec<u8>>)> = parts
-            .functions
-            .into_iter()
-            .map(|mut f| {
-                let bc = Arc::new(std::mem::take(&mut f.bitcode));
-                (f, bc)
-            })
-            .collect();
-        let by_body = functions.iter().enumerate().map(|(i, (f, _))| (f.body.clone(), i)).collect();
-        Ok(Some(LazyPlan { module_name: module.name().to_string(), functions, globals, by_body, globals_refs }))
+        let by_body = split.functions().iter().enumerate().map(|(i, f)| (f.body.clone(), i)).collect();
+        Ok(Some(LazyPlan { module_name: module.name().to_string(), split, by_body }))
+    }
+
+    /// The functions that have partitions of their own (their index is
+    /// their partition's, see [`Partition::Function`]).
+    pub fn functions(&self) -> &[FunctionInfo] {
+        self.split.functions()
+    }
+
+    /// Whether the module has a globals partition.
+    pub fn has_globals(&self) -> bool {
+        self.split.globals().is_some()
+    }
+
+    /// The bitcode of a partition (written on first use; the same bytes in
+    /// every session, whatever order functions are called in). None for
+    /// the globals partition of a module without one.
+    pub fn bitcode(&self, which: Partition) -> Result<Option<Arc<Vec<u8>>>> {
+        match which {
+            Partition::Function(index) => self.split.function_bitcode(index).map(Some),
+            Partition::Globals => self.split.globals_bitcode(),
+        }
     }
 
     /// The names the module's global variables use (its functions are
     /// reached through stubs, so only these can make a lookup wait).
     pub fn globals_refs(&self) -> Vec<String> {
-        self.globals_refs.clone()
+        self.split.globals().map(|g| g.refs.clone()).unwrap_or_default()
     }
 
     /// The body behind function `name`'s stub (none if `name` was not
     /// split out: it lives in the globals partition, under its own name).
     pub fn body_of(&self, name: &str) -> Option<&str> {
-        self.functions.iter().find(|(f, _)| f.name == name).map(|(f, _)| f.body.as_str())
+        self.functions().iter().find(|f| f.name == name).map(|f| f.body.as_str())
     }
 
     /// What the module's placeholder promises: the stubs (the globals
     /// partition and the bodies have placeholders of their own, see
     /// [`LazyModule`]).
     pub fn placeholder_symbols(&self) -> Vec<ModuleSymbol> {
-        let stub = |f: &FunctionPartition| ModuleSymbol {
+        let stub = |f: &FunctionInfo| ModuleSymbol {
             name: f.name.clone(),
             exported: f.exported,
             callable: true,
             weak: f.weak,
         };
-        self.functions.iter().map(|(f, _)| stub(f)).collect()
+        self.functions().iter().map(stub).collect()
     }
 
     /// What the globals partition defines (nothing without one).
     pub fn global_symbols(&self) -> &[ModuleSymbol] {
-        self.globals.as_ref().map_or(&[], |(_, symbols)| symbols.as_slice())
+        self.split.globals().map_or(&[], |g| g.symbols.as_slice())
     }
 
     /// The name errors use for partition `index` (`module#function`).
-    pub(super) fn partition_name(&self, index: usize) -> String {
-        format!("{}#{}", self.module_name, self.functions[index].0.name)
+    pub(super) fn partition_name(&self, which: Partition) -> String {
+        match which {
+            Partition::Function(index) => format!("{}#{}", self.module_name, self.functions()[index].name),
+            Partition::Globals => format!("{}#globals", self.module_name),
+        }
     }
 }
 
@@ -207,7 +222,7 @@ impl LazyModule {
         if bodies.removed || bodies.defined.contains_key(&index) {
             return Ok(());
         }
-        let f = &self.plan.functions[index].0;
+        let f = &self.plan.functions()[index];
         let symbol = ModuleSymbol { name: f.body.clone(), exported: false, callable: true, weak: f.weak };
         let (tracker, unit) = install(symbol)?;
         bodies.defined.insert(index, Body { tracker, unit, mark });

@@ -21,6 +21,7 @@ use std::sync::{Arc, Weak};
 
 use super::dylib::AliasState;
 use super::env::{Pending, SessionEnv, PLACEHOLDER_PREFIX};
+use super::lazy::{LazyPlan, Partition};
 use super::materializer::{Code, HostMaterializer};
 use super::stats::Stats;
 use super::tracker::{Group, Member};
@@ -39,8 +40,9 @@ use std::collections::HashMap;
 pub enum Source {
     /// A module added by the host.
     Module(Arc<Module>),
-    /// One partition of a lazily added module, as bitcode parsed on demand.
-    Partition { name: String, bitcode: Arc<Vec<u8>> },
+    /// One partition of a lazily added module, written as bitcode (if it
+    /// was not yet) and parsed when it is materialized.
+    Partition { name: String, plan: Arc<LazyPlan>, which: Partition },
     /// A host materializer's callback.
     Host(Arc<HostMaterializer>),
     /// LLJIT's platform support module of a JITDylib (not cached, and not
@@ -97,16 +99,18 @@ pub fn transform(env: &Arc<SessionEnv>, request: &TransformRequest<'_>) -> std::
         }
         Pending::Lazy { plan, stubs } => install_lazy(env, &plan, &stubs, mr, symbols)?,
         Pending::Body { module, index, group } => {
-            let name = module.plan.partition_name(index);
-            let source = Source::Partition { name: name.clone(), bitcode: module.plan.functions[index].1.clone() };
+            let which = Partition::Function(index);
+            let name = module.plan.partition_name(which);
+            let source = Source::Partition { name: name.clone(), plan: module.plan.clone(), which };
             mr.replace(create(env, id, source, &name, symbols, group))?
         }
         Pending::Globals { module, group } => {
-            let Some((bitcode, _)) = &module.plan.globals else {
+            if !module.plan.has_globals() {
                 return Err("jitcore: a lazily added module without globals has a globals placeholder".to_string());
-            };
-            let name = format!("{}#globals", module.plan.module_name);
-            let source = Source::Partition { name: name.clone(), bitcode: bitcode.clone() };
+            }
+            let which = Partition::Globals;
+            let name = module.plan.partition_name(which);
+            let source = Source::Partition { name: name.clone(), plan: module.plan.clone(), which };
             mr.replace(create(env, id, source, &name, symbols, group))?
         }
         Pending::Stubs { source, stubs } => {
@@ -259,7 +263,10 @@ fn prepare(env: &SessionEnv, unit: &Unit, mr: &Responsibility) -> Result<Ready> 
     let pipeline = env.ir_pipeline();
     let module = match &unit.source {
         Source::Module(m) => m.clone(),
-        Source::Partition { name, bitcode } => Module::from_ir(name, bitcode)?,
+        Source::Partition { name, plan, which } => {
+            let bitcode = plan.bitcode(*which)?.ok_or_else(|| Error::internal(format!("{name}: no such partition")))?;
+            Module::from_ir(name, &bitcode)?
+        }
         Source::Platform(m) => {
             let tm = env.take_target_machine()?;
             let compiled = crate::compile::compile(m, &env.spec, &tm, &env.data_layout, &pipeline);
@@ -455,7 +462,7 @@ fn emit(env: &SessionEnv, unit: &Unit, mr: Responsibility, ready: Ready) {
 /// of its own, and each body is defined on its first call, see lazy.rs).
 fn install_lazy(
     env: &SessionEnv,
-    plan: &super::lazy::LazyPlan,
+    plan: &LazyPlan,
     stubs: &StubsManager,
     mr: &BorrowedResponsibility<'_>,
     symbols: Vec<(SymbolName, SymbolFlags)>,
@@ -463,9 +470,9 @@ fn install_lazy(
     let by_name: HashMap<String, (SymbolName, SymbolFlags)> =
         symbols.into_iter().map(|(n, f)| (n.as_str(), (n, f))).collect();
     let aliases: Vec<(SymbolName, String, SymbolFlags)> = plan
-        .functions
+        .functions()
         .iter()
-        .filter_map(|(f, _)| by_name.get(&f.name).map(|(stub, flags)| (stub.clone(), f.body.clone(), *flags)))
+        .filter_map(|f| by_name.get(&f.name).map(|(stub, flags)| (stub.clone(), f.body.clone(), *flags)))
         .collect();
     if !aliases.is_empty() {
         mr.replace(lazy_reexports(stubs, env.execution_session(), mr.target_dylib(), aliases)?)?;

@@ -1,28 +1,24 @@
-//! The plan of a split and its bisection: the prepared module is read back
-//! into a private context, the globals partition is copied out, and the
-//! rest is bisected down to one function body per partition.
+//! The plan of a split and the operations its tree is made of: the root of
+//! the bisection, dropping bodies from a node, and the leaf (one function's
+//! partition) made from a copy of a node.
 
 use std::ptr;
 
 use llvm_sys::core::*;
-use llvm_sys::ir_reader::LLVMParseIRInContext2;
 use llvm_sys::prelude::*;
 use llvm_sys::transforms::pass_builder::{LLVMCreatePassBuilderOptions, LLVMDisposePassBuilderOptions, LLVMRunPasses};
 use llvm_sys::{LLVMLinkage, LLVMVisibility};
 
 use super::debuginfo::trim_compile_units;
 use super::declarations::{collect_garbage, copy_function_attributes, declaration_like, make_declaration};
-use super::parked::Parked;
-use super::{FunctionPartition, BODY_SUFFIX};
+use super::BODY_SUFFIX;
 use crate::error::{Error, Result};
-use crate::llvm::buffer::MemoryBuffer;
 #[cfg(debug_assertions)]
 use crate::llvm::ir::verify_module;
 use crate::llvm::ir::{aliases, bitcode_of, globals, ifuncs, raw_name, set_raw_name};
-use crate::llvm::{take_error, take_message};
+use crate::llvm::take_error;
 
-/// What the split produces, decided once on the prepared module; shared by
-/// both threads.
+/// What the split produces, decided once on the prepared module.
 pub(super) struct Plan {
     pub(super) module_name: String,
     /// The function definitions that get partitions of their own.
@@ -41,86 +37,41 @@ pub(super) struct Part {
     pub(super) weak: bool,
 }
 
-/// A module of the bisection tree, owned: disposed when dropped. Nodes
-/// live in a private context (see `Context`) and are all dropped before it.
-struct Node(LLVMModuleRef);
+/// A module of the split's context, owned: disposed when dropped. Nodes
+/// live in the split's private context (see `Context`) and are all dropped
+/// before it.
+pub(super) struct Node(pub(super) LLVMModuleRef);
 
 impl Drop for Node {
     fn drop(&mut self) {
         // SAFETY: a node is a module nobody else refers to; it is disposed
-        // once, while its context is alive (nodes never leave
-        // `split_in_new_context`, which drops its `Context` last).
+        // once, while its context is alive (the tree that holds the nodes
+        // drops its `Context` last, and a temporary node is dropped inside
+        // the call that made it).
         unsafe { LLVMDisposeModule(self.0) }
     }
 }
 
-/// A private context of one splitting thread: disposed when dropped, after
-/// every module in it (they are `Node`s created later, so dropped earlier).
-struct Context(LLVMContextRef);
+/// The private context of a split: disposed when dropped, after every
+/// module in it (see `Node`).
+pub(super) struct Context(pub(super) LLVMContextRef);
 
 impl Drop for Context {
     fn drop(&mut self) {
-        // SAFETY: we created the context and dispose it once; no module in it
+        // SAFETY: we own the context and dispose it once; no module in it
         // is left (see above).
         unsafe { LLVMContextDispose(self.0) }
     }
 }
 
 impl Plan {
-    /// Parses the prepared module (`bitcode`, holding exactly the bodies of
-    /// `ours` and the eager functions) into a context of its own, writes the
-    /// globals partition from it if `globals`, and splits it.
-    pub(super) fn split_in_new_context(
-        &self,
-        bitcode: &[u8],
-        ours: &[usize],
-        globals: bool,
-    ) -> Result<(Option<Vec<u8>>, Vec<FunctionPartition>)> {
-        // SAFETY: the context is created here, used by this thread only and
-        // disposed last (`ctx` is declared before every node, and nodes do not
-        // leave this function); the buffer outlives the parse, which copies
-        // what it needs.
-        unsafe {
-            let ctx = Context(crate::llvm::diagnostics::new_context());
-            // Local value names are never needed; without them cloning and
-            // deleting bodies is cheaper.
-            LLVMContextSetDiscardValueNames(ctx.0, 1);
-            let buf = MemoryBuffer::copy_of(bitcode, &self.module_name)?;
-            let mut raw = ptr::null_mut();
-            let mut msg = ptr::null_mut();
-            if LLVMParseIRInContext2(ctx.0, buf.as_raw(), &mut raw, &mut msg) != 0 || raw.is_null() {
-                return Err(Error::internal(format!(
-                    "splitting module '{}': cannot read the prepared module back: {}",
-                    self.module_name,
-                    take_message(msg)
-                )));
-            }
-            drop(buf);
-            let root = Node(raw);
-            let globals = if globals {
-                // A copy with no bodies but the eager ones.
-                let parked = Parked::park(root.0, ours, |m, i| self.lookup(m, &self.parts[i].ir_name))?;
-                let copy = Node(LLVMCloneModule(root.0));
-                parked.restore();
-                collect_garbage(copy.0);
-                Some(self.finish(&copy, "<globals>")?)
-            } else {
-                None
-            };
-            self.function_tree_root(root.0)?;
-            let mut out = Vec::with_capacity(ours.len());
-            self.bisect(root, ours, &mut out)?;
-            Ok((globals, out))
-        }
-    }
-
     /// Turns `m` itself into the root of the bisection: every global
     /// variable, alias and ifunc becomes a declaration, as does every eager
     /// function (their definitions are in the globals partition).
     ///
     /// # Safety
     /// `m` must be a live module, prepared by `prepare`, that we hold exclusively.
-    unsafe fn function_tree_root(&self, m: LLVMModuleRef) -> Result<()> {
+    pub(super) unsafe fn function_tree_root(&self, m: LLVMModuleRef) -> Result<()> {
         for g in globals(m) {
             if LLVMIsDeclaration(g) == 0 {
                 // SAFETY (null initializer): see `llvm_asserts_on_null_setters`.
@@ -160,41 +111,12 @@ impl Plan {
         Ok(())
     }
 
-    /// Splits `node`, which holds exactly the bodies of `parts`, down to one
-    /// body per module, appending the partitions to `out` in order.
-    fn bisect(&self, node: Node, parts: &[usize], out: &mut Vec<FunctionPartition>) -> Result<()> {
-        match parts.len() {
-            0 => Ok(()),
-            1 => {
-                out.push(self.leaf(node, &self.parts[parts[0]])?);
-                Ok(())
-            }
-            n => {
-                let (first, second) = parts.split_at(n / 2);
-                // SAFETY: node is a live module of this split holding the bodies
-                // of `parts`; we hold it exclusively. The second half is parked
-                // only while the first half is copied out, so the copy is half
-                // the size; nothing else touches the module meanwhile.
-                let other = unsafe {
-                    let parked = Parked::park(node.0, second, |m, i| self.lookup(m, &self.parts[i].ir_name))?;
-                    let other = Node(LLVMCloneModule(node.0));
-                    parked.restore();
-                    collect_garbage(other.0);
-                    self.keep_only(&node, first)?;
-                    other
-                };
-                self.bisect(other, first, out)?;
-                self.bisect(node, second, out)
-            }
-        }
-    }
-
     /// Turns the bodies of `drop` in `node` into declarations and deletes the
     /// declarations that became unused.
     ///
     /// # Safety
     /// `node` must be a live module of this split that we hold exclusively.
-    unsafe fn keep_only(&self, node: &Node, drop: &[usize]) -> Result<()> {
+    pub(super) unsafe fn keep_only(&self, node: &Node, drop: &[usize]) -> Result<()> {
         for &i in drop {
             make_declaration(self.lookup(node.0, &self.parts[i].ir_name)?);
         }
@@ -202,8 +124,9 @@ impl Plan {
         Ok(())
     }
 
-    /// Renames the one body in `node` and writes its partition.
-    fn leaf(&self, node: Node, part: &Part) -> Result<FunctionPartition> {
+    /// Renames the one body in `node` (a copy made for this partition, its
+    /// unused declarations deleted) and writes its partition.
+    pub(super) fn leaf(&self, node: Node, part: &Part) -> Result<Vec<u8>> {
         let body = format!("{}{BODY_SUFFIX}", part.name);
         let mut body_ir_name = part.ir_name.clone();
         body_ir_name.extend_from_slice(BODY_SUFFIX.as_bytes());
@@ -241,8 +164,7 @@ impl Plan {
                 LLVMReplaceAllUsesWith(f, stub);
             }
         }
-        let bitcode = self.finish(&node, &part.name)?;
-        Ok(FunctionPartition { name: part.name.clone(), body, exported: part.exported, weak: part.weak, bitcode })
+        self.finish(&node, &part.name)
     }
 
     /// The function named `ir_name` in `m`.
@@ -262,7 +184,7 @@ impl Plan {
     }
 
     /// Verifies a finished partition (debug builds) and returns its bitcode.
-    fn finish(&self, node: &Node, what: &str) -> Result<Vec<u8>> {
+    pub(super) fn finish(&self, node: &Node, what: &str) -> Result<Vec<u8>> {
         #[cfg(debug_assertions)]
         // SAFETY: the module is live and only this thread uses it.
         if let Err(text) = unsafe { verify_module(node.0) } {

@@ -8,7 +8,7 @@ use llvm_sys::core::*;
 use llvm_sys::prelude::*;
 use llvm_sys::{LLVMLinkage, LLVMVisibility};
 
-use crate::llvm::ir::{for_each_global, is_local, linkonce_to_weak, raw_name, set_raw_name};
+use crate::llvm::ir::{basic_blocks, for_each_global, functions, is_local, linkonce_to_weak, raw_name, set_raw_name};
 
 /// Prepares the whole module: deletes `llvm.used` and `llvm.compiler.used`,
 /// names unnamed values, promotes local values to hidden external ones under
@@ -50,6 +50,40 @@ pub(super) unsafe fn prepare(m: LLVMModuleRef, unique: &str) {
             LLVMSetComdat(v, ptr::null_mut());
         }
     });
+}
+
+/// Removes the names of every argument, block and instruction. Nothing
+/// needs them (the partitions are copied without them: the split's context
+/// discards local names), and a named value makes each parking of its body
+/// (which moves its blocks out of the function and back) update the
+/// function's symbol table once per name.
+///
+/// # Safety
+/// `m` must be a live module that we hold exclusively.
+pub(super) unsafe fn strip_local_names(m: LLVMModuleRef) {
+    let unname = |v: LLVMValueRef| {
+        let mut len = 0usize;
+        LLVMGetValueName2(v, &mut len);
+        if len != 0 {
+            LLVMSetValueName2(v, c"".as_ptr(), 0);
+        }
+    };
+    for f in functions(m) {
+        if LLVMIsDeclaration(f) != 0 {
+            continue;
+        }
+        for i in 0..LLVMCountParams(f) {
+            unname(LLVMGetParam(f, i));
+        }
+        for bb in basic_blocks(f) {
+            unname(LLVMBasicBlockAsValue(bb));
+            let mut inst = LLVMGetFirstInstruction(bb);
+            while !inst.is_null() {
+                unname(inst);
+                inst = LLVMGetNextInstruction(inst);
+            }
+        }
+    }
 }
 
 /// `{old}.jitcore.{unique}` for a promoted local. A leading `\1` (no

@@ -567,10 +567,10 @@ define ptr @g() {
 "#;
     let mut ir = parse(text);
     let before = print(&ir);
-    assert_eq!(
-        split_or_refuse(&mut ir, "t3").unwrap().err(),
-        Some("a blockaddress of one function is used by another function")
-    );
+    let copy = IrModule::parse("split-test", &ir.bitcode()).unwrap();
+    let copy_before = print(&copy);
+    let refused = split_lazily(copy, "t3").unwrap().err().map(|(ir, why)| (print(&ir) == copy_before, why));
+    assert_eq!(refused, Some((true, "a blockaddress of one function is used by another function")));
     assert!(split(&mut ir, "t3").unwrap().is_none());
     assert_eq!(print(&ir), before, "a refused module is left as it was");
 }
@@ -626,8 +626,8 @@ done:
 }
 
 #[test]
-fn parallel_split_with_aliases_and_eager_functions() {
-    let n = 2 * PARALLEL_MIN_FUNCTIONS;
+fn large_split_with_aliases_and_eager_functions() {
+    let n = 256;
     let mut text = chain_module(n);
     text.push_str(&format!(
         r#"
@@ -699,4 +699,87 @@ fn splits_3000_functions() {
         let (fns, vars) = unsafe { (functions(m.as_raw()).len(), globals(m.as_raw()).len()) };
         assert!(fns <= 3 && vars == 1, "{}: {fns} functions, {vars} variables", p.name);
     }
+}
+
+/// Every partition of `text` (functions, then the globals partition), the
+/// functions asked for in `order`, with nodes bisected after `direct`
+/// partitions copied straight out; and how many bisections it took.
+fn partitions_in_order(text: &str, order: &[usize], direct: usize) -> (Vec<Vec<u8>>, usize) {
+    let lazy = split_lazily(parse(text), "t10").unwrap().ok().expect("splittable");
+    lazy.tree.lock().unwrap().direct_copies = direct;
+    let split = lazy.write_all(Some(order)).unwrap().unwrap();
+    let bisections = lazy.tree.lock().unwrap().bisections;
+    let mut out: Vec<Vec<u8>> = split.functions.into_iter().map(|p| p.bitcode).collect();
+    out.extend(split.globals);
+    (out, bisections)
+}
+
+/// On-demand splitting gives every partition the same bitcode whatever
+/// order functions are called in and whatever node it is copied from (so
+/// a warm disk cache serves them in every session): straight from the
+/// whole module, or after any number of bisections.
+#[test]
+fn partitions_do_not_depend_on_the_order_of_calls() {
+    let mut chain = chain_module(150);
+    chain.push_str("@ga = alias i64, ptr @v7\n");
+    for text in [MIXED, DEBUG_INFO, chain.as_str()] {
+        let n = split_lazily(parse(text), "t10").unwrap().ok().unwrap().functions().len();
+        let in_order: Vec<usize> = (0..n).collect();
+        let reversed: Vec<usize> = (0..n).rev().collect();
+        // A fixed shuffle (multiplication by a unit modulo a prime above n).
+        let p = 157usize;
+        let shuffled: Vec<usize> = (0..p).map(|i| (i * 61 + 17) % p).filter(|&i| i < n).collect();
+        assert_eq!(shuffled.len(), n);
+        let (reference, _) = partitions_in_order(text, &in_order, usize::MAX);
+        for (order, direct) in [(&in_order, 8), (&reversed, 0), (&shuffled, 1), (&shuffled, 8), (&reversed, usize::MAX)]
+        {
+            let (got, bisections) = partitions_in_order(text, order, direct);
+            if direct == 0 && n > 2 {
+                assert!(bisections > 0, "direct 0 bisects");
+            }
+            assert_eq!(got.len(), reference.len());
+            for (i, (a, b)) in got.iter().zip(&reference).enumerate() {
+                assert!(a == b, "partition {i} of {n} differs (direct {direct}, first asked {:?})", &order[..3.min(n)]);
+            }
+        }
+    }
+}
+
+/// The partitions a caller does not ask for are never written, and asking
+/// twice gives the same bytes (one copy, shared).
+#[test]
+fn partitions_are_written_on_demand_once() {
+    let lazy = split_lazily(parse(&chain_module(40)), "t11").unwrap().ok().unwrap();
+    let a = lazy.function_bitcode(17).unwrap();
+    let b = lazy.function_bitcode(17).unwrap();
+    assert!(std::sync::Arc::ptr_eq(&a, &b));
+    let tree = lazy.tree.lock().unwrap();
+    assert_eq!(tree.written(), 1);
+    assert_eq!(tree.bisections, 0);
+    drop(tree);
+    assert!(lazy.function_bitcode(40).is_err(), "no such partition");
+    let (_, symbols) = reparse("f17", &a);
+    assert_eq!(names(&symbols), ["f17.jitcore.body"]);
+    assert_eq!(lazy.globals().unwrap().symbols.len(), 40);
+}
+
+/// Partitions asked for from several threads at once come out whole and
+/// the same as asked for one by one.
+#[test]
+fn partitions_from_several_threads() {
+    let text = chain_module(120);
+    let (reference, _) = partitions_in_order(&text, &(0..120).collect::<Vec<_>>(), 8);
+    let lazy = split_lazily(parse(&text), "t10").unwrap().ok().unwrap();
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let lazy = &lazy;
+            let reference = &reference;
+            s.spawn(move || {
+                for k in 0..120 {
+                    let i = (k * 7 + t * 31) % 120;
+                    assert_eq!(*lazy.function_bitcode(i).unwrap(), reference[i], "partition {i}");
+                }
+            });
+        }
+    });
 }
