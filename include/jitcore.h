@@ -418,7 +418,10 @@ typedef enum JitcoreOptLevel {
 typedef enum JitcoreIRPipelineKind {
   /*
    The default: LLVM's `default<On>` pipeline at the opt level `n`,
-   right for IR nobody optimized yet (what a front end emits).
+   right for IR nobody optimized yet (what a front end emits). At O0
+   it is not run on a module it would not change (none of its
+   functions is marked `alwaysinline`, for coroutines, entry/exit
+   instrumentation or alloc tokens): the object is the same.
    */
   JITCORE_IR_PIPELINE_DEFAULT = 0,
   /*

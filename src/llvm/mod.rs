@@ -11,6 +11,7 @@ pub mod generator;
 pub mod ir;
 pub mod lazy;
 pub mod lljit;
+mod o0;
 pub mod object;
 pub mod orc;
 pub mod split;
