@@ -11,7 +11,7 @@ use super::error::JitcoreErrorRef;
 use super::error::JitcoreErrorReporterFunction;
 use super::module::{self, JitcoreModuleRef};
 use super::target::{JitcoreIRPipelineKindArg, JitcoreOpaqueTargetData, JitcoreTargetDataRef, JitcoreTargetMachineRef};
-use super::{boundary, boundary_or, bytes_arg, non_null, str_arg, write_out};
+use super::{boundary, boundary_or, bytes_arg, lookup_name, non_null, str_arg, write_out};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 
@@ -138,14 +138,8 @@ fn lookup_into(EE: JitcoreEngineRef, Result: *mut u64, Name: *const c_char) -> R
     // SAFETY: EE is a live engine handle and Name a NUL-terminated string.
     let engine = unsafe { engine(EE)? };
     non_null(Result, "Result")?;
-    non_null(Name, "Name")?;
-    // SAFETY: Name is a NUL-terminated string (contract; checked non-NULL).
-    let bytes = unsafe { std::ffi::CStr::from_ptr(Name) }.to_bytes();
-    let addr = match engine.known_address(bytes) {
-        Some(addr) => addr,
-        // SAFETY: as above.
-        None => engine.lookup(unsafe { str_arg(Name, "Name")? })?,
-    };
+    // SAFETY: Name is NULL or a NUL-terminated string (contract).
+    let addr = unsafe { lookup_name(Name, |n| engine.known_address(n), |n| engine.lookup(n))? };
     // SAFETY: Result was checked non-NULL.
     unsafe { write_out(Result, addr) };
     Ok(())

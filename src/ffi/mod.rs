@@ -56,6 +56,25 @@ pub(crate) unsafe fn str_arg<'a>(p: *const c_char, what: &str) -> Result<&'a str
     CStr::from_ptr(p).to_str().map_err(|_| Error::invalid_argument(format!("{what} is not valid UTF-8")))
 }
 
+/// The address a lookup of the C string `name` gives: `known` first, with
+/// the name's bytes (a linked-address table answers before the name is
+/// checked to be UTF-8, see `session/linked.rs`), else `lookup` with the
+/// checked name.
+///
+/// # Safety
+/// `name` must be NULL or point to a NUL-terminated string.
+pub(crate) unsafe fn lookup_name(
+    name: *const c_char,
+    known: impl FnOnce(&[u8]) -> Option<u64>,
+    lookup: impl FnOnce(&str) -> Result<u64>,
+) -> Result<u64> {
+    non_null(name, "Name")?;
+    match known(CStr::from_ptr(name).to_bytes()) {
+        Some(addr) => Ok(addr),
+        None => lookup(str_arg(name, "Name")?),
+    }
+}
+
 /// Borrows a NUL-terminated file path argument. Linux paths are bytes: any
 /// bytes but NUL are accepted (not only UTF-8).
 ///

@@ -13,7 +13,9 @@ use super::error::JitcoreErrorReporterFunction;
 use super::host::HostPtr;
 use super::module;
 use super::target::{JitcoreIRPipelineKindArg, JitcoreOptLevelArg};
-use super::{boundary, boundary_or, non_null, read_sized, slice_arg, str_arg, struct_size, write_out, write_sized};
+use super::{
+    boundary, boundary_or, lookup_name, non_null, read_sized, slice_arg, str_arg, struct_size, write_out, write_sized,
+};
 use crate::error::{Error, Result};
 use crate::llvm::lazy::FailureHandler;
 use crate::llvm::target_machine::TargetSpec;
@@ -273,14 +275,8 @@ pub unsafe extern "C" fn JitcoreSessionLookup(
         // SAFETY: D is NULL or a dylib handle, checked live before it is read.
         let d = unsafe { dylib_of(D, &s.session)? };
         non_null(Result, "Result")?;
-        non_null(Name, "Name")?;
-        // SAFETY: Name is a NUL-terminated string (contract; checked non-NULL).
-        let bytes = unsafe { std::ffi::CStr::from_ptr(Name) }.to_bytes();
-        let addr = match s.session.known_address(d, bytes) {
-            Some(addr) => addr,
-            // SAFETY: as above.
-            None => s.session.lookup_one(d, unsafe { str_arg(Name, "Name")? })?,
-        };
+        // SAFETY: Name is NULL or a NUL-terminated string (contract).
+        let addr = unsafe { lookup_name(Name, |n| s.session.known_address(d, n), |n| s.session.lookup_one(d, n))? };
         // SAFETY: Result was checked non-NULL.
         unsafe { write_out(Result, addr) };
         Ok(())
