@@ -278,6 +278,22 @@ impl Module {
         }
     }
 
+    /// Frees the module's IR (and its context) if it holds it: after a cache
+    /// hit nothing needs it, and a host keeps added modules for as long as
+    /// their code lives. Rebuilt from the source, as after [`Module::take_ir`],
+    /// if something asks for it again.
+    pub fn drop_ir(&self) {
+        let taken = self.ir.lock().unwrap_or_else(|p| p.into_inner()).take();
+        drop(taken);
+    }
+
+    /// Whether the module holds its IR now (it does not after a compile
+    /// took it or a cache hit dropped it).
+    #[cfg(test)]
+    pub fn holds_ir(&self) -> bool {
+        self.ir.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+    }
+
     /// Claims the module for `owner`; fails if someone else already holds it.
     pub fn claim(&self, owner: OwnerId) -> Result<()> {
         match self.owner.compare_exchange(0, owner, Ordering::AcqRel, Ordering::Acquire) {
@@ -398,6 +414,11 @@ mod tests {
         let taken = m.take_ir().unwrap();
         assert_eq!(taken.to_text(), before);
         // Taken: rebuilt on demand, identical (the same names), every time.
+        assert!(!m.holds_ir());
+        assert_eq!(m.ir_text().unwrap(), before);
+        assert!(m.holds_ir());
+        m.drop_ir();
+        assert!(!m.holds_ir());
         assert_eq!(m.ir_text().unwrap(), before);
         assert_eq!(m.take_ir().unwrap().to_text(), before);
         assert_eq!(m.take_ir().unwrap().to_text(), before);

@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <valgrind/callgrind.h>
@@ -47,6 +48,7 @@ typedef struct Input {
 
 typedef struct Clock {
     double wall, cpu;
+    long faults; /* minor page faults (first touches of memory and code) */
 } Clock;
 
 static double seconds(clockid_t id)
@@ -56,15 +58,22 @@ static double seconds(clockid_t id)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+static long minor_faults(void)
+{
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return u.ru_minflt;
+}
+
 static Clock start(void)
 {
     CALLGRIND_START_INSTRUMENTATION;
-    return (Clock){seconds(CLOCK_MONOTONIC), seconds(CLOCK_PROCESS_CPUTIME_ID)};
+    return (Clock){seconds(CLOCK_MONOTONIC), seconds(CLOCK_PROCESS_CPUTIME_ID), minor_faults()};
 }
 
 static Clock stop(Clock c)
 {
-    Clock e = {seconds(CLOCK_MONOTONIC) - c.wall, seconds(CLOCK_PROCESS_CPUTIME_ID) - c.cpu};
+    Clock e = {seconds(CLOCK_MONOTONIC) - c.wall, seconds(CLOCK_PROCESS_CPUTIME_ID) - c.cpu, minor_faults() - c.faults};
     CALLGRIND_STOP_INSTRUMENTATION;
     CALLGRIND_DUMP_STATS; /* one dump per measured part, in order */
     return e;
@@ -118,8 +127,8 @@ static int64_t add_all(const Subject *s, Jit *j, const Input *in, int n)
 
 static void print_time(const char *figure, const char *subject, Clock c, int per, const char *extra)
 {
-    printf("{\"figure\": \"%s\", \"subject\": \"%s\", \"wall\": %.9g, \"cpu\": %.9g, \"per\": %d%s}\n", figure,
-           subject, c.wall / per, c.cpu / per, per, extra);
+    printf("{\"figure\": \"%s\", \"subject\": \"%s\", \"wall\": %.9g, \"cpu\": %.9g, \"faults\": %.9g, \"per\": %d%s}\n",
+           figure, subject, c.wall / per, c.cpu / per, (double)c.faults / per, per, extra);
 }
 
 static void cold(const Subject *s, const BenchConfig *cfg, const Input *in, int n, int prime)
@@ -208,7 +217,7 @@ static void memory(const Subject *s, const BenchConfig *cfg, const Input *in, in
 {
     Jit *j = s->create(cfg);
     long before = 0;
-    Clock c = {0, 0};
+    Clock c = {0, 0, 0};
     char *ir = malloc(in->len * 2 + 64), entry[128];
     for (int i = 0; i < 100 + cycles; i++) {
         if (i == 100) {

@@ -808,8 +808,12 @@ mod tests {
         for run in 0..2 {
             let engine = crate::Engine::new(TargetSpec::host(2)).unwrap();
             engine.set_cache(Some(cache.clone()));
-            engine.add_module(&Module::from_ir("sum", SUM.as_bytes()).unwrap()).unwrap();
+            let module = Module::from_ir("sum", SUM.as_bytes()).unwrap();
+            engine.add_module(&module).unwrap();
             let addr = engine.lookup("sum").unwrap();
+            // Compiled or served, the module holds no IR any more (it is
+            // rebuilt from its source if asked for).
+            assert!(!module.holds_ir());
             // SAFETY: `sum` is the i32(i32, i32) function defined above, live
             // while the engine is.
             let f: extern "C" fn(i32, i32) -> i32 = unsafe { std::mem::transmute(addr as usize) };

@@ -38,7 +38,7 @@ use crate::llvm::lazy::StubsManager;
 use crate::llvm::lljit::Lljit;
 use crate::llvm::object::check_object;
 use crate::llvm::orc::{self, JitDylib, LookupKind, SymbolFlags, SymbolName};
-use crate::llvm::target_machine::TargetSpec;
+use crate::llvm::target_machine::{TargetMachine, TargetSpec};
 use crate::module::Module;
 use crate::report::{self, ErrorLog};
 use dylib::Dylib;
@@ -99,6 +99,11 @@ impl Session {
             n => Some(Pool::new(n).map_err(|e| Error::internal(format!("cannot start compile threads: {e}")))?),
         };
         let perf = if config.perf { Some(perf::PerfMap::open()?) } else { None };
+        // The first compile's target machine, made now as LLJIT makes its
+        // own: creating one costs about as much as compiling a tiny module
+        // at O0, and belongs to making a JIT, not to its first compile. A
+        // failure here is the first compile's to report.
+        let first_machine: Vec<TargetMachine> = spec.create().ok().into_iter().collect();
         let platform_dylib = jit.dylib_by_name("<Platform>");
         let process_dylib = jit.dylib_by_name("<Process Symbols>");
         let main_jd = jit.main_dylib();
@@ -123,7 +128,7 @@ impl Session {
             SessionEnv {
                 data_layout: jit.data_layout(),
                 spec,
-                machines: Mutex::new(Vec::new()),
+                machines: Mutex::new(first_machine),
                 ir_pipeline: RwLock::new(IrPipeline::Default),
                 cache: RwLock::new(None),
                 stats: Stats::default(),

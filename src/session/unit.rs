@@ -318,6 +318,7 @@ fn prepare(env: &SessionEnv, unit: &Unit, mr: &Responsibility) -> Result<Ready> 
                 match usable {
                     Ok(ready) => {
                         Stats::bump(&env.stats.cache_hits, 1);
+                        module.drop_ir();
                         if !ready.added {
                             env.cache_marks().served.insert(unit.id);
                         }
