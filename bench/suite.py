@@ -10,8 +10,10 @@ usage: suite.py --work DIR --harness EXE --jitcore-run EXE --out DIR
                 [--python-peer PY] [--lli EXE] [--parts DIR]
   --python-peer  a Python with llvmlite 0.50 (runs bench/llvmlite_peer.py)
   --parts        outputs of bench/run.sh's other parts (*.txt), quoted
-Environment: BENCH_REPS (default 3; medium, large, lookup and lazy cases
-at most 3, throughput at most 2),
+Environment: BENCH_REPS (default 3; tiny cold and warm cases 3 times
+that, the lazy process and lli 5 times, process start 2 times; medium,
+large, lookup and eager cases at most 3, throughput at most 2; each
+repeat starts one case later than the one before),
 BENCH_CYCLES (memory cycles, default 10000), BENCH_CALLGRIND=0 (skip the
 instruction counts).
 """
@@ -70,9 +72,10 @@ class Case:
     """One thing measured: a harness or peer command printing JSON lines
     (`json`), or a whole process timed from outside (`process`)."""
 
-    def __init__(self, key, label, argv, kind="json", callgrind=None):
+    def __init__(self, key, label, argv, kind="json", callgrind=None, max_reps=None):
         self.key, self.label, self.argv, self.kind = key, label, argv, kind
         self.callgrind = callgrind  # the argv of a cheaper run to count, or None
+        self.max_reps = max_reps  # runs in the first this many repeats only (None: all)
         self.missing = None
 
 
@@ -115,9 +118,12 @@ class Suite:
         self.load.figure = figure
         t0 = time.time()
         samples = {}
-        for _ in range(reps):
-            for c in cases:
-                if c.missing:
+        for r in range(reps):
+            # Each repeat starts one case later (A B C, B C A, C A B, ...):
+            # no case always runs first, or always after the same one.
+            k = r % len(cases) if cases else 0
+            for c in cases[k:] + cases[:k]:
+                if c.missing or (c.max_reps is not None and r >= c.max_reps):
                     continue
                 try:
                     lines = self.run_json(c.argv) if c.kind == "json" else self.run_process(c.argv)
@@ -213,8 +219,10 @@ class Suite:
         slow = max(1, min(self.reps, 3))
 
         print("cold compile ...", flush=True)
+        # A tiny run takes well under a second: three times the repeats,
+        # since its CPU time moves by 10% from run to run on this VM.
         self.measure("cold", self.cold_cases("tiny", tiny, 0, tiny[:4]) + self.cold_cases("tiny", tiny, 2, tiny[:4]),
-                     self.reps, "us/module")
+                     3 * self.reps, "us/module")
         # Four medium modules (a default<O2> compile of one takes about 0.4 s);
         # no callgrind run for them (several minutes under valgrind).
         self.measure("cold", self.cold_cases("medium", medium[:4], 0, None) +
@@ -222,7 +230,7 @@ class Suite:
         self.measure("cold", self.cold_cases("large", [large], 0, None), slow, "us/module")
 
         print("warm caches ...", flush=True)
-        for wl, files, small, reps in (("tiny", tiny, tiny[:4], self.reps), ("medium", medium[:4], None, slow)):
+        for wl, files, small, reps in (("tiny", tiny, tiny[:4], 3 * self.reps), ("medium", medium[:4], None, slow)):
             cases = []
             for subject in ("engine", "session"):
                 d = os.path.join(w, f"cache-{subject}-{wl}")
@@ -252,12 +260,16 @@ class Suite:
 
         print("lazy, whole process ...", flush=True)
         jr, lli = self.args.jitcore_run, self.args.lli
+        # A lazy process takes about 0.2 s (and moves by 20% from run to
+        # run): five times the repeats; the eager one takes seconds, and
+        # runs in the first `slow` of them only.
         cases = [Case("lazy/jitcore-lazy", "jitcore-run -jit-kind=orc-lazy", [jr, "-jit-kind=orc-lazy", large], "process"),
-                 Case("lazy/jitcore-eager", "jitcore-run -jit-kind=orc (eager)", [jr, "-jit-kind=orc", large], "process")]
+                 Case("lazy/jitcore-eager", "jitcore-run -jit-kind=orc (eager)", [jr, "-jit-kind=orc", large], "process",
+                      max_reps=slow)]
         c = Case("lazy/lli-orc-lazy", "lli-22 -jit-kind=orc-lazy", [lli or "lli-22", "-jit-kind=orc-lazy", large], "process")
         c.missing = None if lli else "not measured: lli-22 is not installed"
         cases.append(c)
-        self.measure("lazy", cases, slow, "ms/process")
+        self.measure("lazy", cases, 5 * self.reps, "ms/process")
 
         print("process start to first call ...", flush=True)
         cases = []
@@ -314,7 +326,8 @@ def machine(args):
         "CPU": f"{cpu}, {os.cpu_count()} cores online, {int(mem) // 1024} MiB RAM",
         "LLVM": command_output(["llvm-config-22", "--version"]) or "22 (llvm-config-22 not found)",
         "library": f"{libdir}" + (f" (commit {rev})" if rev else ""),
-        "repeats": f"BENCH_REPS={os.environ.get('BENCH_REPS', '3')} (medium, large, lookup, lazy: at most 3; throughput 2), "
+        "repeats": f"BENCH_REPS={os.environ.get('BENCH_REPS', '3')} (tiny cold and warm: 3x; lazy and lli: 5x; start: 2x; medium, large, lookup, eager: at most 3; throughput 2; "
+                   f"each repeat starts one case later), "
                    f"memory cycles {os.environ.get('BENCH_CYCLES', '10000')}",
         "target options": "host triple, CPU and features, PIC, small code model for jitcore, raw LLJIT, the floor and "
                           "llvmlite; raw MCJIT's C API takes no CPU nor relocation model (generic CPU, static, JIT code "
