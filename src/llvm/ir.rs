@@ -499,20 +499,50 @@ fn text_nesting(data: &[u8]) -> Option<usize> {
     if data.starts_with(b"BC\xc0\xde") || data.starts_with(&[0xde, 0xc0, 0x17, 0x0b]) {
         return None;
     }
+    // One table lookup per byte outside strings and comments (most bytes
+    // are none of these), and a plain search to the end of a string or a
+    // comment: this runs over every text module before LLVM parses it.
+    const OPEN: u8 = 1;
+    const CLOSE: u8 = 2;
+    const QUOTE: u8 = 3;
+    const COMMENT: u8 = 4;
+    const CLASS: [u8; 256] = {
+        let mut t = [0u8; 256];
+        t[b'(' as usize] = OPEN;
+        t[b'[' as usize] = OPEN;
+        t[b'{' as usize] = OPEN;
+        t[b'<' as usize] = OPEN;
+        t[b')' as usize] = CLOSE;
+        t[b']' as usize] = CLOSE;
+        t[b'}' as usize] = CLOSE;
+        t[b'>' as usize] = CLOSE;
+        t[b'"' as usize] = QUOTE;
+        t[b';' as usize] = COMMENT;
+        t
+    };
     let (mut depth, mut deepest) = (0usize, 0usize);
-    let (mut in_string, mut in_comment) = (false, false);
-    for &b in data {
-        match b {
-            b'\n' => in_comment = false,
-            _ if in_comment => {}
-            b'"' => in_string = !in_string,
-            _ if in_string => {}
-            b';' => in_comment = true,
-            b'(' | b'[' | b'{' | b'<' => {
+    let mut i = 0;
+    while i < data.len() {
+        let class = CLASS[data[i] as usize];
+        i += 1;
+        if class == 0 {
+            continue;
+        }
+        match class {
+            OPEN => {
                 depth += 1;
                 deepest = deepest.max(depth);
             }
-            b')' | b']' | b'}' | b'>' => depth = depth.saturating_sub(1),
+            CLOSE => depth = depth.saturating_sub(1),
+            // A string ends at the next quote (IR escapes quotes as \22),
+            // a comment at the end of its line.
+            QUOTE | COMMENT => {
+                let end = if class == QUOTE { b'"' } else { b'\n' };
+                match data[i..].iter().position(|&b| b == end) {
+                    Some(at) => i += at + 1,
+                    None => break,
+                }
+            }
             _ => {}
         }
     }
@@ -598,4 +628,62 @@ unsafe fn size_bound_bits(ty: LLVMTypeRef) -> Option<u64> {
     };
     // Sizes are also kept in bytes rounded up to alignments: keep headroom.
     (bound < (1u64 << 60)).then_some(bound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::text_nesting;
+
+    /// The byte-at-a-time scan `text_nesting` replaced (same answers).
+    fn text_nesting_reference(data: &[u8]) -> usize {
+        let (mut depth, mut deepest) = (0usize, 0usize);
+        let (mut in_string, mut in_comment) = (false, false);
+        for &b in data {
+            match b {
+                b'\n' => in_comment = false,
+                _ if in_comment => {}
+                b'"' => in_string = !in_string,
+                _ if in_string => {}
+                b';' => in_comment = true,
+                b'(' | b'[' | b'{' | b'<' => {
+                    depth += 1;
+                    deepest = deepest.max(depth);
+                }
+                b')' | b']' | b'}' | b'>' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        deepest
+    }
+
+    #[test]
+    fn text_nesting_skips_strings_and_comments() {
+        let cases: &[&[u8]] = &[
+            b"",
+            b"define i32 @f() {\n  ret i32 0\n}\n",
+            b"@s = constant [4 x i8] c\"(((\\22[\"\n; (((((( {{{\n%t = type { { { i8 } } }\n",
+            b"; unterminated comment ((((",
+            b"@u = global [2 x i8] c\"((( unterminated\n(((",
+            b"))))((((<<[[{{",
+            b"\"\"\"(\";(\n(\"\n\"(",
+        ];
+        for case in cases {
+            assert_eq!(text_nesting(case), Some(text_nesting_reference(case)), "{:?}", String::from_utf8_lossy(case));
+        }
+        // Every string of a small alphabet up to 6 bytes long.
+        let alphabet = b"([<)]>\";\nx";
+        let k = alphabet.len() as u64;
+        let mut buf = Vec::new();
+        for len in 0..=6u32 {
+            for mut n in 0..k.pow(len) {
+                buf.clear();
+                for _ in 0..len {
+                    buf.push(alphabet[(n % k) as usize]);
+                    n /= k;
+                }
+                assert_eq!(text_nesting(&buf), Some(text_nesting_reference(&buf)), "{:?}", String::from_utf8_lossy(&buf));
+            }
+        }
+        assert_eq!(text_nesting(b"BC\xc0\xde(((("), None);
+    }
 }
