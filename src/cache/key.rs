@@ -27,6 +27,8 @@
 //! as text and once as bitcode gets two keys: two entries, never a wrong
 //! object.
 
+use std::cell::RefCell;
+
 use once_cell::sync::Lazy;
 
 #[cfg(test)]
@@ -49,8 +51,25 @@ static LLVM_VERSION: Lazy<String> = Lazy::new(crate::llvm::llvm_version);
 
 /// The content key of `module` compiled for `spec` after `pipeline`.
 pub fn module_key(module: &Module, spec: &TargetSpec, pipeline: &IrPipeline) -> Key {
-    Blake3::new()
-        .field(b"jitcore.object-cache.key")
+    let passes = pipeline.passes(spec.opt_level).unwrap_or_default();
+    let mut hasher = PREFIX.with(|cell| {
+        let mut last = cell.borrow_mut();
+        match &*last {
+            Some(p) if p.spec == *spec && p.passes == passes => p.hasher.clone(),
+            _ => {
+                let hasher = key_prefix(spec, &passes);
+                *last = Some(Prefix { spec: spec.clone(), passes, hasher: hasher.clone() });
+                hasher
+            }
+        }
+    });
+    hasher.field(&module.content_digest()).finish()
+}
+
+/// Fields 1 to 11 of the key, hashed.
+fn key_prefix(spec: &TargetSpec, passes: &str) -> Blake3 {
+    let mut h = Blake3::new();
+    h.field(b"jitcore.object-cache.key")
         .field(&CACHE_FORMAT_VERSION.to_le_bytes())
         .field(env!("CARGO_PKG_VERSION").as_bytes())
         .field(LLVM_VERSION.as_bytes())
@@ -60,9 +79,22 @@ pub fn module_key(module: &Module, spec: &TargetSpec, pipeline: &IrPipeline) -> 
         .field(&spec.opt_level.to_le_bytes())
         .field(&spec.reloc.llvm_value().to_le_bytes())
         .field(&spec.code_model.llvm_value().to_le_bytes())
-        .field(pipeline.passes(spec.opt_level).unwrap_or_default().as_bytes())
-        .field(&module.content_digest())
-        .finish()
+        .field(passes.as_bytes());
+    h
+}
+
+/// The hashed fields 1 to 11 for the target and passes this thread keyed
+/// for last: the same for every module an engine or session keys (the
+/// CPU features alone are a kilobyte and more), so each key hashes only
+/// the module's content digest after them.
+struct Prefix {
+    spec: TargetSpec,
+    passes: String,
+    hasher: Blake3,
+}
+
+thread_local! {
+    static PREFIX: RefCell<Option<Prefix>> = const { RefCell::new(None) };
 }
 
 /// Lowercase hexadecimal (64 characters for a key).
@@ -127,6 +159,69 @@ mod tests {
         s.reloc = crate::llvm::target_machine::RelocModel::Static;
         assert_ne!(k, key(&m1, &s));
         assert_eq!(to_hex(&k).len(), 64);
+    }
+
+    /// The key as the module comment spells it, hashed in one go.
+    fn recipe(module: &Module, spec: &TargetSpec, pipeline: &IrPipeline) -> Key {
+        Blake3::new()
+            .field(b"jitcore.object-cache.key")
+            .field(&CACHE_FORMAT_VERSION.to_le_bytes())
+            .field(env!("CARGO_PKG_VERSION").as_bytes())
+            .field(crate::llvm::llvm_version().as_bytes())
+            .field(spec.triple.as_bytes())
+            .field(spec.cpu.as_bytes())
+            .field(spec.features.as_bytes())
+            .field(&spec.opt_level.to_le_bytes())
+            .field(&spec.reloc.llvm_value().to_le_bytes())
+            .field(&spec.code_model.llvm_value().to_le_bytes())
+            .field(pipeline.passes(spec.opt_level).unwrap_or_default().as_bytes())
+            .field(&module.content_digest())
+            .finish()
+    }
+
+    #[test]
+    fn key_is_the_documented_recipe_whatever_was_keyed_before() {
+        let m = Module::from_ir("sum", SUM.as_bytes()).unwrap();
+        let other = Module::from_ir("other", SUM.as_bytes()).unwrap();
+        let mut features = TargetSpec::host(2);
+        features.features.push_str(",+fake");
+        let specs = [TargetSpec::host(2), TargetSpec::host(0), features, TargetSpec::host(2)];
+        let pipelines = [IrPipeline::Default, IrPipeline::None, IrPipeline::Custom("function(instcombine)".into())];
+        // Alternating targets and passes: the kept prefix is never stale.
+        for spec in &specs {
+            for pipeline in &pipelines {
+                for module in [&m, &other, &m] {
+                    assert_eq!(module_key(module, spec, pipeline), recipe(module, spec, pipeline));
+                }
+            }
+        }
+        // Each thread keeps its own prefix.
+        std::thread::scope(|s| {
+            for spec in &specs {
+                s.spawn(|| {
+                    for pipeline in &pipelines {
+                        assert_eq!(module_key(&m, spec, pipeline), recipe(&m, spec, pipeline));
+                    }
+                });
+            }
+        });
+    }
+
+    #[test]
+    fn a_cloned_hasher_goes_on_alone() {
+        let mut a = Blake3::new();
+        a.field(b"prefix");
+        let mut b = a.clone();
+        assert_eq!(a.field(b"x").finish(), Blake3::new().field(b"prefix").field(b"x").finish());
+        assert_eq!(b.field(b"y").finish(), Blake3::new().field(b"prefix").field(b"y").finish());
+        // Over a chunk boundary too.
+        let long = vec![7u8; 3000];
+        let mut c = Blake3::new();
+        c.update(&long);
+        let mut d = c.clone();
+        d.update(b"tail");
+        assert_eq!(d.finish(), Blake3::new().update(&long).update(b"tail").finish());
+        assert_eq!(c.finish(), blake3(&long));
     }
 
     #[test]

@@ -45,6 +45,21 @@ impl Blake3 {
     }
 }
 
+impl Clone for Blake3 {
+    /// The same state, to go on from separately (a prefix hashed once,
+    /// finished with several suffixes).
+    fn clone(&self) -> Blake3 {
+        let mut h = Box::new(MaybeUninit::<llvm_blake3_hasher>::uninit());
+        // SAFETY: the hasher is a plain C struct (arrays and integers, no
+        // pointers, nothing to release): BLAKE3's C API forks a hash by
+        // copying the hasher, and the copy is fully initialized.
+        unsafe {
+            std::ptr::copy_nonoverlapping(&*self.0 as *const llvm_blake3_hasher, h.as_mut_ptr(), 1);
+            Blake3(Box::from_raw(Box::into_raw(h).cast::<llvm_blake3_hasher>()))
+        }
+    }
+}
+
 impl Default for Blake3 {
     fn default() -> Blake3 {
         Blake3::new()
