@@ -82,35 +82,53 @@ impl Parked {
 
     /// Puts the bodies back (the same as dropping the value).
     pub(super) fn restore(self) {}
+
+    /// Puts the body of `f` back alone (the others stay parked); false if
+    /// `f` is not parked here.
+    pub(super) fn unpark(&mut self, f: LLVMValueRef) -> bool {
+        match self.functions.iter().position(|p| p.f == f) {
+            Some(at) => {
+                self.functions.swap_remove(at).put_back();
+                true
+            }
+            None => false,
+        }
+    }
 }
 
-impl Drop for Parked {
-    fn drop(&mut self) {
-        // SAFETY: the functions and their unlinked blocks are alive: `park`'s
+impl ParkedFunction {
+    fn put_back(self) {
+        // SAFETY: the function and its unlinked blocks are alive: `park`'s
         // contract keeps the module alive and its parked values undeleted
         // until now, and unlinked blocks belong to nobody else. Each block
         // goes back, in order, to the function it came from; the saved
         // constants and metadata are the function's own (non-null ones only
         // are set back).
         unsafe {
-            for p in self.functions.drain(..) {
-                for bb in p.blocks {
-                    LLVMAppendExistingBasicBlock(p.f, bb);
-                }
-                LLVMSetLinkage(p.f, p.linkage);
-                if !p.personality.is_null() {
-                    LLVMSetPersonalityFn(p.f, p.personality);
-                }
-                if !p.prefix.is_null() {
-                    LLVMSetPrefixData(p.f, p.prefix);
-                }
-                if !p.prologue.is_null() {
-                    LLVMSetPrologueData(p.f, p.prologue);
-                }
-                for (kind, md) in p.metadata {
-                    LLVMGlobalSetMetadata(p.f, kind, md);
-                }
+            for bb in self.blocks {
+                LLVMAppendExistingBasicBlock(self.f, bb);
             }
+            LLVMSetLinkage(self.f, self.linkage);
+            if !self.personality.is_null() {
+                LLVMSetPersonalityFn(self.f, self.personality);
+            }
+            if !self.prefix.is_null() {
+                LLVMSetPrefixData(self.f, self.prefix);
+            }
+            if !self.prologue.is_null() {
+                LLVMSetPrologueData(self.f, self.prologue);
+            }
+            for (kind, md) in self.metadata {
+                LLVMGlobalSetMetadata(self.f, kind, md);
+            }
+        }
+    }
+}
+
+impl Drop for Parked {
+    fn drop(&mut self) {
+        for p in self.functions.drain(..) {
+            p.put_back();
         }
     }
 }

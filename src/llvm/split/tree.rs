@@ -89,6 +89,10 @@ pub(super) struct Tree {
 unsafe impl Send for Tree {}
 
 struct TreeNode {
+    /// While some: the bodies of all of `parts`, parked (see `copy_out`).
+    /// Declared before `node`, so dropping the node puts them back before
+    /// the module goes.
+    parked: Option<Parked>,
     node: Node,
     /// The functions (indices into `Plan::parts`) whose bodies it holds, in
     /// module order.
@@ -106,7 +110,7 @@ impl Tree {
     pub(super) fn new(ctx: Context, plan: Plan, root: Node, globals: Option<Node>) -> Tree {
         let n = plan.parts.len();
         let nodes =
-            if n == 0 { Vec::new() } else { vec![Some(TreeNode { node: root, parts: (0..n).collect(), served: 0 })] };
+            if n == 0 { Vec::new() } else { vec![Some(TreeNode { parked: None, node: root, parts: (0..n).collect(), served: 0 })] };
         Tree {
             plan,
             nodes,
@@ -161,7 +165,10 @@ impl Tree {
     /// then copied from the node with every other body parked (so the copy
     /// has only this one), whatever node that is: a partition is the same
     /// whichever node it comes from (a copy holds what the body uses, from a
-    /// module prepared once, in the module's order).
+    /// module prepared once, in the module's order). The other bodies stay
+    /// parked for the node's next copy, which puts back only its own: each
+    /// copy after a node's first costs its body and the declarations, not
+    /// every body of the node (parking walks every instruction).
     fn copy_out(&mut self, i: usize) -> Result<Vec<u8>> {
         let mut slot = self.owner[i];
         loop {
@@ -178,22 +185,38 @@ impl Tree {
         }
         let plan = &self.plan;
         let Some(node) = self.nodes[slot].as_mut() else { unreachable!("checked above") };
-        let others: Vec<usize> = node.parts.iter().copied().filter(|&p| p != i).collect();
+        // SAFETY: the node is a live module of this tree, held exclusively.
+        let f = unsafe { plan.lookup(node.node.0, &plan.parts[i].ir_name)? };
         // SAFETY: the node is a live module of this tree, which we hold
-        // exclusively (behind the lock). The other bodies are parked only
-        // while the node is cloned; the copy is a new module in the same
-        // context, dropped before it (a `Node` of this call or the leaf's).
+        // exclusively (behind the lock). While the other bodies are parked
+        // the node is only cloned, and this body is made a declaration
+        // (its blocks were put back, and its uses are its own); the copy is
+        // a new module in the same context, dropped before it (a `Node` of
+        // this call or the leaf's).
         let copy = unsafe {
-            let parked = Parked::park(node.node.0, &others, |m, p| plan.lookup(m, &plan.parts[p].ir_name))?;
+            match node.parked.as_mut() {
+                Some(parked) => {
+                    if !parked.unpark(f) {
+                        return Err(Error::internal(format!(
+                            "splitting module '{}': the body of '{}' was not parked",
+                            plan.module_name, plan.parts[i].name
+                        )));
+                    }
+                }
+                None => {
+                    let others: Vec<usize> = node.parts.iter().copied().filter(|&p| p != i).collect();
+                    node.parked =
+                        Some(Parked::park(node.node.0, &others, |m, p| plan.lookup(m, &plan.parts[p].ir_name))?);
+                }
+            }
             let copy = Node(LLVMCloneModule(node.node.0));
-            parked.restore();
             collect_garbage(copy.0);
             copy
         };
         let bitcode = plan.leaf(copy, &plan.parts[i])?;
         // SAFETY: as above; the body's uses are its own (other bodies refer
         // to the function, not to its blocks: see `eager_functions`).
-        unsafe { make_declaration(plan.lookup(node.node.0, &plan.parts[i].ir_name)?) };
+        unsafe { make_declaration(f) };
         node.parts.retain(|&p| p != i);
         node.served += 1;
         self.owner[i] = GONE;
@@ -209,6 +232,8 @@ impl Tree {
     fn bisect(&mut self, slot: usize, i: usize) -> Result<usize> {
         let plan = &self.plan;
         let Some(node) = self.nodes[slot].as_mut() else { unreachable!("the caller checked") };
+        // The node's bodies back first: the bisection parks its own half.
+        drop(node.parked.take());
         let (first, second) = node.parts.split_at(node.parts.len() / 2);
         let (first, second) = (first.to_vec(), second.to_vec());
         // SAFETY: the node is a live module of this tree, which we hold
@@ -230,7 +255,7 @@ impl Tree {
             self.owner[p] = new_slot;
         }
         let holds_i = first.contains(&i);
-        self.nodes.push(Some(TreeNode { node: other, parts: first, served: 0 }));
+        self.nodes.push(Some(TreeNode { parked: None, node: other, parts: first, served: 0 }));
         self.bisections += 1;
         Ok(if holds_i { new_slot } else { slot })
     }
