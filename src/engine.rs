@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crate::cache::ObjectCache;
 use crate::compile::pipeline::IrPipeline;
 use crate::error::{Error, Result};
-use crate::llvm::target_machine::TargetSpec;
+use crate::llvm::target_machine::{TargetData, TargetSpec};
 use crate::module::{Module, OwnerId};
 use crate::session::stats::Statistics;
 use crate::session::tracker::Group;
@@ -36,10 +36,12 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(spec: TargetSpec) -> Result<Engine> {
-        let target_data = Arc::new(TargetDataInfo::new(spec.create()?.data_layout()));
         // A cached object stands for its module entirely, as in llvmlite's MCJIT.
         let config = SessionConfig { cached_object_stands_for_module: true, ..SessionConfig::default() };
         let session = Session::new(spec, config)?;
+        // From the session's layout string (making a target machine for it
+        // cost as much as compiling a small module).
+        let target_data = Arc::new(TargetDataInfo::new(TargetData::from_layout(session.data_layout())));
         Ok(Engine { id: crate::module::new_owner_id(), state: Mutex::new(State::default()), session, target_data })
     }
 

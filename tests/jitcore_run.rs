@@ -316,9 +316,8 @@ fn extra_objects_link() {
     jitcore::initialize().unwrap();
     let spec = jitcore::TargetSpec::host(2);
     let tm = spec.create().unwrap();
-    let layout = tm.data_layout().layout_string();
     let m = jitcore::Module::from_ir("seven", b"define i32 @seven() {\n  ret i32 7\n}\n").unwrap();
-    let object = jitcore::testing::compile(&m, &spec, &tm, &layout, &jitcore::IrPipeline::Default).unwrap();
+    let object = jitcore::testing::compile(&m, &spec, &tm, &jitcore::IrPipeline::Default).unwrap();
     let obj = dir.join("seven.o");
     std::fs::write(&obj, object.bytes()).unwrap();
     let prog = write(

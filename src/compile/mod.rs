@@ -21,11 +21,10 @@ pub fn compile(
     module: &Module,
     spec: &TargetSpec,
     tm: &TargetMachine,
-    data_layout: &str,
     pipeline: &IrPipeline,
 ) -> Result<MemoryBuffer> {
     let mut ir = module.take_ir()?;
-    ir.set_target(&spec.triple, data_layout);
+    ir.set_target(&spec.triple, tm);
     ir.keep_linkonce_definitions();
     ir.lower_thread_locals().map_err(|msg| Error::unsupported(format!("module '{}': {msg}", module.name())))?;
 
@@ -51,8 +50,7 @@ mod tests {
         let spec = TargetSpec::host(0);
         let tm = spec.create().unwrap();
         let m = Module::from_ir("o0", ir.as_bytes()).unwrap();
-        let dl = tm.data_layout().layout_string();
-        compile(&m, &spec, &tm, &dl, pipeline).unwrap().bytes().to_vec()
+        compile(&m, &spec, &tm, pipeline).unwrap().bytes().to_vec()
     }
 
     const PLAIN: [&str; 3] = [

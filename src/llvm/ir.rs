@@ -302,14 +302,15 @@ impl IrModule {
         unsafe { CStr::from_ptr(LLVMGetTarget(self.module)).to_string_lossy().into_owned() }
     }
 
-    /// Sets the triple and data layout the module is compiled for.
-    pub fn set_target(&mut self, triple: &str, data_layout: &str) {
+    /// Sets the triple the module is compiled for and the data layout of
+    /// `tm` (copied as it is, not parsed from its text again).
+    pub fn set_target(&mut self, triple: &str, tm: &super::target_machine::TargetMachine) {
         let t = cstring(triple);
-        let dl = cstring(data_layout);
-        // SAFETY: the module is live; LLVM copies both strings.
+        let dl = tm.data_layout();
+        // SAFETY: the module is live; LLVM copies the string and the layout.
         unsafe {
             LLVMSetTarget(self.module, t.as_ptr());
-            LLVMSetDataLayout(self.module, dl.as_ptr());
+            llvm_sys::target::LLVMSetModuleDataLayout(self.module, dl.as_raw());
         }
     }
 

@@ -663,8 +663,7 @@ mod tests {
         let ir = "@g = global i32 7\n@p = global ptr @g\ndeclare i32 @ext(i32)\n\
                   define i32 @sum(i32 %a, i32 %b) {\n %r = add i32 %a, %b\n %s = call i32 @ext(i32 %r)\n ret i32 %s\n}\n";
         let m = Module::from_ir("obj", ir.as_bytes()).unwrap();
-        let dl = tm.data_layout().layout_string();
-        crate::compile::compile(&m, &spec, &tm, &dl, &crate::compile::pipeline::IrPipeline::Default).unwrap().bytes().to_vec()
+        crate::compile::compile(&m, &spec, &tm, &crate::compile::pipeline::IrPipeline::Default).unwrap().bytes().to_vec()
     }
 
     fn check(bytes: &[u8], name: &str) -> Result<ObjectSummary> {

@@ -379,15 +379,12 @@ impl Drop for PlaceholderContext {
 
 /// The placeholder IR module named `name` for `symbols`, in the shared
 /// context `shared`: one empty definition per symbol (same name, kind,
-/// weakness and visibility, so ORC derives the same symbol flags).
-pub fn placeholder(
-    shared: &PlaceholderContext,
-    symbols: &[ModuleSymbol],
-    name: &str,
-    data_layout: &str,
-) -> Result<ThreadSafeModule, String> {
+/// weakness and visibility, so ORC derives the same symbol flags). It has
+/// no data layout: LLJIT gives a module without one its own when it is
+/// added (a copy; parsing the layout's text again cost as much as a
+/// quarter of the placeholder).
+pub fn placeholder(shared: &PlaceholderContext, symbols: &[ModuleSymbol], name: &str) -> Result<ThreadSafeModule, String> {
     let ident = cstring(name);
-    let dl = cstring(data_layout);
     let mut out = None;
     shared.with_lock(&mut |ctx| {
         // SAFETY: under the context's lock, everything is created here in
@@ -395,7 +392,6 @@ pub fn placeholder(
         // end, which owns it (and shares the context).
         unsafe {
             let m = LLVMModuleCreateWithNameInContext(ident.as_ptr(), ctx);
-            LLVMSetDataLayout(m, dl.as_ptr());
             let void_fn = LLVMFunctionType(LLVMVoidTypeInContext(ctx), std::ptr::null_mut(), 0, 0);
             let i8t = LLVMInt8TypeInContext(ctx);
             let builder = LLVMCreateBuilderInContext(ctx);

@@ -67,14 +67,8 @@ pub const PLACEHOLDER_PREFIX: &str = "jitcore.unit.";
 
 /// The placeholder IR module for `symbols`, named after `unit_id`, in the
 /// session's shared placeholder context.
-pub fn placeholder(
-    shared: &PlaceholderContext,
-    symbols: &[ModuleSymbol],
-    unit_id: u64,
-    data_layout: &str,
-) -> Result<ThreadSafeModule> {
-    crate::llvm::unit::placeholder(shared, symbols, &format!("{PLACEHOLDER_PREFIX}{unit_id}"), data_layout)
-        .map_err(Error::internal)
+pub fn placeholder(shared: &PlaceholderContext, symbols: &[ModuleSymbol], unit_id: u64) -> Result<ThreadSafeModule> {
+    crate::llvm::unit::placeholder(shared, symbols, &format!("{PLACEHOLDER_PREFIX}{unit_id}")).map_err(Error::internal)
 }
 
 /// What a placeholder stands for until it is materialized (see unit.rs).
@@ -350,7 +344,7 @@ impl SessionEnv {
         if bypass_cache {
             self.cache_marks().bypass.insert(unit_id);
         }
-        let tsm = match placeholder(&self.placeholders, symbols, unit_id, &self.data_layout) {
+        let tsm = match placeholder(&self.placeholders, symbols, unit_id) {
             Ok(tsm) => tsm,
             Err(e) => {
                 self.forget_unit(unit_id);

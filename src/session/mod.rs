@@ -191,6 +191,11 @@ impl Session {
         &self.main
     }
 
+    /// The data layout string of the session's target (LLJIT's).
+    pub fn data_layout(&self) -> &str {
+        &self.env.data_layout
+    }
+
     pub fn statistics(&self) -> Statistics {
         self.env.stats.snapshot()
     }

@@ -269,7 +269,7 @@ fn prepare(env: &SessionEnv, unit: &Unit, mr: &Responsibility) -> Result<Ready> 
         }
         Source::Platform(m) => {
             let tm = env.take_target_machine()?;
-            let compiled = crate::compile::compile(m, &env.spec, &tm, &env.data_layout, &pipeline);
+            let compiled = crate::compile::compile(m, &env.spec, &tm, &pipeline);
             env.return_target_machine(tm);
             let object = compiled?;
             let summary = summarize_object(&object, m.name())?;
@@ -337,7 +337,7 @@ fn prepare(env: &SessionEnv, unit: &Unit, mr: &Responsibility) -> Result<Ready> 
         }
     }
     let tm = env.take_target_machine()?;
-    let compiled = crate::compile::compile(&module, &env.spec, &tm, &env.data_layout, &pipeline);
+    let compiled = crate::compile::compile(&module, &env.spec, &tm, &pipeline);
     env.return_target_machine(tm);
     let object = compiled?;
     Stats::bump(&env.stats.modules_compiled, 1);
