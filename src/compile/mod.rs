@@ -24,7 +24,7 @@ pub fn compile(
     pipeline: &IrPipeline,
 ) -> Result<MemoryBuffer> {
     let mut ir = module.take_ir()?;
-    ir.set_target(&spec.triple, tm);
+    tm.set_target_of(&mut ir, &spec.triple);
     ir.keep_linkonce_definitions();
     ir.lower_thread_locals().map_err(|msg| Error::unsupported(format!("module '{}': {msg}", module.name())))?;
 

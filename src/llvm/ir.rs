@@ -302,16 +302,11 @@ impl IrModule {
         unsafe { CStr::from_ptr(LLVMGetTarget(self.module)).to_string_lossy().into_owned() }
     }
 
-    /// Sets the triple the module is compiled for and the data layout of
-    /// `tm` (copied as it is, not parsed from its text again).
-    pub fn set_target(&mut self, triple: &str, tm: &super::target_machine::TargetMachine) {
+    /// Sets the triple the module is compiled for.
+    pub fn set_triple(&mut self, triple: &str) {
         let t = cstring(triple);
-        let dl = tm.data_layout();
-        // SAFETY: the module is live; LLVM copies the string and the layout.
-        unsafe {
-            LLVMSetTarget(self.module, t.as_ptr());
-            llvm_sys::target::LLVMSetModuleDataLayout(self.module, dl.as_raw());
-        }
+        // SAFETY: the module is live; LLVM copies the string.
+        unsafe { LLVMSetTarget(self.module, t.as_ptr()) };
     }
 
     /// The external definitions of the module, as ORC symbol flags need them.

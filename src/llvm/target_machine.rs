@@ -203,6 +203,15 @@ impl TargetMachine {
         raw
     }
 
+    /// Gives `ir` the triple `triple` and this machine's data layout (copied
+    /// as it is, not parsed from its text again): what it is compiled for.
+    pub fn set_target_of(&self, ir: &mut super::ir::IrModule, triple: &str) {
+        ir.set_triple(triple);
+        let dl = self.data_layout();
+        // SAFETY: the module is live and ours (&mut); LLVM copies the layout.
+        unsafe { llvm_sys::target::LLVMSetModuleDataLayout(ir.as_raw(), dl.as_raw()) };
+    }
+
     /// The target's data layout.
     pub fn data_layout(&self) -> TargetData {
         // SAFETY: the machine is live; the returned data layout is ours.
