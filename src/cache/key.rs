@@ -161,22 +161,27 @@ mod tests {
         assert_eq!(to_hex(&k).len(), 64);
     }
 
-    /// The key as the module comment spells it, hashed in one go.
+    /// The key as the module comment spells it: every field, prefixed by
+    /// its length, in one buffer hashed at once.
     fn recipe(module: &Module, spec: &TargetSpec, pipeline: &IrPipeline) -> Key {
-        Blake3::new()
-            .field(b"jitcore.object-cache.key")
-            .field(&CACHE_FORMAT_VERSION.to_le_bytes())
-            .field(env!("CARGO_PKG_VERSION").as_bytes())
-            .field(crate::llvm::llvm_version().as_bytes())
-            .field(spec.triple.as_bytes())
-            .field(spec.cpu.as_bytes())
-            .field(spec.features.as_bytes())
-            .field(&spec.opt_level.to_le_bytes())
-            .field(&spec.reloc.llvm_value().to_le_bytes())
-            .field(&spec.code_model.llvm_value().to_le_bytes())
-            .field(pipeline.passes(spec.opt_level).unwrap_or_default().as_bytes())
-            .field(&module.content_digest())
-            .finish()
+        let passes = pipeline.passes(spec.opt_level).unwrap_or_default();
+        let version = crate::llvm::llvm_version();
+        let numbers = [spec.opt_level, spec.reloc.llvm_value(), spec.code_model.llvm_value()].map(u32::to_le_bytes);
+        let digest = module.content_digest();
+        let strings = [spec.triple.as_bytes(), spec.cpu.as_bytes(), spec.features.as_bytes()];
+        let format = CACHE_FORMAT_VERSION.to_le_bytes();
+        let fields = [b"jitcore.object-cache.key".as_slice(), &format]
+            .into_iter()
+            .chain([env!("CARGO_PKG_VERSION").as_bytes(), version.as_bytes()])
+            .chain(strings)
+            .chain(numbers.iter().map(|n| n.as_slice()))
+            .chain([passes.as_bytes(), digest.as_slice()]);
+        let mut all = Vec::new();
+        for f in fields {
+            all.extend_from_slice(&(f.len() as u64).to_le_bytes());
+            all.extend_from_slice(f);
+        }
+        blake3(&all)
     }
 
     #[test]
