@@ -568,6 +568,83 @@ static void test_getbuffer(enum gb_kind k, int on_session)
     finish(s);
 }
 
+/* GetBuffer hands the engine another module's object. By the engine's
+   contract (JitcoreEngineSetObjectCache, as in llvmlite's MCJIT) a valid
+   object stands for the module it was asked for entirely, whatever module
+   it came from: the module's own symbols are then not found, and a later
+   module defining what the object defines is a duplicate. Hostile or not,
+   the engine must keep to that: no call reaches another module's code under
+   a name, every failure has its documented code, and the engine stays
+   usable. (A session rejects such objects: the loop above checks it.) */
+static void test_getbuffer_other_engine(void)
+{
+    struct scen *s = scen("getbuffer_other_module_engine");
+    g_mode = GB_OTHER;
+    long stood_in = 0, duplicates = 0, right = 0;
+    JitcoreStatistics st;
+    memset(&st, 0, sizeof st);
+    for (int round = 0; round < 3; round++) {
+        JitcoreEngineRef ee = MAKE_ENGINE(NULL);
+        if (!ee)
+            return;
+        JitcoreEngineSetObjectCache(ee, NULL, hostile_getbuffer, NULL);
+        for (int i = 0; i < NMOD; i++) {
+            char ir[512], name[64], fn[64], msg[512];
+            snprintf(name, sizeof name, "gb_fm_%d", i);
+            snprintf(fn, sizeof fn, "gb_fv_%d", i);
+            s->lookups++;
+            JitcoreModuleRef m = MAKE_MODULE(name, mod_ir(ir, sizeof ir, "gb_", i, 0));
+            if (!m) {
+                s->wrong++;
+                continue;
+            }
+            JitcoreErrorRef e = JitcoreEngineAddModule(ee, m);
+            if (e) {
+                /* what an earlier module's stand-in defines already */
+                if (!CHECK_MSG(du_err_is(e, JITCORE_ERROR_DUPLICATE_DEFINITION, fn, msg, sizeof msg),
+                               "adding %s: %s", name, msg))
+                    s->wrong++;
+                duplicates++;
+                JitcoreDisposeModule(m);
+                continue;
+            }
+            uint64_t a = 0;
+            e = JitcoreEngineGetFunctionAddress(ee, &a, fn);
+            if (e) {
+                /* the object stood for the module and does not define it */
+                if (!CHECK_MSG(du_err_is(e, JITCORE_ERROR_SYMBOL_NOT_FOUND, "stands for the module", msg, sizeof msg),
+                               "looking up %s: %s", fn, msg))
+                    s->wrong++;
+                stood_in++;
+                continue;
+            }
+            int got = FN(int (*)(void), a)();
+            if (!CHECK_MSG(got == expected(i), "getbuffer_other_module_engine: %s() == %d, expected %d", fn, got,
+                           expected(i)))
+                s->wrong++;
+            right++;
+        }
+        /* Still usable (compiled: the cache is removed first). */
+        JitcoreEngineSetObjectCache(ee, NULL, NULL, NULL);
+        JitcoreModuleRef after = MAKE_MODULE("gb_after", "define i32 @gb_after() {\n  ret i32 77\n}\n");
+        if (after && CHECK_OK(JitcoreEngineAddModule(ee, after)))
+            CHECK_EQ_INT(FN(int (*)(void), LOOKUP(ee, "gb_after"))(), 77);
+        JitcoreStatistics one;
+        memset(&one, 0, sizeof one);
+        CHECK_OK(JitcoreEngineGetStatistics(ee, &one));
+        st.CacheHits += one.CacheHits;
+        st.CacheRejected += one.CacheRejected;
+        JitcoreDisposeEngine(ee);
+    }
+    /* Every other module's object stood in (none was rejected). */
+    CHECK_MSG(stood_in > 0 && st.CacheHits >= (uint64_t)stood_in && st.CacheRejected == 0,
+              "getbuffer_other_module_engine: %ld stood in, %" PRIu64 " hits, %" PRIu64 " rejected", stood_in,
+              st.CacheHits, st.CacheRejected);
+    snprintf(s->note, sizeof s->note, "stood in=%ld duplicates=%ld compiled and right=%ld hits=%" PRIu64, stood_in,
+             duplicates, right, st.CacheHits);
+    finish(s);
+}
+
 int main(int argc, char **argv)
 {
     du_install_crash_handler("faults");
@@ -588,7 +665,10 @@ int main(int argc, char **argv)
            vouches for what it returns. See JitcoreObjectCacheGetBufferFunction. */
         if (k == GB_SAME_SYMBOL)
             continue;
-        RUN_TEST(test_getbuffer((enum gb_kind)k, 0));
+        if (k == GB_OTHER)
+            RUN_TEST(test_getbuffer_other_engine());
+        else
+            RUN_TEST(test_getbuffer((enum gb_kind)k, 0));
         RUN_TEST(test_getbuffer((enum gb_kind)k, 1));
     }
     if (g_corrupter > 0) {
