@@ -11,9 +11,9 @@ usage: suite.py --work DIR --harness EXE --jitcore-run EXE --out DIR
   --python-peer  a Python with llvmlite 0.50 (runs bench/llvmlite_peer.py)
   --parts        outputs of bench/run.sh's other parts (*.txt), quoted
 Environment: BENCH_REPS (default 3; tiny cold and warm cases 5 times
-that, medium cold at O0 and warm 3 times, the lazy process and lli 5
-times, process start 2 times; medium at O2, large, lookup and eager
-cases at most 3, throughput at most 2; each
+that, medium cold at O0 3 times, the lazy process and lli 5 times,
+process start 2 times; medium at O2 and warm (whose priming compiles at
+O2), large, lookup and eager cases at most 3, throughput at most 2; each
 repeat starts one case later than the one before),
 BENCH_CYCLES (memory cycles, default 10000), BENCH_CALLGRIND=0 (skip the
 instruction counts).
@@ -235,7 +235,7 @@ class Suite:
         self.measure("cold", self.cold_cases("large", [large], 0, None), slow, "us/module")
 
         print("warm caches ...", flush=True)
-        for wl, files, small, reps in (("tiny", tiny, tiny[:4], 5 * self.reps), ("medium", medium[:4], None, 3 * self.reps)):
+        for wl, files, small, reps in (("tiny", tiny, tiny[:4], 5 * self.reps), ("medium", medium[:4], None, slow)):
             cases = []
             for subject in ("engine", "session"):
                 d = os.path.join(w, f"cache-{subject}-{wl}")
@@ -331,7 +331,7 @@ def machine(args):
         "CPU": f"{cpu}, {os.cpu_count()} cores online, {int(mem) // 1024} MiB RAM",
         "LLVM": command_output(["llvm-config-22", "--version"]) or "22 (llvm-config-22 not found)",
         "library": f"{libdir}" + (f" (commit {rev})" if rev else ""),
-        "repeats": f"BENCH_REPS={os.environ.get('BENCH_REPS', '3')} (tiny cold and warm: 5x; medium cold O0 and warm: 3x; lazy and lli: 5x; start: 2x; medium O2, large, lookup, eager: at most 3; throughput 2; "
+        "repeats": f"BENCH_REPS={os.environ.get('BENCH_REPS', '3')} (tiny cold and warm: 5x; medium cold O0: 3x; lazy and lli: 5x; start: 2x; medium O2 and warm, large, lookup, eager: at most 3; throughput 2; "
                    f"each repeat starts one case later), "
                    f"memory cycles {os.environ.get('BENCH_CYCLES', '10000')}",
         "target options": "host triple, CPU and features, PIC, small code model for jitcore, raw LLJIT, the floor and "
