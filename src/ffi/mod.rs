@@ -63,6 +63,7 @@ pub(crate) unsafe fn str_arg<'a>(p: *const c_char, what: &str) -> Result<&'a str
 ///
 /// # Safety
 /// `name` must be NULL or point to a NUL-terminated string.
+#[inline(always)]
 pub(crate) unsafe fn lookup_name(
     name: *const c_char,
     known: impl FnOnce(&[u8]) -> Option<u64>,
