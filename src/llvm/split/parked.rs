@@ -37,10 +37,12 @@ impl Parked {
     ///
     /// # Safety
     /// `m` must be a live module we hold exclusively, alive until the result
-    /// is dropped. Until then `m` may only be cloned or written out: its
+    /// is dropped. Until then `m` may only be cloned or written out, or have
+    /// the body of a function that is not parked (any more: see
+    /// [`Parked::unpark`]) deleted, whose values only that body uses: its
     /// parked functions look unused or bodiless, so deleting declarations
-    /// (`collect_garbage`) or bodies in it would free values the parked
-    /// blocks still use.
+    /// (`collect_garbage`) or parked bodies in it would free values the
+    /// parked blocks still use.
     pub(super) unsafe fn park(
         m: LLVMModuleRef,
         which: &[usize],
@@ -84,7 +86,9 @@ impl Parked {
     pub(super) fn restore(self) {}
 
     /// Puts the body of `f` back alone (the others stay parked); false if
-    /// `f` is not parked here.
+    /// `f` is not parked here. The lazy split's nodes keep their bodies
+    /// parked between partitions and put back only the one they copy
+    /// (`tree.rs`), then delete it.
     pub(super) fn unpark(&mut self, f: LLVMValueRef) -> bool {
         match self.functions.iter().position(|p| p.f == f) {
             Some(at) => {
