@@ -17,6 +17,7 @@ use super::error::JitcoreErrorRef;
 use super::{boundary, boundary_or, bytes_arg, non_null, str_arg, write_out};
 use crate::error::{Error, Result};
 use crate::module::Module;
+use crate::fasthash::FastBuild;
 
 /// A module (`JitcoreModuleRef`).
 pub struct JitcoreOpaqueModule {
@@ -34,9 +35,9 @@ pub struct LLVMOpaqueModule {
     _private: [u8; 0],
 }
 
-static MODULES: Lazy<Mutex<HashMap<u64, Arc<Module>>>> = Lazy::new(|| Mutex::new(HashMap::new()));
+static MODULES: Lazy<Mutex<HashMap<u64, Arc<Module>, FastBuild>>> = Lazy::new(|| Mutex::new(HashMap::default()));
 
-fn registry() -> std::sync::MutexGuard<'static, HashMap<u64, Arc<Module>>> {
+fn registry() -> std::sync::MutexGuard<'static, HashMap<u64, Arc<Module>, FastBuild>> {
     MODULES.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -49,7 +50,7 @@ pub(crate) fn register(module: Arc<Module>) -> JitcoreModuleRef {
 }
 
 /// Forgets handle `id` (its module is gone or jitcore's own now).
-fn forget(reg: &mut HashMap<u64, Arc<Module>>, id: u64) {
+fn forget(reg: &mut HashMap<u64, Arc<Module>, FastBuild>, id: u64) {
     if reg.remove(&id).is_some() {
         super::handle::release(id as usize);
     }

@@ -5,7 +5,7 @@ use llvm_sys::core::{
 };
 use llvm_sys::prelude::LLVMMemoryBufferRef;
 
-use super::cstring;
+use super::with_cstr;
 use crate::error::{Error, Result};
 
 /// Owns an LLVM memory buffer; disposes it on drop unless released.
@@ -20,11 +20,11 @@ impl MemoryBuffer {
     /// LLVM's text parsers expect), identified by `name` in diagnostics.
     /// Fails (with `INVALID_ARGUMENT`) only when the copy cannot be allocated.
     pub fn copy_of(data: &[u8], name: &str) -> Result<MemoryBuffer> {
-        let cname = cstring(name);
         // SAFETY: data is a valid slice for its length; LLVM copies it and the
         // name before returning, or returns NULL when it cannot allocate.
-        let raw =
-            unsafe { LLVMCreateMemoryBufferWithMemoryRangeCopy(data.as_ptr().cast(), data.len(), cname.as_ptr()) };
+        let raw = with_cstr(name, |cname| unsafe {
+            LLVMCreateMemoryBufferWithMemoryRangeCopy(data.as_ptr().cast(), data.len(), cname.as_ptr())
+        });
         if raw.is_null() {
             return Err(Error::invalid_argument(format!("cannot allocate {} bytes for '{name}'", data.len())));
         }

@@ -104,8 +104,7 @@ pub fn route_exit_registrations(ir: &mut IrModule, token: &dyn Fn() -> String) -
         let ptr_ty = LLVMPointerTypeInContext(ctx, 0);
         let int_ty = LLVMInt32TypeInContext(ctx);
         for (name, params) in ROUTED {
-            let cname = cstring(name);
-            let decl = LLVMGetNamedFunction(m, cname.as_ptr());
+            let decl = LLVMGetNamedFunctionWithLength(m, name.as_ptr().cast(), name.len());
             if decl.is_null() || LLVMIsDeclaration(decl) == 0 || LLVMGetFirstUse(decl).is_null() {
                 continue;
             }

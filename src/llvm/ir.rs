@@ -256,8 +256,8 @@ impl IrModule {
         let m = IrModule { ctx, module };
         // SAFETY: the module is live; the name is copied by LLVM.
         unsafe {
-            let cname = cstring(name);
-            LLVMSetModuleIdentifier(m.module, cname.as_ptr(), cname.as_bytes().len());
+            let ident = super::until_nul(name);
+            LLVMSetModuleIdentifier(m.module, ident.as_ptr().cast(), ident.len());
         }
         m.verify(name)?;
         Ok(m)
@@ -377,13 +377,12 @@ impl IrModule {
     /// the engine can look them up and run them itself (`prefix` is asked
     /// only when there is one to rename).
     pub fn take_structors(&mut self, which: &str, prefix: &dyn Fn() -> String) -> Result<Vec<Structor>> {
-        let cname = cstring(which);
         let mut out = Vec::new();
         // SAFETY: the module is live and held exclusively; we read operands
         // of the global's initializer (checked to be constants of the
         // expected shape) and delete the global only after we are done.
         unsafe {
-            let g = LLVMGetNamedGlobal(self.module, cname.as_ptr());
+            let g = LLVMGetNamedGlobalWithLength(self.module, which.as_ptr().cast(), which.len());
             if g.is_null() {
                 return Ok(out);
             }

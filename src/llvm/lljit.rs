@@ -17,7 +17,7 @@ use super::ir::IrModule;
 use super::orc::{ExecutionSession, JitDylib, LookupKind, ObjectLayer, SymbolName, Tracker};
 use super::target_machine::TargetMachine;
 use super::unit::{string_error, BorrowedResponsibility, ThreadSafeModule, PLACEHOLDER_DONE};
-use super::{check, cstring, take_error};
+use super::{check, cstring, take_error, take_error_unless, with_cstr};
 use crate::error::{Error, JitcoreErrorCode, Result};
 
 /// Owns an LLJIT instance (and with it the ExecutionSession, the object
@@ -85,9 +85,8 @@ impl Lljit {
 
     /// Interns `name` after applying the target's global prefix (none on ELF).
     pub fn mangle_and_intern(&self, name: &str) -> SymbolName {
-        let c = cstring(name);
         // SAFETY: the LLJIT is live; the returned entry carries a reference for us.
-        unsafe { SymbolName::from_raw(LLVMOrcLLJITMangleAndIntern(self.raw, c.as_ptr())) }
+        with_cstr(name, |c| unsafe { SymbolName::from_raw(LLVMOrcLLJITMangleAndIntern(self.raw, c.as_ptr())) })
     }
 
     /// Creates a JITDylib named `name` (set up for LLJIT's platform support).
@@ -308,10 +307,8 @@ extern "C" fn report_error(ctx: *mut c_void, err: LLVMErrorRef) {
     let _ = crate::guard::catch(|| {
         // SAFETY: ctx is the ErrorReporter the LLJIT keeps until disposed of.
         let f = unsafe { &*ctx.cast::<ErrorReporter>() };
-        if let Some(msg) = take_error(err) {
-            if msg != PLACEHOLDER_DONE {
-                f(msg);
-            }
+        if let Some(msg) = take_error_unless(err, PLACEHOLDER_DONE) {
+            f(msg);
         }
     });
 }

@@ -62,6 +62,22 @@ pub(crate) fn take_error(err: LLVMErrorRef) -> Option<String> {
     }
 }
 
+/// Consumes an `LLVMErrorRef` like [`take_error`], but returns `None` also
+/// when its message is `ignored` (compared without copying it).
+pub(crate) fn take_error_unless(err: LLVMErrorRef, ignored: &str) -> Option<String> {
+    if err.is_null() {
+        return None;
+    }
+    // SAFETY: as in take_error.
+    unsafe {
+        let msg = LLVMGetErrorMessage(err);
+        let c = CStr::from_ptr(msg);
+        let text = (c.to_bytes() != ignored.as_bytes()).then(|| c.to_string_lossy().into_owned());
+        LLVMDisposeErrorMessage(msg);
+        text
+    }
+}
+
 /// Turns an `LLVMErrorRef` into a jitcore result, classifying ORC's messages.
 pub fn check(err: LLVMErrorRef, fallback: JitcoreErrorCode) -> Result<()> {
     match take_error(err) {
@@ -85,10 +101,42 @@ pub unsafe fn take_message(msg: *mut libc::c_char) -> String {
     text
 }
 
-/// A `CString` from Rust text that may contain NUL bytes (they are cut off).
+/// A `CString` from Rust text that may contain NUL bytes (cut off at the
+/// first one).
 pub fn cstring(s: &str) -> CString {
-    let end = s.find('\0').unwrap_or(s.len());
-    CString::new(&s[..end]).expect("NUL bytes were cut off")
+    match CString::new(s) {
+        Ok(c) => c,
+        Err(e) => {
+            let at = e.nul_position();
+            let mut bytes = e.into_vec();
+            bytes.truncate(at);
+            CString::new(bytes).expect("cut at the first NUL")
+        }
+    }
+}
+
+/// `s` up to its first NUL byte (all of it without one): the text
+/// [`cstring`] and [`with_cstr`] pass to LLVM.
+pub fn until_nul(s: &str) -> &str {
+    match s.as_bytes().iter().position(|&b| b == 0) {
+        Some(end) => &s[..end],
+        None => s,
+    }
+}
+
+/// Calls `f` with `s` as a C string, cut at its first NUL as [`cstring`]
+/// does: on the stack when it is short (a name on the compile path),
+/// allocated otherwise.
+pub fn with_cstr<R>(s: &str, f: impl FnOnce(&CStr) -> R) -> R {
+    const SHORT: usize = 192;
+    let s = until_nul(s);
+    if s.len() >= SHORT {
+        return f(&cstring(s));
+    }
+    let mut buf = [0u8; SHORT];
+    buf[..s.len()].copy_from_slice(s.as_bytes());
+    // The copy has no NUL before s.len() and one at s.len().
+    f(CStr::from_bytes_until_nul(&buf).expect("a NUL after the text"))
 }
 
 /// The LLVM version this process runs against, e.g. `22.1.8`.
@@ -98,4 +146,44 @@ pub fn llvm_version() -> String {
     // pointers, which point to live locals.
     unsafe { llvm_sys::core::LLVMGetVersion(&mut major, &mut minor, &mut patch) };
     format!("{major}.{minor}.{patch}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{cstring, take_error_unless, until_nul, with_cstr};
+
+    #[test]
+    fn names_are_cut_at_their_first_nul_on_every_path() {
+        let long = "x".repeat(500);
+        let cases = [
+            "".to_string(),
+            "f".to_string(),
+            "a\0b".to_string(),
+            "\0".to_string(),
+            "x".repeat(191),
+            "x".repeat(192),
+            "x".repeat(193),
+            format!("{long}\0tail"),
+            format!("{}\0{long}", "y".repeat(10)),
+            "é\u{1F600}".to_string(),
+        ];
+        for s in &cases {
+            let want = match s.find('\0') {
+                Some(end) => &s[..end],
+                None => s.as_str(),
+            };
+            assert_eq!(until_nul(s), want);
+            assert_eq!(cstring(s).to_bytes(), want.as_bytes(), "cstring of {} bytes", s.len());
+            assert_eq!(with_cstr(s, |c| c.to_bytes().to_vec()), want.as_bytes(), "with_cstr of {} bytes", s.len());
+        }
+    }
+
+    #[test]
+    fn an_ignored_error_message_is_consumed_and_others_come_back() {
+        assert_eq!(take_error_unless(std::ptr::null_mut(), "x"), None);
+        let e = super::unit::string_error("jitcore: done");
+        assert_eq!(take_error_unless(e, "jitcore: done"), None);
+        let e = super::unit::string_error("jitcore: done, or not");
+        assert_eq!(take_error_unless(e, "jitcore: done").as_deref(), Some("jitcore: done, or not"));
+    }
 }

@@ -16,7 +16,7 @@ use llvm_sys::orc2::*;
 use llvm_sys::{LLVMLinkage, LLVMVisibility};
 
 use super::buffer::MemoryBuffer;
-use super::cstring;
+use super::with_cstr;
 use super::ir::ModuleSymbol;
 use super::orc::{JitDylib, MaterializationUnit, ObjectLayer, SymbolFlags, SymbolName};
 
@@ -26,9 +26,8 @@ pub const PLACEHOLDER_DONE: &str = "jitcore: placeholder replaced by its unit";
 
 /// An LLVM error with `msg`.
 pub fn string_error(msg: &str) -> LLVMErrorRef {
-    let c = cstring(msg);
     // SAFETY: LLVMCreateStringError copies the message.
-    unsafe { llvm_sys::error::LLVMCreateStringError(c.as_ptr()) }
+    with_cstr(msg, |c| unsafe { llvm_sys::error::LLVMCreateStringError(c.as_ptr()) })
 }
 
 /// A materialization responsibility jitcore owns: what ORC hands a unit's
@@ -240,10 +239,9 @@ pub fn custom_unit(
         .map(|(name, flags)| LLVMOrcCSymbolFlagsMapPair { Name: name.into_raw(), Flags: flags.raw() })
         .collect();
     let ctx = Box::into_raw(Box::new(body));
-    let name = cstring(name);
     // SAFETY: ORC takes the retained names and copies the name; ctx is a
     // Box that exactly one of materialize/destroy takes back.
-    unsafe {
+    with_cstr(name, |name| unsafe {
         MaterializationUnit::from_raw(LLVMOrcCreateCustomMaterializationUnit(
             name.as_ptr(),
             ctx.cast(),
@@ -254,7 +252,7 @@ pub fn custom_unit(
             discard,
             destroy,
         ))
-    }
+    })
 }
 
 extern "C" fn materialize(ctx: *mut c_void, mr: LLVMOrcMaterializationResponsibilityRef) {
@@ -384,30 +382,30 @@ impl Drop for PlaceholderContext {
 /// added (a copy; parsing the layout's text again cost as much as a
 /// quarter of the placeholder).
 pub fn placeholder(shared: &PlaceholderContext, symbols: &[ModuleSymbol], name: &str) -> Result<ThreadSafeModule, String> {
-    let ident = cstring(name);
     let mut out = None;
     shared.with_lock(&mut |ctx| {
         // SAFETY: under the context's lock, everything is created here in
         // the context; the module is handed to the ThreadSafeModule at the
         // end, which owns it (and shares the context).
         unsafe {
-            let m = LLVMModuleCreateWithNameInContext(ident.as_ptr(), ctx);
+            let m = with_cstr(name, |ident| LLVMModuleCreateWithNameInContext(ident.as_ptr(), ctx));
             let void_fn = LLVMFunctionType(LLVMVoidTypeInContext(ctx), std::ptr::null_mut(), 0, 0);
             let i8t = LLVMInt8TypeInContext(ctx);
             let builder = LLVMCreateBuilderInContext(ctx);
             for sym in symbols {
-                let name = cstring(&sym.name);
-                let v = if sym.callable {
-                    let f = LLVMAddFunction(m, name.as_ptr(), void_fn);
-                    let bb = LLVMAppendBasicBlockInContext(ctx, f, c"entry".as_ptr());
-                    LLVMPositionBuilderAtEnd(builder, bb);
-                    LLVMBuildRetVoid(builder);
-                    f
-                } else {
-                    let g = LLVMAddGlobal(m, i8t, name.as_ptr());
-                    LLVMSetInitializer(g, LLVMConstInt(i8t, 0, 0));
-                    g
-                };
+                let v = with_cstr(&sym.name, |name| {
+                    if sym.callable {
+                        let f = LLVMAddFunction(m, name.as_ptr(), void_fn);
+                        let bb = LLVMAppendBasicBlockInContext(ctx, f, c"entry".as_ptr());
+                        LLVMPositionBuilderAtEnd(builder, bb);
+                        LLVMBuildRetVoid(builder);
+                        f
+                    } else {
+                        let g = LLVMAddGlobal(m, i8t, name.as_ptr());
+                        LLVMSetInitializer(g, LLVMConstInt(i8t, 0, 0));
+                        g
+                    }
+                });
                 if sym.weak {
                     LLVMSetLinkage(v, LLVMLinkage::LLVMWeakAnyLinkage);
                 }

@@ -19,6 +19,7 @@ use crate::cache::ObjectCache;
 use crate::compile::pipeline::IrPipeline;
 use crate::compile::pool::Pool;
 use crate::error::{Error, Result};
+use crate::fasthash::FastBuild;
 use crate::llvm::ir::ModuleSymbol;
 use crate::llvm::lazy::{FailureHandler, StubsManager};
 use crate::llvm::lljit::Lljit;
@@ -124,9 +125,9 @@ impl Drop for InJit {
 pub struct CacheMarks {
     /// Served from the cache: if such a unit fails to link, its cached
     /// object is at fault and the reset compiles it instead.
-    pub served: HashSet<u64>,
+    pub served: HashSet<u64, FastBuild>,
     /// Compile without asking the cache (and store the fresh object).
-    pub bypass: HashSet<u64>,
+    pub bypass: HashSet<u64, FastBuild>,
 }
 
 /// A lazily added module of a dylib, for the generator that defines its
@@ -177,7 +178,7 @@ pub struct SessionEnv {
     pub(super) cache: RwLock<Option<Arc<dyn ObjectCache>>>,
     pub stats: Stats,
     pub log: ErrorLog,
-    pub(super) pending: Mutex<HashMap<u64, Pending>>,
+    pub(super) pending: Mutex<HashMap<u64, Pending, FastBuild>>,
     /// Units whose object came from the object cache, and units that must
     /// compile without asking it (a cached object of theirs failed to link).
     pub(super) cache_served: Mutex<CacheMarks>,
@@ -288,7 +289,7 @@ impl SessionEnv {
         self.me.clone()
     }
 
-    pub(super) fn pending(&self) -> MutexGuard<'_, HashMap<u64, Pending>> {
+    pub(super) fn pending(&self) -> MutexGuard<'_, HashMap<u64, Pending, FastBuild>> {
         self.pending.lock().unwrap_or_else(|p| p.into_inner())
     }
 

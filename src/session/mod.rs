@@ -133,7 +133,7 @@ impl Session {
                 cache: RwLock::new(None),
                 stats: Stats::default(),
                 log: ErrorLog::default(),
-                pending: Mutex::new(HashMap::new()),
+                pending: Mutex::new(HashMap::default()),
                 cache_served: Mutex::new(Default::default()),
                 next_unit: AtomicU64::new(1),
                 pool: RwLock::new(pool),
