@@ -28,8 +28,9 @@ pub fn new_owner_id() -> OwnerId {
 /// A verified module and the facts about it that do not change.
 pub struct Module {
     name: CString,
-    /// The bytes the module was made from: what its content key is computed
-    /// over, and what its IR is rebuilt from.
+    /// The bytes the module was made from, followed by one NUL (so the
+    /// text parser reads them in place): what its content key is computed
+    /// over (without the NUL), and what its IR is rebuilt from.
     source: Box<[u8]>,
     /// The prepared IR; `None` once [`Module::take_ir`] took it (rebuilt
     /// from `source` when needed again).
@@ -59,6 +60,18 @@ pub struct Module {
 /// What the content digest starts with: changing how a module's content is
 /// digested changes this tag (and the cache format version, `cache/key.rs`).
 const CONTENT_TAG: &[u8] = b"jitcore.module-content.v1";
+
+/// `bytes` followed by one NUL byte, as a module keeps its source.
+fn terminated(mut bytes: Vec<u8>) -> Vec<u8> {
+    bytes.reserve_exact(1);
+    bytes.push(0);
+    bytes
+}
+
+/// A source kept by [`terminated`], without its NUL.
+fn unterminated(source: &[u8]) -> &[u8] {
+    &source[..source.len() - 1]
+}
 
 /// BLAKE3 over [`CONTENT_TAG`], the module's name and its source bytes, each
 /// length-prefixed.
@@ -100,7 +113,11 @@ impl Module {
     /// Parses IR text or bitcode named `name`.
     pub fn from_ir(name: &str, data: &[u8]) -> Result<Arc<Module>> {
         crate::llvm::initialize()?;
-        Module::prepare(name, IrModule::parse(name, data)?, data.to_vec())
+        let mut source = Vec::with_capacity(data.len() + 1);
+        source.extend_from_slice(data);
+        let source = terminated(source);
+        let ir = IrModule::parse_terminated(name, &source)?;
+        Module::prepare(name, ir, source)
     }
 
     /// Parses IR text or bitcode from a source the host does not trust.
@@ -129,15 +146,16 @@ impl Module {
     /// copy of a host's LLVM-C module, or of one of LLJIT's), parsed from
     /// `bitcode` (named `name`).
     pub fn from_ir_module(name: &str, ir: IrModule, bitcode: Vec<u8>) -> Result<Arc<Module>> {
-        Module::prepare(name, ir, bitcode)
+        Module::prepare(name, ir, terminated(bitcode))
     }
 
+    /// `source` is the module's bytes followed by one NUL (see [`terminated`]).
     fn prepare(name: &str, mut ir: IrModule, source: Vec<u8>) -> Result<Arc<Module>> {
         if name.contains('\0') {
             return Err(Error::invalid_argument("a module name must not contain NUL bytes"));
         }
         let digest = OnceLock::new();
-        let hash = || content_hash_of(digest.get_or_init(|| content_digest_of(name, &source)));
+        let hash = || content_hash_of(digest.get_or_init(|| content_digest_of(name, unterminated(&source))));
         let Rewritten { ctors, dtors, exit_token } = rewrite(name, &mut ir, &hash)?;
         let symbols = ir.defined_symbols();
         let triple = ir.target_triple();
@@ -164,7 +182,7 @@ impl Module {
     /// then rewritten as when the module was made (the same names), so it
     /// is the IR [`prepare`](Self::prepare) made.
     fn rebuild(&self) -> Result<IrModule> {
-        let mut ir = IrModule::parse(self.name(), &self.source)?;
+        let mut ir = IrModule::parse_terminated(self.name(), &self.source)?;
         let hash = self.content_hash();
         rewrite(self.name(), &mut ir, &|| hash)?;
         Ok(ir)
@@ -215,7 +233,7 @@ impl Module {
     /// bytes and the name, with the LLVM and jitcore versions the cache key
     /// adds, so it is a content key for the object.)
     pub fn content_digest(&self) -> [u8; 32] {
-        *self.digest.get_or_init(|| content_digest_of(self.name(), &self.source))
+        *self.digest.get_or_init(|| content_digest_of(self.name(), unterminated(&self.source)))
     }
 
     /// A 64-bit content hash (the first 8 bytes of the content digest),

@@ -1,7 +1,8 @@
 //! An owned `LLVMMemoryBufferRef`.
 
 use llvm_sys::core::{
-    LLVMCreateMemoryBufferWithMemoryRangeCopy, LLVMDisposeMemoryBuffer, LLVMGetBufferSize, LLVMGetBufferStart,
+    LLVMCreateMemoryBufferWithMemoryRange, LLVMCreateMemoryBufferWithMemoryRangeCopy, LLVMDisposeMemoryBuffer,
+    LLVMGetBufferSize, LLVMGetBufferStart,
 };
 use llvm_sys::prelude::LLVMMemoryBufferRef;
 
@@ -27,6 +28,29 @@ impl MemoryBuffer {
         });
         if raw.is_null() {
             return Err(Error::invalid_argument(format!("cannot allocate {} bytes for '{name}'", data.len())));
+        }
+        Ok(MemoryBuffer(raw))
+    }
+
+    /// A buffer over `terminated` without its last byte, which must be
+    /// NUL (what LLVM's text parsers read at the end), without copying.
+    /// Fails with `INTERNAL` when the last byte is not NUL.
+    ///
+    /// # Safety
+    /// The buffer borrows the bytes: it must be dropped before they are
+    /// freed or changed.
+    pub unsafe fn borrowing_terminated(terminated: &[u8], name: &str) -> Result<MemoryBuffer> {
+        let Some((&0, data)) = terminated.split_last() else {
+            return Err(Error::internal(format!("the bytes of '{name}' are not NUL-terminated")));
+        };
+        // SAFETY: data is a valid slice, followed by a NUL byte (checked), as
+        // RequiresNullTerminator asks; LLVM copies the name and keeps only a
+        // reference to the bytes, which the caller keeps alive (its contract).
+        let raw = with_cstr(name, |cname| unsafe {
+            LLVMCreateMemoryBufferWithMemoryRange(data.as_ptr().cast(), data.len(), cname.as_ptr(), 1)
+        });
+        if raw.is_null() {
+            return Err(Error::invalid_argument(format!("cannot make a buffer for '{name}'")));
         }
         Ok(MemoryBuffer(raw))
     }

@@ -28,13 +28,16 @@ thread_local! {
 extern "C" fn handler(info: LLVMDiagnosticInfoRef, _ctx: *mut c_void) {
     // A panic must not unwind into LLVM; losing a diagnostic is the worst case.
     let _ = crate::guard::catch(|| {
-        // SAFETY: info is the live diagnostic LLVM hands us for this call;
-        // the description is a message we own and dispose.
-        let (severity, text) =
-            unsafe { (LLVMGetDiagInfoSeverity(info), take_message(LLVMGetDiagInfoDescription(info))) };
-        if severity == LLVMDiagnosticSeverity::LLVMDSError {
-            ERRORS.with(|e| e.borrow_mut().push(text.trim_end().to_string()));
+        // SAFETY: info is the live diagnostic LLVM hands us for this call.
+        if unsafe { LLVMGetDiagInfoSeverity(info) } != LLVMDiagnosticSeverity::LLVMDSError {
+            // Warnings and remarks are dropped unread: printing one's
+            // description costs more than most of them are worth (codegen
+            // of a large module reports thousands).
+            return;
         }
+        // SAFETY: as above; the description is a message we own and dispose.
+        let text = unsafe { take_message(LLVMGetDiagInfoDescription(info)) };
+        ERRORS.with(|e| e.borrow_mut().push(text.trim_end().to_string()));
     });
 }
 

@@ -230,6 +230,20 @@ impl IrModule {
     /// Parses textual IR or bitcode (LLVM detects which) into a new context.
     /// `name` identifies the buffer in diagnostics ("name:line:col: error: ...").
     pub fn parse(name: &str, data: &[u8]) -> Result<IrModule> {
+        IrModule::parse_from(name, data, || MemoryBuffer::copy_of(data, name))
+    }
+
+    /// [`parse`](Self::parse) of `terminated` without its last byte, which
+    /// must be NUL: the parser reads the bytes where they are, without a
+    /// copy (a module's source is kept that way).
+    pub fn parse_terminated(name: &str, terminated: &[u8]) -> Result<IrModule> {
+        let data = &terminated[..terminated.len().saturating_sub(1)];
+        // SAFETY: the buffer is dropped inside parse_from, while `terminated`
+        // is borrowed.
+        IrModule::parse_from(name, data, || unsafe { MemoryBuffer::borrowing_terminated(terminated, name) })
+    }
+
+    fn parse_from(name: &str, data: &[u8], buffer: impl FnOnce() -> Result<MemoryBuffer>) -> Result<IrModule> {
         if let Some(depth) = text_nesting(data) {
             if depth > MAX_IR_NESTING {
                 return Err(Error::invalid_ir(format!(
@@ -237,7 +251,7 @@ impl IrModule {
                 )));
             }
         }
-        let buf = MemoryBuffer::copy_of(data, name)?;
+        let buf = buffer()?;
         let ctx = super::diagnostics::new_context();
         let mut module = ptr::null_mut();
         let mut msg = ptr::null_mut();
@@ -490,6 +504,9 @@ pub(crate) const MAX_IR_NESTING: usize = 512;
 
 /// The deepest bracket nesting of IR text, outside string literals and
 /// comments, or `None` for bitcode (which is read without recursion).
+/// Not inlined: inlined into the parse, it was compiled to a slower loop
+/// (12.1M instead of 9.4M instructions over 1.3 MB of IR).
+#[inline(never)]
 fn text_nesting(data: &[u8]) -> Option<usize> {
     if data.starts_with(b"BC\xc0\xde") || data.starts_with(&[0xde, 0xc0, 0x17, 0x0b]) {
         return None;
