@@ -14,7 +14,8 @@ Environment: BENCH_REPS (default 3; tiny cold and warm cases 5 times
 that, medium cold at O0 3 times, the lazy process and lli 5 times,
 process start 2 times; medium at O2 and warm (whose priming compiles at
 O2), large, lookup and eager cases at most 3, throughput at most 2; each
-repeat starts one case later than the one before),
+repeat starts one case later than the one before; each warm run is the
+median of 5 passes after its priming one),
 BENCH_CYCLES (memory cycles, default 10000), BENCH_CALLGRIND=0 (skip the
 instruction counts).
 """
@@ -35,6 +36,9 @@ import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# Each timed warm run measures this many passes after its priming one and
+# reports their median (bench/harness/main.c): a few milliseconds each.
+WARM_ROUNDS = ["--rounds", "5"]
 
 
 class LoadSampler(threading.Thread):
@@ -242,9 +246,10 @@ class Suite:
                 shutil.rmtree(d, ignore_errors=True)
                 for name, label, a in (("disk", "disk cache", ["--disk-cache", d]), ("callback", "host callbacks", ["--callback-cache"])):
                     cases.append(Case(f"warm/{wl}/{subject}-{name}", f"jitcore {subject}, warm {label}",
-                                      self.harness("warm", subject, *a, *files),
+                                      self.harness("warm", subject, *a, *WARM_ROUNDS, *files),
                                       callgrind=small and self.harness("warm", subject, *a, *small)))
-            cases.append(Case(f"warm/{wl}/floor", "floor: parse IR + LLJIT add object", self.harness("warm", "floor", *files),
+            cases.append(Case(f"warm/{wl}/floor", "floor: parse IR + LLJIT add object",
+                              self.harness("warm", "floor", *WARM_ROUNDS, *files),
                               callgrind=small and self.harness("warm", "floor", *small)))
             self.measure("warm", cases, reps, "us/module")
 
@@ -332,7 +337,7 @@ def machine(args):
         "LLVM": command_output(["llvm-config-22", "--version"]) or "22 (llvm-config-22 not found)",
         "library": f"{libdir}" + (f" (commit {rev})" if rev else ""),
         "repeats": f"BENCH_REPS={os.environ.get('BENCH_REPS', '3')} (tiny cold and warm: 5x; medium cold O0: 3x; lazy and lli: 5x; start: 2x; medium O2 and warm, large, lookup, eager: at most 3; throughput 2; "
-                   f"each repeat starts one case later), "
+                   f"each repeat starts one case later; each warm run: the median of {WARM_ROUNDS[1]} passes after its priming one), "
                    f"memory cycles {os.environ.get('BENCH_CYCLES', '10000')}",
         "target options": "host triple, CPU and features, PIC, small code model for jitcore, raw LLJIT, the floor and "
                           "llvmlite; raw MCJIT's C API takes no CPU nor relocation model (generic CPU, static, JIT code "

@@ -24,7 +24,9 @@
  *            --lazy, --threads N, --passes (lljit: default<On> first),
  *            --sym NAME (entry of every FILE; default: the file's stem),
  *            --names A,B (lookup), --iters N (lookup), --cycles N and
- *            --rename (memory)
+ *            --rename (memory), --rounds N (warm: N measured passes after
+ *            the priming one, each in a fresh instance; the median is
+ *            printed, default 1)
  * An entry is called as int64_t (*)(int64_t) with 3.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -134,21 +136,40 @@ static void print_time(const char *figure, const char *subject, Clock c, int per
            figure, subject, c.wall / per, c.cpu / per, (double)c.faults / per, per, extra);
 }
 
-static void cold(const Subject *s, const BenchConfig *cfg, const Input *in, int n, int prime)
+static int by_cpu(const void *a, const void *b)
+{
+    double x = ((const Clock *)a)->cpu, y = ((const Clock *)b)->cpu;
+    return (x > y) - (x < y);
+}
+
+/* cold: one measured pass in a fresh instance. warm: a priming pass, then
+ * `rounds` measured passes, each in a fresh instance; the one of median CPU
+ * time is printed (one process gives `rounds` samples of the same warm
+ * state, so a slow moment of the machine moves the figure less). */
+static void cold(const Subject *s, const BenchConfig *cfg, const Input *in, int n, int prime, int rounds)
 {
     if (prime) {
         Jit *j = s->create(cfg);
         add_all(s, j, in, n);
         s->dispose(j);
     }
-    Jit *j = s->create(cfg);
-    Clock c = start();
-    int64_t sum = add_all(s, j, in, n);
-    c = stop(c);
-    char extra[64];
-    snprintf(extra, sizeof extra, ", \"checksum\": %lld", (long long)sum);
-    print_time(prime ? "warm" : "cold", s->name, c, n, extra);
-    s->dispose(j);
+    Clock *c = calloc((size_t)rounds, sizeof *c);
+    int64_t sum = 0;
+    for (int r = 0; r < rounds; r++) {
+        Jit *j = s->create(cfg);
+        c[r] = start();
+        int64_t got = add_all(s, j, in, n);
+        c[r] = stop(c[r]);
+        if (r > 0 && got != sum)
+            harness_die(s->name, "rounds computed different checksums");
+        sum = got;
+        s->dispose(j);
+    }
+    qsort(c, (size_t)rounds, sizeof *c, by_cpu);
+    char extra[96];
+    snprintf(extra, sizeof extra, ", \"checksum\": %lld, \"rounds\": %d", (long long)sum, rounds);
+    print_time(prime ? "warm" : "cold", s->name, c[rounds / 2], n, extra);
+    free(c);
 }
 
 static void lookups(const Subject *s, const BenchConfig *cfg, const Input *in, char *names, int iters)
@@ -258,7 +279,7 @@ int main(int argc, char **argv)
     BenchConfig cfg = {.opt_level = 2};
     const char *entry = NULL;
     char names[256] = "f0";
-    int iters = 1000, cycles = 10000, rename = 0;
+    int iters = 1000, cycles = 10000, rename = 0, rounds = 1;
     const char **paths = malloc(sizeof *paths * (size_t)argc);
     int n = 0;
     for (int i = 3; i < argc; i++) {
@@ -286,6 +307,8 @@ int main(int argc, char **argv)
             iters = atoi(argv[++i]);
         else if (!strcmp(a, "--cycles") && more)
             cycles = atoi(argv[++i]);
+        else if (!strcmp(a, "--rounds") && more)
+            rounds = atoi(argv[++i]);
         else if (a[0] == '-')
             harness_die(a, "unknown option");
         else
@@ -296,8 +319,10 @@ int main(int argc, char **argv)
     Input *in = malloc(sizeof *in * (size_t)n);
     for (int i = 0; i < n; i++)
         in[i] = read_input(paths[i], entry);
+    if (rounds < 1 || (rounds > 1 && strcmp(figure, "warm") != 0))
+        harness_die("--rounds", "takes a positive count, and more than 1 only for the warm figure");
     if (!strcmp(figure, "cold") || !strcmp(figure, "warm"))
-        cold(s, &cfg, in, n, !strcmp(figure, "warm"));
+        cold(s, &cfg, in, n, !strcmp(figure, "warm"), rounds);
     else if (!strcmp(figure, "lookup"))
         lookups(s, &cfg, in, names, iters);
     else if (!strcmp(figure, "throughput"))
