@@ -25,6 +25,8 @@ pub(crate) mod report;
 pub(crate) mod session;
 pub(crate) mod target;
 pub(crate) mod tls;
+#[cfg(test)]
+mod test_child;
 
 // The engine: llvmlite's ExecutionEngine.
 pub use engine::Engine;

@@ -113,9 +113,14 @@ impl Module {
     /// Parses IR text or bitcode named `name`.
     pub fn from_ir(name: &str, data: &[u8]) -> Result<Arc<Module>> {
         crate::llvm::initialize()?;
-        let mut source = Vec::with_capacity(data.len() + 1);
+        // The copy jitcore keeps, NUL-terminated (see `terminated`): a
+        // length the process cannot allocate is an error, not an abort.
+        let mut source = Vec::new();
+        source.try_reserve_exact(data.len() + 1).map_err(|_| {
+            Error::invalid_argument(format!("cannot allocate {} bytes for the source of module '{name}'", data.len()))
+        })?;
         source.extend_from_slice(data);
-        let source = terminated(source);
+        source.push(0);
         let ir = IrModule::parse_terminated(name, &source)?;
         Module::prepare(name, ir, source)
     }
@@ -446,6 +451,67 @@ mod tests {
         let again = Module::from_ir("rebuilt", ir.as_bytes()).unwrap();
         assert_eq!(again.content_digest(), m.content_digest());
         assert_ne!(Module::from_ir("other", ir.as_bytes()).unwrap().content_digest(), m.content_digest());
+    }
+
+    #[test]
+    fn the_content_digest_is_blake3_over_the_name_and_the_bytes_given() {
+        // The recipe `cache/key.rs` documents (field 12), whatever jitcore
+        // keeps beside the bytes (the source is kept NUL-terminated), for
+        // text and for bitcode, before and after the IR is rebuilt.
+        let recipe = |name: &str, bytes: &[u8]| {
+            crate::llvm::blake3::Blake3::new().field(CONTENT_TAG).field(name.as_bytes()).field(bytes).finish()
+        };
+        let text = Module::from_ir("sum", SUM.as_bytes()).unwrap();
+        assert_eq!(text.content_digest(), recipe("sum", SUM.as_bytes()));
+        let bitcode = IrModule::parse("sum", SUM.as_bytes()).unwrap().bitcode();
+        let from_bitcode = Module::from_ir("sum", &bitcode).unwrap();
+        assert_eq!(from_bitcode.content_digest(), recipe("sum", &bitcode));
+        drop(from_bitcode.take_ir().unwrap());
+        assert!(from_bitcode.ir_text().unwrap().contains("define"));
+        assert_eq!(from_bitcode.content_digest(), recipe("sum", &bitcode));
+    }
+
+    #[test]
+    fn a_source_is_parsed_in_place_only_when_nul_terminated() {
+        let mut terminated = SUM.as_bytes().to_vec();
+        terminated.push(0);
+        let ir = IrModule::parse_terminated("sum", &terminated).unwrap();
+        assert!(ir.to_text().contains("define"));
+        let e = IrModule::parse_terminated("sum", SUM.as_bytes()).err().expect("not NUL-terminated");
+        assert_eq!(e.code, crate::error::JitcoreErrorCode::JITCORE_ERROR_INTERNAL, "{}", e.message);
+        let e = IrModule::parse_terminated("empty", b"").err().expect("no bytes at all");
+        assert_eq!(e.code, crate::error::JitcoreErrorCode::JITCORE_ERROR_INTERNAL, "{}", e.message);
+        // A text that ends without a newline still ends where its length says.
+        let ir = IrModule::parse_terminated("short", b"define void @f() {\n ret void\n}\0").unwrap();
+        assert!(ir.to_text().contains("@f"));
+    }
+
+    #[test]
+    fn a_source_too_large_to_copy_is_an_error_not_an_abort() {
+        if !crate::test_child::in_own_process("module::tests::a_source_too_large_to_copy_is_an_error_not_an_abort") {
+            return;
+        }
+        const LEN: usize = 1 << 30;
+        // SAFETY: an anonymous read-only mapping of LEN zero bytes, checked,
+        // never unmapped (the child exits after the test).
+        let data = unsafe {
+            let p = libc::mmap(
+                std::ptr::null_mut(),
+                LEN,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            );
+            assert_ne!(p, libc::MAP_FAILED);
+            std::slice::from_raw_parts(p.cast::<u8>(), LEN)
+        };
+        crate::test_child::limit_address_space(256 << 20);
+        let e = Module::from_ir("huge", data).err().expect("a copy of 1 GiB cannot fit in 256 MiB");
+        assert_eq!(e.code, crate::error::JitcoreErrorCode::JITCORE_ERROR_INVALID_ARGUMENT, "{}", e.message);
+        assert!(e.message.contains("cannot allocate 1073741824 bytes") && e.message.contains("'huge'"), "{}", e.message);
+        // Within the limit, modules are made as before.
+        assert!(Module::from_ir("sum", SUM.as_bytes()).is_ok());
     }
 
     #[test]

@@ -154,6 +154,8 @@ static void cold(const Subject *s, const BenchConfig *cfg, const Input *in, int 
         s->dispose(j);
     }
     Clock *c = calloc((size_t)rounds, sizeof *c);
+    if (!c)
+        harness_die("--rounds", "cannot allocate the samples");
     int64_t sum = 0;
     for (int r = 0; r < rounds; r++) {
         Jit *j = s->create(cfg);

@@ -700,16 +700,7 @@ mod tests {
     /// uses plus 256 MiB, so any large allocation would abort it.
     #[test]
     fn huge_sparse_entries_are_dropped_without_being_read() {
-        const CHILD: &str = "JITCORE_TEST_SPARSE_CHILD";
-        const NAME: &str = "cache::disk::tests::huge_sparse_entries_are_dropped_without_being_read";
-        if std::env::var_os(CHILD).is_none() {
-            let out = std::process::Command::new(std::env::current_exe().unwrap())
-                .args(["--exact", NAME, "--test-threads=1", "--nocapture"])
-                .env(CHILD, "1")
-                .output()
-                .unwrap();
-            let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-            assert!(out.status.success() && text.contains("1 passed"), "child failed ({}):\n{text}", out.status);
+        if !crate::test_child::in_own_process("cache::disk::tests::huge_sparse_entries_are_dropped_without_being_read") {
             return;
         }
         let dir = temp_dir("sparse");
@@ -733,15 +724,7 @@ mod tests {
             (claims_max.to_vec(), (HEADER_LEN + object.len()) as u64, "truncated or extended"),
             (Vec::new(), HUGE, "bad magic"),
         ];
-        // SAFETY: getrlimit/setrlimit on a valid struct; this process is a
-        // child that only runs this test.
-        unsafe {
-            let statm = fs::read_to_string("/proc/self/statm").unwrap();
-            let pages: u64 = statm.split_whitespace().next().unwrap().parse().unwrap();
-            let limit = pages * libc::sysconf(libc::_SC_PAGESIZE) as u64 + (256 << 20);
-            let rl = libc::rlimit { rlim_cur: limit, rlim_max: libc::RLIM_INFINITY };
-            assert_eq!(libc::setrlimit(libc::RLIMIT_AS, &rl), 0);
-        }
+        crate::test_child::limit_address_space(256 << 20);
         // The limit bites: reading such a file whole (the old way, with
         // `Vec::with_capacity(size)`) would have aborted this process.
         // (black_box: an allocation nothing uses may be optimized away, and

@@ -90,7 +90,8 @@ pub(crate) fn unregister(modules: &[Arc<Module>]) {
 /// and verifies it. `Data` need not be NUL-terminated; both arguments are
 /// borrowed for the call. On success `*Result` is a module the caller owns
 /// (dispose with `JitcoreDisposeModule`, or hand to an engine). Errors:
-/// `INVALID_ARGUMENT` for NULL arguments or a `Len` too large to exist;
+/// `INVALID_ARGUMENT` for NULL arguments, a `Len` too large to exist, or
+/// one the process cannot allocate a copy of (jitcore keeps the bytes);
 /// `INVALID_IR` with the module name, line and column for IR that does not
 /// parse or verify, and for textual IR whose brackets nest more than 512
 /// levels deep (LLVM's parser recurses per level). Thread-safe.

@@ -49,30 +49,26 @@ pub fn initialize() -> Result<()> {
 
 /// Consumes an `LLVMErrorRef` and returns its message, or `None` for success.
 pub(crate) fn take_error(err: LLVMErrorRef) -> Option<String> {
-    if err.is_null() {
-        return None;
-    }
-    // SAFETY: `err` is a live, unconsumed LLVMErrorRef handed to us by LLVM;
-    // LLVMGetErrorMessage consumes it and returns a string we dispose once.
-    unsafe {
-        let msg = LLVMGetErrorMessage(err);
-        let text = CStr::from_ptr(msg).to_string_lossy().into_owned();
-        LLVMDisposeErrorMessage(msg);
-        Some(text)
-    }
+    read_error(err, |msg| Some(msg.to_string_lossy().into_owned()))
 }
 
 /// Consumes an `LLVMErrorRef` like [`take_error`], but returns `None` also
 /// when its message is `ignored` (compared without copying it).
 pub(crate) fn take_error_unless(err: LLVMErrorRef, ignored: &str) -> Option<String> {
+    read_error(err, |msg| (msg.to_bytes() != ignored.as_bytes()).then(|| msg.to_string_lossy().into_owned()))
+}
+
+/// Consumes `err` (`None` for success) and hands its message to `read`.
+fn read_error(err: LLVMErrorRef, read: impl FnOnce(&CStr) -> Option<String>) -> Option<String> {
     if err.is_null() {
         return None;
     }
-    // SAFETY: as in take_error.
+    // SAFETY: `err` is a live, unconsumed LLVMErrorRef handed to us by LLVM;
+    // LLVMGetErrorMessage consumes it and returns a string we dispose once,
+    // after `read` is done with it.
     unsafe {
         let msg = LLVMGetErrorMessage(err);
-        let c = CStr::from_ptr(msg);
-        let text = (c.to_bytes() != ignored.as_bytes()).then(|| c.to_string_lossy().into_owned());
+        let text = read(CStr::from_ptr(msg));
         LLVMDisposeErrorMessage(msg);
         text
     }
@@ -104,15 +100,7 @@ pub unsafe fn take_message(msg: *mut libc::c_char) -> String {
 /// A `CString` from Rust text that may contain NUL bytes (cut off at the
 /// first one).
 pub fn cstring(s: &str) -> CString {
-    match CString::new(s) {
-        Ok(c) => c,
-        Err(e) => {
-            let at = e.nul_position();
-            let mut bytes = e.into_vec();
-            bytes.truncate(at);
-            CString::new(bytes).expect("cut at the first NUL")
-        }
-    }
+    CString::new(until_nul(s)).expect("cut at the first NUL")
 }
 
 /// `s` up to its first NUL byte (all of it without one): the text
