@@ -60,8 +60,15 @@ impl SymbolName {
     }
 
     pub fn as_str(&self) -> String {
-        // SAFETY: the entry is live while self is; its string is NUL-terminated.
-        unsafe { CStr::from_ptr(LLVMOrcSymbolStringPoolEntryStr(self.0)).to_string_lossy().into_owned() }
+        String::from_utf8_lossy(self.bytes()).into_owned()
+    }
+
+    /// The name's bytes, borrowed from the pool (no copy): for comparing
+    /// names without allocating.
+    pub fn bytes(&self) -> &[u8] {
+        // SAFETY: the entry, and its immutable NUL-terminated string, live
+        // at least as long as self (which holds a reference to it).
+        unsafe { CStr::from_ptr(LLVMOrcSymbolStringPoolEntryStr(self.0)).to_bytes() }
     }
 }
 

@@ -359,11 +359,22 @@ fn defined_thread_locals(module: &Module) -> Vec<String> {
 /// object for this host that defines every symbol ORC expects of it.
 fn usable_cached_object(buffer: &MemoryBuffer, module: &Module, mr: &Responsibility) -> Result<ObjectSummary> {
     let summary = check_object(buffer, module.name())?;
+    let defined = sorted_names(&summary.defined);
     let wanted = mr.symbols();
-    if let Some((missing, _)) = wanted.iter().find(|(w, _)| !summary.defined.contains(&w.as_str())) {
+    if let Some((missing, _)) = wanted.iter().find(|(w, _)| defined.binary_search(&w.bytes()).is_err()) {
         return Err(Error::invalid_object(format!("it does not define '{}'", missing.as_str())));
     }
     Ok(summary)
+}
+
+/// `names` as sorted, distinct byte strings: a module's symbols are looked
+/// up in what its object defines in n log n, not n² (a 50-function module
+/// compared every pair, allocating a String per comparison).
+fn sorted_names(names: &[String]) -> Vec<&[u8]> {
+    let mut sorted: Vec<&[u8]> = names.iter().map(String::as_bytes).collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    sorted
 }
 
 /// Makes a cached object stand for the module entirely (engines, as in
@@ -386,10 +397,13 @@ fn stand_in_object(
     group: &Group,
 ) -> Result<Ready> {
     let summary = check_object(&object, module.name())?;
+    let defined = sorted_names(&summary.defined);
     let wanted = mr.symbols();
-    let defines = |w: &SymbolName| summary.defined.contains(&w.as_str());
-    let has_extra = summary.defined.iter().any(|d| !wanted.iter().any(|(w, _)| w.as_str() == *d));
-    let (kept, missing): (Vec<_>, Vec<_>) = wanted.into_iter().map(|(w, _)| w).partition(|w| defines(w));
+    let (kept, missing): (Vec<_>, Vec<_>) =
+        wanted.into_iter().map(|(w, _)| w).partition(|w| defined.binary_search(&w.bytes()).is_ok());
+    // The wanted names are distinct, so the object defines something else
+    // exactly when fewer of them are kept than it defines.
+    let has_extra = kept.len() < defined.len();
     let thread_locals = defined_thread_locals(module);
     if !has_extra {
         if !missing.is_empty() {
@@ -403,7 +417,7 @@ fn stand_in_object(
             "it defines some of the module's symbols ('{}') and others ('{}'); an object standing for a \
              module defines all of them, none, or some and nothing else",
             kept[0].as_str(),
-            summary.defined.iter().find(|d| !kept.iter().any(|k| k.as_str() == **d)).map_or("", String::as_str)
+            summary.defined.iter().find(|d| !kept.iter().any(|k| k.bytes() == d.as_bytes())).map_or("", String::as_str)
         )));
     }
     let dylib = env
@@ -440,7 +454,9 @@ fn emit(env: &SessionEnv, unit: &Unit, mr: Responsibility, ready: Ready) {
         let functions: Vec<(SymbolName, u64)> = summary
             .functions
             .iter()
-            .filter_map(|(f, size)| wanted.iter().find(|(w, _)| w.as_str() == *f).map(|(w, _)| (w.clone(), *size)))
+            .filter_map(|(f, size)| {
+                wanted.iter().find(|(w, _)| w.bytes() == f.as_bytes()).map(|(w, _)| (w.clone(), *size))
+            })
             .collect();
         (mr.target_dylib(), functions)
     });
