@@ -614,11 +614,11 @@ fn special_bytes(block: &[u8]) -> u32 {
 }
 
 /// The position of the first `byte` in `data`, sixteen bytes at a time.
+#[cfg(target_arch = "x86_64")]
 fn find_byte(data: &[u8], byte: u8) -> Option<usize> {
+    use std::arch::x86_64::*;
     let mut i = 0;
-    #[cfg(target_arch = "x86_64")]
     while let Some(block) = data.get(i..i + 16) {
-        use std::arch::x86_64::*;
         // SAFETY: SSE2 is part of x86_64's baseline; the unaligned load
         // reads exactly the 16 bytes of `block`.
         let mask = unsafe {
@@ -631,6 +631,11 @@ fn find_byte(data: &[u8], byte: u8) -> Option<usize> {
         i += 16;
     }
     data[i..].iter().position(|&b| b == byte).map(|at| i + at)
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn find_byte(data: &[u8], byte: u8) -> Option<usize> {
+    data.iter().position(|&b| b == byte)
 }
 
 /// A sized IR type parsed from text in a scratch context of its own.
