@@ -246,4 +246,83 @@ mod tests {
         assert_eq!(m.owner(), 0);
         assert!(engine.modules().is_empty());
     }
+    /// A cache that keeps each module's object under the module's name and
+    /// may stand for the module (as a host's llvmlite-style cache does), or
+    /// not (as the content-keyed disk cache).
+    struct Kept {
+        objects: Mutex<std::collections::HashMap<String, Vec<u8>>>,
+        stands_for_module: bool,
+    }
+
+    impl ObjectCache for Kept {
+        fn lookup(&self, module: &Arc<Module>, _: &crate::cache::CacheContext<'_>) -> Option<Vec<u8>> {
+            self.objects.lock().unwrap().get(module.name()).cloned()
+        }
+        fn store(&self, module: &Arc<Module>, object: &[u8], _: &crate::cache::CacheContext<'_>) {
+            self.objects.lock().unwrap().insert(module.name().to_string(), object.to_vec());
+        }
+        fn may_stand_for_module(&self) -> bool {
+            self.stands_for_module
+        }
+    }
+
+    /// A module whose names are not ASCII (`odd\C3\A9` is "oddé") is served
+    /// from a cache like any other, whether its object stands for it or
+    /// must define its symbols: the object's names and ORC's are compared
+    /// as the same strings.
+    #[test]
+    fn a_module_with_a_name_that_is_not_ascii_is_served_from_the_cache() {
+        let ir = b"define i32 @\"odd\\C3\\A9\"() {\n  ret i32 1\n}\ndefine i32 @plain() {\n  ret i32 7\n}\n";
+        for stands_for_module in [true, false] {
+            let cache = Arc::new(Kept { objects: Mutex::default(), stands_for_module });
+            for run in 0..2 {
+                let engine = Engine::new(TargetSpec::host(0)).unwrap();
+                engine.set_cache(Some(cache.clone()));
+                let m = Module::from_ir("odd", ir).unwrap();
+                engine.add_module(&m).unwrap();
+                let addr = engine.lookup("plain").unwrap();
+                // SAFETY: `plain` is the i32() function defined above, live
+                // while the engine is.
+                let f: extern "C" fn() -> i32 = unsafe { std::mem::transmute(addr as usize) };
+                assert_eq!(f(), 7);
+                let st = engine.statistics();
+                assert_eq!(
+                    (st.modules_compiled, st.cache_hits, st.cache_rejected),
+                    if run == 0 { (1, 0, 0) } else { (0, 1, 0) },
+                    "stands for the module: {stands_for_module}"
+                );
+            }
+        }
+    }
+    /// README's known limit: a global symbol whose name is not UTF-8 fails
+    /// the module's first lookup with LINK (names are kept as strings); an
+    /// internal one is fine.
+    #[test]
+    fn a_global_name_that_is_not_utf8_fails_with_link_an_internal_one_works() {
+        let call = "define i32 @main() {\n  %r = call i32 @\"odd\\FF\"()\n  ret i32 %r\n}\n";
+        for (linkage, works) in [("internal ", true), ("", false)] {
+            let ir = format!("define {linkage}i32 @\"odd\\FF\"() {{\n  ret i32 3\n}}\n{call}");
+            let engine = Engine::new(TargetSpec::host(0)).unwrap();
+            let m = Module::from_ir("odd", ir.as_bytes()).unwrap();
+            engine.add_module(&m).unwrap();
+            match engine.lookup("main") {
+                Ok(addr) => {
+                    assert!(works, "a global non-UTF-8 name linked");
+                    // SAFETY: `main` is the i32() function defined above,
+                    // live while the engine is.
+                    let f: extern "C" fn() -> i32 = unsafe { std::mem::transmute(addr as usize) };
+                    assert_eq!(f(), 3);
+                }
+                Err(e) => {
+                    assert!(!works, "{}", e.message);
+                    assert_eq!(e.code, crate::error::JitcoreErrorCode::JITCORE_ERROR_LINK);
+                    assert!(e.message.contains("Missing definitions"), "{}", e.message);
+                    // The engine stays usable.
+                    let ok = Module::from_ir("fine", b"define i32 @fine() { ret i32 1 }\n").unwrap();
+                    engine.add_module(&ok).unwrap();
+                    assert_ne!(engine.lookup("fine").unwrap(), 0);
+                }
+            }
+        }
+    }
 }

@@ -60,12 +60,18 @@ impl SymbolName {
     }
 
     pub fn as_str(&self) -> String {
-        String::from_utf8_lossy(self.bytes()).into_owned()
+        self.lossy().into_owned()
     }
 
-    /// The name's bytes, borrowed from the pool (no copy): for comparing
-    /// names without allocating.
-    pub fn bytes(&self) -> &[u8] {
+    /// The name as `as_str` gives it, borrowed from the pool when it is
+    /// UTF-8 (no allocation): for comparing names with `String`s made the
+    /// same way (`String::from_utf8_lossy`).
+    pub fn lossy(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(self.bytes())
+    }
+
+    /// The name's bytes, borrowed from the pool (no copy).
+    fn bytes(&self) -> &[u8] {
         // SAFETY: the entry, and its immutable NUL-terminated string, live
         // at least as long as self (which holds a reference to it).
         unsafe { CStr::from_ptr(LLVMOrcSymbolStringPoolEntryStr(self.0)).to_bytes() }

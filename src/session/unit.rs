@@ -361,17 +361,18 @@ fn usable_cached_object(buffer: &MemoryBuffer, module: &Module, mr: &Responsibil
     let summary = check_object(buffer, module.name())?;
     let defined = sorted_names(&summary.defined);
     let wanted = mr.symbols();
-    if let Some((missing, _)) = wanted.iter().find(|(w, _)| defined.binary_search(&w.bytes()).is_err()) {
+    if let Some((missing, _)) = wanted.iter().find(|(w, _)| defined.binary_search(&&*w.lossy()).is_err()) {
         return Err(Error::invalid_object(format!("it does not define '{}'", missing.as_str())));
     }
     Ok(summary)
 }
 
-/// `names` as sorted, distinct byte strings: a module's symbols are looked
-/// up in what its object defines in n log n, not n² (a 50-function module
-/// compared every pair, allocating a String per comparison).
-fn sorted_names(names: &[String]) -> Vec<&[u8]> {
-    let mut sorted: Vec<&[u8]> = names.iter().map(String::as_bytes).collect();
+/// `names`, sorted and distinct: a module's symbols are looked up in what
+/// its object defines in n log n, not n² (a 50-function module compared
+/// every pair, allocating a String per comparison). Names compare as
+/// `SymbolName::lossy` gives them, as the object's are read.
+fn sorted_names(names: &[String]) -> Vec<&str> {
+    let mut sorted: Vec<&str> = names.iter().map(String::as_str).collect();
     sorted.sort_unstable();
     sorted.dedup();
     sorted
@@ -400,7 +401,7 @@ fn stand_in_object(
     let defined = sorted_names(&summary.defined);
     let wanted = mr.symbols();
     let (kept, missing): (Vec<_>, Vec<_>) =
-        wanted.into_iter().map(|(w, _)| w).partition(|w| defined.binary_search(&w.bytes()).is_ok());
+        wanted.into_iter().map(|(w, _)| w).partition(|w| defined.binary_search(&&*w.lossy()).is_ok());
     // The wanted names are distinct, so the object defines something else
     // exactly when fewer of them are kept than it defines.
     let has_extra = kept.len() < defined.len();
@@ -417,7 +418,7 @@ fn stand_in_object(
             "it defines some of the module's symbols ('{}') and others ('{}'); an object standing for a \
              module defines all of them, none, or some and nothing else",
             kept[0].as_str(),
-            summary.defined.iter().find(|d| !kept.iter().any(|k| k.bytes() == d.as_bytes())).map_or("", String::as_str)
+            summary.defined.iter().find(|d| !kept.iter().any(|k| k.lossy() == d.as_str())).map_or("", String::as_str)
         )));
     }
     let dylib = env
@@ -455,7 +456,7 @@ fn emit(env: &SessionEnv, unit: &Unit, mr: Responsibility, ready: Ready) {
             .functions
             .iter()
             .filter_map(|(f, size)| {
-                wanted.iter().find(|(w, _)| w.bytes() == f.as_bytes()).map(|(w, _)| (w.clone(), *size))
+                wanted.iter().find(|(w, _)| w.lossy() == f.as_str()).map(|(w, _)| (w.clone(), *size))
             })
             .collect();
         (mr.target_dylib(), functions)
