@@ -5,7 +5,7 @@ console table and as BENCHMARKS.md."""
 FIGURES = [
     ("cold", "Cold compile to a callable address, per module (parse, add, look up, call; "
              "64 tiny, 4 medium, the large module)"),
-    ("warm", "Warm caches vs cold and vs the floor, per module (O2; 64 tiny, 4 medium)"),
+    ("warm", "Warm caches vs cold and vs the floor, per module (O2; 64 tiny, 2 medium)"),
     ("lookup", "Lookup of an already compiled symbol (module of 2,001 functions; f0 and the thousandth, f999)"),
     ("throughput", "Throughput, 16 independent medium modules at O2 (session, one LookupMany)"),
     ("lazy", "Lazy vs eager, one call into a 2,000-function module, whole process"),
