@@ -7,6 +7,7 @@ SERIES = [  # (label, key pattern: {wl} workload, {o} opt level)
     ("jitcore engine, warm disk cache", "warm/{wl}/engine-disk"),
     ("jitcore engine, warm host callbacks", "warm/{wl}/engine-callback"),
     ("floor (parse + add object)", "warm/{wl}/floor"),
+    ("floor through a custom unit", "warm/{wl}/unitfloor"),
     ("raw LLJIT (O2: + default<O2>)", "cold/{wl}/O{o}/lljit"),
     ("raw MCJIT", "cold/{wl}/O{o}/mcjit"),
     ("llvmlite", "cold/{wl}/O{o}/llvmlite"),

@@ -268,6 +268,13 @@ class Suite:
             cases.append(Case(f"warm/{wl}/floor", "floor: parse IR + LLJIT add object",
                               self.harness("warm", "floor", *WARM_ROUNDS, *files),
                               callgrind=small and self.harness("warm", "floor", *small)))
+            # What LLVM-C's custom-unit path costs by itself (placeholder
+            # under a tracker, transform, replace, emit), in C without any
+            # of jitcore's own work: how much of the gap is the path and
+            # how much jitcore.
+            cases.append(Case(f"warm/{wl}/unitfloor", "floor through a custom unit (LLVM-C's path, no jitcore code)",
+                              self.harness("warm", "unitfloor", *WARM_ROUNDS, *files),
+                              callgrind=small and self.harness("warm", "unitfloor", *small)))
             self.measure("warm", cases, reps, "us/module")
 
         print("lookup ...", flush=True)

@@ -56,24 +56,30 @@ static LLVMMemoryBufferRef compile(int opt_level, LLVMModuleRef m)
     return out;
 }
 
-static void *add(Jit *j, const char *name, const char *ir, size_t len)
+LLVMMemoryBufferRef floor_object(int opt_level, const char *name, LLVMModuleRef m)
 {
-    LLVMContextRef ctx = LLVMContextCreate();
-    LLVMModuleRef m = harness_parse_ir(ctx, name, ir, len);
     Object *o = objects;
     while (o && strcmp(o->name, name) != 0)
         o = o->next;
     if (!o) {
         o = malloc(sizeof *o);
         o->name = strdup(name);
-        o->buffer = compile(j->opt_level, m);
+        o->buffer = compile(opt_level, m);
         o->next = objects;
         objects = o;
     }
+    return o->buffer;
+}
+
+static void *add(Jit *j, const char *name, const char *ir, size_t len)
+{
+    LLVMContextRef ctx = LLVMContextCreate();
+    LLVMModuleRef m = harness_parse_ir(ctx, name, ir, len);
+    LLVMMemoryBufferRef object = floor_object(j->opt_level, name, m);
     LLVMDisposeModule(m);
     LLVMContextDispose(ctx);
     LLVMMemoryBufferRef copy = LLVMCreateMemoryBufferWithMemoryRangeCopy(
-        LLVMGetBufferStart(o->buffer), LLVMGetBufferSize(o->buffer), name);
+        LLVMGetBufferStart(object), LLVMGetBufferSize(object), name);
     LLVMOrcResourceTrackerRef rt = LLVMOrcJITDylibCreateResourceTracker(LLVMOrcLLJITGetMainJITDylib(j->j));
     harness_llvm_check(LLVMOrcLLJITAddObjectFileWithRT(j->j, rt, copy), name);
     return rt;

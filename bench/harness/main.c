@@ -19,7 +19,7 @@
  *                        cycle's module calls its entry <entry>_<cycle>, so
  *                        every cycle compiles new code (MCJIT keeps a
  *                        removed module's code and would answer from it)
- *   SUBJECT  engine session lljit floor mcjit
+ *   SUBJECT  engine session lljit floor mcjit unitfloor
  *   options  -O0..-O3 (default -O2), --disk-cache DIR, --callback-cache,
  *            --lazy, --threads N, --passes (lljit: default<On> first),
  *            --sym NAME (entry of every FILE; default: the file's stem),
@@ -265,7 +265,7 @@ static void memory(const Subject *s, const BenchConfig *cfg, const Input *in, in
 
 static const Subject *subject_named(const char *name)
 {
-    const Subject *all[] = {&subject_engine, &subject_session, &subject_lljit, &subject_floor, &subject_mcjit};
+    const Subject *all[] = {&subject_engine, &subject_session, &subject_lljit, &subject_floor, &subject_mcjit, &subject_unitfloor};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         if (strcmp(all[i]->name, name) == 0)
             return all[i];

@@ -46,6 +46,7 @@ extern const Subject subject_session; /* jitcore_session.c */
 extern const Subject subject_lljit;   /* lljit.c */
 extern const Subject subject_floor;   /* floor.c */
 extern const Subject subject_mcjit;   /* mcjit.c */
+extern const Subject subject_unitfloor; /* unit_floor.c */
 
 /* util.c */
 _Noreturn void harness_die(const char *what, const char *message);
@@ -60,6 +61,11 @@ void harness_jitcore_check(JitcoreErrorRef err, const char *what);
 LLVMOrcLLJITRef harness_create_lljit(int opt_level);
 uint64_t harness_lljit_lookup(LLVMOrcLLJITRef j, const char *symbol);
 void harness_lljit_remove(void *tracker);
+
+/* floor.c: the object of the module `name` (parsed as `m`), compiled at
+   `opt_level` the first time it is asked for and kept for the life of the
+   process (the priming pass of the warm figure); the caller does not own it. */
+LLVMMemoryBufferRef floor_object(int opt_level, const char *name, LLVMModuleRef m);
 
 /* util.c: a disk cache for `dir`, the caller's handle. */
 JitcoreObjectCacheRef harness_disk_cache(const char *dir);
