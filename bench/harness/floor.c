@@ -28,7 +28,7 @@ typedef struct Object {
 static Object *objects;
 
 struct Jit {
-    LLVMOrcLLJITRef j;
+    LLVMOrcLLJITRef j; /* first: harness_lljit_subject_lookup */
     int opt_level;
 };
 
@@ -85,21 +85,10 @@ static void *add(Jit *j, const char *name, const char *ir, size_t len)
     return rt;
 }
 
-static uint64_t lookup(Jit *j, const char *symbol)
-{
-    return harness_lljit_lookup(j->j, symbol);
-}
-
-static void remove_object(Jit *j, void *added)
-{
-    (void)j;
-    harness_lljit_remove(added);
-}
-
 static void dispose(Jit *j)
 {
     harness_llvm_check(LLVMOrcDisposeLLJIT(j->j), "dispose");
     free(j);
 }
 
-const Subject subject_floor = {"floor", create, add, lookup, NULL, remove_object, dispose};
+const Subject subject_floor = {"floor", create, add, harness_lljit_subject_lookup, NULL, harness_lljit_subject_remove, dispose};

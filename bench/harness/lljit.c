@@ -33,7 +33,7 @@ LLVMOrcLLJITRef harness_create_lljit(int opt_level)
 }
 
 struct Jit {
-    LLVMOrcLLJITRef j;
+    LLVMOrcLLJITRef j; /* first: harness_lljit_subject_lookup */
     LLVMTargetMachineRef tm; /* for the passes */
     char passes[16];
 };
@@ -79,12 +79,13 @@ void harness_lljit_remove(void *tracker)
     LLVMOrcReleaseResourceTracker(tracker);
 }
 
-static uint64_t lookup(Jit *j, const char *symbol)
+uint64_t harness_lljit_subject_lookup(Jit *j, const char *symbol)
 {
-    return harness_lljit_lookup(j->j, symbol);
+    /* The subject's state starts with its LLJIT (subject.h). */
+    return harness_lljit_lookup(*(LLVMOrcLLJITRef *)(void *)j, symbol);
 }
 
-static void remove_module(Jit *j, void *added)
+void harness_lljit_subject_remove(Jit *j, void *added)
 {
     (void)j;
     harness_lljit_remove(added);
@@ -98,4 +99,4 @@ static void dispose(Jit *j)
     free(j);
 }
 
-const Subject subject_lljit = {"lljit", create, add, lookup, NULL, remove_module, dispose};
+const Subject subject_lljit = {"lljit", create, add, harness_lljit_subject_lookup, NULL, harness_lljit_subject_remove, dispose};

@@ -62,6 +62,12 @@ LLVMOrcLLJITRef harness_create_lljit(int opt_level);
 uint64_t harness_lljit_lookup(LLVMOrcLLJITRef j, const char *symbol);
 void harness_lljit_remove(void *tracker);
 
+/* lljit.c: a Subject's lookup and remove for the subjects whose Jit starts
+   with its LLVMOrcLLJITRef and whose `add` returns a resource tracker
+   (lljit, floor, unitfloor). */
+uint64_t harness_lljit_subject_lookup(Jit *j, const char *symbol);
+void harness_lljit_subject_remove(Jit *j, void *added);
+
 /* floor.c: the object of the module `name` (parsed as `m`), compiled at
    `opt_level` the first time it is asked for and kept for the life of the
    process (the priming pass of the warm figure); the caller does not own it. */

@@ -42,7 +42,7 @@ typedef struct Pending {
 } Pending;
 
 struct Jit {
-    LLVMOrcLLJITRef j;
+    LLVMOrcLLJITRef j; /* first: harness_lljit_subject_lookup */
     int opt_level;
     LLVMOrcThreadSafeContextRef tsc;
     LLVMContextRef shared; /* the placeholders' context, owned by tsc */
@@ -68,6 +68,9 @@ static void materialize(void *ctx, LLVMOrcMaterializationResponsibilityRef mr)
     LLVMMemoryBufferRef copy = LLVMCreateMemoryBufferWithMemoryRangeCopy(
         LLVMGetBufferStart(p->object), LLVMGetBufferSize(p->object), p->name);
     LLVMOrcObjectLayerEmit(LLVMOrcLLJITGetObjLinkingLayer(p->jit), mr, copy);
+    /* A custom unit's materialize takes its context (no destroy follows). */
+    free(p->name);
+    free(p);
 }
 
 static void discard(void *ctx, LLVMOrcJITDylibRef jd, LLVMOrcSymbolStringPoolEntryRef sym)
@@ -175,17 +178,6 @@ static void *add(Jit *j, const char *name, const char *ir, size_t len)
     return rt;
 }
 
-static uint64_t lookup(Jit *j, const char *symbol)
-{
-    return harness_lljit_lookup(j->j, symbol);
-}
-
-static void remove_module(Jit *j, void *added)
-{
-    (void)j;
-    harness_lljit_remove(added);
-}
-
 static void dispose(Jit *j)
 {
     harness_llvm_check(LLVMOrcDisposeLLJIT(j->j), "dispose");
@@ -198,4 +190,4 @@ static void dispose(Jit *j)
     free(j);
 }
 
-const Subject subject_unitfloor = {"unitfloor", create, add, lookup, NULL, remove_module, dispose};
+const Subject subject_unitfloor = {"unitfloor", create, add, harness_lljit_subject_lookup, NULL, harness_lljit_subject_remove, dispose};
