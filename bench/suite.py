@@ -16,7 +16,9 @@ process start 2 times; medium warm (two modules, whose priming compiles
 at O2) at most 5, medium at O2, large, lookup and eager cases at most 3,
 throughput at most 2; each repeat starts one case later than the one
 before; each warm run is the median of 5 passes after its priming one, and
-a warm disk cache starts empty in each process, filled by its priming),
+a warm disk cache starts empty in each process, filled by its priming;
+each sample keeps its repeat, so the report can take CPU ratios within a
+repeat, see report.paired_ratio),
 BENCH_CYCLES (memory cycles, default 10000), BENCH_CALLGRIND=0 (skip the
 instruction counts).
 """
@@ -145,7 +147,7 @@ class Suite:
                     continue
                 for line in lines:
                     key = c.key + (f"/{line['name']}" if "name" in line else "")
-                    samples.setdefault(key, (c, []))[1].append(line)
+                    samples.setdefault(key, (c, []))[1].append(dict(line, repeat=r))
         for c in cases:
             self.cases[c.key] = c
             if c.missing:
@@ -154,7 +156,10 @@ class Suite:
             label = c.label + (f" ({lines[0]['name']})" if "name" in lines[0] else "")
             r = {"label": label, "unit": unit, "reps": len(lines),
                  "wall": statistics.median(l["wall"] for l in lines),
-                 "cpu": statistics.median(l["cpu"] for l in lines), "per": lines[0]["per"]}
+                 "cpu": statistics.median(l["cpu"] for l in lines), "per": lines[0]["per"],
+                 # Each repeat's sample, for ratios taken within a repeat
+                 # (report.paired_ratio).
+                 "by_repeat": {l["repeat"]: {"wall": l["wall"], "cpu": l["cpu"]} for l in lines}}
             for extra in ("growth_kb", "rss_before_kb", "threads"):
                 if extra in lines[0]:
                     r[extra] = statistics.median(l[extra] for l in lines)
@@ -361,7 +366,7 @@ def machine(args):
         "LLVM": command_output(["llvm-config-22", "--version"]) or "22 (llvm-config-22 not found)",
         "library": f"{libdir}" + (f" (commit {rev})" if rev else ""),
         "repeats": f"BENCH_REPS={os.environ.get('BENCH_REPS', '3')} (tiny cold and warm: 5x; medium cold O0: 3x; lazy and lli: 5x; start: 2x; medium warm (2 modules): at most 5; medium O2, large, lookup, eager: at most 3; throughput 2; "
-                   f"each repeat starts one case later; each warm run: the median of {WARM_ROUNDS[1]} passes after its priming one, a disk cache emptied before each process), "
+                   f"each repeat starts one case later; CPU ratios are the median of the ratios within each repeat; each warm run: the median of {WARM_ROUNDS[1]} passes after its priming one, a disk cache emptied before each process), "
                    f"memory cycles {os.environ.get('BENCH_CYCLES', '10000')}",
         "target options": "host triple, CPU and features, PIC, small code model for jitcore, raw LLJIT, the floor and "
                           "llvmlite; raw MCJIT's C API takes no CPU nor relocation model (generic CPU, static, JIT code "
