@@ -20,7 +20,7 @@ export LLVM_SYS_221_PREFIX ?= /usr/lib/llvm-22
 RELEASE_DIR := target/release
 CFLAGS_STRICT := -std=c11 -Wall -Wextra -Werror -pedantic
 
-.PHONY: all deps build demo test test-clippy test-rust test-c test-ctest test-asan test-leaks test-packaging test-bindings test-conformance check-programs test-fuzz check-deep check-deep-stress header bench clean
+.PHONY: all deps build demo test test-clippy test-bench-report test-rust test-c test-ctest test-asan test-leaks test-packaging test-bindings test-conformance check-programs test-fuzz check-deep check-deep-stress header bench clean
 
 all: build
 
@@ -45,11 +45,16 @@ header:
 	$(CARGO) build --release
 	cp "$$(ls -t $(RELEASE_DIR)/build/jitcore-*/out/jitcore.h | head -n1)" include/jitcore.h
 
-test: deps test-clippy test-rust test-ctest test-asan test-packaging test-bindings test-conformance check-programs test-leaks test-fuzz
+test: deps test-clippy test-bench-report test-rust test-ctest test-asan test-packaging test-bindings test-conformance check-programs test-leaks test-fuzz
 	@echo "make test: all suites passed"
 
 test-rust: build
 	$(CARGO) test --release
+
+# The bench report's arithmetic (paired CPU ratios, goals judged on them);
+# no benchmark runs (those are `make bench`).
+test-bench-report:
+	python3 bench/test_report.py
 
 # The lints that guard the code: every unsafe block states why it is sound,
 # no warning passes (clippy honours rust-version for the APIs used).

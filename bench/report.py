@@ -2,6 +2,8 @@
 ratio against each peer, the goals of issue 13 marked met or not met, as a
 console table and as BENCHMARKS.md."""
 
+import statistics
+
 FIGURES = [
     ("cold", "Cold compile to a callable address, per module (parse, add, look up, call; "
              "64 tiny, 4 medium, the large module)"),
@@ -76,25 +78,26 @@ def paired_ratio(results, key, peer, field="cpu"):
     that way). None with fewer than three common repeats."""
     a, b = results.get(key, {}).get("by_repeat", {}), results.get(peer, {}).get("by_repeat", {})
     pairs = [a[r][field] / b[r][field] for r in a if r in b and b[r][field]]
-    if len(pairs) < 3:
-        return None
-    pairs.sort()
-    n = len(pairs)
-    return pairs[n // 2] if n % 2 else (pairs[n // 2 - 1] + pairs[n // 2]) / 2
+    return statistics.median(pairs) if len(pairs) >= 3 else None
 
 
-def compared(results, key, peer):
+def times(x):
+    return f"{x:.2f}x"
+
+
+def compared(results, key, peer, show=times):
     """(judged, text): the paired CPU ratio the goal is judged on (the ratio
-    of the CPU medians when there are no pairs) and its figure text, with
-    the ratio of the medians, the wall ratio and the Ir ratio beside."""
+    of the CPU medians when there are no pairs) and its figure text, each
+    ratio written by `show`, with the ratio of the medians, the wall ratio
+    and the Ir ratio beside."""
     c, r = ratio(results, key, peer, "cpu"), ratio(results, key, peer)
     if r is None or c is None:
         return None, ""
     p = paired_ratio(results, key, peer)
     ir = ir_ratio(results, key, peer)
     if p is None:
-        return c, f"CPU {c:.2f}x (wall {r:.2f}x{ir})"
-    return p, f"CPU {p:.2f}x paired (medians {c:.2f}x, wall {r:.2f}x{ir})"
+        return c, f"CPU {show(c)} (wall {show(r)}{ir})"
+    return p, f"CPU {show(p)} paired (medians {show(c)}, wall {show(r)}{ir})"
 
 
 def ratio_text(results, key):
@@ -178,11 +181,8 @@ def goals(results, load):
                             c <= 1.05 if c is not None else "not measured"))
     c, text = compared(results, "lazy/jitcore-lazy", "lazy/lli-orc-lazy")
     out.append(("lazy one call <= lli-22 orc-lazy, whole process", text, c <= 1 if c is not None else "not measured"))
-    r, c = ratio(results, "lazy/jitcore-lazy", "lazy/jitcore-eager"), ratio(results, "lazy/jitcore-lazy", "lazy/jitcore-eager", "cpu")
-    p = paired_ratio(results, "lazy/jitcore-lazy", "lazy/jitcore-eager") or c
-    out.append(("lazy one call <= 5% of jitcore eager, whole process",
-                f"CPU {p * 100:.0f}%{' paired' if p is not c else ''} (medians {c * 100:.0f}%, wall {r * 100:.0f}%)" if r else "",
-                p <= 0.05 if r else "not measured"))
+    c, text = compared(results, "lazy/jitcore-lazy", "lazy/jitcore-eager", show=lambda x: f"{x * 100:.0f}%")
+    out.append(("lazy one call <= 5% of jitcore eager, whole process", text, c <= 0.05 if c is not None else "not measured"))
     r = ratio(results, "throughput/2", "throughput/1")
     out.append(("2 compile threads >= 1.8x one", f"{r:.2f}x (load min/median/max {load['throughput']})" if r else "",
                 r >= 1.8 if r else "not measured"))

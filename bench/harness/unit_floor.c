@@ -136,6 +136,23 @@ static Jit *create(const BenchConfig *c)
     return j;
 }
 
+/* What ORC derives symbol flags from: weakness and visibility. */
+static void copy_kind(LLVMValueRef from, LLVMValueRef to)
+{
+    switch (LLVMGetLinkage(from)) {
+    case LLVMWeakAnyLinkage:
+    case LLVMWeakODRLinkage:
+    case LLVMLinkOnceAnyLinkage:
+    case LLVMLinkOnceODRLinkage:
+    case LLVMCommonLinkage:
+        LLVMSetLinkage(to, LLVMWeakAnyLinkage);
+        break;
+    default:
+        break;
+    }
+    LLVMSetVisibility(to, LLVMGetVisibility(from));
+}
+
 static void *add(Jit *j, const char *name, const char *ir, size_t len)
 {
     Pending *p = calloc(1, sizeof *p);
@@ -146,7 +163,7 @@ static void *add(Jit *j, const char *name, const char *ir, size_t len)
     p->object = floor_object(j->opt_level, name, p->module);
 
     /* The placeholder: an empty definition of each defined function and
-       variable, with the same linkage and visibility. */
+       variable, weak where it is, with the same visibility (as jitcore's). */
     LLVMModuleRef ph = LLVMModuleCreateWithNameInContext(name, j->shared);
     LLVMTypeRef void_fn = LLVMFunctionType(LLVMVoidTypeInContext(j->shared), NULL, 0, 0);
     LLVMTypeRef i8 = LLVMInt8TypeInContext(j->shared);
@@ -159,7 +176,7 @@ static void *add(Jit *j, const char *name, const char *ir, size_t len)
         LLVMValueRef d = LLVMAddFunction(ph, fname, void_fn);
         LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(j->shared, d, "entry"));
         LLVMBuildRetVoid(b);
-        LLVMSetVisibility(d, LLVMGetVisibility(f));
+        copy_kind(f, d);
     }
     for (LLVMValueRef g = LLVMGetFirstGlobal(p->module); g; g = LLVMGetNextGlobal(g)) {
         if (LLVMIsDeclaration(g) || LLVMGetLinkage(g) == LLVMInternalLinkage || LLVMGetLinkage(g) == LLVMPrivateLinkage)
@@ -167,7 +184,7 @@ static void *add(Jit *j, const char *name, const char *ir, size_t len)
         size_t n = 0;
         LLVMValueRef d = LLVMAddGlobal(ph, i8, LLVMGetValueName2(g, &n));
         LLVMSetInitializer(d, LLVMConstInt(i8, 0, 0));
-        LLVMSetVisibility(d, LLVMGetVisibility(g));
+        copy_kind(g, d);
     }
     LLVMDisposeBuilder(b);
 

@@ -520,11 +520,14 @@ fn text_nesting(data: &[u8]) -> Option<usize> {
     // up in the table).
     let (mut depth, mut deepest) = (0usize, 0usize);
     let mut i = 0;
+    let mut padded: [u8; 16];
     'blocks: while i < data.len() {
-        let mut padded = [0u8; 16];
         let block = match data.get(i..i + 16) {
             Some(block) => block,
             None => {
+                // Cleared each time: a string may end inside the tail, and
+                // the scan go on from there with fewer bytes left.
+                padded = [0u8; 16];
                 padded[..data.len() - i].copy_from_slice(&data[i..]);
                 &padded[..]
             }
