@@ -1,7 +1,8 @@
 //! An LLVM module that owns its own `LLVMContext`.
 //!
-//! Each jitcore module lives in a private context, so two modules can be
-//! compiled on two threads at once. A context is not thread-safe: every
+//! Each jitcore module lives in a private context (taken from the pool of
+//! `context.rs`, which it goes back to when the module is disposed), so
+//! two modules can be compiled on two threads at once. A context is not thread-safe: every
 //! `IrModule` is used by one thread at a time (callers keep it behind a lock).
 
 use std::ffi::CStr;
@@ -15,13 +16,15 @@ use llvm_sys::prelude::*;
 use llvm_sys::{LLVMLinkage, LLVMVisibility};
 
 use super::buffer::MemoryBuffer;
+use super::context::Context;
 use super::{cstring, take_message};
 use crate::error::{Error, Result};
 
 /// Owns an LLVM context and one module in it.
 pub struct IrModule {
-    ctx: LLVMContextRef,
     module: LLVMModuleRef,
+    /// Dropped after the module (see `Drop`).
+    ctx: Context,
 }
 
 // SAFETY: the context and module are owned exclusively by this value and are
@@ -252,22 +255,24 @@ impl IrModule {
             }
         }
         let buf = buffer()?;
-        let ctx = super::diagnostics::new_context();
+        let mut ctx = Context::take();
         let mut module = ptr::null_mut();
         let mut msg = ptr::null_mut();
         // SAFETY: ctx and buf are live; the buffer stays ours (the parser
         // copies what it needs, the module keeps no reference), and on failure
         // LLVM hands us a message to dispose.
-        let failed = unsafe { LLVMParseIRInContext2(ctx, buf.as_raw(), &mut module, &mut msg) };
+        let failed = unsafe { LLVMParseIRInContext2(ctx.raw(), buf.as_raw(), &mut module, &mut msg) };
         drop(buf);
         if failed != 0 || module.is_null() {
-            // SAFETY: msg is NULL or an LLVM-owned message; ctx is ours.
+            // SAFETY: msg is NULL or an LLVM-owned message.
             let text = unsafe { take_message(msg) };
-            // SAFETY: ctx is ours and nothing in it is used any more.
-            unsafe { LLVMContextDispose(ctx) };
+            // The context is disposed (what a failed parse left in it is
+            // not worth reasoning about).
+            drop(ctx);
             return Err(Error::invalid_ir(format!("cannot parse module '{name}': {text}")));
         }
-        let m = IrModule { ctx, module };
+        ctx.set_recyclable(data);
+        let m = IrModule { module, ctx };
         // SAFETY: the module is live; the name is copied by LLVM.
         unsafe {
             let ident = super::until_nul(name);
@@ -437,7 +442,9 @@ impl IrModule {
     /// context (for the other files of this layer that keep IR of their own).
     pub(super) fn into_raw(self) -> (LLVMContextRef, LLVMModuleRef) {
         let this = std::mem::ManuallyDrop::new(self);
-        (this.ctx, this.module)
+        // SAFETY: `this` is never dropped, so the context is moved out once.
+        let ctx = unsafe { ptr::read(&this.ctx) };
+        (ctx.into_raw(), this.module)
     }
 }
 
@@ -489,11 +496,9 @@ pub(crate) unsafe fn declarations_of(m: LLVMModuleRef) -> Vec<String> {
 
 impl Drop for IrModule {
     fn drop(&mut self) {
-        // SAFETY: we own the module and its context; the module goes first.
-        unsafe {
-            LLVMDisposeModule(self.module);
-            LLVMContextDispose(self.ctx);
-        }
+        // SAFETY: we own the module; its context goes after it (the field
+        // is dropped when this returns), back to the pool or disposed.
+        unsafe { LLVMDisposeModule(self.module) }
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod blake3;
 pub mod buffer;
 pub mod codegen;
+pub mod context;
 pub mod diagnostics;
 pub mod exit;
 pub mod generator;

@@ -1,0 +1,228 @@
+//! The LLVM contexts modules live in, recycled.
+//!
+//! Each module jitcore parses lives in a context of its own, so two modules
+//! can be compiled on two threads at once (see `ir.rs`). Making a context
+//! and disposing of it cost about 45,000 instructions (LLVM 22: the
+//! constructor registers the fixed metadata kinds, operand-bundle tags and
+//! sync scopes in string maps): 19% of what a warm module costs from its IR
+//! text to a callable address, more than parsing a one-function module. So
+//! a context is not disposed with its module but given back to a small
+//! process-wide pool, and the next module parsed takes it from there.
+//!
+//! - **Exclusive.** A context serves one module at a time. It goes back to
+//!   the pool only when its module is disposed, after everything else in
+//!   it (the module's IR is the last thing that lives there; a copy made in
+//!   it, as the lazy split makes, takes the context out of the pool for
+//!   good, see [`Context::into_raw`]).
+//! - **Bounded.** What an LLVM context keeps after its modules are gone
+//!   (uniqued constants, types, attribute lists, metadata) stays until it is
+//!   disposed. A context is therefore recycled only after a module made from
+//!   at most [`MAX_RECYCLED_SOURCE`] bytes of IR text, at most [`MAX_USES`]
+//!   times, and at most [`MAX_IDLE`] wait in the pool; every other context
+//!   is disposed as before. What the pool holds is bounded whatever the
+//!   host does.
+//! - **Invisible.** A module's named struct types stay in its context too,
+//!   so a later module's `%T` would be renamed `%T.0` in memory. Contexts of
+//!   modules whose text defines a named type (`= type`), and of bitcode
+//!   (whose type table LLVM-C cannot read), are not recycled: a module's IR
+//!   (`jitcore-run -dump-module`) reads as it was given. Nothing else of a
+//!   context changes with use: jitcore sets its diagnostic handler once,
+//!   when it is made, and a context whose settings change (the lazy split
+//!   discards value names) leaves the pool.
+
+use std::sync::Mutex;
+
+use llvm_sys::core::LLVMContextDispose;
+use llvm_sys::prelude::LLVMContextRef;
+
+/// Source bytes of the largest module whose context is recycled: small
+/// modules are where a context's cost shows, and a large one leaves more
+/// behind in it.
+pub(crate) const MAX_RECYCLED_SOURCE: usize = 64 << 10;
+
+/// Modules one context serves before it is disposed.
+pub(crate) const MAX_USES: u32 = 64;
+
+/// Contexts the pool keeps waiting (one per thread that parses at once is
+/// enough; more would only hold memory).
+pub(crate) const MAX_IDLE: usize = 4;
+
+/// An idle context and the modules it has served.
+struct Idle(LLVMContextRef, u32);
+
+// SAFETY: an idle context is used by no one; LLVM contexts have no thread
+// affinity, and the one taking it uses it alone.
+unsafe impl Send for Idle {}
+
+/// Idle contexts, most recently used last.
+struct Pool(Mutex<Vec<Idle>>);
+
+static POOL: Pool = Pool(Mutex::new(Vec::new()));
+
+impl Pool {
+    /// An idle context and the modules it served, if one waits.
+    fn take(&self) -> Option<(LLVMContextRef, u32)> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).pop().map(|Idle(raw, uses)| (raw, uses))
+    }
+
+    /// Keeps `raw`, which has served `uses` modules, if it may serve more
+    /// and there is room; otherwise hands it back to be disposed.
+    fn give(&self, raw: LLVMContextRef, uses: u32) -> Option<LLVMContextRef> {
+        if uses >= MAX_USES {
+            return Some(raw);
+        }
+        let mut idle = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() >= MAX_IDLE {
+            return Some(raw);
+        }
+        idle.push(Idle(raw, uses));
+        None
+    }
+}
+
+/// A context one module lives in: from the pool, or new.
+pub struct Context {
+    raw: LLVMContextRef,
+    uses: u32,
+    /// Whether it goes back to the pool when dropped (see [`recyclable`]).
+    recycle: bool,
+}
+
+// SAFETY: the context is owned by this value alone (see the module doc);
+// LLVM contexts have no thread affinity.
+unsafe impl Send for Context {}
+
+impl Context {
+    /// A context no one else uses: an idle one from the pool, or a new one
+    /// with jitcore's diagnostic handler.
+    pub fn take() -> Context {
+        match POOL.take() {
+            Some((raw, uses)) => Context { raw, uses: uses + 1, recycle: false },
+            None => Context { raw: super::diagnostics::new_context(), uses: 1, recycle: false },
+        }
+    }
+
+    pub fn raw(&self) -> LLVMContextRef {
+        self.raw
+    }
+
+    /// Whether this context goes back to the pool once dropped: its module
+    /// was made from `source` (see the module doc for why only some are).
+    pub fn set_recyclable(&mut self, source: &[u8]) {
+        self.recycle = recyclable(source);
+    }
+
+    /// Gives up the context for good (it never returns to the pool): the
+    /// caller disposes it after every module in it.
+    pub fn into_raw(self) -> LLVMContextRef {
+        let this = std::mem::ManuallyDrop::new(self);
+        this.raw
+    }
+}
+
+/// Whether a context may serve another module after one made from `source`
+/// is disposed: IR text of at most [`MAX_RECYCLED_SOURCE`] bytes that names
+/// no struct type.
+fn recyclable(source: &[u8]) -> bool {
+    source.len() <= MAX_RECYCLED_SOURCE
+        && !source.starts_with(b"BC")
+        && !source.starts_with(&[0xde, 0xc0, 0x17, 0x0b])
+        && !names_a_type(source)
+}
+
+/// Whether IR text may define a named struct type (`%T = type ...`, any
+/// blanks around the `=`): some `type` follows an `=`. Over-counting (the
+/// word in a string or comment) only costs a recycling.
+fn names_a_type(text: &[u8]) -> bool {
+    memchr::memmem::find_iter(text, b"type")
+        .any(|at| text[..at].iter().rev().find(|b| !b" \t\r\n".contains(b)) == Some(&b'='))
+}
+
+impl Drop for Context {
+    /// Must run after every module of the context is disposed.
+    fn drop(&mut self) {
+        let dispose = if self.recycle { POOL.give(self.raw, self.uses) } else { Some(self.raw) };
+        if let Some(raw) = dispose {
+            // SAFETY: we own the context and nothing in it is left (above).
+            unsafe { LLVMContextDispose(raw) }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_small_text_without_named_types_is_recycled() {
+        assert!(recyclable(b"define i32 @f() {\n  ret i32 1\n}\n"));
+        assert!(!recyclable(b"%T = type { i32 }\ndefine void @f(ptr %p) {\n  ret void\n}\n"));
+        assert!(!recyclable(b"%0=type { i32 }\n"));
+        assert!(!recyclable(b"%T =\n\ttype opaque\n"));
+        assert!(recyclable(b"; a type comment\ndefine void @f() {\n  ret void\n}\n"));
+        assert!(!recyclable(b"BC\xc0\xde\x35\x14\x00\x00"));
+        assert!(!recyclable(&[0xde, 0xc0, 0x17, 0x0b, 0, 0, 0, 0]));
+        let big = format!("; {}\ndefine void @f() {{\n  ret void\n}}\n", "x".repeat(MAX_RECYCLED_SOURCE));
+        assert!(!recyclable(big.as_bytes()));
+    }
+
+    fn dispose(raw: Option<LLVMContextRef>) {
+        if let Some(raw) = raw {
+            // SAFETY: a context handed back by the pool is ours, with nothing in it.
+            unsafe { LLVMContextDispose(raw) }
+        }
+    }
+
+    #[test]
+    fn the_pool_keeps_at_most_max_idle_contexts_each_for_max_uses() {
+        let pool = Pool(Mutex::new(Vec::new()));
+        assert!(pool.take().is_none());
+        let made: Vec<_> = (0..MAX_IDLE + 1).map(|_| crate::llvm::diagnostics::new_context()).collect();
+        for (i, &raw) in made.iter().enumerate() {
+            let back = pool.give(raw, 1);
+            assert_eq!(back.is_some(), i == MAX_IDLE, "context {i}");
+            dispose(back);
+        }
+        // The last one given is taken first, with its count.
+        assert_eq!(pool.take(), Some((made[MAX_IDLE - 1], 1)));
+        // Worn out: handed back to be disposed.
+        assert_eq!(pool.give(made[MAX_IDLE - 1], MAX_USES), Some(made[MAX_IDLE - 1]));
+        dispose(Some(made[MAX_IDLE - 1]));
+        while let Some((raw, _)) = pool.take() {
+            dispose(Some(raw));
+        }
+    }
+
+    #[test]
+    fn a_context_serves_one_module_at_a_time_and_is_reused_after() {
+        // Two taken at once are two contexts.
+        let (a, b) = (Context::take(), Context::take());
+        assert_ne!(a.raw(), b.raw());
+        drop((a, b));
+        // A recycled module context is the next one taken, unless another
+        // test's thread took it first; its count goes on.
+        let mut c = Context::take();
+        c.set_recyclable(b"define void @f() {\n  ret void\n}\n");
+        let (raw, uses) = (c.raw(), c.uses);
+        drop(c);
+        let d = Context::take();
+        if d.raw() == raw {
+            assert_eq!(d.uses, uses + 1);
+        }
+    }
+
+    #[test]
+    fn a_module_reads_as_given_whatever_its_context_served_before() {
+        use crate::llvm::ir::IrModule;
+        let named = "%T = type { i32 }\n\ndefine i32 @get(ptr %p) {\n  %v = load %T, ptr %p, align 4\n  %i = extractvalue %T %v, 0\n  ret i32 %i\n}\n";
+        for round in 0..2 * MAX_IDLE {
+            // Plain modules come and go (their contexts are recycled), and so
+            // do modules that name a type (theirs are not).
+            drop(IrModule::parse("plain", format!("define i32 @f{round}() {{\n  ret i32 {round}\n}}\n").as_bytes()).unwrap());
+            let m = IrModule::parse("named", named.as_bytes()).unwrap();
+            let text = m.to_text();
+            assert!(text.contains("%T = type { i32 }"), "round {round}:\n{text}");
+            assert!(!text.contains("%T.0"), "round {round}:\n{text}");
+        }
+    }
+}
