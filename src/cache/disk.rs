@@ -19,9 +19,11 @@
 //! An entry is served only if every field checks out: the magic, version
 //! and header length, the length against the file's size and against
 //! [`MAX_OBJECT`], the checksum, and the key against the one looked up.
-//! The header is read and checked first, so a file whose header is wrong
-//! (however big, sparse or not) costs one 88-byte read; only then is
-//! exactly the stated length read, into a fallibly allocated buffer. Anything else (truncated, a
+//! An entry file of at most 64 KiB (a small module's) is read in one call
+//! and its header checked first. Of a larger file the header is read and
+//! checked first, so a file whose header is wrong (however big, sparse or
+//! not) costs one 88-byte read; only then is exactly the stated length
+//! read, into a fallibly allocated buffer. Anything else (truncated, a
 //! flipped bit anywhere, a file that is not an entry, an entry stored under
 //! another key's name, an empty file) is deleted, counted, reported through
 //! the error log as a `CACHE` error, and the module is compiled.
@@ -82,6 +84,10 @@ const STALE_TEMP: Duration = Duration::from_secs(3600);
 /// With a cap, the directory is scanned at least this often while writing,
 /// so what other processes wrote is seen even when this one writes little.
 const RESCAN: Duration = Duration::from_secs(10);
+
+/// Entries up to this many bytes are read in one call (a tiny module's is
+/// about 600); larger ones header first (see `read_entry`).
+const WHOLE_READ: usize = 64 << 10;
 /// No object is this big (compiled modules are kilobytes to megabytes): an
 /// entry whose header states more is corrupt and is never read into memory,
 /// and a bigger object is not stored.
@@ -195,7 +201,9 @@ impl DiskCache {
 
     /// The path of the entry for `key`.
     pub fn entry_path(&self, key: &Key) -> PathBuf {
-        self.dir.join(format!("{}{ENTRY_SUFFIX}", to_hex(key)))
+        let mut name = to_hex(key);
+        name.push_str(ENTRY_SUFFIX);
+        self.dir.join(name)
     }
 
     /// The counters, and what the directory holds now.
@@ -282,17 +290,31 @@ impl DiskCache {
                 return None;
             }
         };
-        // The header first: a file whose header does not state exactly the
-        // file's length, within the bound, is dropped without reading
-        // more than these 88 bytes (a huge or sparse file costs nothing).
+        // An entry of at most WHOLE_READ bytes is read in one call, the
+        // header checked from its first bytes. A larger file's header is
+        // read first: one whose header does not state exactly the file's
+        // length, within the bound, is dropped without reading more than
+        // these 88 bytes (a huge or sparse file costs nothing).
+        let whole = size <= WHOLE_READ as u64;
         let mut head = [0u8; HEADER_LEN];
-        let got = match read_up_to(&mut file, &mut head) {
+        let mut bytes = Vec::new();
+        let read = if whole {
+            bytes.resize(size as usize, 0);
+            read_up_to(&mut file, &mut bytes)
+        } else {
+            read_up_to(&mut file, &mut head)
+        };
+        let read = match read {
             Ok(n) => n,
             Err(e) => {
                 self.problem(cx, format!("cannot read entry '{}': {e}", path.display()));
                 return None;
             }
         };
+        let got = read.min(HEADER_LEN);
+        if whole {
+            head[..got].copy_from_slice(&bytes[..got]);
+        }
         let len = match check_header(&head[..got], size) {
             Ok(len) => len,
             Err(why) => {
@@ -300,25 +322,36 @@ impl DiskCache {
                 return None;
             }
         };
-        // `len <= MAX_OBJECT` (1 GiB), so it fits in usize; the allocation is
-        // fallible all the same (an address-space limit must not abort).
-        let mut object = Vec::new();
-        if let Err(e) = object.try_reserve_exact(len as usize) {
-            self.problem(cx, format!("cannot read entry '{}': no memory for {len} bytes ({e})", path.display()));
-            return None;
-        }
-        object.resize(len as usize, 0);
-        match file.read_exact(&mut object) {
-            Ok(()) => {}
-            Err(e) if e.kind() == ErrorKind::UnexpectedEof => {
+        let object = if whole {
+            // The header states `size - HEADER_LEN` bytes (checked above).
+            if read < bytes.len() {
                 self.drop_corrupt(&path, &file, "it was truncated while being read", module, cx);
                 return None;
             }
-            Err(e) => {
-                self.problem(cx, format!("cannot read entry '{}': {e}", path.display()));
+            bytes.drain(..HEADER_LEN);
+            bytes
+        } else {
+            // `len <= MAX_OBJECT` (1 GiB), so it fits in usize; the allocation is
+            // fallible all the same (an address-space limit must not abort).
+            let mut object = Vec::new();
+            if let Err(e) = object.try_reserve_exact(len as usize) {
+                self.problem(cx, format!("cannot read entry '{}': no memory for {len} bytes ({e})", path.display()));
                 return None;
             }
-        }
+            object.resize(len as usize, 0);
+            match file.read_exact(&mut object) {
+                Ok(()) => {}
+                Err(e) if e.kind() == ErrorKind::UnexpectedEof => {
+                    self.drop_corrupt(&path, &file, "it was truncated while being read", module, cx);
+                    return None;
+                }
+                Err(e) => {
+                    self.problem(cx, format!("cannot read entry '{}': {e}", path.display()));
+                    return None;
+                }
+            }
+            object
+        };
         if let Err(why) = check_object(&head, &object, key) {
             self.drop_corrupt(&path, &file, &why, module, cx);
             return None;
