@@ -322,8 +322,10 @@ void JitcoreConsumeError(JitcoreErrorRef Err);
 
 /*
  Parses `Data` (`Len` bytes of textual IR or bitcode, detected by its
- magic number) into a new module named `Name`, in its own LLVM context,
- and verifies it. `Data` need not be NUL-terminated; both arguments are
+ magic number) into a new module named `Name`, in its own LLVM context
+ (no other module uses it while this one holds IR; a small module's may
+ serve a later module after, see the README's "How it works"), and
+ verifies it. `Data` need not be NUL-terminated; both arguments are
  borrowed for the call. On success `*Result` is a module the caller owns
  (dispose with `JitcoreDisposeModule`, or hand to an engine). Errors:
  `INVALID_ARGUMENT` for NULL arguments, a `Len` too large to exist, or

@@ -29,8 +29,12 @@
 //!   context changes with use: jitcore sets its diagnostic handler once,
 //!   when it is made, and a context whose settings change (the lazy split
 //!   discards value names) leaves the pool.
+//! - **Never waited for.** The pool's lock is only tried: a thread that
+//!   finds it held makes a new context (or disposes of its own) instead, so
+//!   no thread queues behind another, and a child forked while some thread
+//!   held it (`JitcoreCreateModuleFromUntrustedIR`) cannot hang on it.
 
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard, TryLockError};
 
 use llvm_sys::core::LLVMContextDispose;
 use llvm_sys::prelude::LLVMContextRef;
@@ -62,7 +66,7 @@ static POOL: Pool = Pool(Mutex::new(Vec::new()));
 impl Pool {
     /// An idle context and the modules it served, if one waits.
     fn take(&self) -> Option<(LLVMContextRef, u32)> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).pop().map(|Idle(raw, uses)| (raw, uses))
+        self.idle()?.pop().map(|Idle(raw, uses)| (raw, uses))
     }
 
     /// Keeps `raw`, which has served `uses` modules, if it may serve more
@@ -71,12 +75,24 @@ impl Pool {
         if uses >= MAX_USES {
             return Some(raw);
         }
-        let mut idle = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(mut idle) = self.idle() else { return Some(raw) };
         if idle.len() >= MAX_IDLE {
             return Some(raw);
         }
         idle.push(Idle(raw, uses));
         None
+    }
+
+    /// The idle contexts, unless another thread holds them right now: the
+    /// pool is never waited for (a new context is made, or this one
+    /// disposed, instead), so the child `JitcoreCreateModuleFromUntrustedIR`
+    /// forks cannot hang on a lock some thread of the host held at the fork.
+    fn idle(&self) -> Option<MutexGuard<'_, Vec<Idle>>> {
+        match self.0.try_lock() {
+            Ok(idle) => Some(idle),
+            Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        }
     }
 }
 
@@ -191,6 +207,25 @@ mod tests {
         while let Some((raw, _)) = pool.take() {
             dispose(Some(raw));
         }
+    }
+
+    #[test]
+    fn a_pool_in_use_by_another_thread_is_passed_by_not_waited_for() {
+        let pool = Pool(Mutex::new(Vec::new()));
+        let raw = crate::llvm::diagnostics::new_context();
+        assert_eq!(pool.give(raw, 1), None);
+        let held = pool.0.lock().unwrap();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                assert_eq!(pool.take(), None, "no waiting for the held pool");
+                let other = crate::llvm::diagnostics::new_context();
+                assert_eq!(pool.give(other, 1), Some(other), "handed back to be disposed");
+                dispose(Some(other));
+            });
+        });
+        drop(held);
+        assert_eq!(pool.take(), Some((raw, 1)));
+        dispose(Some(raw));
     }
 
     #[test]
