@@ -17,15 +17,17 @@
 //! - **Bounded.** What an LLVM context keeps after its modules are gone
 //!   (uniqued constants, types, attribute lists, metadata) stays until it is
 //!   disposed. A context is therefore recycled only after a module made from
-//!   at most [`MAX_RECYCLED_SOURCE`] bytes of IR text, at most [`MAX_USES`]
-//!   times, and at most [`MAX_IDLE`] wait in the pool; every other context
+//!   at most [`MAX_RECYCLED_SOURCE`] bytes of IR text, for at most
+//!   [`MAX_USES`] modules and [`MAX_SERVED`] bytes of their IR in all (what
+//!   a context keeps grows with no more than the IR it read), and at most
+//!   [`MAX_IDLE`] wait in the pool; every other context
 //!   is disposed as before. What the pool holds is bounded whatever the
 //!   host does.
 //! - **Invisible.** A module's named struct types stay in its context too,
 //!   so a later module's `%T` would be renamed `%T.0` in memory. Contexts of
 //!   modules whose text defines a named type (`= type`), and of bitcode
 //!   (whose type table LLVM-C cannot read), are not recycled: a module's IR
-//!   (`jitcore-run -dump-module`) reads as it was given. Nothing else of a
+//!   (`jitcore-run -orc-lazy-debug=mods-to-stdout`) reads as it was given. Nothing else of a
 //!   context changes with use: jitcore sets its diagnostic handler once,
 //!   when it is made, and a context whose settings change (the lazy split
 //!   discards value names) leaves the pool.
@@ -47,12 +49,29 @@ pub(crate) const MAX_RECYCLED_SOURCE: usize = 64 << 10;
 /// Modules one context serves before it is disposed.
 pub(crate) const MAX_USES: u32 = 64;
 
+/// Bytes of IR one context reads, over all the modules it serves, before
+/// it is disposed.
+pub(crate) const MAX_SERVED: usize = 256 << 10;
+
+/// What a context has served: modules and the bytes of their IR.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Wear {
+    uses: u32,
+    bytes: usize,
+}
+
+impl Wear {
+    fn worn_out(self) -> bool {
+        self.uses >= MAX_USES || self.bytes >= MAX_SERVED
+    }
+}
+
 /// Contexts the pool keeps waiting (one per thread that parses at once is
 /// enough; more would only hold memory).
 pub(crate) const MAX_IDLE: usize = 4;
 
-/// An idle context and the modules it has served.
-struct Idle(LLVMContextRef, u32);
+/// An idle context and what it has served.
+struct Idle(LLVMContextRef, Wear);
 
 // SAFETY: an idle context is used by no one; LLVM contexts have no thread
 // affinity, and the one taking it uses it alone.
@@ -64,22 +83,22 @@ struct Pool(Mutex<Vec<Idle>>);
 static POOL: Pool = Pool(Mutex::new(Vec::new()));
 
 impl Pool {
-    /// An idle context and the modules it served, if one waits.
-    fn take(&self) -> Option<(LLVMContextRef, u32)> {
-        self.idle()?.pop().map(|Idle(raw, uses)| (raw, uses))
+    /// An idle context and what it served, if one waits.
+    fn take(&self) -> Option<(LLVMContextRef, Wear)> {
+        self.idle()?.pop().map(|Idle(raw, wear)| (raw, wear))
     }
 
-    /// Keeps `raw`, which has served `uses` modules, if it may serve more
-    /// and there is room; otherwise hands it back to be disposed.
-    fn give(&self, raw: LLVMContextRef, uses: u32) -> Option<LLVMContextRef> {
-        if uses >= MAX_USES {
+    /// Keeps `raw`, which has served `wear`, if it may serve more and
+    /// there is room; otherwise hands it back to be disposed.
+    fn give(&self, raw: LLVMContextRef, wear: Wear) -> Option<LLVMContextRef> {
+        if wear.worn_out() {
             return Some(raw);
         }
         let Some(mut idle) = self.idle() else { return Some(raw) };
         if idle.len() >= MAX_IDLE {
             return Some(raw);
         }
-        idle.push(Idle(raw, uses));
+        idle.push(Idle(raw, wear));
         None
     }
 
@@ -99,7 +118,8 @@ impl Pool {
 /// A context one module lives in: from the pool, or new.
 pub struct Context {
     raw: LLVMContextRef,
-    uses: u32,
+    /// What it served, this module included.
+    wear: Wear,
     /// Whether it goes back to the pool when dropped (see [`recyclable`]).
     recycle: bool,
 }
@@ -113,8 +133,8 @@ impl Context {
     /// with jitcore's diagnostic handler.
     pub fn take() -> Context {
         match POOL.take() {
-            Some((raw, uses)) => Context { raw, uses: uses + 1, recycle: false },
-            None => Context { raw: super::diagnostics::new_context(), uses: 1, recycle: false },
+            Some((raw, wear)) => Context { raw, wear: Wear { uses: wear.uses + 1, ..wear }, recycle: false },
+            None => Context { raw: super::diagnostics::new_context(), wear: Wear { uses: 1, bytes: 0 }, recycle: false },
         }
     }
 
@@ -125,6 +145,7 @@ impl Context {
     /// Whether this context goes back to the pool once dropped: its module
     /// was made from `source` (see the module doc for why only some are).
     pub fn set_recyclable(&mut self, source: &[u8]) {
+        self.wear.bytes = self.wear.bytes.saturating_add(source.len());
         self.recycle = recyclable(source);
     }
 
@@ -157,7 +178,7 @@ fn names_a_type(text: &[u8]) -> bool {
 impl Drop for Context {
     /// Must run after every module of the context is disposed.
     fn drop(&mut self) {
-        let dispose = if self.recycle { POOL.give(self.raw, self.uses) } else { Some(self.raw) };
+        let dispose = if self.recycle { POOL.give(self.raw, self.wear) } else { Some(self.raw) };
         if let Some(raw) = dispose {
             // SAFETY: we own the context and nothing in it is left (above).
             unsafe { LLVMContextDispose(raw) }
@@ -190,20 +211,25 @@ mod tests {
     }
 
     #[test]
-    fn the_pool_keeps_at_most_max_idle_contexts_each_for_max_uses() {
+    fn the_pool_keeps_at_most_max_idle_contexts_each_for_max_uses_and_bytes() {
+        let one = Wear { uses: 1, bytes: 100 };
         let pool = Pool(Mutex::new(Vec::new()));
         assert!(pool.take().is_none());
         let made: Vec<_> = (0..MAX_IDLE + 1).map(|_| crate::llvm::diagnostics::new_context()).collect();
         for (i, &raw) in made.iter().enumerate() {
-            let back = pool.give(raw, 1);
+            let back = pool.give(raw, one);
             assert_eq!(back.is_some(), i == MAX_IDLE, "context {i}");
             dispose(back);
         }
         // The last one given is taken first, with its count.
-        assert_eq!(pool.take(), Some((made[MAX_IDLE - 1], 1)));
-        // Worn out: handed back to be disposed.
-        assert_eq!(pool.give(made[MAX_IDLE - 1], MAX_USES), Some(made[MAX_IDLE - 1]));
-        dispose(Some(made[MAX_IDLE - 1]));
+        let last = made[MAX_IDLE - 1];
+        assert_eq!(pool.take(), Some((last, one)));
+        // Worn out, by modules or by bytes: handed back to be disposed.
+        assert_eq!(pool.give(last, Wear { uses: MAX_USES, bytes: 100 }), Some(last));
+        assert_eq!(pool.give(last, Wear { uses: 2, bytes: MAX_SERVED }), Some(last));
+        assert_eq!(pool.give(last, Wear { uses: MAX_USES - 1, bytes: MAX_SERVED - 1 }), None);
+        assert_eq!(pool.take(), Some((last, Wear { uses: MAX_USES - 1, bytes: MAX_SERVED - 1 })));
+        dispose(Some(last));
         while let Some((raw, _)) = pool.take() {
             dispose(Some(raw));
         }
@@ -212,19 +238,20 @@ mod tests {
     #[test]
     fn a_pool_in_use_by_another_thread_is_passed_by_not_waited_for() {
         let pool = Pool(Mutex::new(Vec::new()));
+        let one = Wear { uses: 1, bytes: 100 };
         let raw = crate::llvm::diagnostics::new_context();
-        assert_eq!(pool.give(raw, 1), None);
+        assert_eq!(pool.give(raw, one), None);
         let held = pool.0.lock().unwrap();
         std::thread::scope(|s| {
             s.spawn(|| {
                 assert_eq!(pool.take(), None, "no waiting for the held pool");
                 let other = crate::llvm::diagnostics::new_context();
-                assert_eq!(pool.give(other, 1), Some(other), "handed back to be disposed");
+                assert_eq!(pool.give(other, one), Some(other), "handed back to be disposed");
                 dispose(Some(other));
             });
         });
         drop(held);
-        assert_eq!(pool.take(), Some((raw, 1)));
+        assert_eq!(pool.take(), Some((raw, one)));
         dispose(Some(raw));
     }
 
@@ -235,14 +262,16 @@ mod tests {
         assert_ne!(a.raw(), b.raw());
         drop((a, b));
         // A recycled module context is the next one taken, unless another
-        // test's thread took it first; its count goes on.
+        // test's thread took it first; its wear goes on.
+        let text = b"define void @f() {\n  ret void\n}\n";
         let mut c = Context::take();
-        c.set_recyclable(b"define void @f() {\n  ret void\n}\n");
-        let (raw, uses) = (c.raw(), c.uses);
+        c.set_recyclable(text);
+        let (raw, wear) = (c.raw(), c.wear);
+        assert!(wear.bytes >= text.len());
         drop(c);
         let d = Context::take();
         if d.raw() == raw {
-            assert_eq!(d.uses, uses + 1);
+            assert_eq!(d.wear, Wear { uses: wear.uses + 1, bytes: wear.bytes });
         }
     }
 
