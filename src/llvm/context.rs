@@ -20,17 +20,16 @@
 //!   at most [`MAX_RECYCLED_SOURCE`] bytes of IR text, for at most
 //!   [`MAX_USES`] modules and [`MAX_SERVED`] bytes of their IR in all (what
 //!   a context keeps grows with no more than the IR it read), and at most
-//!   [`MAX_IDLE`] wait in the pool; every other context
-//!   is disposed as before. What the pool holds is bounded whatever the
-//!   host does.
+//!   [`MAX_IDLE`] wait in the pool; every other context is disposed as
+//!   before. What the pool holds is bounded whatever the host does.
 //! - **Invisible.** A module's named struct types stay in its context too,
 //!   so a later module's `%T` would be renamed `%T.0` in memory. Contexts of
 //!   modules whose text defines a named type (`= type`), and of bitcode
-//!   (whose type table LLVM-C cannot read), are not recycled: a module's IR
-//!   (`jitcore-run -orc-lazy-debug=mods-to-stdout`) reads as it was given. Nothing else of a
-//!   context changes with use: jitcore sets its diagnostic handler once,
-//!   when it is made, and a context whose settings change (the lazy split
-//!   discards value names) leaves the pool.
+//!   (whose type table LLVM-C cannot read), are not recycled: a module's
+//!   IR (`jitcore-run -orc-lazy-debug=mods-to-stdout`) reads as it was
+//!   given. Nothing else of a context changes with use: jitcore sets its
+//!   diagnostic handler once, when it is made, and a context whose
+//!   settings change (the lazy split discards value names) leaves the pool.
 //! - **Never waited for.** The pool's lock is only tried: a thread that
 //!   finds it held makes a new context (or disposes of its own) instead, so
 //!   no thread queues behind another, and a child forked while some thread
