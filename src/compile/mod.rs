@@ -66,6 +66,23 @@ mod tests {
          a:\n  ret i32 10\nb:\n  %r = call i32 @inl(i32 %x)\n  ret i32 %r\nd:\n  ret i32 0\n}\n",
     ];
 
+    /// IR passes and code generation can add named types and metadata
+    /// kinds to a module's context that its source does not show (a
+    /// coroutine frame type, shadow-stack GC's types), so a context they
+    /// ran in never serves another module (`llvm/context.rs`).
+    #[test]
+    fn a_context_that_compiled_is_not_recycled() {
+        crate::llvm::initialize().unwrap();
+        let tm = TargetSpec::host(2).create().unwrap();
+        let mut ir = IrModule::parse("plain", PLAIN[0].as_bytes()).unwrap();
+        assert!(ir.context_is_recycled(), "plain small text is");
+        crate::llvm::codegen::run_passes(&mut ir, "default<O2>", &tm).unwrap();
+        assert!(!ir.context_is_recycled());
+        let mut ir = IrModule::parse("plain", PLAIN[0].as_bytes()).unwrap();
+        crate::llvm::codegen::emit_object(&mut ir, &tm).unwrap();
+        assert!(!ir.context_is_recycled());
+    }
+
     /// What the skip rests on: for modules none of whose functions is marked
     /// for a pass of `default<O0>`, the pipeline changes nothing, so the
     /// object is the one the pipeline would give (same bytes).

@@ -16,6 +16,7 @@ use super::{cstring, diagnostics, take_error, take_message};
 /// LLVM's messages.
 pub fn run_passes(ir: &mut IrModule, passes: &str, tm: &TargetMachine) -> Result<(), String> {
     let passes = cstring(passes);
+    ir.retire_context();
     // Backend errors (bad inline or module asm, ...) arrive as diagnostics
     // on this thread, not as a failed call.
     diagnostics::clear();
@@ -36,6 +37,7 @@ pub fn run_passes(ir: &mut IrModule, passes: &str, tm: &TargetMachine) -> Result
 /// (bad inline or module asm, too many asm registers) fails it, with
 /// LLVM's message.
 pub fn emit_object(ir: &mut IrModule, tm: &TargetMachine) -> Result<MemoryBuffer, String> {
+    ir.retire_context();
     diagnostics::clear();
     let mut out = ptr::null_mut();
     let mut msg = ptr::null_mut();

@@ -23,11 +23,18 @@
 //!   [`MAX_IDLE`] wait in the pool; every other context is disposed as
 //!   before. What the pool holds is bounded whatever the host does.
 //! - **Invisible.** A module's named struct types stay in its context too,
-//!   so a later module's `%T` would be renamed `%T.0` in memory. Contexts of
-//!   modules whose text defines a named type (`= type`), and of bitcode
-//!   (whose type table LLVM-C cannot read), are not recycled: a module's
-//!   IR (`jitcore-run -orc-lazy-debug=mods-to-stdout`) reads as it was
-//!   given. Nothing else of a context changes with use: jitcore sets its
+//!   so a later module's `%T` would be renamed `%T.0` in memory; so do the
+//!   metadata kinds, sync scopes and operand-bundle tags it registered,
+//!   which the bitcode writer writes for every later module. A context is
+//!   therefore recycled only after text that can leave none of these (see
+//!   [`leaves_names`]; no metadata at all), never after bitcode (whose
+//!   tables LLVM-C cannot read), and never once IR passes or code
+//!   generation ran in it ([`Context::retire`]): a module's IR
+//!   (`jitcore-run -orc-lazy-debug=mods-to-stdout`) reads as it was given,
+//!   and its bitcode (a lazy partition's content key) is the same bytes in
+//!   a recycled context as in a new one. So the pool serves what is parsed
+//!   and dropped without compiling: a module whose object comes from a
+//!   cache, or whose IR is rebuilt and dropped again. Nothing else of a context changes with use: jitcore sets its
 //!   diagnostic handler once, when it is made, and a context whose
 //!   settings change (the lazy split discards value names) leaves the pool.
 //! - **Never waited for.** The pool's lock is only tried: a thread that
@@ -148,6 +155,20 @@ impl Context {
         self.recycle = recyclable(source);
     }
 
+    /// Keeps the context out of the pool: IR passes and code generation
+    /// can add named types and metadata kinds of their own (a coroutine's
+    /// `%f.Frame`, shadow-stack GC's `gc_stackentry`), which the source
+    /// does not show.
+    pub fn retire(&mut self) {
+        self.recycle = false;
+    }
+
+    /// Whether the context goes back to the pool when dropped (tests).
+    #[cfg(test)]
+    pub fn is_recycled(&self) -> bool {
+        self.recycle
+    }
+
     /// Gives up the context for good (it never returns to the pool): the
     /// caller disposes it after every module in it.
     pub fn into_raw(self) -> LLVMContextRef {
@@ -157,21 +178,42 @@ impl Context {
 }
 
 /// Whether a context may serve another module after one made from `source`
-/// is disposed: IR text of at most [`MAX_RECYCLED_SOURCE`] bytes that names
-/// no struct type.
+/// is disposed: IR text of at most [`MAX_RECYCLED_SOURCE`] bytes that
+/// leaves nothing in the context a later module could see (see
+/// [`leaves_names`]).
 fn recyclable(source: &[u8]) -> bool {
     source.len() <= MAX_RECYCLED_SOURCE
         && !source.starts_with(b"BC")
         && !source.starts_with(&[0xde, 0xc0, 0x17, 0x0b])
-        && !names_a_type(source)
+        && !leaves_names(source)
 }
 
-/// Whether IR text may define a named struct type (`%T = type ...`, any
-/// blanks around the `=`): some `type` follows an `=`. Over-counting (the
-/// word in a string or comment) only costs a recycling.
-fn names_a_type(text: &[u8]) -> bool {
-    memchr::memmem::find_iter(text, b"type")
-        .any(|at| text[..at].iter().rev().find(|b| !b" \t\r\n".contains(b)) == Some(&b'='))
+/// Whether IR text may leave names in its context that would show in a
+/// later module: a named struct type (the later module's `%T` would become
+/// `%T.0`), or a metadata kind, sync scope or operand-bundle tag the
+/// context did not know (the bitcode writer writes every one the context
+/// holds, so a later module's bitcode, and the content key of a lazy
+/// partition made from it, would change; printed attachments are ordered
+/// by kind). Over-counting (the word in a string or a comment) only costs
+/// a recycling:
+/// - `type` after an `=` (blanks between), or first on its line (a comment
+///   may stand between the `=` and it);
+/// - `!` before a letter or `.`, `_`, `$`, `-`: an attachment or named
+///   metadata (`!dbg`, `!llvm.module.flags`), whatever its kind;
+/// - `syncscope(`, and `"(` (an operand bundle: `[ "tag"(...) ]`).
+fn leaves_names(text: &[u8]) -> bool {
+    let typed = memchr::memmem::find_iter(text, b"type").any(|at| {
+        match text[..at].iter().rev().find(|b| !b" \t\r".contains(b)) {
+            None | Some(b'\n') | Some(b'=') => true,
+            Some(_) => false,
+        }
+    });
+    let named_metadata = memchr::memchr_iter(b'!', text)
+        .any(|at| text.get(at + 1).is_some_and(|&c| c.is_ascii_alphabetic() || b"._$-".contains(&c)));
+    typed
+        || named_metadata
+        || memchr::memmem::find(text, b"syncscope(").is_some()
+        || memchr::memmem::find(text, b"\"(").is_some()
 }
 
 impl Drop for Context {
@@ -195,7 +237,14 @@ mod tests {
         assert!(!recyclable(b"%T = type { i32 }\ndefine void @f(ptr %p) {\n  ret void\n}\n"));
         assert!(!recyclable(b"%0=type { i32 }\n"));
         assert!(!recyclable(b"%T =\n\ttype opaque\n"));
-        assert!(recyclable(b"; a type comment\ndefine void @f() {\n  ret void\n}\n"));
+        assert!(!recyclable(b"%T = ; a comment\n type { i32 }\n"));
+        assert!(recyclable(b"; a comment with the word type in it\ndefine void @f() {\n  ret void\n}\n"));
+        // Metadata kinds, sync scopes, operand-bundle tags.
+        assert!(!recyclable(b"define void @f() !mykind !0 {\n  ret void\n}\n!0 = !{}\n"));
+        assert!(!recyclable(b"!llvm.module.flags = !{}\n"));
+        assert!(!recyclable(b"define void @f(ptr %p) {\n  fence syncscope(\"agent\") seq_cst\n  ret void\n}\n"));
+        assert!(!recyclable(b"define void @f() {\n  call void @g() [ \"mytag\"(i32 1) ]\n  ret void\n}\n"));
+        assert!(recyclable(b"@s = constant [3 x i8] c\"a!\\00\"\ndefine ptr @f() {\n  ret ptr @s\n}\n"));
         assert!(!recyclable(b"BC\xc0\xde\x35\x14\x00\x00"));
         assert!(!recyclable(&[0xde, 0xc0, 0x17, 0x0b, 0, 0, 0, 0]));
         let big = format!("; {}\ndefine void @f() {{\n  ret void\n}}\n", "x".repeat(MAX_RECYCLED_SOURCE));
@@ -275,17 +324,33 @@ mod tests {
     }
 
     #[test]
-    fn a_module_reads_as_given_whatever_its_context_served_before() {
+    fn a_module_reads_and_writes_as_given_whatever_its_context_served_before() {
         use crate::llvm::ir::IrModule;
         let named = "%T = type { i32 }\n\ndefine i32 @get(ptr %p) {\n  %v = load %T, ptr %p, align 4\n  %i = extractvalue %T %v, 0\n  ret i32 %i\n}\n";
+        // A metadata kind, a sync scope and an operand-bundle tag no new
+        // context knows: in a recycled context they would be written into
+        // every later module's bitcode.
+        let registers = "declare void @g()\ndefine void @f() {\n  fence syncscope(\"jitcore-test\") seq_cst\n  \
+                         call void @g() [ \"jitcore-tag\"(i32 1) ], !jitcore.kind !0\n  ret void\n}\n!0 = !{}\n";
+        let plain = "define i32 @plain() {\n  ret i32 7\n}\n";
+        // The plain module's bitcode from a new context: the pool emptied
+        // first (other tests' threads may give contexts back meanwhile, which
+        // only makes this check weaker, never wrong).
+        let held: Vec<Context> = (0..MAX_IDLE).map(|_| Context::take()).collect();
+        let fresh = IrModule::parse("plain", plain.as_bytes()).unwrap().bitcode();
+        drop(held);
         for round in 0..2 * MAX_IDLE {
             // Plain modules come and go (their contexts are recycled), and so
-            // do modules that name a type (theirs are not).
+            // do modules that name a type or register names (theirs are not).
             drop(IrModule::parse("plain", format!("define i32 @f{round}() {{\n  ret i32 {round}\n}}\n").as_bytes()).unwrap());
             let m = IrModule::parse("named", named.as_bytes()).unwrap();
             let text = m.to_text();
             assert!(text.contains("%T = type { i32 }"), "round {round}:\n{text}");
             assert!(!text.contains("%T.0"), "round {round}:\n{text}");
+            drop(m);
+            drop(IrModule::parse("registers", registers.as_bytes()).unwrap());
+            let now = IrModule::parse("plain", plain.as_bytes()).unwrap().bitcode();
+            assert!(now == fresh, "round {round}: {} bytes of bitcode, {} from a new context", now.len(), fresh.len());
         }
     }
 }

@@ -225,6 +225,19 @@ pub(crate) unsafe fn for_each_global(m: LLVMModuleRef, mut f: impl FnMut(LLVMVal
 }
 
 impl IrModule {
+    /// Keeps the module's context out of the pool once the module is gone
+    /// (IR passes and code generation are about to run in it; see
+    /// `context.rs`).
+    pub(super) fn retire_context(&mut self) {
+        self.ctx.retire();
+    }
+
+    /// Whether the module's context will go back to the pool (tests).
+    #[cfg(test)]
+    pub(crate) fn context_is_recycled(&self) -> bool {
+        self.ctx.is_recycled()
+    }
+
     /// The module, for the other files of this layer that rewrite IR.
     pub(super) fn raw(&self) -> LLVMModuleRef {
         self.module
