@@ -140,7 +140,9 @@ impl Context {
     pub fn take() -> Context {
         match POOL.take() {
             Some((raw, wear)) => Context { raw, wear: Wear { uses: wear.uses + 1, ..wear }, recycle: false },
-            None => Context { raw: super::diagnostics::new_context(), wear: Wear { uses: 1, bytes: 0 }, recycle: false },
+            None => {
+                Context { raw: super::diagnostics::new_context(), wear: Wear { uses: 1, bytes: 0 }, recycle: false }
+            }
         }
     }
 
@@ -342,7 +344,10 @@ mod tests {
         for round in 0..2 * MAX_IDLE {
             // Plain modules come and go (their contexts are recycled), and so
             // do modules that name a type or register names (theirs are not).
-            drop(IrModule::parse("plain", format!("define i32 @f{round}() {{\n  ret i32 {round}\n}}\n").as_bytes()).unwrap());
+            drop(
+                IrModule::parse("plain", format!("define i32 @f{round}() {{\n  ret i32 {round}\n}}\n").as_bytes())
+                    .unwrap(),
+            );
             let m = IrModule::parse("named", named.as_bytes()).unwrap();
             let text = m.to_text();
             assert!(text.contains("%T = type { i32 }"), "round {round}:\n{text}");
