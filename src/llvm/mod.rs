@@ -48,6 +48,12 @@ pub fn initialize() -> Result<()> {
     .map_err(Error::unsupported)
 }
 
+/// Whether `data` is bitcode (raw, or in its wrapper), as LLVM's IR reader
+/// tells it from text: by the magic number.
+pub(crate) fn is_bitcode(data: &[u8]) -> bool {
+    data.starts_with(b"BC\xc0\xde") || data.starts_with(&[0xde, 0xc0, 0x17, 0x0b])
+}
+
 /// Consumes an `LLVMErrorRef` and returns its message, or `None` for success.
 pub(crate) fn take_error(err: LLVMErrorRef) -> Option<String> {
     read_error(err, |msg| Some(msg.to_string_lossy().into_owned()))
